@@ -1,0 +1,10 @@
+/**
+ * The core migrations, in order. Listed by hand because a compiled binary has no folder to read them
+ * from; test/migrations.test.ts fails when a file in this folder is missing here.
+ */
+import type { Migration } from 'kysely/migration'
+import * as foundation from './0001_foundation.ts'
+
+export const coreMigrations: Record<string, Migration> = {
+  '0001_foundation': foundation,
+}

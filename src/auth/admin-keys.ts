@@ -1,0 +1,34 @@
+/**
+ * Admin keys from the config (ADMIN_API_KEY): headless operators valid on every tenant. Several may be
+ * listed so one can be rotated in before the old one is removed. Refused at start when short or a
+ * placeholder, since a guessable admin key is worse than none.
+ */
+import { StartupError } from '../errors.ts'
+import type { Principal } from './principal.ts'
+import { secretsEqual } from './secrets.ts'
+
+const MIN_LENGTH = 32
+const PLACEHOLDER = /change.?me|example|placeholder|secret|password|your.?key|^(.)\1+$|^x+$/i
+
+export function parseAdminKeys(value: string): string[] {
+  const keys = value
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean)
+  for (const [i, key] of keys.entries()) {
+    if (key.length < MIN_LENGTH) {
+      throw new StartupError(`auth.admin_api_keys: key ${i + 1} is ${key.length} characters; use at least ${MIN_LENGTH} random characters`)
+    }
+    if (PLACEHOLDER.test(key)) throw new StartupError(`auth.admin_api_keys: key ${i + 1} looks like a placeholder; generate a random one`)
+  }
+  return keys
+}
+
+export function adminKeyMatcher(keys: string[]): (presented: string) => Principal | null {
+  return (presented) => {
+    // Compare against every key, so the time taken says nothing about which one (if any) matched.
+    let matched = -1
+    for (const [i, key] of keys.entries()) if (secretsEqual(presented, key)) matched = i
+    return matched < 0 ? null : { kind: 'admin', id: `admin:${matched + 1}`, tenantId: null, scopes: ['*'] }
+  }
+}

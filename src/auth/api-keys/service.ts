@@ -1,0 +1,155 @@
+/**
+ * API keys: `<prefix><43 base64url chars>` (256 random bits), shown once at minting. Only the SHA-256
+ * of the key is stored, with a short non-secret `start` for display. A key belongs to one tenant and
+ * carries scopes; `*` makes it the tenant's admin key.
+ */
+import { readJson, writeJson } from '../../db/codec.ts'
+import { fetchPage, type Page, type PageRequest } from '../../db/pagination.ts'
+import type { DB } from '../../db/schema.ts'
+import type { TenantScope } from '../../db/with-tenant.ts'
+import { AppError } from '../../errors.ts'
+import { newId } from '../../ids.ts'
+import type { Principal } from '../principal.ts'
+import { ALL_SCOPES, isScope } from '../scopes.ts'
+import { randomSecret, sha256Hex } from '../secrets.ts'
+
+export interface ApiKey {
+  id: string
+  name: string
+  start: string
+  scopes: string[]
+  createdAt: string
+  expiresAt: string | null
+  revokedAt: string | null
+  lastUsedAt: string | null
+}
+
+export interface MintedApiKey extends ApiKey {
+  /** The key itself. Returned once, never stored. */
+  key: string
+}
+
+export interface MintInput {
+  name: string
+  scopes?: string[]
+  expiresAt?: string
+}
+
+const SECRET_LENGTH = 43 // base64url of 32 bytes
+/** last_used_at is written at most this often per key, so verifying a key stays a read. */
+const LAST_USED_RESOLUTION_MS = 60_000
+
+function toApiKey(row: DB['api_keys']): ApiKey {
+  return {
+    id: row.id,
+    name: row.name,
+    start: row.start,
+    scopes: readJson<string[]>(row.scopes),
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    lastUsedAt: row.last_used_at,
+  }
+}
+
+export function validateScopes(scopes: readonly string[]): string[] {
+  if (scopes.length === 0) throw new AppError(400, 'invalid_scopes', 'give at least one scope, or * for an admin key')
+  for (const s of scopes) {
+    if (s !== ALL_SCOPES && !isScope(s)) throw new AppError(400, 'invalid_scopes', `unknown scope ${s}`)
+  }
+  if (scopes.includes(ALL_SCOPES) && scopes.length > 1) {
+    throw new AppError(400, 'invalid_scopes', '* already grants every scope; give it alone')
+  }
+  return [...new Set(scopes)]
+}
+
+export async function mintApiKey(scope: TenantScope, prefix: string, input: MintInput, now = new Date()): Promise<MintedApiKey> {
+  const name = input.name.trim()
+  if (!name) throw new AppError(400, 'invalid_name', 'name must not be empty')
+  const scopes = validateScopes(input.scopes ?? [ALL_SCOPES])
+  let expiresAt: string | null = null
+  if (input.expiresAt !== undefined) {
+    const at = new Date(input.expiresAt)
+    if (Number.isNaN(at.getTime())) throw new AppError(400, 'invalid_expiry', 'expiresAt must be an ISO-8601 timestamp')
+    if (at <= now) throw new AppError(400, 'invalid_expiry', 'expiresAt must be in the future')
+    expiresAt = at.toISOString()
+  }
+  const key = prefix + randomSecret(32)
+  const row: DB['api_keys'] = {
+    id: newId('apiKey'),
+    tenant_id: scope.tenantId,
+    name,
+    start: key.slice(0, prefix.length + 4),
+    key_hash: sha256Hex(key),
+    scopes: writeJson(scopes),
+    created_at: now.toISOString(),
+    expires_at: expiresAt,
+    revoked_at: null,
+    last_used_at: null,
+  }
+  await scope.db.insertInto('api_keys').values(row).execute()
+  const minted = toApiKey(row)
+  scope.emit('api_key.created', minted)
+  return { ...minted, key }
+}
+
+export async function listApiKeys(scope: TenantScope, page: PageRequest): Promise<Page<ApiKey>> {
+  const result = await fetchPage(page, (afterId, take) => {
+    let q = scope.db.selectFrom('api_keys').selectAll().where('tenant_id', '=', scope.tenantId).orderBy('id').limit(take)
+    if (afterId) q = q.where('id', '>', afterId)
+    return q.execute()
+  })
+  return { items: result.items.map(toApiKey), nextCursor: result.nextCursor }
+}
+
+/** Revocation acts on the next request. Revoking a revoked key answers the key as it is. */
+export async function revokeApiKey(scope: TenantScope, id: string, now = new Date()): Promise<ApiKey> {
+  const row = await scope.db
+    .selectFrom('api_keys')
+    .selectAll()
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', id)
+    .executeTakeFirst()
+  if (!row) throw new AppError(404, 'not_found', `no API key ${id}`)
+  if (row.revoked_at) return toApiKey(row)
+  const revokedAt = now.toISOString()
+  await scope.db
+    .updateTable('api_keys')
+    .set({ revoked_at: revokedAt })
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', id)
+    .execute()
+  const revoked = toApiKey({ ...row, revoked_at: revokedAt })
+  scope.emit('api_key.revoked', revoked)
+  return revoked
+}
+
+/** Whether `presented` has the shape of a key this server mints; checked before any database read. */
+export function looksLikeApiKey(presented: string, prefix: string): boolean {
+  return (
+    presented.length === prefix.length + SECRET_LENGTH &&
+    presented.startsWith(prefix) &&
+    /^[A-Za-z0-9_-]+$/.test(presented.slice(prefix.length))
+  )
+}
+
+/** The principal for a well-formed key, or null when it is unknown, revoked or expired. */
+export async function verifyApiKey(scope: TenantScope, presented: string, now = new Date()): Promise<Principal | null> {
+  const row = await scope.db
+    .selectFrom('api_keys')
+    .selectAll()
+    .where('tenant_id', '=', scope.tenantId)
+    .where('key_hash', '=', sha256Hex(presented))
+    .executeTakeFirst()
+  if (!row || row.revoked_at || (row.expires_at && row.expires_at <= now.toISOString())) return null
+  const staleBefore = new Date(now.getTime() - LAST_USED_RESOLUTION_MS).toISOString()
+  if (!row.last_used_at || row.last_used_at < staleBefore) {
+    await scope.db
+      .updateTable('api_keys')
+      .set({ last_used_at: now.toISOString() })
+      .where('id', '=', row.id)
+      .where('tenant_id', '=', scope.tenantId)
+      .execute()
+  }
+  return { kind: 'api_key', id: row.id, tenantId: row.tenant_id, scopes: readJson<string[]>(row.scopes) }
+}

@@ -1,0 +1,43 @@
+/**
+ * The one authorization decision. A route declares `auth: true` (any principal of the tenant) or
+ * `auth: { scopes, roles }`; the guard asks the strategies, in order, who is calling and checks the
+ * answer against the declaration. Order of answers: no credential → 401 unauthorized; a credential no
+ * strategy accepts → 401 invalid_credentials; another tenant's principal → 401 (its credentials do not
+ * exist here); missing scope → 403 insufficient_scope; wrong role → 403 forbidden.
+ */
+import { AppError } from '../errors.ts'
+import type { Tenant } from '../tenants/service.ts'
+import { insufficientScope, invalidCredential, unauthenticated } from './errors.ts'
+import type { AuthInput, AuthStrategy, Principal } from './principal.ts'
+import { type ALL_SCOPES, hasScopes, type Scope } from './scopes.ts'
+
+/** `*` among the scopes means: only an admin credential of the tenant. */
+export type AuthRequirement = true | { scopes?: (Scope | typeof ALL_SCOPES)[]; roles?: string[] }
+
+/** Headers that carry a credential; a cookie alone is not one (browsers send cookies unasked). */
+const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'x-auth-id', 'x-auth-token']
+
+export async function authenticate(strategies: readonly AuthStrategy[], input: AuthInput): Promise<Principal> {
+  for (const strategy of strategies) {
+    const principal = await strategy.authenticate(input)
+    if (principal) return principal
+  }
+  const presentedSomething = CREDENTIAL_HEADERS.some((h) => input.request.headers.has(h))
+  throw presentedSomething ? invalidCredential() : unauthenticated()
+}
+
+export function authorize(principal: Principal, requirement: AuthRequirement, tenant: Tenant): void {
+  if (principal.tenantId !== null && principal.tenantId !== tenant.id) throw invalidCredential()
+  if (requirement === true) return
+  const missing = hasScopes(principal.scopes, requirement.scopes ?? [])
+  if (missing.length > 0) throw insufficientScope(missing)
+  if (requirement.roles && principal.kind !== 'admin' && !requirement.roles.includes(principal.role ?? '')) {
+    throw new AppError(403, 'forbidden', `this route needs the role ${requirement.roles.join(' or ')}`)
+  }
+}
+
+/** How a route's requirement reads in the OpenAPI document: each scheme, with the scopes it needs. */
+export function securityOf(requirement: AuthRequirement): Record<string, string[]>[] {
+  const scopes = requirement === true ? [] : (requirement.scopes ?? [])
+  return [{ bearerAuth: scopes }, { apiKeyHeader: scopes }]
+}

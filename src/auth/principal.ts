@@ -1,0 +1,36 @@
+/**
+ * Who is calling. Every authenticated request has exactly one principal, produced by an auth strategy
+ * and checked by the one `auth` guard (guard.ts) against what the route declares.
+ */
+
+import type { WithTenant } from '../db/with-tenant.ts'
+import type { Tenant } from '../tenants/service.ts'
+
+export interface Principal {
+  /** `admin` (a configured admin key), `api_key`, or a kind added by a strategy plugin. */
+  kind: string
+  id: string
+  /** The tenant the principal belongs to; null for the operator-level admin key, valid on every tenant. */
+  tenantId: string | null
+  /** Granted scopes; `*` grants all. */
+  scopes: readonly string[]
+  /** Role within the tenant, for principals that are people (set by user strategies). */
+  role?: string
+}
+
+export interface AuthInput {
+  request: Request
+  /** The tenant the request addresses, resolved from the URL before authentication. */
+  tenant: Tenant
+  withTenant: WithTenant
+}
+
+/**
+ * An authentication strategy. `authenticate` returns null when the request carries no credential it
+ * knows, so the next strategy may try; it throws AppError 401 when the request carries one of its
+ * credentials that is wrong, expired or revoked, so a bad key never falls through to another strategy.
+ */
+export interface AuthStrategy {
+  name: string
+  authenticate(input: AuthInput): Promise<Principal | null>
+}

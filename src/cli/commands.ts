@@ -1,0 +1,125 @@
+/**
+ * The operator commands: migrate, tenant create|list, key create|list|revoke. Each opens the same
+ * runtime as the server (so the same config, checks and migrations apply) and closes it when done.
+ */
+import { listApiKeys, mintApiKey, revokeApiKey } from '../auth/api-keys/service.ts'
+import type { LoadedConfig } from '../config/load.ts'
+import { StartupError } from '../errors.ts'
+import { createLogger } from '../log/logger.ts'
+import { openRuntime, type Runtime } from '../runtime.ts'
+import { createTenant, DEFAULT_TENANT_SLUG, ensureDefaultTenant, findTenantBySlug, listTenants, type Tenant } from '../tenants/service.ts'
+
+export interface CommandOptions {
+  json: boolean
+  tenant?: string
+  name?: string
+  scopes?: string
+  expiresAt?: string
+}
+
+type Print = (line: string) => void
+
+async function withRuntime<T>(loaded: LoadedConfig, migrateFirst: boolean, fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  // Commands print their results; the log only says what went wrong.
+  const log = createLogger({
+    ...loaded.config.logging,
+    level: loaded.config.logging.level === 'info' ? 'warn' : loaded.config.logging.level,
+  })
+  const runtime = await openRuntime(loaded, { migrate: migrateFirst || loaded.config.database.auto_migrate, log })
+  try {
+    return await fn(runtime)
+  } finally {
+    await runtime.close()
+  }
+}
+
+export async function migrateCommand(loaded: LoadedConfig, print: Print): Promise<void> {
+  await withRuntime(loaded, true, async (rt) => {
+    const total = rt.migrationSets.reduce((n, s) => n + Object.keys(s.migrations).length, 0)
+    print(`schema is current (${total} migration(s) known) on ${rt.database.dialect}`)
+  })
+}
+
+export async function tenantCommand(loaded: LoadedConfig, action: string | undefined, args: string[], opts: CommandOptions, print: Print) {
+  await withRuntime(loaded, false, async (rt) => {
+    if (action === 'create') {
+      const slug = args[0]
+      if (!slug) throw new StartupError('tenant create: give the slug, e.g. `partnerd tenant create acme --name "Acme Inc"`')
+      const tenant = await createTenant(rt.database.db, rt.bus, { slug, name: opts.name })
+      print(
+        opts.json
+          ? JSON.stringify(tenant)
+          : `created tenant ${tenant.slug} (${tenant.id})${rt.config.mode === 'multi' ? `: API at /api/t/${tenant.slug}` : ''}`,
+      )
+      return
+    }
+    if (action === 'list') {
+      const all: Tenant[] = []
+      let cursor: string | undefined
+      do {
+        const page = await listTenants(rt.database.db, { cursor, limit: 200 })
+        all.push(...page.items)
+        cursor = page.nextCursor ?? undefined
+      } while (cursor)
+      if (opts.json) print(JSON.stringify(all))
+      else for (const t of all) print(`${t.slug}\t${t.id}\t${t.name}\t${t.createdAt}`)
+      return
+    }
+    throw new StartupError('tenant: use `tenant create <slug> [--name NAME]` or `tenant list`')
+  })
+}
+
+async function targetTenant(rt: Runtime, slug: string | undefined): Promise<Tenant> {
+  if (!slug) {
+    if (rt.config.mode === 'multi') throw new StartupError('key: multi mode needs --tenant <slug>')
+    return (await ensureDefaultTenant(rt.database.db, rt.bus)).tenant
+  }
+  const tenant = await findTenantBySlug(rt.database.db, slug)
+  if (!tenant)
+    throw new StartupError(
+      `key: no tenant ${slug}${slug === DEFAULT_TENANT_SLUG ? ' (start the server once, or run `partnerd tenant create`)' : ''}`,
+    )
+  return tenant
+}
+
+export async function keyCommand(loaded: LoadedConfig, action: string | undefined, args: string[], opts: CommandOptions, print: Print) {
+  await withRuntime(loaded, false, async (rt) => {
+    const tenant = await targetTenant(rt, opts.tenant)
+    const prefix = rt.config.auth.api_key_prefix
+    if (action === 'create') {
+      if (!opts.name) throw new StartupError('key create: give --name, e.g. `partnerd key create --name crm --scopes events:write`')
+      const scopes = opts.scopes
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+      const minted = await rt.withTenant(tenant.id, (scope) =>
+        mintApiKey(scope, prefix, { name: opts.name!, scopes, expiresAt: opts.expiresAt }),
+      )
+      if (opts.json) print(JSON.stringify(minted))
+      else {
+        print(`created API key ${minted.id} "${minted.name}" for tenant ${tenant.slug}, scopes ${minted.scopes.join(',')}`)
+        print('the key is shown once; store it now:')
+        print(minted.key)
+      }
+      return
+    }
+    if (action === 'list') {
+      const page = await rt.withTenant(tenant.id, (scope) => listApiKeys(scope, { limit: 200 }))
+      if (opts.json) print(JSON.stringify(page.items))
+      else
+        for (const k of page.items) {
+          const state = k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt <= new Date().toISOString() ? 'expired' : 'active'
+          print(`${k.id}\t${k.start}…\t${state}\t${k.scopes.join(',')}\t${k.name}\tlast used ${k.lastUsedAt ?? 'never'}`)
+        }
+      return
+    }
+    if (action === 'revoke') {
+      const id = args[0]
+      if (!id) throw new StartupError('key revoke: give the key id (see `partnerd key list`)')
+      const revoked = await rt.withTenant(tenant.id, (scope) => revokeApiKey(scope, id))
+      print(opts.json ? JSON.stringify(revoked) : `revoked ${revoked.id} "${revoked.name}"`)
+      return
+    }
+    throw new StartupError('key: use `key create --name NAME [--scopes a,b] [--expires-at ISO]`, `key list` or `key revoke <id>`')
+  })
+}

@@ -1,0 +1,118 @@
+/**
+ * Loading partnerd.yaml: parse, interpolate ${ENV} / ${ENV:-default} in string values, apply defaults,
+ * coerce strings from the environment to the types the schema wants, validate. Every failure is a
+ * StartupError whose message names the key path (`server.port`) so an operator can fix it at once.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, isAbsolute, resolve } from 'node:path'
+import { Value } from '@sinclair/typebox/value'
+import { parseDocument } from 'yaml'
+import defaultConfigText from '../../config.example.yaml' with { type: 'text' }
+import { StartupError } from '../errors.ts'
+import { type Config, ConfigSchema } from './schema.ts'
+
+export interface LoadedConfig {
+  config: Config
+  /** Where the config came from, for the start-up log. */
+  source: string
+  /** Relative paths in the config (SQLite file, plugin files) resolve against this folder. */
+  baseDir: string
+}
+
+/**
+ * Which file to read: `--config`, else $PARTNERD_CONFIG, else ./partnerd.yaml, else the built-in
+ * default (the shipped config.example.yaml, so the documented example is always a working config).
+ */
+export function loadConfig(explicitPath?: string, env: Record<string, string | undefined> = process.env): LoadedConfig {
+  const path = explicitPath ?? env.PARTNERD_CONFIG ?? (existsSync('partnerd.yaml') ? 'partnerd.yaml' : undefined)
+  if (!path) return { config: parseConfig(defaultConfigText, env), source: 'built-in default', baseDir: process.cwd() }
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new StartupError(`config: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
+  }
+  const absolute = resolve(path)
+  return { config: parseConfig(text, env, path), source: absolute, baseDir: dirname(absolute) }
+}
+
+export function parseConfig(text: string, env: Record<string, string | undefined> = process.env, file = 'config'): Config {
+  const doc = parseDocument(text, { uniqueKeys: true })
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!
+    const where = e.linePos ? ` (line ${e.linePos[0].line}, column ${e.linePos[0].col})` : ''
+    throw new StartupError(
+      `config: ${file} is not valid YAML${where}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+    )
+  }
+  const raw = interpolate(doc.toJS() ?? {}, env, [])
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new StartupError(`config: ${file} must be a mapping of keys at the top level`)
+  }
+  const withDefaults = Value.Default(ConfigSchema, Value.Clone(raw))
+  const converted = Value.Convert(ConfigSchema, withDefaults)
+  const first = Value.Errors(ConfigSchema, converted).First()
+  if (first) throw new StartupError(`config: ${describeSchemaError(first, converted)}`)
+  const config = converted as Config
+  checkCrossFieldRules(config)
+  return config
+}
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g
+
+/** Replace ${VAR} and ${VAR:-default} in every string value. Keys are never interpolated. */
+function interpolate(value: unknown, env: Record<string, string | undefined>, path: string[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REF, (_, name: string, fallback: string | undefined) => {
+      const found = env[name]
+      if (found !== undefined && found !== '') return found
+      if (fallback !== undefined) return fallback
+      throw new StartupError(`config: ${keyPath(path)}: environment variable ${name} is not set`)
+    })
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, [...path, String(i)]))
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env, [...path, k])]))
+  }
+  return value
+}
+
+function describeSchemaError(error: { path: string; message: string; schema: unknown }, root: unknown): string {
+  const segments = error.path.split('/').filter(Boolean)
+  const at = keyPath(segments)
+  const found = valueAt(root, segments)
+  if (/unexpected property/i.test(error.message)) return `unknown key ${at}`
+  if (found === undefined) return `${at} is required`
+  const choices = (error.schema as { anyOf?: { const?: unknown }[] }).anyOf?.map((s) => s.const)
+  if (choices?.every((c) => c !== undefined)) return `${at} must be one of ${choices.join(', ')} (got ${JSON.stringify(found)})`
+  return `${at}: ${error.message.toLowerCase()} (got ${JSON.stringify(found)})`
+}
+
+function checkCrossFieldRules(config: Config): void {
+  const { sqlite, postgres } = config.database
+  if (sqlite && postgres) throw new StartupError('config: database: set either database.sqlite or database.postgres, not both')
+  if (!postgres) config.database.sqlite ??= Value.Default(ConfigSchema.properties.database.properties.sqlite, {}) as never
+  for (const [i, entry] of config.plugins.entries()) {
+    if (Boolean(entry.builtin) === Boolean(entry.path)) {
+      throw new StartupError(`config: plugins.${i}: give exactly one of builtin or path`)
+    }
+  }
+}
+
+function keyPath(segments: string[]): string {
+  return segments.length === 0 ? '(top level)' : segments.join('.')
+}
+
+function valueAt(root: unknown, segments: string[]): unknown {
+  let node = root
+  for (const s of segments) {
+    if (node === null || typeof node !== 'object') return undefined
+    node = (node as Record<string, unknown>)[s]
+  }
+  return node
+}
+
+/** Resolve a path from the config against the config file's folder. */
+export function resolveConfigPath(loaded: LoadedConfig, path: string): string {
+  return isAbsolute(path) ? path : resolve(loaded.baseDir, path)
+}

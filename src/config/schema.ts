@@ -1,0 +1,117 @@
+/**
+ * The shape of partnerd.yaml. Every key is described here and in config.example.yaml; a test keeps the
+ * two in step. Unknown keys are refused at every level so a typo never silently falls back to a default.
+ */
+import { type Static, Type as T } from '@sinclair/typebox'
+
+const strict = { additionalProperties: false } as const
+/** A top-level section: may be left out, and then every key in it takes its default. */
+const section = { ...strict, default: {} } as const
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+const ServerSchema = T.Object(
+  {
+    host: T.String({ default: '0.0.0.0', minLength: 1, description: 'Interface to listen on.' }),
+    port: T.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'TCP port (0 picks a free one).' }),
+    public_url: T.String({
+      default: 'http://localhost:8080',
+      pattern: '^https?://[^\\s/]+(/.*)?$',
+      description: 'Base URL clients use to reach this server (links, cookies, emails).',
+    }),
+    trust_proxy: T.Boolean({
+      default: false,
+      description: 'Trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy in front of partnerd.',
+    }),
+    body_limit_bytes: T.Integer({ default: 1_048_576, minimum: 1024, description: 'Largest accepted request body.' }),
+  },
+  section,
+)
+
+const SqliteSchema = T.Object(
+  {
+    path: T.String({ default: './data/partnerd.db', minLength: 1, description: 'SQLite database file.' }),
+    busy_timeout_ms: T.Integer({ default: 5000, minimum: 0, description: 'How long a writer waits for a lock.' }),
+  },
+  strict,
+)
+
+const PostgresSchema = T.Object(
+  {
+    url: T.String({ pattern: '^postgres(ql)?://', description: 'Connection URL of the serving role.' }),
+    migration_url: T.Optional(
+      T.String({ pattern: '^postgres(ql)?://', description: 'Connection URL of the schema owner, used to migrate.' }),
+    ),
+    pool_size: T.Integer({ default: 10, minimum: 1, maximum: 1000, description: 'Connections per instance.' }),
+  },
+  strict,
+)
+
+const DatabaseSchema = T.Object(
+  {
+    sqlite: T.Optional(SqliteSchema),
+    postgres: T.Optional(PostgresSchema),
+    auto_migrate: T.Boolean({
+      default: true,
+      description: 'Apply pending migrations when the server starts (else refuse to start until `migrate` ran).',
+    }),
+  },
+  section,
+)
+
+const AuthSchema = T.Object(
+  {
+    admin_api_keys: T.String({
+      default: '',
+      description: 'Comma-separated admin keys (headless admin). Several allow rotation. Empty: none.',
+    }),
+    api_key_prefix: T.String({
+      default: 'op_live_',
+      pattern: '^[a-z][a-z0-9]*_([a-z0-9]+_)?$',
+      description: 'Prefix of minted API keys, e.g. op_live_ or ps_.',
+    }),
+  },
+  section,
+)
+
+const PluginEntrySchema = T.Object(
+  {
+    builtin: T.Optional(T.String({ minLength: 1, description: 'Name of a built-in plugin.' })),
+    path: T.Optional(T.String({ minLength: 1, description: 'File of an external plugin, relative to the config file.' })),
+    enabled: T.Boolean({ default: true }),
+    config: T.Optional(T.Unknown({ description: "The plugin's own settings, validated by the plugin." })),
+  },
+  strict,
+)
+
+const LoggingSchema = T.Object(
+  {
+    level: T.Union(
+      LOG_LEVELS.map((l) => T.Literal(l)),
+      { default: 'info' },
+    ),
+    format: T.Union([T.Literal('json'), T.Literal('pretty')], {
+      default: 'json',
+      description: 'json: one object per line. pretty: readable lines for a terminal.',
+    }),
+  },
+  section,
+)
+
+export const ConfigSchema = T.Object(
+  {
+    mode: T.Union([T.Literal('single'), T.Literal('multi')], {
+      default: 'single',
+      description: 'single: one tenant at /api. multi: tenants at /api/t/<slug>.',
+    }),
+    server: ServerSchema,
+    database: DatabaseSchema,
+    auth: AuthSchema,
+    plugins: T.Array(PluginEntrySchema, { default: [] }),
+    logging: LoggingSchema,
+  },
+  strict,
+)
+
+export type Config = Static<typeof ConfigSchema>
+export type PluginEntry = Static<typeof PluginEntrySchema>

@@ -1,0 +1,114 @@
+/**
+ * createDatabase(config) → a Kysely handle on SQLite (bun:sqlite) or PostgreSQL (pg Pool), checked
+ * reachable before it is returned so a bad path or URL stops start-up with one line naming the key.
+ */
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { Kysely, PostgresDialect, sql } from 'kysely'
+import pg from 'pg'
+import type { Config } from '../config/schema.ts'
+import { StartupError } from '../errors.ts'
+import type { DB } from './schema.ts'
+import { BunSqliteDialect, openSqlite } from './sqlite-dialect.ts'
+
+export type Dialect = 'sqlite' | 'postgres'
+
+export interface Database {
+  dialect: Dialect
+  db: Kysely<DB>
+  /** Throws when the database cannot answer; /ready uses it. */
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+export interface DatabaseTarget {
+  database: Config['database']
+  /** Absolute SQLite path, resolved against the config file's folder. */
+  sqlitePath?: string
+  /** `owner` connects with database.postgres.migration_url (schema changes), `serving` with url. */
+  role: 'owner' | 'serving'
+}
+
+export async function createDatabase(target: DatabaseTarget): Promise<Database> {
+  const pgSettings = target.database.postgres
+  if (pgSettings) {
+    const useOwner = target.role === 'owner' && pgSettings.migration_url
+    return openPostgres(
+      useOwner ? pgSettings.migration_url! : pgSettings.url,
+      useOwner ? 'database.postgres.migration_url' : 'database.postgres.url',
+      pgSettings.pool_size,
+    )
+  }
+  const sqlite = target.database.sqlite!
+  return openSqliteDatabase(target.sqlitePath ?? sqlite.path, sqlite.busy_timeout_ms)
+}
+
+function openSqliteDatabase(path: string, busyTimeoutMs: number): Database {
+  let raw: ReturnType<typeof openSqlite>
+  try {
+    mkdirSync(dirname(path), { recursive: true })
+    raw = openSqlite({ path, busyTimeoutMs })
+    raw.query('select count(*) from sqlite_master').get()
+  } catch (err) {
+    throw new StartupError(`database.sqlite.path: cannot open ${path}: ${(err as Error).message}`)
+  }
+  const db = new Kysely<DB>({ dialect: new BunSqliteDialect(raw) })
+  return {
+    dialect: 'sqlite',
+    db,
+    ping: async () => void raw.query('select 1').get(),
+    close: () => db.destroy(),
+  }
+}
+
+const INT8_OID = 20
+
+/** bigint columns (money sums, counters) come back as numbers; above 2^53 they would lose digits, so refuse. */
+function parseInt8(text: string): number {
+  const n = Number(text)
+  if (!Number.isSafeInteger(n)) throw new RangeError(`integer ${text} is beyond the safe range`)
+  return n
+}
+
+async function openPostgres(url: string, key: string, poolSize: number): Promise<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: 5000,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  })
+  // An idle client that loses its server must not crash the process; the pool replaces it.
+  pool.on('error', () => {})
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
+  try {
+    await sql`select 1`.execute(db)
+  } catch (err) {
+    await db.destroy().catch(() => {})
+    throw new StartupError(`${key}: cannot connect to ${redactUrl(url)}: ${describePgError(err)}`)
+  }
+  return {
+    dialect: 'postgres',
+    db,
+    ping: async () => void (await sql`select 1`.execute(db)),
+    close: () => db.destroy(),
+  }
+}
+
+function describePgError(err: unknown): string {
+  const e = err as { code?: string; message?: string; errors?: { message: string }[] }
+  return e.errors?.[0]?.message ?? e.message ?? e.code ?? String(err)
+}
+
+/** The URL without its password, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return '(unparseable URL)'
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * The only way request code reaches tenant data. withTenant runs its callback in one transaction (so a
+ * request never leaves a partial write) and, on PostgreSQL, first sets app.tenant_id for that
+ * transaction only (set_config(..., true): a session-level setting would leak to the next user of the
+ * pooled connection), which is what the row-level security policies read.
+ */
+import { sql, type Transaction } from 'kysely'
+import type { DomainEvent, DomainEventBus } from '../domain-events/bus.ts'
+import { isoNow } from './codec.ts'
+import type { Database } from './database.ts'
+import type { DB } from './schema.ts'
+
+export interface TenantScope {
+  tenantId: string
+  /** The transaction; every query through it still filters by tenant_id explicitly. */
+  db: Transaction<DB>
+  /** Raise a domain event; it is published once the transaction has committed. */
+  emit(type: string, data: unknown): void
+}
+
+export type WithTenant = <T>(tenantId: string, fn: (scope: TenantScope) => Promise<T>) => Promise<T>
+
+export function tenantRunner(database: Database, bus: DomainEventBus): WithTenant {
+  return async (tenantId, fn) => {
+    const raised: DomainEvent[] = []
+    const result = await database.db.transaction().execute(async (trx) => {
+      if (database.dialect === 'postgres') {
+        await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(trx)
+      }
+      return fn({
+        tenantId,
+        db: trx,
+        emit: (type, data) => raised.push({ type, tenantId, occurredAt: isoNow(), data }),
+      })
+    })
+    if (raised.length > 0) void bus.publish(raised)
+    return result
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Assembles the HTTP application: request ids, body limit, access log and metrics around every
+ * request; health, readiness, metrics, the OpenAPI document and its reference page; the tenant API
+ * with the core's and the plugins' routes; and the error mapping, in one place.
+ */
+import { openapi } from '@elysiajs/openapi'
+import { Elysia } from 'elysia'
+import { ulid } from 'ulid'
+import type { AuthStrategy } from '../auth/principal.ts'
+import type { Config } from '../config/schema.ts'
+import type { Database } from '../db/database.ts'
+import type { WithTenant } from '../db/with-tenant.ts'
+import { AppError } from '../errors.ts'
+import type { Logger } from '../log/logger.ts'
+import type { Tenant } from '../tenants/service.ts'
+import { VERSION } from '../version.ts'
+import { clientAddress } from './client-address.ts'
+import { errorMapper } from './errors.ts'
+import { createMetrics } from './metrics.ts'
+import { renderReferencePage } from './reference-page.ts'
+import { createTenantApi, type TenantRoutes } from './tenant-api.ts'
+
+export interface AppDeps {
+  config: Config
+  log: Logger
+  database: Database
+  withTenant: WithTenant
+  resolveTenant: (slug: string | undefined) => Promise<Tenant | undefined>
+  strategies: readonly AuthStrategy[]
+  routes: readonly TenantRoutes[]
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+export const OPENAPI_PATH = '/api/openapi.json'
+export const REFERENCE_PATH = '/api/reference'
+
+export function createApp(deps: AppDeps) {
+  const { config, log } = deps
+  const metrics = createMetrics()
+  const started = new WeakMap<Request, { at: number; id: string }>()
+  const requestIdOf = (r: Request) => started.get(r)?.id
+
+  const api = createTenantApi({
+    mode: config.mode,
+    resolveTenant: deps.resolveTenant,
+    withTenant: deps.withTenant,
+    strategies: deps.strategies,
+  })
+  for (const register of deps.routes) register(api)
+
+  let referenceHtml: string | undefined
+
+  const app = new Elysia({ normalize: false })
+    .onRequest(({ request, set }) => {
+      const incoming = request.headers.get('x-request-id')
+      const id = incoming && REQUEST_ID.test(incoming) ? incoming : ulid()
+      started.set(request, { at: performance.now(), id })
+      set.headers['x-request-id'] = id
+      const length = Number(request.headers.get('content-length') ?? 0)
+      if (length > config.server.body_limit_bytes) {
+        throw new AppError(413, 'payload_too_large', `bodies are limited to ${config.server.body_limit_bytes} bytes`)
+      }
+    })
+    .onError(errorMapper(log, requestIdOf))
+    .onAfterResponse(({ request, route, set, server }) => {
+      const start = started.get(request)
+      if (!start) return
+      const status = typeof set.status === 'number' ? set.status : 200
+      const seconds = (performance.now() - start.at) / 1000
+      // A 404 has no route; label it so, or every scanned path would become a series.
+      const pattern = route && status !== 404 ? route : 'unmatched'
+      metrics.observe(request.method, pattern, status, seconds)
+      const ip = clientAddress(request, server, config.server.trust_proxy)
+      log.info({ requestId: start.id, method: request.method, route: pattern, status, ms: Math.round(seconds * 10000) / 10, ip }, 'request')
+    })
+    .use(
+      openapi({
+        provider: null,
+        specPath: OPENAPI_PATH,
+        documentation: {
+          info: {
+            title: 'partnerd',
+            version: VERSION,
+            description: `Partner program API. Base URL: ${config.mode === 'single' ? '/api' : '/api/t/{slug}'}. Errors are {error, detail}.`,
+          },
+          components: {
+            securitySchemes: {
+              bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key or admin key as a Bearer token.' },
+              apiKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'The same key in x-api-key.' },
+            },
+          },
+        },
+        exclude: { paths: ['/api/*', REFERENCE_PATH] },
+      }),
+    )
+    .get('/health', () => ({ status: 'ok', version: VERSION }), {
+      detail: { tags: ['Operations'], summary: 'Liveness: the process answers' },
+    })
+    .get(
+      '/ready',
+      async ({ set }) => {
+        try {
+          await deps.database.ping()
+          return { status: 'ready' }
+        } catch (err) {
+          log.warn({ err }, 'readiness check failed')
+          set.status = 503
+          return { error: 'not_ready', detail: 'the database does not answer' }
+        }
+      },
+      { detail: { tags: ['Operations'], summary: 'Readiness: the database answers' } },
+    )
+    .get(
+      '/metrics',
+      async ({ set }) => {
+        set.headers['content-type'] = metrics.contentType
+        return metrics.render()
+      },
+      { detail: { tags: ['Operations'], summary: 'Prometheus metrics' } },
+    )
+    .get(REFERENCE_PATH, async ({ set }) => {
+      if (!referenceHtml) {
+        const spec = await app.handle(new Request(new URL(OPENAPI_PATH, 'http://localhost')))
+        referenceHtml = renderReferencePage(await spec.json())
+      }
+      set.headers['content-type'] = 'text/html; charset=utf-8'
+      return referenceHtml
+    })
+    .use(api)
+    .all('/api/*', ({ request }) => {
+      const path = new URL(request.url).pathname
+      if (config.mode === 'multi' && !path.startsWith('/api/t/')) {
+        throw new AppError(400, 'tenant_slug_missing', 'this server hosts several tenants: call /api/t/<slug>/…')
+      }
+      throw new AppError(404, 'not_found', `no route ${request.method} ${path}`)
+    })
+  return app
+}
+
+export type App = ReturnType<typeof createApp>

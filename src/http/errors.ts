@@ -1,0 +1,53 @@
+/**
+ * Every error leaves as `{error, detail}`, mapped here and nowhere else: AppError as it says, Elysia's
+ * parse/validation/not-found errors to stable codes naming the offending field, anything else as a
+ * bare 500 (logged with the request id, never shown: no stack, no SQL).
+ */
+import type { ValidationError } from 'elysia'
+import { AppError } from '../errors.ts'
+import type { Logger } from '../log/logger.ts'
+
+export interface ErrorBody {
+  error: string
+  detail?: string
+}
+
+interface ErrorContext {
+  code: string | number
+  error: unknown
+  set: { status?: number | string; headers: Record<string, string | number> }
+  request: Request
+}
+
+export function errorMapper(log: Logger, requestIdOf: (r: Request) => string | undefined) {
+  return ({ code, error, set, request }: ErrorContext): ErrorBody => {
+    if (error instanceof AppError) {
+      set.status = error.status
+      Object.assign(set.headers, error.headers ?? {})
+      return error.detail ? { error: error.code, detail: error.detail } : { error: error.code }
+    }
+    switch (code) {
+      case 'NOT_FOUND':
+        set.status = 404
+        return { error: 'not_found', detail: `no route ${request.method} ${new URL(request.url).pathname}` }
+      case 'PARSE':
+        set.status = 400
+        return { error: 'malformed_body', detail: 'the body is not valid JSON (or not of the declared content type)' }
+      case 'VALIDATION':
+        set.status = 400
+        return { error: 'invalid_request', detail: describeValidation(error as ValidationError) }
+    }
+    set.status = 500
+    log.error({ err: error, requestId: requestIdOf(request), code }, 'unhandled error')
+    return { error: 'internal_error', detail: `something went wrong; quote request id ${requestIdOf(request) ?? '-'}` }
+  }
+}
+
+/** `body.scopes.0: Expected union value`: where, then what. */
+function describeValidation(error: ValidationError): string {
+  const first = error.all?.[0] as { path?: string; message?: string; summary?: string; schema?: { enum?: unknown[] } } | undefined
+  const where = [error.type, ...(first?.path ?? '').split('/').filter(Boolean)].join('.')
+  const choices = first?.schema?.enum
+  const what = choices ? `must be one of ${choices.join(', ')}` : (first?.summary ?? first?.message ?? 'invalid value')
+  return `${where}: ${what}`
+}

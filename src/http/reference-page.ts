@@ -1,0 +1,90 @@
+/**
+ * The API reference page at /api/reference, rendered on the server from the OpenAPI document. It needs
+ * no script and no CDN, so it works on an air-gapped install and reads the same in any browser.
+ */
+
+interface Operation {
+  summary?: string
+  description?: string
+  tags?: string[]
+  security?: Record<string, string[]>[]
+  parameters?: { name: string; in: string; required?: boolean; schema?: unknown; description?: string }[]
+  requestBody?: { content?: Record<string, { schema?: unknown }> }
+  responses?: Record<string, { description?: string; content?: Record<string, { schema?: unknown }> }>
+}
+
+interface OpenApiDocument {
+  info: { title: string; version: string; description?: string }
+  paths: Record<string, Record<string, Operation>>
+}
+
+const METHODS = ['get', 'post', 'put', 'patch', 'delete']
+
+function esc(value: unknown): string {
+  return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+}
+
+function schemaBlock(schema: unknown): string {
+  return schema ? `<pre>${esc(JSON.stringify(schema, null, 2))}</pre>` : ''
+}
+
+function authLine(op: Operation): string {
+  if (!op.security?.length) return '<p class="auth public">Public: no credential needed.</p>'
+  const scopes = [...new Set(op.security.flatMap((s) => Object.values(s).flat()))]
+  const need = scopes.length ? ` with scope <code>${scopes.map(esc).join('</code>, <code>')}</code>` : ''
+  return `<p class="auth">Requires an API key (<code>Authorization: Bearer</code> or <code>x-api-key</code>)${need}.</p>`
+}
+
+function renderOperation(method: string, path: string, op: Operation): string {
+  const id = `${method}-${path}`.replace(/[^a-zA-Z0-9]+/g, '-')
+  const params = (op.parameters ?? [])
+    .map(
+      (p) =>
+        `<tr><td><code>${esc(p.name)}</code></td><td>${esc(p.in)}</td><td>${p.required ? 'yes' : 'no'}</td><td>${esc(JSON.stringify(p.schema ?? {}))}</td></tr>`,
+    )
+    .join('')
+  const body = op.requestBody?.content?.['application/json']?.schema
+  const responses = Object.entries(op.responses ?? {})
+    .map(([status, r]) => `<h4>${esc(status)}</h4>${schemaBlock(r.content?.['application/json']?.schema)}`)
+    .join('')
+  return `<section class="op" id="${esc(id)}">
+  <h3><span class="method ${esc(method)}">${esc(method.toUpperCase())}</span> <code>${esc(path)}</code></h3>
+  ${op.summary ? `<p>${esc(op.summary)}</p>` : ''}
+  ${authLine(op)}
+  ${params ? `<table><tr><th>parameter</th><th>in</th><th>required</th><th>schema</th></tr>${params}</table>` : ''}
+  ${body ? `<h4>Request body</h4>${schemaBlock(body)}` : ''}
+  ${responses ? `<h4>Responses</h4>${responses}` : ''}
+</section>`
+}
+
+export function renderReferencePage(doc: OpenApiDocument): string {
+  const byTag = new Map<string, string[]>()
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const method of METHODS) {
+      const op = item[method]
+      if (!op) continue
+      const tag = op.tags?.[0] ?? 'General'
+      byTag.set(tag, [...(byTag.get(tag) ?? []), renderOperation(method, path, op)])
+    }
+  }
+  const tags = [...byTag.keys()].sort()
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(doc.info.title)} API reference</title>
+<style>
+body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1d2330;background:#fafbfc}
+header{background:#1d2330;color:#fff;padding:1.2rem 2rem}header h1{margin:0;font-size:1.4rem}
+nav{padding:.5rem 2rem;border-bottom:1px solid #dde}nav a{margin-right:1rem}
+main{max-width:60rem;padding:1rem 2rem}
+.op{background:#fff;border:1px solid #dde;border-radius:6px;padding:.2rem 1rem;margin:1rem 0}
+.method{display:inline-block;min-width:4rem;font-size:.8rem;padding:.1rem .4rem;border-radius:4px;color:#fff;background:#555;text-align:center}
+.get{background:#2b6cb0}.post{background:#2f855a}.patch,.put{background:#b7791f}.delete{background:#c53030}
+pre{background:#f3f4f7;padding:.6rem;overflow:auto;font-size:.8rem}table{border-collapse:collapse}td,th{border:1px solid #dde;padding:.2rem .5rem;text-align:left}
+.auth{color:#553c9a}.auth.public{color:#2f855a}
+</style></head>
+<body><header><h1>${esc(doc.info.title)} ${esc(doc.info.version)}: API reference</h1>
+${doc.info.description ? `<p>${esc(doc.info.description)}</p>` : ''}</header>
+<nav>${tags.map((t) => `<a href="#tag-${esc(t)}">${esc(t)}</a>`).join('')} <a href="/api/openapi.json">openapi.json</a></nav>
+<main>${tags.map((t) => `<h2 id="tag-${esc(t)}">${esc(t)}</h2>${byTag.get(t)!.join('\n')}`).join('\n')}</main>
+</body></html>`
+}

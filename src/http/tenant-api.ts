@@ -1,0 +1,53 @@
+/**
+ * The tenant-scoped API: `/api` in single mode, `/api/t/<slug>` in multi mode. Every route mounted on
+ * it knows its tenant (resolved from the URL before validation, so an unknown slug is a 404 whatever
+ * the body) and reaches the database only through `withTenant`, bound to that tenant. The `auth`
+ * macro is defined here once; routes declare what they need and the guard decides.
+ */
+import { Elysia } from 'elysia'
+import { type AuthRequirement, authenticate, authorize, securityOf } from '../auth/guard.ts'
+import type { AuthStrategy } from '../auth/principal.ts'
+import type { TenantScope, WithTenant } from '../db/with-tenant.ts'
+import { AppError } from '../errors.ts'
+import type { Tenant } from '../tenants/service.ts'
+
+export interface TenantApiOptions {
+  mode: 'single' | 'multi'
+  /** Single mode: the one tenant. Multi mode: looks a slug up (cached by the caller). */
+  resolveTenant: (slug: string | undefined) => Promise<Tenant | undefined>
+  withTenant: WithTenant
+  strategies: readonly AuthStrategy[]
+}
+
+export function apiBasePath(mode: 'single' | 'multi'): string {
+  return mode === 'single' ? '/api' : '/api/t/:slug'
+}
+
+export function createTenantApi(options: TenantApiOptions) {
+  return new Elysia({ prefix: apiBasePath(options.mode), name: 'tenant-api' })
+    .derive(async ({ params }): Promise<{ tenant: Tenant; withTenant: <T>(fn: (scope: TenantScope) => Promise<T>) => Promise<T> }> => {
+      const slug = (params as Record<string, string | undefined> | undefined)?.slug
+      const tenant = await options.resolveTenant(slug)
+      if (!tenant) throw new AppError(404, 'tenant_not_found', `no tenant ${slug}`)
+      return {
+        tenant,
+        withTenant: <T>(fn: (scope: TenantScope) => Promise<T>) => options.withTenant(tenant.id, fn),
+      }
+    })
+    .macro({
+      auth: (requirement: AuthRequirement) => ({
+        detail: { security: securityOf(requirement) },
+        async resolve(ctx) {
+          // The derive above always sets the tenant; the macro's context type only knows it may.
+          const tenant = ctx.tenant!
+          const principal = await authenticate(options.strategies, { request: ctx.request, tenant, withTenant: options.withTenant })
+          authorize(principal, requirement, tenant)
+          return { principal }
+        },
+      }),
+    })
+}
+
+export type TenantApi = ReturnType<typeof createTenantApi>
+/** A feature's routes: a function that adds them to the tenant API. */
+export type TenantRoutes = (api: TenantApi) => unknown

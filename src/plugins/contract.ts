@@ -1,0 +1,56 @@
+/**
+ * What a plugin is and what the host gives it. A plugin is a plain object; `definePlugin` only helps
+ * the type checker. The host API is the whole contract: a plugin reaches the core through it and
+ * nothing else, and an external plugin file imports nothing at run time but its own relative files
+ * (bare imports do not resolve from a compiled binary). See docs/plugins.md.
+ */
+import type { Static, TSchema, Type } from '@sinclair/typebox'
+import type { Kysely } from 'kysely'
+import type { Migration } from 'kysely/migration'
+import type { AuthStrategy } from '../auth/principal.ts'
+import type { DomainEventHandler } from '../domain-events/bus.ts'
+import type { AppError } from '../errors.ts'
+import type { TenantApi } from '../http/tenant-api.ts'
+import type { Logger } from '../log/logger.ts'
+
+export interface PluginDefinition<S extends TSchema = TSchema> {
+  /** Lower-case letters, digits and hyphens; names the plugin in logs, errors and its migration table. */
+  name: string
+  version: string
+  /** Schema of the plugin's settings, or a function of the schema builder (external plugins cannot import one). */
+  config?: S | ((t: typeof Type) => S)
+  setup(host: PluginHost<Static<S>>): void | Promise<void>
+}
+
+/** A tenant-scoped handle for a plugin's own tables (they are not in the core's row types). */
+export interface PluginTenantScope {
+  tenantId: string
+  db: Kysely<any>
+  emit(type: string, data: unknown): void
+}
+
+export interface PluginHost<C = unknown> {
+  /** The plugin's settings from the YAML, validated against its schema with defaults applied. */
+  readonly config: C
+  readonly log: Logger
+  readonly mode: 'single' | 'multi'
+  /** The schema builder (TypeBox), for route and config schemas. */
+  readonly t: typeof Type
+  /** The error type the core maps to `{error, detail}` responses. */
+  readonly AppError: typeof AppError
+  /** Add routes under the tenant API base (`/api` or `/api/t/<slug>`), with the tenant and the `auth` macro. */
+  routes(register: (api: TenantApi) => unknown): void
+  addAuthStrategy(strategy: AuthStrategy): void
+  /** Subscribe to a domain event type, or `*` for all; called after the change committed. */
+  on(type: string, handler: DomainEventHandler): void
+  /** Migrations for the plugin's own tables, applied with the core's; keyed by sortable names. */
+  migrations(migrations: Record<string, Migration>): void
+  /** For a migration of a tenant-owned table: adds PostgreSQL row-level security (no-op on SQLite). */
+  isolateTenantRows(db: Kysely<any>, table: string): Promise<void>
+  /** Run work (outside a request, e.g. in an event handler) in one tenant's transaction. */
+  withTenant<T>(tenantId: string, fn: (scope: PluginTenantScope) => Promise<T>): Promise<T>
+}
+
+export function definePlugin<S extends TSchema>(plugin: PluginDefinition<S>): PluginDefinition<S> {
+  return plugin
+}

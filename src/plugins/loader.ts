@@ -1,0 +1,126 @@
+/**
+ * Loading plugins at start: built-ins from the static registry, external ones by path with import().
+ * Each is checked (shape, name, config against its schema) and set up in config order; any failure
+ * stops start-up with one line naming the plugin.
+ */
+import { existsSync } from 'node:fs'
+import { isAbsolute, resolve } from 'node:path'
+import { Type } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+import type { Migration } from 'kysely/migration'
+import { builtinPlugins, type PluginModule } from '../../plugins/index.ts'
+import type { AuthStrategy } from '../auth/principal.ts'
+import type { PluginEntry } from '../config/schema.ts'
+import type { MigrationSet } from '../db/migrate.ts'
+import { isolateTenantRows } from '../db/tenant-isolation.ts'
+import type { WithTenant } from '../db/with-tenant.ts'
+import type { DomainEventBus } from '../domain-events/bus.ts'
+import { AppError, StartupError } from '../errors.ts'
+import type { TenantRoutes } from '../http/tenant-api.ts'
+import type { Logger } from '../log/logger.ts'
+import type { PluginDefinition, PluginHost } from './contract.ts'
+
+const NAME = /^[a-z][a-z0-9-]{0,39}$/
+
+export interface LoadedPlugins {
+  names: { name: string; version: string }[]
+  routes: TenantRoutes[]
+  strategies: AuthStrategy[]
+  migrationSets: MigrationSet[]
+}
+
+export interface LoaderDeps {
+  mode: 'single' | 'multi'
+  baseDir: string
+  log: Logger
+  bus: DomainEventBus
+  /** Bound once the database is open; plugins use it at request time, not during setup. */
+  withTenant: () => WithTenant
+  registry?: Record<string, () => Promise<PluginModule>>
+}
+
+export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Promise<LoadedPlugins> {
+  const loaded: LoadedPlugins = { names: [], routes: [], strategies: [], migrationSets: [] }
+  const registry = deps.registry ?? builtinPlugins
+  for (const [index, entry] of entries.entries()) {
+    if (!entry.enabled) continue
+    const label = entry.builtin ? `plugin ${entry.builtin}` : `plugin ${entry.path}`
+    const plugin = await importPlugin(entry, index, registry, deps.baseDir)
+    checkShape(plugin, label)
+    if (loaded.names.some((n) => n.name === plugin.name))
+      throw new StartupError(`${label}: a plugin named ${plugin.name} is already loaded`)
+    const config = validateConfig(plugin, entry.config, label)
+    const migrations: Record<string, Migration> = {}
+    const host: PluginHost = {
+      config,
+      log: deps.log.child({ plugin: plugin.name }),
+      mode: deps.mode,
+      t: Type,
+      AppError,
+      routes: (register) => void loaded.routes.push(register),
+      addAuthStrategy: (strategy) => void loaded.strategies.push(strategy),
+      on: (type, handler) => deps.bus.subscribe(type, handler),
+      migrations: (set) => void Object.assign(migrations, set),
+      isolateTenantRows,
+      withTenant: (tenantId, fn) => deps.withTenant()(tenantId, fn),
+    }
+    try {
+      await plugin.setup(host)
+    } catch (err) {
+      throw new StartupError(`${label}: setup failed: ${(err as Error).message}`)
+    }
+    if (Object.keys(migrations).length > 0) loaded.migrationSets.push({ owner: `plugin-${plugin.name}`, migrations })
+    loaded.names.push({ name: plugin.name, version: plugin.version })
+  }
+  return loaded
+}
+
+async function importPlugin(
+  entry: PluginEntry,
+  index: number,
+  registry: Record<string, () => Promise<PluginModule>>,
+  baseDir: string,
+): Promise<PluginDefinition> {
+  if (entry.builtin) {
+    const load = registry[entry.builtin]
+    if (!load) {
+      const known = Object.keys(registry).join(', ') || 'none'
+      throw new StartupError(`plugins.${index}.builtin: no built-in plugin ${entry.builtin} (available: ${known})`)
+    }
+    return (await load()).default
+  }
+  const path = isAbsolute(entry.path!) ? entry.path! : resolve(baseDir, entry.path!)
+  if (!existsSync(path)) throw new StartupError(`plugins.${index}.path: ${path} does not exist`)
+  try {
+    const mod = (await import(path)) as Partial<PluginModule>
+    if (!mod.default) throw new Error('the file has no default export')
+    return mod.default
+  } catch (err) {
+    throw new StartupError(`plugin ${entry.path}: cannot load: ${(err as Error).message.split('\n')[0]}`)
+  }
+}
+
+function checkShape(plugin: PluginDefinition, label: string): void {
+  if (typeof plugin !== 'object' || plugin === null) throw new StartupError(`${label}: the default export is not a plugin object`)
+  if (typeof plugin.name !== 'string' || !NAME.test(plugin.name)) {
+    throw new StartupError(`${label}: name must be lower-case letters, digits and hyphens (got ${JSON.stringify(plugin.name)})`)
+  }
+  if (typeof plugin.version !== 'string' || !plugin.version) throw new StartupError(`plugin ${plugin.name}: version is missing`)
+  if (typeof plugin.setup !== 'function') throw new StartupError(`plugin ${plugin.name}: setup is not a function`)
+}
+
+function validateConfig(plugin: PluginDefinition, raw: unknown, label: string): unknown {
+  if (!plugin.config) {
+    if (raw !== undefined) throw new StartupError(`plugin ${plugin.name}: takes no config, but config was given`)
+    return {}
+  }
+  const schema = typeof plugin.config === 'function' ? plugin.config(Type) : plugin.config
+  const value = Value.Convert(schema, Value.Default(schema, Value.Clone(raw ?? {})))
+  const error = Value.Errors(schema, value).First()
+  if (error) {
+    const key = ['config', ...error.path.split('/').filter(Boolean)].join('.')
+    const message = /unexpected property/i.test(error.message) ? 'unknown key' : error.message.toLowerCase()
+    throw new StartupError(`plugin ${plugin.name} (${label.replace(/^plugin /, '')}): ${key}: ${message}`)
+  }
+  return value
+}

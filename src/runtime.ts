@@ -1,0 +1,119 @@
+/**
+ * Everything a running partnerd holds, opened in the order that fails fastest and clearest: config,
+ * logger, admin keys, database, plugins, schema. The server and the CLI commands share it.
+ */
+import { sql } from 'kysely'
+import type { PluginModule } from '../plugins/index.ts'
+import { parseAdminKeys } from './auth/admin-keys.ts'
+import { type LoadedConfig, resolveConfigPath } from './config/load.ts'
+import type { Config } from './config/schema.ts'
+import { createDatabase, type Database } from './db/database.ts'
+import { assertSchemaCurrent, coreMigrationSet, grantServingRole, type MigrationSet, migrate } from './db/migrate.ts'
+import { tenantRunner, type WithTenant } from './db/with-tenant.ts'
+import { DomainEventBus } from './domain-events/bus.ts'
+import { StartupError } from './errors.ts'
+import { createLogger, type Logger } from './log/logger.ts'
+import { type LoadedPlugins, loadPlugins } from './plugins/loader.ts'
+
+export interface Runtime {
+  loaded: LoadedConfig
+  config: Config
+  log: Logger
+  adminKeys: string[]
+  database: Database
+  bus: DomainEventBus
+  withTenant: WithTenant
+  plugins: LoadedPlugins
+  migrationSets: MigrationSet[]
+  close(): Promise<void>
+}
+
+export interface RuntimeOptions {
+  /** Apply pending migrations (else refuse to run on a schema that is not current). */
+  migrate: boolean
+  log?: Logger
+  /** Tests inject a registry of built-in plugins. */
+  pluginRegistry?: Record<string, () => Promise<PluginModule>>
+}
+
+export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions): Promise<Runtime> {
+  const { config } = loaded
+  const log = options.log ?? createLogger(config.logging)
+  const adminKeys = parseAdminKeys(config.auth.admin_api_keys)
+  const target = {
+    database: config.database,
+    sqlitePath: config.database.sqlite && resolveConfigPath(loaded, config.database.sqlite.path),
+  }
+  const database = await createDatabase({ ...target, role: 'serving' })
+  try {
+    const bus = new DomainEventBus(log)
+    const withTenant = tenantRunner(database, bus)
+    const plugins = await loadPlugins(config.plugins, {
+      mode: config.mode,
+      baseDir: loaded.baseDir,
+      log,
+      bus,
+      withTenant: () => withTenant,
+      registry: options.pluginRegistry,
+    })
+    const migrationSets = [coreMigrationSet, ...plugins.migrationSets]
+    if (options.migrate) {
+      const applied = await applyMigrations(target, database, migrationSets)
+      if (applied.length > 0) log.info({ applied }, 'migrations applied')
+    } else {
+      await assertSchemaCurrent(database, migrationSets)
+    }
+    if (database.dialect === 'postgres') await checkServingRole(database, config, log)
+    return {
+      loaded,
+      config,
+      log,
+      adminKeys,
+      database,
+      bus,
+      withTenant,
+      plugins,
+      migrationSets,
+      close: () => database.close(),
+    }
+  } catch (err) {
+    await database.close().catch(() => {})
+    throw err
+  }
+}
+
+/** Migrates as the schema owner (database.postgres.migration_url) when one is configured, then grants the serving role. */
+export async function applyMigrations(
+  target: Omit<Parameters<typeof createDatabase>[0], 'role'>,
+  serving: Database,
+  sets: MigrationSet[],
+): Promise<string[]> {
+  const pgSettings = target.database.postgres
+  if (!pgSettings?.migration_url) return migrate(serving, sets)
+  const owner = await createDatabase({ ...target, role: 'owner' })
+  try {
+    const applied = await migrate(owner, sets)
+    const servingRole = decodeURIComponent(new URL(pgSettings.url).username)
+    const ownerRole = decodeURIComponent(new URL(pgSettings.migration_url).username)
+    if (servingRole && servingRole !== ownerRole) await grantServingRole(owner, servingRole)
+    return applied
+  } finally {
+    await owner.close()
+  }
+}
+
+/**
+ * Row-level security is the second wall between tenants, and a superuser or a BYPASSRLS role walks
+ * through it. Multi mode refuses such a role; single mode (one tenant) only warns.
+ */
+async function checkServingRole(database: Database, config: Config, log: Logger): Promise<void> {
+  const { rows } = await sql<{ rolname: string; rolsuper: boolean; rolbypassrls: boolean }>`
+    select rolname, rolsuper, rolbypassrls from pg_roles where rolname = current_user`.execute(database.db)
+  const role = rows[0]
+  if (!role || !(role.rolsuper || role.rolbypassrls)) return
+  const why = `database.postgres.url: role ${role.rolname} is ${role.rolsuper ? 'a superuser' : 'allowed BYPASSRLS'}, so row-level security would not isolate tenants`
+  if (config.mode === 'multi') {
+    throw new StartupError(`${why}; serve as a role without it and migrate with database.postgres.migration_url (see README)`)
+  }
+  log.warn(why)
+}

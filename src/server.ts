@@ -1,0 +1,82 @@
+/**
+ * Starting and stopping the HTTP server over an open runtime. Single mode makes sure its tenant exists
+ * and, on the first start of an empty database with no admin key configured, mints an admin API key
+ * whose plaintext is returned once for the operator to copy.
+ */
+
+import { apiKeyRoutes } from './auth/api-keys/routes.ts'
+import { mintApiKey } from './auth/api-keys/service.ts'
+import { keyStrategy } from './auth/key-strategy.ts'
+import { StartupError } from './errors.ts'
+import { createApp } from './http/app.ts'
+import type { Runtime } from './runtime.ts'
+import { tenantResolver } from './tenants/resolver.ts'
+import { tenantRoutes } from './tenants/routes.ts'
+import { ensureDefaultTenant, type Tenant } from './tenants/service.ts'
+
+export interface RunningServer {
+  url: string
+  /** Set when this start minted the first admin key: print it, it is not shown again. */
+  bootstrapKey?: string
+  stop(): Promise<void>
+}
+
+export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
+  const { config } = runtime
+  return createApp({
+    config,
+    log: runtime.log,
+    database: runtime.database,
+    withTenant: runtime.withTenant,
+    resolveTenant: tenantResolver(runtime.database.db, singleTenant),
+    strategies: [keyStrategy({ adminKeys: runtime.adminKeys, prefix: config.auth.api_key_prefix }), ...runtime.plugins.strategies],
+    routes: [tenantRoutes, apiKeyRoutes(config.auth.api_key_prefix), ...runtime.plugins.routes],
+  })
+}
+
+export async function startServer(runtime: Runtime): Promise<RunningServer> {
+  const { config, log } = runtime
+  let singleTenant: Tenant | undefined
+  let bootstrapKey: string | undefined
+  if (config.mode === 'single') {
+    const { tenant, created } = await ensureDefaultTenant(runtime.database.db, runtime.bus)
+    singleTenant = tenant
+    if (created && runtime.adminKeys.length === 0) {
+      const minted = await runtime.withTenant(tenant.id, (scope) =>
+        mintApiKey(scope, config.auth.api_key_prefix, { name: 'bootstrap admin', scopes: ['*'] }),
+      )
+      bootstrapKey = minted.key
+    }
+  } else if (runtime.adminKeys.length === 0) {
+    log.warn(
+      'no admin key configured (auth.admin_api_keys): create tenants and keys with `partnerd tenant create` and `partnerd key create`',
+    )
+  }
+
+  const app = await buildApp(runtime, singleTenant)
+  try {
+    app.listen({
+      hostname: config.server.host,
+      port: config.server.port,
+      // The socket-level backstop for bodies sent without Content-Length; the app checks the header first.
+      maxRequestBodySize: config.server.body_limit_bytes,
+    })
+  } catch (err) {
+    const e = err as { code?: string; message?: string }
+    const reason = e.code === 'EADDRINUSE' || /in use/i.test(e.message ?? '') ? 'is in use' : `cannot be opened: ${e.message}`
+    throw new StartupError(`server.port: ${config.server.host}:${config.server.port} ${reason}`)
+  }
+  const server = app.server!
+  const url = `http://${server.hostname === '0.0.0.0' ? '127.0.0.1' : server.hostname}:${server.port}`
+  log.info(
+    { url, mode: config.mode, database: runtime.database.dialect, plugins: runtime.plugins.names, config: runtime.loaded.source },
+    'partnerd listening',
+  )
+  return {
+    url,
+    bootstrapKey,
+    stop: async () => {
+      await app.stop()
+    },
+  }
+}
