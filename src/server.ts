@@ -58,8 +58,9 @@ export async function startServer(runtime: Runtime): Promise<RunningServer> {
     app.listen({
       hostname: config.server.host,
       port: config.server.port,
-      // The socket-level backstop for bodies sent without Content-Length; the app checks the header first.
-      maxRequestBodySize: config.server.body_limit_bytes,
+      // A backstop only: the app answers oversized bodies itself with a JSON 413 (see http/app.ts), so
+      // Bun's own cap sits above the limit and stops only a stream far past it.
+      maxRequestBodySize: config.server.body_limit_bytes * 2,
     })
   } catch (err) {
     const e = err as { code?: string; message?: string }

@@ -8,18 +8,30 @@ import { AppError } from '../errors.ts'
 export const DEFAULT_PAGE_SIZE = 50
 export const MAX_PAGE_SIZE = 200
 
-/** The query-string schema every paginated route uses. */
+/**
+ * The query-string schema every paginated route uses. `limit` is checked as digits here and as a range
+ * in fetchPage: Elysia's coercion of numeric query values reports errors without the parameter's name.
+ */
 export const PageQuery = T.Object(
   {
     cursor: T.Optional(T.String({ maxLength: 200, description: 'nextCursor of the previous page' })),
-    limit: T.Optional(T.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })),
+    limit: T.Optional(T.String({ pattern: '^[0-9]{1,4}$', description: `page size, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})` })),
   },
   { additionalProperties: true },
 )
 
 export interface PageRequest {
   cursor?: string
-  limit?: number
+  limit?: number | string
+}
+
+function pageSize(limit: PageRequest['limit']): number {
+  if (limit === undefined) return DEFAULT_PAGE_SIZE
+  const n = Number(limit)
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE) {
+    throw new AppError(400, 'invalid_request', `query.limit: must be an integer from 1 to ${MAX_PAGE_SIZE}`)
+  }
+  return n
 }
 
 export interface Page<T> {
@@ -35,7 +47,7 @@ export async function fetchPage<T extends { id: string }>(
   page: PageRequest,
   fetch: (afterId: string | undefined, take: number) => Promise<T[]>,
 ): Promise<Page<T>> {
-  const limit = page.limit ?? DEFAULT_PAGE_SIZE
+  const limit = pageSize(page.limit)
   const rows = await fetch(page.cursor === undefined ? undefined : decodeCursor(page.cursor), limit + 1)
   const items = rows.slice(0, limit)
   return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]!.id) : null }

@@ -49,16 +49,20 @@ export function createApp(deps: AppDeps) {
   for (const register of deps.routes) register(api)
 
   let referenceHtml: string | undefined
+  const tooLarge = () => new AppError(413, 'payload_too_large', `bodies are limited to ${config.server.body_limit_bytes} bytes`)
 
   const app = new Elysia({ normalize: false })
-    .onRequest(({ request, set }) => {
+    .onRequest(async ({ request, set }) => {
       const incoming = request.headers.get('x-request-id')
       const id = incoming && REQUEST_ID.test(incoming) ? incoming : ulid()
       started.set(request, { at: performance.now(), id })
       set.headers['x-request-id'] = id
-      const length = Number(request.headers.get('content-length') ?? 0)
-      if (length > config.server.body_limit_bytes) {
-        throw new AppError(413, 'payload_too_large', `bodies are limited to ${config.server.body_limit_bytes} bytes`)
+      const declared = request.headers.get('content-length')
+      if (declared !== null) {
+        if (Number(declared) > config.server.body_limit_bytes) throw tooLarge()
+      } else if (request.body) {
+        // A chunked body has no length to check up front: measure a copy (Bun's own cap bounds it).
+        if ((await request.clone().arrayBuffer()).byteLength > config.server.body_limit_bytes) throw tooLarge()
       }
     })
     .onError(errorMapper(log, requestIdOf))
