@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseAdminKeys } from '../src/auth/admin-keys.ts'
+import { verifyApiKey } from '../src/auth/api-keys/service.ts'
+import { createDatabase } from '../src/db/database.ts'
+import { DIALECTS } from './support/databases.ts'
+import { startTestServer, type TestServer } from './support/server.ts'
+
+describe('admin keys from the config', () => {
+  it('refuses short and placeholder keys at start, naming the key', () => {
+    expect(() => parseAdminKeys('short')).toThrow(/auth\.admin_api_keys: key 1 is 5 characters/)
+    expect(() => parseAdminKeys(`${'a'.repeat(40)}`)).toThrow(/auth\.admin_api_keys: key 1 looks like a placeholder/)
+    expect(() => parseAdminKeys(`${randomBytes(24).toString('hex')}, change-me-please-change-me-please-1`)).toThrow(/key 2 looks like a placeholder/)
+    expect(parseAdminKeys('')).toEqual([])
+  })
+})
+
+describe.each(DIALECTS)('API keys on %s', (dialect) => {
+  const envAdmin = randomBytes(32).toString('base64url')
+  const rotatedIn = randomBytes(32).toString('base64url')
+  let server: TestServer
+  let bootstrapKey: string
+  const minted: string[] = []
+
+  beforeAll(async () => {
+    server = await startTestServer(dialect, { auth: { admin_api_keys: `${envAdmin},${rotatedIn}`, api_key_prefix: 'ps_' } })
+    // With admin keys configured, no bootstrap key is minted; mint the tenant admin through the env key.
+    expect(server.adminKey).toBe('')
+    const res = await server.call('POST', '/api/api-keys', { key: envAdmin, body: { name: 'tenant admin' } })
+    expect(res.status).toBe(201)
+    bootstrapKey = (await res.json()).key
+    minted.push(bootstrapKey)
+  })
+  afterAll(() => server.stop())
+
+  it('mints ps_ keys shown once, accepted as Bearer and as x-api-key, never listed', async () => {
+    expect(bootstrapKey).toMatch(/^ps_[A-Za-z0-9_-]{43}$/)
+    expect((await server.call('GET', '/api/tenant', { key: bootstrapKey })).status).toBe(200)
+    expect((await server.call('GET', '/api/tenant', { headers: { 'x-api-key': bootstrapKey } })).status).toBe(200)
+    const list = await (await server.call('GET', '/api/api-keys', { key: bootstrapKey })).text()
+    expect(list).not.toContain(bootstrapKey.slice(3))
+    expect(list).not.toContain('hash')
+    expect(JSON.parse(list).apiKeys[0]).toMatchObject({ name: 'tenant admin', start: bootstrapKey.slice(0, 7), scopes: ['*'] })
+  })
+
+  it('accepts every configured admin key (rotation) and never a key in the query string', async () => {
+    expect((await server.call('GET', '/api/tenant', { key: rotatedIn })).status).toBe(200)
+    const inQuery = await server.call('GET', `/api/tenant?api_key=${envAdmin}`)
+    expect(inQuery.status).toBe(401)
+  })
+
+  it('answers 401 with WWW-Authenticate for missing, malformed, unknown and wrong-prefix keys', async () => {
+    const cases = [
+      [undefined, 'unauthorized'],
+      ['ps_short', 'invalid_credentials'],
+      [`ps_${randomBytes(32).toString('base64url')}`, 'invalid_credentials'],
+      [`op_live_${randomBytes(32).toString('base64url')}`, 'invalid_credentials'],
+      [`${envAdmin}x`, 'invalid_credentials'],
+    ] as const
+    for (const [key, error] of cases) {
+      const res = await server.call('GET', '/api/tenant', { key })
+      expect(res.status, String(key)).toBe(401)
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="partnerd"/)
+      expect((await res.json()).error).toBe(error)
+    }
+  })
+
+  it('scoped keys: 403 insufficient_scope outside their scopes', async () => {
+    const res = await server.call('POST', '/api/api-keys', { key: bootstrapKey, body: { name: 'crm', scopes: ['events:write', 'partners:read'] } })
+    const scoped = (await res.json()).key
+    minted.push(scoped)
+    expect((await server.call('GET', '/api/tenant', { key: scoped })).status).toBe(200)
+    const denied = await server.call('GET', '/api/api-keys', { key: scoped })
+    expect(denied.status).toBe(403)
+    expect(await denied.json()).toMatchObject({ error: 'insufficient_scope' })
+    expect(denied.headers.get('www-authenticate')).toMatch(/error="insufficient_scope"/)
+  })
+
+  it('revocation and expiry act on the next request', async () => {
+    const created = await (await server.call('POST', '/api/api-keys', { key: bootstrapKey, body: { name: 'temp' } })).json()
+    minted.push(created.key)
+    expect((await server.call('GET', '/api/tenant', { key: created.key })).status).toBe(200)
+    const revoked = await server.call('POST', `/api/api-keys/${created.id}/revoke`, { key: bootstrapKey })
+    expect(await revoked.json()).toMatchObject({ id: created.id, revokedAt: expect.any(String) })
+    expect((await server.call('GET', '/api/tenant', { key: created.key })).status).toBe(401)
+    expect((await server.call('POST', '/api/api-keys/key_nope/revoke', { key: bootstrapKey })).status).toBe(404)
+
+    const expiring = await (
+      await server.call('POST', '/api/api-keys', { key: bootstrapKey, body: { name: 'short-lived', expiresAt: new Date(Date.now() + 60_000).toISOString() } })
+    ).json()
+    minted.push(expiring.key)
+    const tenantId = (await (await server.call('GET', '/api/tenant', { key: expiring.key })).json()).id
+    const later = new Date(Date.now() + 120_000)
+    const atExpiry = await server.runtime.withTenant(tenantId, (scope) => verifyApiKey(scope, expiring.key, later))
+    expect(atExpiry).toBeNull()
+    const past = await server.call('POST', '/api/api-keys', { key: bootstrapKey, body: { name: 'x', expiresAt: '2001-01-01T00:00:00Z' } })
+    expect(await past.json()).toMatchObject({ error: 'invalid_expiry' })
+  })
+
+  it('records last use at most once a minute, so verifying stays a read', async () => {
+    const created = await (await server.call('POST', '/api/api-keys', { key: bootstrapKey, body: { name: 'usage' } })).json()
+    minted.push(created.key)
+    const tenantId = (await (await server.call('GET', '/api/tenant', { key: created.key })).json()).id
+    const lastUsed = () =>
+      server.runtime.withTenant(tenantId, (s) => s.db.selectFrom('api_keys').select('last_used_at').where('id', '=', created.id).executeTakeFirstOrThrow())
+    const first = (await lastUsed()).last_used_at
+    expect(first).not.toBeNull()
+    await server.call('GET', '/api/tenant', { key: created.key })
+    expect((await lastUsed()).last_used_at).toBe(first)
+    const twoMinutesOn = new Date(Date.parse(first!) + 120_000)
+    await server.runtime.withTenant(tenantId, (scope) => verifyApiKey(scope, created.key, twoMinutesOn))
+    expect((await lastUsed()).last_used_at).toBe(twoMinutesOn.toISOString())
+  })
+
+  it('stores no key in plaintext anywhere in the database', async () => {
+    const secrets = minted.map((k) => k.slice(3))
+    expect(secrets.length).toBeGreaterThanOrEqual(4)
+    let haystack: string
+    const { config } = server.runtime
+    if (dialect === 'sqlite') {
+      await sql`pragma wal_checkpoint(TRUNCATE)`.execute(server.runtime.database.db)
+      const path = server.runtime.loaded.config.database.sqlite!.path
+      haystack = readFileSync(path).toString('latin1')
+    } else {
+      const owner = await createDatabase({ database: config.database, role: 'owner' })
+      const rows = await sql`select * from api_keys`.execute(owner.db)
+      haystack = JSON.stringify(rows.rows)
+      await owner.close()
+    }
+    expect(haystack).toContain('tenant admin')
+    for (const secret of secrets) expect(haystack).not.toContain(secret)
+  })
+})
