@@ -12,7 +12,9 @@ describe('admin keys from the config', () => {
   it('refuses short and placeholder keys at start, naming the key', () => {
     expect(() => parseAdminKeys('short')).toThrow(/auth\.admin_api_keys: key 1 is 5 characters/)
     expect(() => parseAdminKeys(`${'a'.repeat(40)}`)).toThrow(/auth\.admin_api_keys: key 1 looks like a placeholder/)
-    expect(() => parseAdminKeys(`${randomBytes(24).toString('hex')}, change-me-please-change-me-please-1`)).toThrow(/key 2 looks like a placeholder/)
+    expect(() => parseAdminKeys(`${randomBytes(24).toString('hex')}, change-me-please-change-me-please-1`)).toThrow(
+      /key 2 looks like a placeholder/,
+    )
     expect(parseAdminKeys('')).toEqual([])
   })
 })
@@ -68,7 +70,10 @@ describe.each(DIALECTS)('API keys on %s', (dialect) => {
   })
 
   it('scoped keys: 403 insufficient_scope outside their scopes', async () => {
-    const res = await server.call('POST', '/api/api-keys', { key: bootstrapKey, body: { name: 'crm', scopes: ['events:write', 'partners:read'] } })
+    const res = await server.call('POST', '/api/api-keys', {
+      key: bootstrapKey,
+      body: { name: 'crm', scopes: ['events:write', 'partners:read'] },
+    })
     const scoped = (await res.json()).key
     minted.push(scoped)
     expect((await server.call('GET', '/api/tenant', { key: scoped })).status).toBe(200)
@@ -88,7 +93,10 @@ describe.each(DIALECTS)('API keys on %s', (dialect) => {
     expect((await server.call('POST', '/api/api-keys/key_nope/revoke', { key: bootstrapKey })).status).toBe(404)
 
     const expiring = await (
-      await server.call('POST', '/api/api-keys', { key: bootstrapKey, body: { name: 'short-lived', expiresAt: new Date(Date.now() + 60_000).toISOString() } })
+      await server.call('POST', '/api/api-keys', {
+        key: bootstrapKey,
+        body: { name: 'short-lived', expiresAt: new Date(Date.now() + 60_000).toISOString() },
+      })
     ).json()
     minted.push(expiring.key)
     const tenantId = (await (await server.call('GET', '/api/tenant', { key: expiring.key })).json()).id
@@ -104,7 +112,9 @@ describe.each(DIALECTS)('API keys on %s', (dialect) => {
     minted.push(created.key)
     const tenantId = (await (await server.call('GET', '/api/tenant', { key: created.key })).json()).id
     const lastUsed = () =>
-      server.runtime.withTenant(tenantId, (s) => s.db.selectFrom('api_keys').select('last_used_at').where('id', '=', created.id).executeTakeFirstOrThrow())
+      server.runtime.withTenant(tenantId, (s) =>
+        s.db.selectFrom('api_keys').select('last_used_at').where('id', '=', created.id).executeTakeFirstOrThrow(),
+      )
     const first = (await lastUsed()).last_used_at
     expect(first).not.toBeNull()
     await server.call('GET', '/api/tenant', { key: created.key })

@@ -5,7 +5,10 @@ import { loadConfig, parseConfig } from '../src/config/load.ts'
 import { ConfigSchema } from '../src/config/schema.ts'
 import { tempDir } from './support/databases.ts'
 
-const fails = (yaml: string, env: Record<string, string> = {}) => () => parseConfig(yaml, env)
+const fails =
+  (yaml: string, env: Record<string, string> = {}) =>
+  () =>
+    parseConfig(yaml, env)
 
 describe('config', () => {
   it('runs on defaults alone: single mode, SQLite under ./data, port 8080', () => {
@@ -34,7 +37,9 @@ describe('config', () => {
     expect(fails('database:\n  postgres:\n    pool_size: 3')).toThrow('database.postgres.url is required')
     expect(fails('server:\n  port: ${NOT_SET}')).toThrow('server.port: environment variable NOT_SET is not set')
     expect(fails('plugins:\n  - config: {}')).toThrow('plugins.0: give exactly one of builtin or path')
-    expect(fails('database:\n  sqlite: {}\n  postgres:\n    url: postgres://a@b/c')).toThrow(/either database\.sqlite or database\.postgres/)
+    expect(fails('database:\n  sqlite: {}\n  postgres:\n    url: postgres://a@b/c')).toThrow(
+      /either database\.sqlite or database\.postgres/,
+    )
   })
 
   it('reports malformed YAML with its position and duplicate keys as errors', () => {

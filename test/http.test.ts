@@ -30,8 +30,18 @@ describe.each(DIALECTS)('HTTP conventions on %s', (dialect) => {
       [await server.call('DELETE', '/api/tenant'), 404, 'not_found'],
       [await server.call('POST', '/api/api-keys', { key: server.adminKey, body: '{"name":' }), 400, 'malformed_body'],
       [await server.call('POST', '/api/api-keys', { key: server.adminKey, body: { name: 7 } }), 400, 'invalid_request', /body\.name/],
-      [await server.call('POST', '/api/api-keys', { key: server.adminKey, body: { name: 'x', admin: true } }), 400, 'invalid_request', /body\.admin/],
-      [await server.call('POST', '/api/api-keys', { key: server.adminKey, body: { name: 'x', scopes: ['root'] } }), 400, 'invalid_request', /body\.scopes\.0: must be one of/],
+      [
+        await server.call('POST', '/api/api-keys', { key: server.adminKey, body: { name: 'x', admin: true } }),
+        400,
+        'invalid_request',
+        /body\.admin/,
+      ],
+      [
+        await server.call('POST', '/api/api-keys', { key: server.adminKey, body: { name: 'x', scopes: ['root'] } }),
+        400,
+        'invalid_request',
+        /body\.scopes\.0: must be one of/,
+      ],
       [await server.call('POST', '/api/api-keys', { key: server.adminKey, body: { name: 'x'.repeat(5000) } }), 413, 'payload_too_large'],
       [await server.call('GET', '/api/api-keys?limit=0', { key: server.adminKey }), 400, 'invalid_request', /query\.limit/],
       [await server.call('GET', '/api/api-keys?cursor=bm9wZQ', { key: server.adminKey }), 400, 'invalid_cursor'],
@@ -71,7 +81,9 @@ describe.each(DIALECTS)('HTTP conventions on %s', (dialect) => {
 
   it('pages with ?cursor&limit → nextCursor, null on the last page', async () => {
     for (const name of ['a', 'b', 'c', 'd']) {
-      expect((await server.call('POST', '/api/api-keys', { key: server.adminKey, body: { name, scopes: ['partners:read'] } })).status).toBe(201)
+      expect((await server.call('POST', '/api/api-keys', { key: server.adminKey, body: { name, scopes: ['partners:read'] } })).status).toBe(
+        201,
+      )
     }
     const names: string[] = []
     let cursor: string | null = null

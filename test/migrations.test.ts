@@ -65,14 +65,18 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
   it('refuses to start against a schema newer than itself, and on pending migrations when auto_migrate is off', async () => {
     const loaded = await testConfig(dialect)
     const runtime = await openRuntime(loaded, { migrate: true })
-    await sql`insert into partnerd_migrations (name, timestamp) values ('9999_from_the_future', '2030-01-01')`.execute(runtime.database.db).catch(async () => {
-      // On PostgreSQL the serving role may only read the history; write it as the owner.
-      const owner = await createDatabase({ database: loaded.config.database, role: 'owner' })
-      await sql`insert into partnerd_migrations (name, timestamp) values ('9999_from_the_future', '2030-01-01')`.execute(owner.db)
-      await owner.close()
-    })
+    await sql`insert into partnerd_migrations (name, timestamp) values ('9999_from_the_future', '2030-01-01')`
+      .execute(runtime.database.db)
+      .catch(async () => {
+        // On PostgreSQL the serving role may only read the history; write it as the owner.
+        const owner = await createDatabase({ database: loaded.config.database, role: 'owner' })
+        await sql`insert into partnerd_migrations (name, timestamp) values ('9999_from_the_future', '2030-01-01')`.execute(owner.db)
+        await owner.close()
+      })
     await runtime.close()
-    await expect(openRuntime(loaded, { migrate: true })).rejects.toThrow(/newer than this partnerd \(it has migration 9999_from_the_future\)/)
+    await expect(openRuntime(loaded, { migrate: true })).rejects.toThrow(
+      /newer than this partnerd \(it has migration 9999_from_the_future\)/,
+    )
     await expect(openRuntime(loaded, { migrate: false })).rejects.toThrow(/newer than this partnerd/)
 
     const fresh = await testConfig(dialect)

@@ -33,9 +33,13 @@ const notes = definePlugin({
       api.post(
         '/notes',
         async ({ body, withTenant }) => {
-          if (body.text.length > host.config.maxLength) throw new host.AppError(422, 'note_too_long', `at most ${host.config.maxLength} characters`)
+          if (body.text.length > host.config.maxLength)
+            throw new host.AppError(422, 'note_too_long', `at most ${host.config.maxLength} characters`)
           return withTenant(async (scope) => {
-            await scope.db.insertInto('plugin_notes' as never).values({ id: crypto.randomUUID(), tenant_id: scope.tenantId, body: body.text } as never).execute()
+            await scope.db
+              .insertInto('plugin_notes' as never)
+              .values({ id: crypto.randomUUID(), tenant_id: scope.tenantId, body: body.text } as never)
+              .execute()
             scope.emit('note.created', { text: body.text })
             const rows = await (scope.db as any).selectFrom('plugin_notes').select('body').where('tenant_id', '=', scope.tenantId).execute()
             return { notes: rows.map((r: { body: string }) => r.body) }
@@ -106,9 +110,20 @@ describe.each(DIALECTS)('plugins on %s', (dialect) => {
       [{ builtin: 'notes', config: { colour: 'red' } }, /plugin notes .*config\.colour: unknown key/],
       [{ path: './missing.ts' }, /plugins\.0\.path: .*missing\.ts does not exist/],
       [{ path: file('syntax.ts', 'export default {') }, /plugin .*syntax\.ts: cannot load/],
-      [{ path: file('bare.ts', "import { Elysia } from 'no-such-package'\nexport default { name: 'bare', version: '1', setup() { new Elysia() } }") }, /plugin .*bare\.ts: cannot load/],
+      [
+        {
+          path: file(
+            'bare.ts',
+            "import { Elysia } from 'no-such-package'\nexport default { name: 'bare', version: '1', setup() { new Elysia() } }",
+          ),
+        },
+        /plugin .*bare\.ts: cannot load/,
+      ],
       [{ path: file('noname.ts', "export default { version: '1', setup() {} }") }, /name must be lower-case/],
-      [{ path: file('throws.ts', "export default { name: 'boom', version: '1', setup() { throw new Error('no token') } }") }, /plugin .*throws\.ts: setup failed: no token/],
+      [
+        { path: file('throws.ts', "export default { name: 'boom', version: '1', setup() { throw new Error('no token') } }") },
+        /plugin .*throws\.ts: setup failed: no token/,
+      ],
     ]
     for (const [entry, message] of attempts) {
       const loaded = await testConfig('sqlite', { plugins: [entry] })
@@ -118,7 +133,11 @@ describe.each(DIALECTS)('plugins on %s', (dialect) => {
   })
 
   it('routes of tenants created later reach the plugin too (multi mode)', async () => {
-    const loaded = await testConfig(dialect, { mode: 'multi', auth: { admin_api_keys: 'k'.repeat(16) + crypto.randomUUID() }, plugins: [{ builtin: 'notes' }] })
+    const loaded = await testConfig(dialect, {
+      mode: 'multi',
+      auth: { admin_api_keys: 'k'.repeat(16) + crypto.randomUUID() },
+      plugins: [{ builtin: 'notes' }],
+    })
     runtime = await openRuntime(loaded, { migrate: true, pluginRegistry: registry(notes) })
     const server = await startServer(runtime)
     try {

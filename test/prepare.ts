@@ -2,8 +2,9 @@
  * Runs before the suite (see `bun run test`): the browser tests need Debian's Chromium. Install it when
  * missing and this machine can (root with apt-get); otherwise stop with what to install. Never skip.
  */
-import { existsSync } from 'node:fs'
+
 import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
@@ -14,7 +15,8 @@ if (!existsSync(CHROMIUM)) {
     process.exit(1)
   }
   console.log('test: installing Chromium for the browser tests (apt-get install chromium)…')
-  const run = (args: string[]) => spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+  const run = (args: string[]) =>
+    spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
   if (run(['update', '-qq']).status !== 0 || run(['install', '-y', '-qq', '--no-install-recommends', 'chromium']).status !== 0) {
     console.error('test: installing Chromium failed')
     process.exit(1)

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { inject } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { mintApiKey } from '../src/auth/api-keys/service.ts'
 import { openRuntime, type Runtime } from '../src/runtime.ts'
 import { createTenant, type Tenant } from '../src/tenants/service.ts'
@@ -41,7 +40,9 @@ describe('tenant isolation on PostgreSQL (row-level security, as the serving rol
     const outside = await runtime.database.db.selectFrom('api_keys').selectAll().execute()
     expect(outside).toEqual([])
     // Run many tenant transactions, then plain queries: none may inherit a tenant.
-    await Promise.all(Array.from({ length: 8 }, () => runtime.withTenant(acme.id, (s) => s.db.selectFrom('api_keys').selectAll().execute())))
+    await Promise.all(
+      Array.from({ length: 8 }, () => runtime.withTenant(acme.id, (s) => s.db.selectFrom('api_keys').selectAll().execute())),
+    )
     const after = await Promise.all(Array.from({ length: 8 }, () => runtime.database.db.selectFrom('api_keys').selectAll().execute()))
     expect(after.flat()).toEqual([])
   })

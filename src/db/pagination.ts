@@ -15,7 +15,9 @@ export const MAX_PAGE_SIZE = 200
 export const PageQuery = T.Object(
   {
     cursor: T.Optional(T.String({ maxLength: 200, description: 'nextCursor of the previous page' })),
-    limit: T.Optional(T.String({ pattern: '^[0-9]{1,4}$', description: `page size, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})` })),
+    limit: T.Optional(
+      T.String({ pattern: '^[0-9]{1,4}$', description: `page size, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})` }),
+    ),
   },
   { additionalProperties: true },
 )
