@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mintApiKey } from '../src/auth/api-keys/service.ts'
+import { isoNow, readBool, readJson, writeJson } from '../src/db/codec.ts'
+import { createDatabase } from '../src/db/database.ts'
 import type { DomainEvent } from '../src/domain-events/bus.ts'
 import { openRuntime, type Runtime } from '../src/runtime.ts'
 import { ensureDefaultTenant, type Tenant } from '../src/tenants/service.ts'
@@ -29,6 +31,44 @@ describe.each(DIALECTS)('withTenant on %s', (dialect) => {
     await new Promise((r) => setTimeout(r, 10))
     expect(await keyNames()).toEqual([])
     expect(heard).toEqual([])
+  })
+
+  it('refuses to nest (on SQLite’s single connection it would deadlock)', async () => {
+    await expect(runtime.withTenant(tenant.id, () => runtime.withTenant(tenant.id, async () => 1))).rejects.toThrow(/inside withTenant/)
+  })
+
+  it('reads booleans, JSON and text timestamps back the same from either driver', async () => {
+    // The serving role may not create tables; the schema owner may.
+    const owner = await createDatabase({
+      database: runtime.config.database,
+      sqlitePath: runtime.config.database.sqlite?.path,
+      role: 'owner',
+    })
+    const { db } = owner
+    await db.schema
+      .createTable('codec_probe')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('flag', 'boolean', (c) => c.notNull())
+      .addColumn('doc', dialect === 'postgres' ? 'jsonb' : 'text', (c) => c.notNull())
+      .addColumn('at', 'text', (c) => c.notNull())
+      .execute()
+    const at = isoNow()
+    const doc = { list: [1, 2], nested: { ok: true }, text: 'é' }
+    await (db as any)
+      .insertInto('codec_probe')
+      .values({ id: 'a', flag: true, doc: writeJson(doc), at })
+      .execute()
+    await (db as any)
+      .insertInto('codec_probe')
+      .values({ id: 'b', flag: false, doc: writeJson([1, 'two']), at })
+      .execute()
+    const rows = await (db as any).selectFrom('codec_probe').selectAll().orderBy('id').execute()
+    expect(rows.map((r: any) => [readBool(r.flag), readJson(r.doc), r.at])).toEqual([
+      [true, doc, at],
+      [false, [1, 'two'], at],
+    ])
+    await db.schema.dropTable('codec_probe').execute()
+    await owner.close()
   })
 
   it('publishes events only once the transaction has committed', async () => {

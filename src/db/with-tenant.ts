@@ -4,6 +4,7 @@
  * transaction only (set_config(..., true): a session-level setting would leak to the next user of the
  * pooled connection), which is what the row-level security policies read.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { sql, type Transaction } from 'kysely'
 import type { DomainEvent, DomainEventBus } from '../domain-events/bus.ts'
 import { isoNow } from './codec.ts'
@@ -20,19 +21,28 @@ export interface TenantScope {
 
 export type WithTenant = <T>(tenantId: string, fn: (scope: TenantScope) => Promise<T>) => Promise<T>
 
+/**
+ * Marks code running inside a tenant transaction. A nested withTenant would wait for a second
+ * connection that, on SQLite's single one, never comes free: a silent deadlock. Refuse it loudly.
+ */
+const inside = new AsyncLocalStorage<true>()
+
 export function tenantRunner(database: Database, bus: DomainEventBus): WithTenant {
   return async (tenantId, fn) => {
+    if (inside.getStore()) throw new Error('withTenant was called inside withTenant: pass the open scope down instead')
     const raised: DomainEvent[] = []
-    const result = await database.db.transaction().execute(async (trx) => {
-      if (database.dialect === 'postgres') {
-        await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(trx)
-      }
-      return fn({
-        tenantId,
-        db: trx,
-        emit: (type, data) => raised.push({ type, tenantId, occurredAt: isoNow(), data }),
-      })
-    })
+    const result = await inside.run(true, () =>
+      database.db.transaction().execute(async (trx) => {
+        if (database.dialect === 'postgres') {
+          await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(trx)
+        }
+        return fn({
+          tenantId,
+          db: trx,
+          emit: (type, data) => raised.push({ type, tenantId, occurredAt: isoNow(), data }),
+        })
+      }),
+    )
     if (raised.length > 0) void bus.publish(raised)
     return result
   }
