@@ -83,6 +83,20 @@ describe.each(DIALECTS)('API keys on %s', (dialect) => {
     expect(denied.headers.get('www-authenticate')).toMatch(/error="insufficient_scope"/)
   })
 
+  it('checks the credential before the body’s schema: no key → 401, wrong scope → 403', async () => {
+    const garbage = { name: 42, extra: true }
+    expect((await server.call('POST', '/api/api-keys', { body: garbage })).status).toBe(401)
+    // Only JSON syntax is checked before the credential (the body is parsed first); it says nothing of the route.
+    expect((await server.call('POST', '/api/api-keys', { body: '{not json' })).status).toBe(400)
+    const scoped = (
+      await (await server.call('POST', '/api/api-keys', { key: bootstrapKey, body: { name: 'reader', scopes: ['links:read'] } })).json()
+    ).key
+    minted.push(scoped)
+    const denied = await server.call('POST', '/api/api-keys', { key: scoped, body: garbage })
+    expect(denied.status).toBe(403)
+    expect((await server.call('POST', '/api/api-keys', { key: bootstrapKey, body: garbage })).status).toBe(400)
+  })
+
   it('revocation and expiry act on the next request', async () => {
     const created = await (await server.call('POST', '/api/api-keys', { key: bootstrapKey, body: { name: 'temp' } })).json()
     minted.push(created.key)

@@ -3,8 +3,6 @@
  * strings written by the app, money integer minor units, JSON as text on SQLite and jsonb on
  * PostgreSQL; src/db/codec.ts turns stored values back into plain JS.
  */
-import type { Generated } from 'kysely'
-
 export interface TenantsTable {
   id: string
   slug: string
@@ -32,6 +30,3 @@ export interface DB {
   tenants: TenantsTable
   api_keys: ApiKeysTable
 }
-
-// Kept for tables that later gain database-generated columns.
-export type { Generated }

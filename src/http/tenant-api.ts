@@ -6,7 +6,7 @@
  */
 import { Elysia } from 'elysia'
 import { type AuthRequirement, authenticate, authorize, securityOf } from '../auth/guard.ts'
-import type { AuthStrategy } from '../auth/principal.ts'
+import type { AuthStrategy, Principal } from '../auth/principal.ts'
 import type { TenantScope, WithTenant } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import type { Tenant } from '../tenants/service.ts'
@@ -24,6 +24,7 @@ export function apiBasePath(mode: 'single' | 'multi'): string {
 }
 
 export function createTenantApi(options: TenantApiOptions) {
+  const principals = new WeakMap<Request, Principal>()
   return new Elysia({ prefix: apiBasePath(options.mode), name: 'tenant-api' })
     .derive(async ({ params }): Promise<{ tenant: Tenant; withTenant: <T>(fn: (scope: TenantScope) => Promise<T>) => Promise<T> }> => {
       const slug = (params as Record<string, string | undefined> | undefined)?.slug
@@ -37,13 +38,16 @@ export function createTenantApi(options: TenantApiOptions) {
     .macro({
       auth: (requirement: AuthRequirement) => ({
         detail: { security: securityOf(requirement) },
-        async resolve(ctx) {
+        // Authentication runs at transform, before the body is validated: a caller without a good
+        // credential learns nothing about what the route accepts.
+        async transform(ctx) {
           // The derive above always sets the tenant; the macro's context type only knows it may.
           const tenant = ctx.tenant!
           const principal = await authenticate(options.strategies, { request: ctx.request, tenant, withTenant: options.withTenant })
           authorize(principal, requirement, tenant)
-          return { principal }
+          principals.set(ctx.request, principal)
         },
+        resolve: ({ request }) => ({ principal: principals.get(request)! }),
       }),
     })
 }

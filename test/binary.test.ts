@@ -1,0 +1,183 @@
+/**
+ * The compiled binary, driven as an operator would: built once, started on a free port with a temp
+ * config, called over HTTP, stopped. Also the external example plugin loaded from disk by the binary,
+ * the CLI, and every bad start exiting at once with one line naming its cause.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:net'
+import { join, resolve } from 'node:path'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { stringify } from 'yaml'
+import pkg from '../package.json' with { type: 'json' }
+import { tempDir } from './support/databases.ts'
+
+const ROOT = resolve(import.meta.dirname, '..')
+const BINARY = join(ROOT, 'dist', 'partnerd')
+const HELLO = join(ROOT, 'examples', 'plugins', 'hello', 'index.ts')
+
+const running: ChildProcess[] = []
+
+function writeConfig(settings: Record<string, unknown>, dir = tempDir()): string {
+  const file = join(dir, 'partnerd.yaml')
+  writeFileSync(file, typeof settings === 'string' ? settings : stringify(settings))
+  return file
+}
+
+function sqliteConfig(dir: string, extra: Record<string, unknown> = {}) {
+  return {
+    server: { host: '127.0.0.1', port: 0 },
+    database: { sqlite: { path: join(dir, 'partnerd.db') } },
+    logging: { level: 'info' },
+    ...extra,
+  }
+}
+
+/** Starts `partnerd serve`, resolves once it logs its URL; collects stderr for the bootstrap key. */
+function serve(config: string): Promise<{ url: string; stderr: () => string; proc: ChildProcess }> {
+  const proc = spawn(BINARY, ['serve', '--config', config], { env: { ...process.env, ADMIN_API_KEY: '' } })
+  running.push(proc)
+  let out = ''
+  let err = ''
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start within 10 s\n${out}\n${err}`)), 10_000)
+    proc.stderr!.on('data', (d) => {
+      err += d
+    })
+    proc.stdout!.on('data', (d) => {
+      out += d
+      for (const line of out.split('\n')) {
+        if (!line.includes('partnerd listening')) continue
+        clearTimeout(timer)
+        // The key is printed before the listening line is logged; give stderr a moment to arrive.
+        setTimeout(() => resolvePromise({ url: JSON.parse(line).url, stderr: () => err, proc }), 50)
+      }
+    })
+    proc.on('exit', (code) => reject(new Error(`exited ${code}\n${out}\n${err}`)))
+  })
+}
+
+async function stop(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return
+  const exited = new Promise((r) => proc.once('exit', r))
+  proc.kill('SIGTERM')
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 3000)
+  await exited
+  clearTimeout(timer)
+}
+
+/** Runs the binary to completion: for the CLI and for starts that must fail. */
+function run(args: string[], env: Record<string, string> = {}) {
+  const started = Date.now()
+  const r = spawnSync(BINARY, args, { encoding: 'utf8', timeout: 15_000, env: { ...process.env, ADMIN_API_KEY: '', ...env } })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started }
+}
+
+beforeAll(() => {
+  const build = spawnSync('bun', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', timeout: 170_000 })
+  if (build.status !== 0) throw new Error(`bun run build failed:\n${build.stdout}\n${build.stderr}`)
+}, 180_000)
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map(stop))
+})
+
+describe('dist/partnerd', () => {
+  it('starts on SQLite: /health, /ready, a 401 from a protected route, and the printed admin key works', async () => {
+    const dir = tempDir()
+    const { url, stderr } = await serve(writeConfig(sqliteConfig(dir)))
+    expect(await (await fetch(`${url}/health`)).json()).toMatchObject({ status: 'ok', version: pkg.version })
+    expect((await fetch(`${url}/ready`)).status).toBe(200)
+    const denied = await fetch(`${url}/api/tenant`)
+    expect(denied.status).toBe(401)
+    expect(denied.headers.get('www-authenticate')).toContain('Bearer')
+    expect(await denied.json()).toMatchObject({ error: 'unauthorized' })
+    const key = stderr().match(/op_live_[A-Za-z0-9_-]{43}/)?.[0]
+    expect(key, stderr()).toBeDefined()
+    const ok = await fetch(`${url}/api/tenant`, { headers: { authorization: `Bearer ${key}` } })
+    expect(await ok.json()).toMatchObject({ slug: 'default' })
+  })
+
+  it('loads the example plugin from disk: its config, its table (kept across restarts), its route and errors', async () => {
+    const dir = tempDir()
+    const config = writeConfig(sqliteConfig(dir, { plugins: [{ path: HELLO, config: { greeting: 'Howdy' } }] }))
+    const first = await serve(config)
+    const key = first.stderr().match(/op_live_[A-Za-z0-9_-]{43}/)![0]
+    const hello = (url: string, name: string) =>
+      fetch(`${url}/api/hello`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name }),
+      })
+    expect((await fetch(`${first.url}/api/hello`, { method: 'POST' })).status).toBe(401)
+    expect(await (await hello(first.url, 'Ada')).json()).toEqual({ message: 'Howdy, Ada!', visits: 1 })
+    expect(await (await hello(first.url, 'Grace')).json()).toEqual({ message: 'Howdy, Grace!', visits: 2 })
+    const refused = await hello(first.url, 'nobody')
+    expect(refused.status).toBe(400)
+    expect(await refused.json()).toEqual({ error: 'unknown_name', detail: 'say hello to somebody' })
+    await stop(first.proc)
+
+    const second = await serve(config)
+    expect(await (await hello(second.url, 'Linus')).json()).toEqual({ message: 'Howdy, Linus!', visits: 3 })
+    const doc = await (await fetch(`${second.url}/api/openapi.json`)).json()
+    expect(doc.paths['/api/hello'].post.tags).toEqual(['Hello (example plugin)'])
+  })
+
+  it('answers --version and --help, and manages keys from the command line', () => {
+    expect(run(['--version']).stdout.trim()).toBe(pkg.version)
+    const help = run(['--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('tenant create')
+    const config = writeConfig(sqliteConfig(tempDir()))
+    const created = run(['key', 'create', '--name', 'crm', '--scopes', 'events:write', '--json', '--config', config])
+    expect(created.code, created.stderr).toBe(0)
+    const key = JSON.parse(created.stdout)
+    expect(key).toMatchObject({ name: 'crm', scopes: ['events:write'], key: expect.stringMatching(/^op_live_/) })
+    const listed = JSON.parse(run(['key', 'list', '--json', '--config', config]).stdout)
+    expect(listed.map((k: { id: string }) => k.id)).toContain(key.id)
+    expect(JSON.stringify(listed)).not.toContain(key.key)
+    expect(run(['key', 'revoke', key.id, '--config', config]).stdout).toContain(`revoked ${key.id}`)
+    expect(
+      JSON.parse(run(['key', 'list', '--json', '--config', config]).stdout).find((k: { id: string }) => k.id === key.id).revokedAt,
+    ).not.toBeNull()
+    const tenants = run(['tenant', 'list', '--config', config])
+    expect(tenants.stdout).toMatch(/^default\tten_/m)
+    expect(run(['frobnicate']).code).toBe(2)
+  })
+
+  it('exits at once with one line naming the cause of every bad start', async () => {
+    const dir = tempDir()
+    const blocker: Server = createServer()
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r))
+    const busyPort = (blocker.address() as { port: number }).port
+    const aFile = join(dir, 'not-a-dir')
+    writeFileSync(aFile, 'x')
+    mkdirSync(join(dir, 'x'), { recursive: true })
+    const cases: [string | Record<string, unknown>, RegExp][] = [
+      [{ server: { prot: 1 } }, /unknown key server\.prot/],
+      ['server: [', /not valid YAML/],
+      [{ ...sqliteConfig(dir), plugins: [{ path: './nope.ts' }] }, /plugins\.0\.path: .*nope\.ts does not exist/],
+      [{ ...sqliteConfig(dir), server: { host: '127.0.0.1', port: busyPort } }, /server\.port: 127\.0\.0\.1:\d+ is in use/],
+      [{ database: { sqlite: { path: join(aFile, 'partnerd.db') } } }, /database\.sqlite\.path: cannot open/],
+      [
+        { database: { postgres: { url: 'postgres://x:y@127.0.0.1:1/db' } } },
+        /database\.postgres\.url: cannot connect to postgres:\/\/x:\*\*\*@127\.0\.0\.1:1\/db/,
+      ],
+      [{ ...sqliteConfig(dir), auth: { admin_api_keys: 'changeme' } }, /auth\.admin_api_keys: key 1 is 8 characters/],
+    ]
+    try {
+      for (const [settings, message] of cases) {
+        const config = writeConfig(settings as Record<string, unknown>, join(dir, 'x'))
+        const r = run(['serve', '--config', config])
+        const lines = r.stderr.trim().split('\n')
+        expect(r.code, r.stderr).toBe(1)
+        expect(lines, r.stderr).toHaveLength(1)
+        expect(lines[0]).toMatch(/^partnerd: /)
+        expect(lines[0]).toMatch(message)
+        expect(r.ms).toBeLessThan(8000)
+      }
+    } finally {
+      blocker.close()
+    }
+  })
+})
