@@ -24,8 +24,45 @@ function esc(value: unknown): string {
   return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }
 
+interface Schema {
+  type?: string | string[]
+  format?: string
+  enum?: unknown[]
+  anyOf?: Schema[]
+  items?: Schema
+  properties?: Record<string, Schema>
+  required?: string[]
+  description?: string
+  pattern?: string
+  minLength?: number
+  maxLength?: number
+}
+
+/** A schema's type in a few words: `string (date-time) or null`, `array of one of a, b`. */
+function typeOf(schema: Schema): string {
+  if (schema.enum) return `one of ${schema.enum.map((v) => `<code>${esc(v)}</code>`).join(', ')}`
+  if (schema.anyOf) {
+    const choices = schema.anyOf.map((s) =>
+      s.type === 'null' ? 'null' : s.enum || s.anyOf ? typeOf(s) : `<code>${esc((s as { const?: unknown }).const ?? s.type)}</code>`,
+    )
+    return schema.anyOf.every((s) => 'const' in s) ? `one of ${choices.join(', ')}` : choices.join(' or ')
+  }
+  const types = ([] as string[]).concat(schema.type ?? 'any')
+  const base = types.filter((t) => t !== 'null').map((t) => (t === 'array' && schema.items ? `array of ${typeOf(schema.items)}` : esc(t)))
+  const detail = [schema.format, schema.maxLength !== undefined && `≤ ${schema.maxLength} chars`].filter(Boolean)
+  return `${base.join(' or ')}${detail.length ? ` (${detail.map(esc).join(', ')})` : ''}${types.includes('null') ? ' or null' : ''}`
+}
+
+/** An object schema as a table of its fields (nested objects as nested tables); anything else as its type. */
 function schemaBlock(schema: unknown): string {
-  return schema ? `<pre>${esc(JSON.stringify(schema, null, 2))}</pre>` : ''
+  const s = schema as Schema | undefined
+  if (!s) return ''
+  if (!s.properties) return `<p class="type">${typeOf(s)}</p>`
+  const rows = Object.entries(s.properties).map(([name, field]) => {
+    const nested = field.properties ? schemaBlock(field) : field.items?.properties ? schemaBlock(field.items) : ''
+    return `<tr><td><code>${esc(name)}</code></td><td>${typeOf(field)}${nested}</td><td>${s.required?.includes(name) ? 'yes' : ''}</td><td>${esc(field.description ?? '')}</td></tr>`
+  })
+  return `<table class="fields"><tr><th>field</th><th>type</th><th>required</th><th>meaning</th></tr>${rows.join('')}</table>`
 }
 
 function authLine(op: Operation): string {
@@ -40,7 +77,7 @@ function renderOperation(method: string, path: string, op: Operation): string {
   const params = (op.parameters ?? [])
     .map(
       (p) =>
-        `<tr><td><code>${esc(p.name)}</code></td><td>${esc(p.in)}</td><td>${p.required ? 'yes' : 'no'}</td><td>${esc(JSON.stringify(p.schema ?? {}))}</td></tr>`,
+        `<tr><td><code>${esc(p.name)}</code></td><td>${esc(p.in)}</td><td>${p.required ? 'yes' : ''}</td><td>${typeOf((p.schema ?? {}) as Schema)}</td><td>${esc(p.description ?? (p.schema as Schema | undefined)?.description ?? '')}</td></tr>`,
     )
     .join('')
   const body = op.requestBody?.content?.['application/json']?.schema
@@ -51,7 +88,7 @@ function renderOperation(method: string, path: string, op: Operation): string {
   <h3><span class="method ${esc(method)}">${esc(method.toUpperCase())}</span> <code>${esc(path)}</code></h3>
   ${op.summary ? `<p>${esc(op.summary)}</p>` : ''}
   ${authLine(op)}
-  ${params ? `<table><tr><th>parameter</th><th>in</th><th>required</th><th>schema</th></tr>${params}</table>` : ''}
+  ${params ? `<h4>Parameters</h4><table class="fields"><tr><th>name</th><th>in</th><th>required</th><th>type</th><th>meaning</th></tr>${params}</table>` : ''}
   ${body ? `<h4>Request body</h4>${schemaBlock(body)}` : ''}
   ${responses ? `<h4>Responses</h4>${responses}` : ''}
 </section>`
@@ -70,7 +107,7 @@ export function renderReferencePage(doc: OpenApiDocument): string {
   const tags = [...byTag.keys()].sort()
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(doc.info.title)} API reference</title>
+<title>${esc(doc.info.title)} API reference</title><link rel="icon" href="data:,">
 <style>
 body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1d2330;background:#fafbfc}
 header{background:#1d2330;color:#fff;padding:1.2rem 2rem}header h1{margin:0;font-size:1.4rem}
@@ -79,7 +116,8 @@ main{max-width:60rem;padding:1rem 2rem}
 .op{background:#fff;border:1px solid #dde;border-radius:6px;padding:.2rem 1rem;margin:1rem 0}
 .method{display:inline-block;min-width:4rem;font-size:.8rem;padding:.1rem .4rem;border-radius:4px;color:#fff;background:#555;text-align:center}
 .get{background:#2b6cb0}.post{background:#2f855a}.patch,.put{background:#b7791f}.delete{background:#c53030}
-pre{background:#f3f4f7;padding:.6rem;overflow:auto;font-size:.8rem}table{border-collapse:collapse}td,th{border:1px solid #dde;padding:.2rem .5rem;text-align:left}
+table{border-collapse:collapse;margin:.3rem 0;font-size:.9rem}td,th{border:1px solid #dde;padding:.2rem .5rem;text-align:left;vertical-align:top}th{background:#f3f4f7}
+td table{margin:.3rem 0 0}code{font-size:.85em;background:#f3f4f7;padding:0 .2rem;border-radius:3px}
 .auth{color:#553c9a}.auth.public{color:#2f855a}
 </style></head>
 <body><header><h1>${esc(doc.info.title)} ${esc(doc.info.version)}: API reference</h1>
