@@ -4,7 +4,7 @@
  * operators. Every failure prints one line naming its cause and exits non-zero.
  */
 import { parseArgs } from 'node:util'
-import { keyCommand, migrateCommand, tenantCommand } from './cli/commands.ts'
+import { checkLocalHealth, keyCommand, migrateCommand, tenantCommand } from './cli/commands.ts'
 import { loadConfig } from './config/load.ts'
 import { AppError, StartupError } from './errors.ts'
 import { openRuntime } from './runtime.ts'
@@ -24,6 +24,7 @@ Commands:
                                      mint an API key (printed once; scopes default to *, admin)
   key list [--tenant SLUG]           list API keys (never the keys themselves)
   key revoke <id> [--tenant SLUG]    revoke an API key
+  health                             exit 0 when the local server answers /ready (container health checks)
 
 Options:
   -c, --config FILE   config file (default: $PARTNERD_CONFIG, ./partnerd.yaml, else built-in defaults)
@@ -81,6 +82,8 @@ async function main(argv: string[]): Promise<number> {
       process.once('SIGTERM', () => void shutdown('SIGTERM'))
       return -1 // keep running
     }
+    case 'health':
+      return (await checkLocalHealth(loadConfig(values.config), print)) ? 0 : 1
     case 'migrate':
       await migrateCommand(loadConfig(values.config), print)
       return 0

@@ -66,6 +66,14 @@ async function stop(proc: ChildProcess): Promise<void> {
   clearTimeout(timer)
 }
 
+async function freePort(): Promise<number> {
+  const probe: Server = createServer()
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r))
+  const { port } = probe.address() as { port: number }
+  await new Promise((r) => probe.close(r))
+  return port
+}
+
 /** Runs the binary to completion: for the CLI and for starts that must fail. */
 function run(args: string[], env: Record<string, string> = {}) {
   const started = Date.now()
@@ -85,7 +93,11 @@ afterEach(async () => {
 describe('dist/partnerd', () => {
   it('starts on SQLite: /health, /ready, a 401 from a protected route, and the printed admin key works', async () => {
     const dir = tempDir()
-    const { url, stderr } = await serve(writeConfig(sqliteConfig(dir)))
+    const port = await freePort()
+    const config = writeConfig(sqliteConfig(dir, { server: { host: '127.0.0.1', port } }))
+    const { url, stderr, proc } = await serve(config)
+    // The container health check: the binary asks its own /ready.
+    expect(run(['health', '--config', config]).code).toBe(0)
     expect(await (await fetch(`${url}/health`)).json()).toMatchObject({ status: 'ok', version: pkg.version })
     expect((await fetch(`${url}/ready`)).status).toBe(200)
     const denied = await fetch(`${url}/api/tenant`)
@@ -96,6 +108,8 @@ describe('dist/partnerd', () => {
     expect(key, stderr()).toBeDefined()
     const ok = await fetch(`${url}/api/tenant`, { headers: { authorization: `Bearer ${key}` } })
     expect(await ok.json()).toMatchObject({ slug: 'default' })
+    await stop(proc)
+    expect(run(['health', '--config', config]).code).toBe(1)
   })
 
   it('loads the example plugin from disk: its config, its table (kept across restarts), its route and errors', async () => {

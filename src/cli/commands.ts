@@ -123,3 +123,20 @@ export async function keyCommand(loaded: LoadedConfig, action: string | undefine
     throw new StartupError('key: use `key create --name NAME [--scopes a,b] [--expires-at ISO]`, `key list` or `key revoke <id>`')
   })
 }
+
+/**
+ * For container health checks, where no curl exists: asks the server this config describes for /ready.
+ * It does not open the database itself; the server's answer is the one that matters.
+ */
+export async function checkLocalHealth(loaded: LoadedConfig, print: Print): Promise<boolean> {
+  const { host, port } = loaded.config.server
+  const target = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
+  try {
+    const res = await fetch(`http://${target.includes(':') ? `[${target}]` : target}:${port}/ready`, { signal: AbortSignal.timeout(3000) })
+    print(`${res.status} ${await res.text()}`)
+    return res.status === 200
+  } catch (err) {
+    print(`not reachable: ${(err as Error).message}`)
+    return false
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * `bun run bench`: what the foundation costs, each figure as a ratio against a baseline measured in the
+ * same run on the same machine (these machines are shared and noisy; only ratios compare across runs).
+ *
+ * Baseline: bench/baseline-server.ts, the smallest Bun HTTP server, compiled with the same flags.
+ *   - binary size
+ *   - cold start: spawn → first 200 from /ready (median of 7); partnerd on a new SQLite database
+ *     (migrations, first tenant, admin key) and on an existing one
+ *   - idle RSS one second after ready
+ *   - GET /health throughput and p99 under wrk (Debian's `wrk`) on loopback, bounded in time
+ * Pass --build to rebuild dist/partnerd first.
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+const ROOT = resolve(import.meta.dir, '..')
+const PARTNERD = join(ROOT, 'dist', 'partnerd')
+const WORK = mkdtempSync(join(tmpdir(), 'partnerd-bench-'))
+const BASELINE = join(WORK, 'baseline')
+const RUNS = 7
+const LOAD_SECONDS = 5
+const CONNECTIONS = 32
+
+type Proc = ReturnType<typeof spawn>
+const started: Proc[] = []
+
+function sh(cmd: string, args: string[], cwd = ROOT): string {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`)
+  return r.stdout
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]!
+}
+
+function freePort(): number {
+  const probe = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response() })
+  const port = probe.port!
+  probe.stop(true)
+  return port
+}
+
+/** partnerd's config for a database folder; the port comes from $PORT (config.example.yaml does the same). */
+function freshConfig(dbDir: string): string {
+  const file = join(dbDir, 'partnerd.yaml')
+  writeFileSync(
+    file,
+    `server:\n  host: 127.0.0.1\n  port: \${PORT}\ndatabase:\n  sqlite:\n    path: ${join(dbDir, 'partnerd.db')}\nlogging:\n  level: warn\n`,
+  )
+  return file
+}
+
+/** Spawns on a free port and polls /ready; resolves with the time from spawn to the first 200. */
+async function startTimed(cmd: string, args: string[]): Promise<{ proc: Proc; url: string; ms: number }> {
+  const port = freePort()
+  const url = `http://127.0.0.1:${port}`
+  const t0 = performance.now()
+  const proc = spawn(cmd, args, { stdio: 'ignore', env: { ...process.env, ADMIN_API_KEY: '', PORT: String(port) } })
+  started.push(proc)
+  while (
+    !(await fetch(`${url}/ready`).then(
+      (r) => r.status === 200,
+      () => false,
+    ))
+  ) {
+    if (proc.exitCode !== null) throw new Error(`${cmd} ${args.join(' ')} exited ${proc.exitCode} before it was ready`)
+    if (performance.now() - t0 > 15_000) throw new Error(`${cmd} was not ready within 15 s`)
+    await Bun.sleep(2)
+  }
+  return { proc, url, ms: performance.now() - t0 }
+}
+
+async function stop(proc: Proc): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return
+  const exited = new Promise((r) => proc.once('exit', r))
+  proc.kill('SIGTERM')
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 3000)
+  await exited
+  clearTimeout(timer)
+}
+
+function rssMiB(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/)
+  return Number(line?.[1] ?? 0) / 1024
+}
+
+interface Load {
+  rps: number
+  p99ms: number
+}
+
+/** wrk from a separate process, bounded in time; p99 from its latency distribution. */
+function load(url: string): Load {
+  sh('wrk', ['-t1', '-c8', '-d1s', url]) // warm-up
+  const out = sh('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${LOAD_SECONDS}s`, '--latency', url])
+  const rps = Number(out.match(/Requests\/sec:\s+([\d.]+)/)?.[1])
+  const p99 = out.match(/99%\s+([\d.]+)(us|ms|s)/)
+  const unit = { us: 0.001, ms: 1, s: 1000 }[p99?.[2] as 'us' | 'ms' | 's'] ?? Number.NaN
+  return { rps, p99ms: Number(p99?.[1]) * unit }
+}
+
+async function coldStarts(cmd: string, argsFor: (i: number) => string[]): Promise<number[]> {
+  const times: number[] = []
+  for (let i = 0; i < RUNS; i++) {
+    const { proc, ms } = await startTimed(cmd, argsFor(i))
+    times.push(ms)
+    await stop(proc)
+  }
+  return times
+}
+
+async function main() {
+  if (spawnSync('wrk', ['--version']).error) throw new Error('bench needs wrk on the PATH (Debian: apt-get install wrk)')
+  if (process.argv.includes('--build') || !Bun.file(PARTNERD).size) sh('bun', ['run', 'build'])
+  sh('bun', [
+    'build',
+    '--compile',
+    '--minify',
+    '--no-compile-autoload-bunfig',
+    '--no-compile-autoload-dotenv',
+    join(ROOT, 'bench/baseline-server.ts'),
+    '--outfile',
+    BASELINE,
+  ])
+
+  const size = { partnerd: statSync(PARTNERD).size / 2 ** 20, baseline: statSync(BASELINE).size / 2 ** 20 }
+
+  const newDb = await coldStarts(PARTNERD, (i) => ['serve', '--config', freshConfig(mkdtempSync(join(WORK, `new-${i}-`)))])
+  const existingDir = mkdtempSync(join(WORK, 'existing-'))
+  const existingConfig = freshConfig(existingDir)
+  await stop((await startTimed(PARTNERD, ['serve', '--config', existingConfig])).proc)
+  const existingDb = await coldStarts(PARTNERD, () => ['serve', '--config', existingConfig])
+  const base = await coldStarts(BASELINE, () => [])
+
+  const p = await startTimed(PARTNERD, ['serve', '--config', existingConfig])
+  const b = await startTimed(BASELINE, [])
+  await Bun.sleep(1000)
+  const rss = { partnerd: rssMiB(p.proc.pid!), baseline: rssMiB(b.proc.pid!) }
+  const partnerdLoad = load(`${p.url}/health`)
+  const baselineLoad = load(`${b.url}/health`)
+  await Promise.all([stop(p.proc), stop(b.proc)])
+
+  const rows: [string, string, string, string][] = [
+    ['binary size (MiB)', size.partnerd.toFixed(1), size.baseline.toFixed(1), (size.partnerd / size.baseline).toFixed(2)],
+    ['cold start, new database (ms, median)', median(newDb).toFixed(0), median(base).toFixed(0), (median(newDb) / median(base)).toFixed(2)],
+    [
+      'cold start, existing database (ms, median)',
+      median(existingDb).toFixed(0),
+      median(base).toFixed(0),
+      (median(existingDb) / median(base)).toFixed(2),
+    ],
+    ['idle RSS (MiB)', rss.partnerd.toFixed(1), rss.baseline.toFixed(1), (rss.partnerd / rss.baseline).toFixed(2)],
+    [
+      `GET /health requests/s (wrk, ${CONNECTIONS} conn, ${LOAD_SECONDS} s)`,
+      partnerdLoad.rps.toFixed(0),
+      baselineLoad.rps.toFixed(0),
+      (partnerdLoad.rps / baselineLoad.rps).toFixed(2),
+    ],
+    [
+      'GET /health p99 latency (ms)',
+      partnerdLoad.p99ms.toFixed(2),
+      baselineLoad.p99ms.toFixed(2),
+      (partnerdLoad.p99ms / baselineLoad.p99ms).toFixed(2),
+    ],
+  ]
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...[['measure', 'partnerd', 'baseline', 'ratio'], ...rows].map((r) => r[i]!.length)))
+  const print = (r: string[]) => console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '))
+  console.log(`\npartnerd vs. a bare compiled Bun server (same flags, same run); ${RUNS} starts each\n`)
+  print(['measure', 'partnerd', 'baseline', 'ratio'])
+  for (const r of rows) print(r)
+  console.log(
+    `\nstarts (ms): new ${newDb.map((t) => t.toFixed(0)).join(' ')} | existing ${existingDb.map((t) => t.toFixed(0)).join(' ')} | baseline ${base.map((t) => t.toFixed(0)).join(' ')}`,
+  )
+}
+
+try {
+  await main()
+} finally {
+  await Promise.all(started.map(stop))
+  rmSync(WORK, { recursive: true, force: true })
+}
