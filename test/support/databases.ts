@@ -4,7 +4,6 @@
  * non-superuser role, exactly as production should be set up.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { inject } from 'vitest'
@@ -15,8 +14,8 @@ import { APP_ROLE, APP_ROLE_PASSWORD } from './pg-roles.ts'
 
 export const DIALECTS: Dialect[] = ['sqlite', 'postgres']
 
-export function tempDir(prefix = 'partnerd-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix))
+export function tempDir(): string {
+  return mkdtempSync(join(inject('scratchRoot'), 'case-'))
 }
 
 /** A fresh PostgreSQL database; returns the owner (superuser) and serving-role URLs. */

