@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { clientAddress } from '../src/http/client-address.ts'
 import { DIALECTS } from './support/databases.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
 
@@ -120,5 +121,16 @@ describe.each(DIALECTS)('HTTP conventions on %s', (dialect) => {
     expect(doc.paths['/api/tenant'].get.security).toEqual([{ bearerAuth: [] }, { apiKeyHeader: [] }])
     expect(doc.paths['/health'].get.security).toBeUndefined()
     expect(Object.keys(doc.paths)).not.toContain('/api/*')
+  })
+})
+
+describe('client address', () => {
+  const peer = { requestIP: () => ({ address: '10.0.0.9' }) }
+  const request = new Request('http://localhost/x', { headers: { 'x-forwarded-for': '203.0.113.7, 10.0.0.1' } })
+
+  it('is the socket peer unless a trusted proxy forwarded it, so clients cannot forge it', () => {
+    expect(clientAddress(request, peer, false)).toBe('10.0.0.9')
+    expect(clientAddress(request, peer, true)).toBe('203.0.113.7')
+    expect(clientAddress(new Request('http://localhost/x'), peer, true)).toBe('10.0.0.9')
   })
 })

@@ -31,13 +31,13 @@ export interface AppDeps {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
-export const OPENAPI_PATH = '/api/openapi.json'
-export const REFERENCE_PATH = '/api/reference'
+const OPENAPI_PATH = '/api/openapi.json'
+const REFERENCE_PATH = '/api/reference'
 
 export function createApp(deps: AppDeps) {
   const { config, log } = deps
   const metrics = createMetrics()
-  const started = new WeakMap<Request, { at: number; id: string }>()
+  const started = new WeakMap<Request, { at: number; id: string; ip: string | undefined }>()
   const requestIdOf = (r: Request) => started.get(r)?.id
 
   const api = createTenantApi({
@@ -52,10 +52,10 @@ export function createApp(deps: AppDeps) {
   const tooLarge = () => new AppError(413, 'payload_too_large', `bodies are limited to ${config.server.body_limit_bytes} bytes`)
 
   const app = new Elysia({ normalize: false })
-    .onRequest(async ({ request, set }) => {
+    .onRequest(async ({ request, set, server }) => {
       const incoming = request.headers.get('x-request-id')
       const id = incoming && REQUEST_ID.test(incoming) ? incoming : ulid()
-      started.set(request, { at: performance.now(), id })
+      started.set(request, { at: performance.now(), id, ip: clientAddress(request, server, config.server.trust_proxy) })
       set.headers['x-request-id'] = id
       const declared = request.headers.get('content-length')
       if (declared !== null) {
@@ -66,7 +66,7 @@ export function createApp(deps: AppDeps) {
       }
     })
     .onError(errorMapper(log, requestIdOf))
-    .onAfterResponse(({ request, route, set, server }) => {
+    .onAfterResponse(({ request, route, set }) => {
       const start = started.get(request)
       if (!start) return
       const status = typeof set.status === 'number' ? set.status : 200
@@ -74,8 +74,10 @@ export function createApp(deps: AppDeps) {
       // A 404 has no route; label it so, or every scanned path would become a series.
       const pattern = route && status !== 404 ? route : 'unmatched'
       metrics.observe(request.method, pattern, status, seconds)
-      const ip = clientAddress(request, server, config.server.trust_proxy)
-      log.info({ requestId: start.id, method: request.method, route: pattern, status, ms: Math.round(seconds * 10000) / 10, ip }, 'request')
+      log.info(
+        { requestId: start.id, method: request.method, route: pattern, status, ms: Math.round(seconds * 10000) / 10, ip: start.ip },
+        'request',
+      )
     })
     .use(
       openapi({
