@@ -4,7 +4,9 @@
  */
 import type { Migration } from 'kysely/migration'
 import * as foundation from './0001_foundation.ts'
+import * as identity from './0002_identity.ts'
 
 export const coreMigrations: Record<string, Migration> = {
   '0001_foundation': foundation,
+  '0002_identity': identity,
 }

@@ -6,4 +6,12 @@ import type { PluginDefinition } from '../src/plugins/contract.ts'
 
 export type PluginModule = { default: PluginDefinition<any> }
 
-export const builtinPlugins: Record<string, () => Promise<PluginModule>> = {}
+export interface BuiltinPlugin {
+  load: () => Promise<PluginModule>
+  /** On unless the config says `enabled: false`; the config may still give it settings. */
+  enabledByDefault: boolean
+}
+
+export const builtinPlugins: Record<string, BuiltinPlugin> = {
+  password: { load: () => import('./password/index.ts'), enabledByDefault: true },
+}

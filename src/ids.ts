@@ -10,6 +10,10 @@ const nextUlid = monotonicFactory()
 export const ID_PREFIX = {
   tenant: 'ten_',
   apiKey: 'key_',
+  user: 'usr_',
+  membership: 'mem_',
+  session: 'ses_',
+  auditEvent: 'aud_',
 } as const
 
 export function newId(kind: keyof typeof ID_PREFIX): string {

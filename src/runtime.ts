@@ -3,8 +3,9 @@
  * logger, admin keys, database, plugins, schema. The server and the CLI commands share it.
  */
 import { sql } from 'kysely'
-import type { PluginModule } from '../plugins/index.ts'
+import type { BuiltinPlugin } from '../plugins/index.ts'
 import { parseAdminKeys } from './auth/admin-keys.ts'
+import { identityFacet } from './auth/identity-facet.ts'
 import { type LoadedConfig, resolveConfigPath } from './config/load.ts'
 import type { Config } from './config/schema.ts'
 import { createDatabase, type Database } from './db/database.ts'
@@ -33,7 +34,7 @@ export interface RuntimeOptions {
   migrate: boolean
   log?: Logger
   /** Tests inject a registry of built-in plugins. */
-  pluginRegistry?: Record<string, () => Promise<PluginModule>>
+  pluginRegistry?: Record<string, BuiltinPlugin>
 }
 
 export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions): Promise<Runtime> {
@@ -53,7 +54,8 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       baseDir: loaded.baseDir,
       log,
       bus,
-      withTenant: () => withTenant,
+      withTenant,
+      identity: identityFacet(config, database, withTenant),
       registry: options.pluginRegistry,
     })
     const migrationSets = [coreMigrationSet, ...plugins.migrationSets]

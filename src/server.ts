@@ -7,6 +7,8 @@
 import { apiKeyRoutes } from './auth/api-keys/routes.ts'
 import { mintApiKey } from './auth/api-keys/service.ts'
 import { keyStrategy } from './auth/key-strategy.ts'
+import { sessionRoutes } from './auth/sessions/routes.ts'
+import { sessionStrategy } from './auth/sessions/strategy.ts'
 import { StartupError } from './errors.ts'
 import { createApp } from './http/app.ts'
 import type { Runtime } from './runtime.ts'
@@ -29,8 +31,12 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
     database: runtime.database,
     withTenant: runtime.withTenant,
     resolveTenant: tenantResolver(runtime.database.db, singleTenant),
-    strategies: [keyStrategy({ adminKeys: runtime.adminKeys, prefix: config.auth.api_key_prefix }), ...runtime.plugins.strategies],
-    routes: [tenantRoutes, apiKeyRoutes(config.auth.api_key_prefix), ...runtime.plugins.routes],
+    strategies: [
+      keyStrategy({ adminKeys: runtime.adminKeys, prefix: config.auth.api_key_prefix }),
+      sessionStrategy(config, runtime.database),
+      ...runtime.plugins.strategies,
+    ],
+    routes: [tenantRoutes, apiKeyRoutes(config.auth.api_key_prefix), sessionRoutes(config, runtime.database), ...runtime.plugins.routes],
   })
 }
 

@@ -53,7 +53,9 @@ const notes = definePlugin({
   },
 })
 
-const registry = (plugin: PluginDefinition<any>) => ({ [plugin.name]: async () => ({ default: plugin }) })
+const registry = (plugin: PluginDefinition<any>) => ({
+  [plugin.name]: { load: async () => ({ default: plugin }), enabledByDefault: false },
+})
 
 describe.each(DIALECTS)('plugins on %s', (dialect) => {
   let runtime: Runtime | undefined

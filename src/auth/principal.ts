@@ -16,6 +16,8 @@ export interface Principal {
   scopes: readonly string[]
   /** Role within the tenant, for principals that are people (set by user strategies). */
   role?: string
+  /** The session a cookie-authenticated person is using. */
+  sessionId?: string
 }
 
 export interface AuthInput {

@@ -59,6 +59,19 @@ const DatabaseSchema = T.Object(
   section,
 )
 
+const SessionSchema = T.Object(
+  {
+    cookie_name: T.String({
+      default: 'op_session',
+      pattern: '^[A-Za-z0-9_-]{1,64}$',
+      description: 'Session cookie name (session_token for the PartnerOS dialect); __Host- is prefixed over HTTPS.',
+    }),
+    idle_timeout_minutes: T.Integer({ default: 1440, minimum: 1, description: 'A session unused this long ends.' }),
+    absolute_timeout_hours: T.Integer({ default: 720, minimum: 1, description: 'A session ends this long after sign-in, used or not.' }),
+  },
+  section,
+)
+
 const AuthSchema = T.Object(
   {
     admin_api_keys: T.String({
@@ -70,6 +83,7 @@ const AuthSchema = T.Object(
       pattern: '^[a-z][a-z0-9]*_([a-z0-9]+_)?$',
       description: 'Prefix of minted API keys, e.g. op_live_ or ps_.',
     }),
+    session: SessionSchema,
   },
   section,
 )

@@ -26,7 +26,59 @@ export interface ApiKeysTable {
   last_used_at: string | null
 }
 
+export interface UsersTable {
+  id: string
+  /** Lower-cased; unique across the server (one person, several organizations). */
+  email: string
+  email_verified: boolean | number
+  name: string | null
+  /** argon2id (PHC string); null for users who sign in without a password. */
+  password_hash: string | null
+  disabled_at: string | null
+  created_at: string
+}
+
+export interface MembershipsTable {
+  id: string
+  tenant_id: string
+  user_id: string
+  role: string
+  created_at: string
+}
+
+export interface SessionsTable {
+  id: string
+  user_id: string
+  /** SHA-256 of the cookie's token, hex. */
+  token_hash: string
+  active_tenant_id: string | null
+  created_at: string
+  last_seen_at: string
+  /** Sliding: pushed forward on use (at most once a minute), never past expires_at. */
+  idle_expires_at: string
+  /** Absolute end of the session, fixed at sign-in. */
+  expires_at: string
+  ip: string | null
+  user_agent: string | null
+}
+
+export interface AuditEventsTable {
+  id: string
+  tenant_id: string
+  type: string
+  actor: string | null
+  subject: string | null
+  ip: string | null
+  /** JSON object with the event's particulars; never a secret. */
+  detail: string
+  created_at: string
+}
+
 export interface DB {
   tenants: TenantsTable
   api_keys: ApiKeysTable
+  users: UsersTable
+  memberships: MembershipsTable
+  sessions: SessionsTable
+  audit_events: AuditEventsTable
 }

@@ -45,6 +45,7 @@ export function createApp(deps: AppDeps) {
     resolveTenant: deps.resolveTenant,
     withTenant: deps.withTenant,
     strategies: deps.strategies,
+    trustProxy: config.server.trust_proxy,
   })
   for (const register of deps.routes) register(api)
 

@@ -10,6 +10,7 @@ import type { AuthStrategy, Principal } from '../auth/principal.ts'
 import type { TenantScope, WithTenant } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import type { Tenant } from '../tenants/service.ts'
+import { clientAddress } from './client-address.ts'
 
 export interface TenantApiOptions {
   mode: 'single' | 'multi'
@@ -17,22 +18,34 @@ export interface TenantApiOptions {
   resolveTenant: (slug: string | undefined) => Promise<Tenant | undefined>
   withTenant: WithTenant
   strategies: readonly AuthStrategy[]
+  /** Read X-Forwarded-For for the client's address (server.trust_proxy). */
+  trustProxy: boolean
 }
 
 export function apiBasePath(mode: 'single' | 'multi'): string {
   return mode === 'single' ? '/api' : '/api/t/:slug'
 }
 
+/** What every tenant route's context carries. */
+export type TenantContext = {
+  tenant: Tenant
+  /** The request's tenant transaction: the only way to tenant data. */
+  withTenant: <T>(fn: (scope: TenantScope) => Promise<T>) => Promise<T>
+  /** The client's address (see http/client-address.ts), for audit and rate limits. */
+  ip: string | undefined
+}
+
 export function createTenantApi(options: TenantApiOptions) {
   const principals = new WeakMap<Request, Principal>()
   return new Elysia({ prefix: apiBasePath(options.mode), name: 'tenant-api' })
-    .derive(async ({ params }): Promise<{ tenant: Tenant; withTenant: <T>(fn: (scope: TenantScope) => Promise<T>) => Promise<T> }> => {
+    .derive(async ({ params, request, server }): Promise<TenantContext> => {
       const slug = (params as Record<string, string | undefined> | undefined)?.slug
       const tenant = await options.resolveTenant(slug)
       if (!tenant) throw new AppError(404, 'tenant_not_found', `no tenant ${slug}`)
       return {
         tenant,
-        withTenant: <T>(fn: (scope: TenantScope) => Promise<T>) => options.withTenant(tenant.id, fn),
+        withTenant: (fn) => options.withTenant(tenant.id, fn),
+        ip: clientAddress(request, server, options.trustProxy),
       }
     })
     .macro({

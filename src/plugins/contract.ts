@@ -7,6 +7,7 @@
 import type { Static, TSchema, Type } from '@sinclair/typebox'
 import type { Kysely } from 'kysely'
 import type { Migration } from 'kysely/migration'
+import type { IdentityFacet } from '../auth/identity-facet.ts'
 import type { AuthStrategy } from '../auth/principal.ts'
 import type { DomainEventHandler } from '../domain-events/bus.ts'
 import type { AppError } from '../errors.ts'
@@ -49,6 +50,8 @@ export interface PluginHost<C = unknown> {
   isolateTenantRows(db: Kysely<any>, table: string): Promise<void>
   /** Run work (outside a request, e.g. in an event handler) in one tenant's transaction. */
   withTenant<T>(tenantId: string, fn: (scope: PluginTenantScope) => Promise<T>): Promise<T>
+  /** For sign-in plugins: passwords, membership, sessions and their cookie, audit, CSRF, rate limits. */
+  readonly identity: IdentityFacet
 }
 
 export function definePlugin<S extends TSchema>(plugin: PluginDefinition<S>): PluginDefinition<S> {

@@ -8,7 +8,8 @@ import { isAbsolute, resolve } from 'node:path'
 import { Type } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import type { Migration } from 'kysely/migration'
-import { builtinPlugins, type PluginModule } from '../../plugins/index.ts'
+import { type BuiltinPlugin, builtinPlugins } from '../../plugins/index.ts'
+import type { IdentityFacet } from '../auth/identity-facet.ts'
 import type { AuthStrategy } from '../auth/principal.ts'
 import type { PluginEntry } from '../config/schema.ts'
 import type { MigrationSet } from '../db/migrate.ts'
@@ -34,16 +35,27 @@ export interface LoaderDeps {
   baseDir: string
   log: Logger
   bus: DomainEventBus
-  /** Bound once the database is open; plugins use it at request time, not during setup. */
-  withTenant: () => WithTenant
-  registry?: Record<string, () => Promise<PluginModule>>
+  withTenant: WithTenant
+  identity: IdentityFacet
+  registry?: Record<string, BuiltinPlugin>
+}
+
+/** The config's entries, after the built-ins that are on by default and not mentioned there. */
+function withDefaults(entries: PluginEntry[], registry: Record<string, BuiltinPlugin>): PluginEntry[] {
+  const mentioned = new Set(entries.map((e) => e.builtin).filter(Boolean))
+  const defaults = Object.entries(registry)
+    .filter(([name, p]) => p.enabledByDefault && !mentioned.has(name))
+    .map(([name]) => ({ builtin: name, enabled: true }))
+  return [...defaults, ...entries]
 }
 
 export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Promise<LoadedPlugins> {
   const loaded: LoadedPlugins = { names: [], routes: [], strategies: [], migrationSets: [] }
   const registry = deps.registry ?? builtinPlugins
-  for (const [index, entry] of entries.entries()) {
+  const defaultCount = withDefaults([], registry).length
+  for (const [position, entry] of withDefaults(entries, registry).entries()) {
     if (!entry.enabled) continue
+    const index = position - defaultCount // the entry's index in the config's plugins list
     const label = entry.builtin ? `plugin ${entry.builtin}` : `plugin ${entry.path}`
     const plugin = await importPlugin(entry, index, registry, deps.baseDir)
     checkShape(plugin, label)
@@ -62,7 +74,8 @@ export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Pro
       on: (type, handler) => deps.bus.subscribe(type, handler),
       migrations: (set) => void Object.assign(migrations, set),
       isolateTenantRows,
-      withTenant: (tenantId, fn) => deps.withTenant()(tenantId, fn),
+      withTenant: (tenantId, fn) => deps.withTenant(tenantId, fn),
+      identity: deps.identity,
     }
     try {
       await plugin.setup(host)
@@ -78,11 +91,11 @@ export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Pro
 async function importPlugin(
   entry: PluginEntry,
   index: number,
-  registry: Record<string, () => Promise<PluginModule>>,
+  registry: Record<string, BuiltinPlugin>,
   baseDir: string,
 ): Promise<PluginDefinition> {
   if (entry.builtin) {
-    const load = registry[entry.builtin]
+    const load = registry[entry.builtin]?.load
     if (!load) {
       const known = Object.keys(registry).join(', ') || 'none'
       throw new StartupError(`plugins.${index}.builtin: no built-in plugin ${entry.builtin} (available: ${known})`)
@@ -92,7 +105,7 @@ async function importPlugin(
   const path = isAbsolute(entry.path!) ? entry.path! : resolve(baseDir, entry.path!)
   if (!existsSync(path)) throw new StartupError(`plugins.${index}.path: ${path} does not exist`)
   try {
-    const mod = (await import(path)) as Partial<PluginModule>
+    const mod = (await import(path)) as { default?: PluginDefinition }
     if (!mod.default) throw new Error('the file has no default export')
     return mod.default
   } catch (err) {

@@ -1,0 +1,121 @@
+/**
+ * Users and their memberships. A user is global (one person, several organizations) and signs in by
+ * email; a membership gives the user a role in one tenant. Passwords are hashed with argon2id
+ * (Bun.password's defaults: 64 MiB, 2 passes, above OWASP's minimum).
+ */
+import type { Kysely } from 'kysely'
+import { isRole, type Role } from '../auth/roles.ts'
+import { readBool } from '../db/codec.ts'
+import { isUniqueViolation } from '../db/errors.ts'
+import type { DB } from '../db/schema.ts'
+import type { TenantScope } from '../db/with-tenant.ts'
+import { AppError } from '../errors.ts'
+import { newId } from '../ids.ts'
+
+export interface User {
+  id: string
+  email: string
+  emailVerified: boolean
+  name: string | null
+  hasPassword: boolean
+  disabledAt: string | null
+  createdAt: string
+}
+
+export const PASSWORD_MIN = 10
+export const PASSWORD_MAX = 256
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
+
+export function normalizeEmail(email: string): string {
+  const normalized = email.trim().toLowerCase()
+  if (normalized.length > 254 || !EMAIL.test(normalized)) throw new AppError(400, 'invalid_email', 'not an email address')
+  return normalized
+}
+
+function checkPassword(password: string): void {
+  if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
+    throw new AppError(400, 'weak_password', `passwords have ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`)
+  }
+}
+
+export function toUser(row: DB['users']): User {
+  return {
+    id: row.id,
+    email: row.email,
+    emailVerified: readBool(row.email_verified),
+    name: row.name,
+    hasPassword: row.password_hash !== null,
+    disabledAt: row.disabled_at,
+    createdAt: row.created_at,
+  }
+}
+
+export async function createUser(
+  db: Kysely<DB>,
+  input: { email: string; password?: string; name?: string; emailVerified?: boolean },
+): Promise<User> {
+  const email = normalizeEmail(input.email)
+  if (input.password !== undefined) checkPassword(input.password)
+  const row: DB['users'] = {
+    id: newId('user'),
+    email,
+    email_verified: input.emailVerified ?? false,
+    name: input.name?.trim() || null,
+    password_hash: input.password === undefined ? null : await Bun.password.hash(input.password, { algorithm: 'argon2id' }),
+    disabled_at: null,
+    created_at: new Date().toISOString(),
+  }
+  try {
+    await db.insertInto('users').values(row).execute()
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new AppError(409, 'email_taken', `a user with email ${email} exists`)
+    throw err
+  }
+  return toUser(row)
+}
+
+export async function findUserRowByEmail(db: Kysely<DB>, email: string): Promise<DB['users'] | undefined> {
+  return db.selectFrom('users').selectAll().where('email', '=', email.trim().toLowerCase()).executeTakeFirst()
+}
+
+/** A hash of a password nobody has, verified when the email is unknown so both answers take as long. */
+const DECOY_HASH = Bun.password.hash('decoy password that matches nothing', { algorithm: 'argon2id' })
+
+/** The user for an email and password, or null; the same time and answer whether the email exists or not. */
+export async function verifyPassword(db: Kysely<DB>, email: string, password: string): Promise<DB['users'] | null> {
+  const row = password.length <= PASSWORD_MAX ? await findUserRowByEmail(db, email) : undefined
+  const hash = row?.password_hash ?? (await DECOY_HASH)
+  const ok = await Bun.password.verify(password.slice(0, PASSWORD_MAX), hash)
+  return ok && row?.password_hash && !row.disabled_at ? row : null
+}
+
+/** Disabling a user ends every one of its sessions at once. */
+export async function disableUser(db: Kysely<DB>, userId: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable('users').set({ disabled_at: new Date().toISOString() }).where('id', '=', userId).execute()
+    await trx.deleteFrom('sessions').where('user_id', '=', userId).execute()
+  })
+}
+
+export async function addMembership(scope: TenantScope, userId: string, role: string): Promise<{ id: string; role: Role }> {
+  if (!isRole(role)) throw new AppError(400, 'invalid_role', `role must be one of owner, admin, member, viewer, partner`)
+  const row = { id: newId('membership'), tenant_id: scope.tenantId, user_id: userId, role, created_at: new Date().toISOString() }
+  try {
+    await scope.db.insertInto('memberships').values(row).execute()
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new AppError(409, 'already_member', 'the user is already a member of this organization')
+    throw err
+  }
+  return { id: row.id, role }
+}
+
+/** The user's role in the scope's tenant, read fresh on every request (never trusted from a session). */
+export async function roleIn(scope: TenantScope, userId: string): Promise<Role | undefined> {
+  const row = await scope.db
+    .selectFrom('memberships')
+    .select('role')
+    .where('tenant_id', '=', scope.tenantId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst()
+  return row && isRole(row.role) ? row.role : undefined
+}
