@@ -4,7 +4,7 @@
  * operators. Every failure prints one line naming its cause and exits non-zero.
  */
 import { parseArgs } from 'node:util'
-import { checkLocalHealth, keyCommand, migrateCommand, tenantCommand } from './cli/commands.ts'
+import { checkLocalHealth, keyCommand, migrateCommand, tenantCommand, userCommand } from './cli/commands.ts'
 import { loadConfig } from './config/load.ts'
 import { AppError, StartupError } from './errors.ts'
 import { openRuntime } from './runtime.ts'
@@ -24,6 +24,9 @@ Commands:
                                      mint an API key (printed once; scopes default to *, admin)
   key list [--tenant SLUG]           list API keys (never the keys themselves)
   key revoke <id> [--tenant SLUG]    revoke an API key
+  user create --email E [--name N] [--role owner|admin|member|viewer] [--tenant SLUG] [--password-stdin]
+                                     create a person's account (password generated and shown once,
+                                     or read from standard input)
   health                             exit 0 when the local server answers /ready (container health checks)
 
 Options:
@@ -46,6 +49,9 @@ async function main(argv: string[]): Promise<number> {
       name: { type: 'string' },
       scopes: { type: 'string' },
       'expires-at': { type: 'string' },
+      email: { type: 'string' },
+      role: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
     },
   })
   if (values.help) {
@@ -64,6 +70,9 @@ async function main(argv: string[]): Promise<number> {
     name: values.name,
     scopes: values.scopes,
     expiresAt: values['expires-at'],
+    email: values.email,
+    role: values.role,
+    passwordStdin: values['password-stdin'],
   }
 
   switch (command) {
@@ -89,6 +98,9 @@ async function main(argv: string[]): Promise<number> {
       return 0
     case 'tenant':
       await tenantCommand(loadConfig(values.config), action, rest, options, print)
+      return 0
+    case 'user':
+      await userCommand(loadConfig(values.config), action, options, print, () => Bun.stdin.text())
       return 0
     case 'key':
       await keyCommand(loadConfig(values.config), action, rest, options, print)

@@ -3,11 +3,14 @@
  * runtime as the server (so the same config, checks and migrations apply) and closes it when done.
  */
 import { listApiKeys, mintApiKey, revokeApiKey } from '../auth/api-keys/service.ts'
+import { isRole, ROLES } from '../auth/roles.ts'
+import { randomSecret } from '../auth/secrets.ts'
 import type { LoadedConfig } from '../config/load.ts'
 import { StartupError } from '../errors.ts'
 import { createLogger } from '../log/logger.ts'
 import { openRuntime, type Runtime } from '../runtime.ts'
 import { createTenant, DEFAULT_TENANT_SLUG, ensureDefaultTenant, findTenantBySlug, listTenants, type Tenant } from '../tenants/service.ts'
+import { addMembership, createUser } from '../users/service.ts'
 
 export interface CommandOptions {
   json: boolean
@@ -15,6 +18,10 @@ export interface CommandOptions {
   name?: string
   scopes?: string
   expiresAt?: string
+  email?: string
+  role?: string
+  /** Read the password from standard input rather than generating one. */
+  passwordStdin?: boolean
 }
 
 type Print = (line: string) => void
@@ -139,4 +146,40 @@ export async function checkLocalHealth(loaded: LoadedConfig, print: Print): Prom
     print(`not reachable: ${(err as Error).message}`)
     return false
   }
+}
+
+/**
+ * `user create`: an account for a person, with a role in a tenant. The password comes from standard
+ * input (never an argument: those show in process lists and shell history) or is generated and
+ * printed once. An operator-created account's email counts as verified.
+ */
+export async function userCommand(
+  loaded: LoadedConfig,
+  action: string | undefined,
+  opts: CommandOptions,
+  print: Print,
+  readStdin: () => Promise<string>,
+) {
+  if (action !== 'create')
+    throw new StartupError('user: use `user create --email E [--name N] [--role owner] [--tenant SLUG] [--password-stdin]`')
+  if (!opts.email) throw new StartupError('user create: give --email')
+  await withRuntime(loaded, false, async (rt) => {
+    const tenant = await targetTenant(rt, opts.tenant)
+    const generated = opts.passwordStdin ? undefined : randomSecret(18)
+    const password = generated ?? (await readStdin()).replace(/\r?\n$/, '')
+    const role = opts.role ?? 'owner'
+    if (!isRole(role)) throw new StartupError(`user create: --role must be one of ${ROLES.join(', ')}`)
+    const user = await createUser(rt.database.db, { email: opts.email!, password, name: opts.name, emailVerified: true })
+    try {
+      await rt.withTenant(tenant.id, (scope) => addMembership(scope, user.id, role))
+    } catch (err) {
+      await rt.database.db.deleteFrom('users').where('id', '=', user.id).execute() // nothing half-made
+      throw err
+    }
+    if (opts.json) print(JSON.stringify({ ...user, role, tenant: tenant.slug, ...(generated ? { password: generated } : {}) }))
+    else {
+      print(`created user ${user.id} <${user.email}>, ${role} of ${tenant.slug}`)
+      if (generated) print(`password (shown once): ${generated}`)
+    }
+  })
 }
