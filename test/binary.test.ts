@@ -137,6 +137,39 @@ describe('dist/partnerd', () => {
     expect(doc.paths['/api/hello'].post.tags).toEqual(['Hello (example plugin)'])
   })
 
+  it('signs a person in with a password: user created by the CLI, session cookie, sign-out', async () => {
+    const config = writeConfig(sqliteConfig(tempDir()))
+    const made = spawnSync(
+      BINARY,
+      ['user', 'create', '--email', 'ada@example.com', '--role', 'admin', '--password-stdin', '--json', '--config', config],
+      {
+        input: 'a long enough password\n',
+        encoding: 'utf8',
+        env: { ...process.env, ADMIN_API_KEY: '' },
+      },
+    )
+    expect(made.status, made.stderr).toBe(0)
+    expect(JSON.parse(made.stdout)).toMatchObject({ email: 'ada@example.com', role: 'admin', tenant: 'default' })
+    expect(made.stdout).not.toContain('password')
+    const { url } = await serve(config)
+    const signIn = (password: string) =>
+      fetch(`${url}/api/auth/sign-in/email`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'ada@example.com', password }),
+      })
+    expect((await signIn('not the password')).status).toBe(401)
+    const res = await signIn('a long enough password')
+    expect(res.status).toBe(200)
+    const cookie = res.headers.getSetCookie()[0]!.split(';')[0]!
+    expect(cookie).toMatch(/^op_session=/)
+    expect(await (await fetch(`${url}/api/auth/session`, { headers: { cookie } })).json()).toMatchObject({
+      organization: { role: 'admin' },
+    })
+    expect((await fetch(`${url}/api/auth/sign-out`, { method: 'POST', headers: { cookie } })).status).toBe(204)
+    expect((await fetch(`${url}/api/auth/session`, { headers: { cookie } })).status).toBe(401)
+  })
+
   it('answers --version and --help, and manages keys from the command line', () => {
     expect(run(['--version']).stdout.trim()).toBe(pkg.version)
     const help = run(['--help'])

@@ -116,9 +116,11 @@ describe.each(DIALECTS)('HTTP conventions on %s', (dialect) => {
     expect(doc.openapi).toMatch(/^3\./)
     expect(doc.components.securitySchemes).toHaveProperty('bearerAuth')
     const mint = doc.paths['/api/api-keys'].post
-    expect(mint.security).toEqual([{ bearerAuth: ['*'] }, { apiKeyHeader: ['*'] }])
+    expect(mint.security).toEqual([{ bearerAuth: ['*'] }, { apiKeyHeader: ['*'] }, { sessionCookie: ['*'] }])
+    expect(doc.components.securitySchemes.sessionCookie).toMatchObject({ in: 'cookie', name: 'op_session' })
     expect(mint.requestBody.content['application/json'].schema.properties).toHaveProperty('scopes')
-    expect(doc.paths['/api/tenant'].get.security).toEqual([{ bearerAuth: [] }, { apiKeyHeader: [] }])
+    expect(doc.paths['/api/tenant'].get.security).toEqual([{ bearerAuth: [] }, { apiKeyHeader: [] }, { sessionCookie: [] }])
+    expect(doc.paths['/api/auth/sign-in/email'].post.security).toBeUndefined()
     expect(doc.paths['/health'].get.security).toBeUndefined()
     expect(Object.keys(doc.paths)).not.toContain('/api/*')
   })

@@ -48,7 +48,7 @@ describe('GET /api/reference in Chromium', () => {
     expect(await page.locator('section.op').count()).toBe(operations.length)
 
     const mint = page.locator('section.op', { has: page.locator('h3', { hasText: /POST\s+\/api\/api-keys$/ }) })
-    await expect(mint.locator('.auth').innerText()).resolves.toMatch(/Requires an API key .* scope \*/)
+    await expect(mint.locator('.auth').innerText()).resolves.toMatch(/Requires an API key .* or a session cookie with scope \*/)
     await expect(mint.innerText()).resolves.toContain('Request body')
     const health = page.locator('section.op', { has: page.locator('h3', { hasText: /GET\s+\/health$/ }) })
     await expect(health.locator('.auth').innerText()).resolves.toContain('Public')

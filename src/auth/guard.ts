@@ -39,5 +39,5 @@ export function authorize(principal: Principal, requirement: AuthRequirement, te
 /** How a route's requirement reads in the OpenAPI document: each scheme, with the scopes it needs. */
 export function securityOf(requirement: AuthRequirement): Record<string, string[]>[] {
   const scopes = requirement === true ? [] : (requirement.scopes ?? [])
-  return [{ bearerAuth: scopes }, { apiKeyHeader: scopes }]
+  return [{ bearerAuth: scopes }, { apiKeyHeader: scopes }, { sessionCookie: scopes }]
 }

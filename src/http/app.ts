@@ -7,6 +7,7 @@ import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
 import { ulid } from 'ulid'
 import type { AuthStrategy } from '../auth/principal.ts'
+import { sessionCookie } from '../auth/sessions/cookie.ts'
 import type { Config } from '../config/schema.ts'
 import type { Database } from '../db/database.ts'
 import type { WithTenant } from '../db/with-tenant.ts'
@@ -94,6 +95,12 @@ export function createApp(deps: AppDeps) {
             securitySchemes: {
               bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key or admin key as a Bearer token.' },
               apiKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'The same key in x-api-key.' },
+              sessionCookie: {
+                type: 'apiKey',
+                in: 'cookie',
+                name: sessionCookie(config).name,
+                description: 'A signed-in person’s session; the role in the organization grants the scopes.',
+              },
             },
           },
         },

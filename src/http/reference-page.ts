@@ -69,7 +69,7 @@ function authLine(op: Operation): string {
   if (!op.security?.length) return '<p class="auth public">Public: no credential needed.</p>'
   const scopes = [...new Set(op.security.flatMap((s) => Object.values(s).flat()))]
   const need = scopes.length ? ` with scope <code>${scopes.map(esc).join('</code>, <code>')}</code>` : ''
-  return `<p class="auth">Requires an API key (<code>Authorization: Bearer</code> or <code>x-api-key</code>)${need}.</p>`
+  return `<p class="auth">Requires an API key (<code>Authorization: Bearer</code> or <code>x-api-key</code>) or a session cookie${need}.</p>`
 }
 
 function renderOperation(method: string, path: string, op: Operation): string {
