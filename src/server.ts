@@ -4,6 +4,7 @@
  * whose plaintext is returned once for the operator to copy.
  */
 
+import { auditRoutes } from './audit/routes.ts'
 import { apiKeyRoutes } from './auth/api-keys/routes.ts'
 import { mintApiKey } from './auth/api-keys/service.ts'
 import { keyStrategy } from './auth/key-strategy.ts'
@@ -36,7 +37,13 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
       sessionStrategy(config, runtime.database),
       ...runtime.plugins.strategies,
     ],
-    routes: [tenantRoutes, apiKeyRoutes(config.auth.api_key_prefix), sessionRoutes(config, runtime.database), ...runtime.plugins.routes],
+    routes: [
+      tenantRoutes,
+      apiKeyRoutes(config.auth.api_key_prefix),
+      sessionRoutes(config, runtime.database),
+      auditRoutes,
+      ...runtime.plugins.routes,
+    ],
   })
 }
 
@@ -49,7 +56,7 @@ export async function startServer(runtime: Runtime): Promise<RunningServer> {
     singleTenant = tenant
     if (created && runtime.adminKeys.length === 0) {
       const minted = await runtime.withTenant(tenant.id, (scope) =>
-        mintApiKey(scope, config.auth.api_key_prefix, { name: 'bootstrap admin', scopes: ['*'] }),
+        mintApiKey(scope, config.auth.api_key_prefix, { name: 'bootstrap admin', scopes: ['*'] }, { id: 'bootstrap' }),
       )
       bootstrapKey = minted.key
     }

@@ -121,6 +121,22 @@ describe.each(DIALECTS)('API keys on %s', (dialect) => {
     expect(await past.json()).toMatchObject({ error: 'invalid_expiry' })
   })
 
+  it('keeps an audit trail of keys minted and revoked, readable by admins only', async () => {
+    const created = await (
+      await server.call('POST', '/api/api-keys', { key: bootstrapKey, body: { name: 'audited', scopes: ['links:read'] } })
+    ).json()
+    minted.push(created.key)
+    await server.call('POST', `/api/api-keys/${created.id}/revoke`, { key: envAdmin })
+    const res = await server.call('GET', '/api/audit-events?limit=200', { key: bootstrapKey })
+    const events = (await res.json()).auditEvents as { type: string; subject: string; actor: string; detail: Record<string, unknown> }[]
+    const about = events.filter((e) => e.subject === created.id)
+    expect(about.map((e) => e.type)).toEqual(['api_key.revoked', 'api_key.created']) // newest first
+    expect(about[0]!.actor).toBe('admin:1')
+    expect(about[1]!.detail).toEqual({ name: 'audited', scopes: ['links:read'] })
+    expect(JSON.stringify(events)).not.toContain(created.key)
+    expect((await server.call('GET', '/api/audit-events', { key: created.key })).status).toBe(401)
+  })
+
   it('records last use at most once a minute, so verifying stays a read', async () => {
     const created = await (await server.call('POST', '/api/api-keys', { key: bootstrapKey, body: { name: 'usage' } })).json()
     minted.push(created.key)

@@ -17,7 +17,7 @@ describe('tenant isolation on PostgreSQL (row-level security, as the serving rol
     acme = await createTenant(runtime.database.db, runtime.bus, { slug: 'acme' })
     globex = await createTenant(runtime.database.db, runtime.bus, { slug: 'globex' })
     for (const tenant of [acme, globex, acme]) {
-      await runtime.withTenant(tenant.id, (scope) => mintApiKey(scope, 'op_live_', { name: `${tenant.slug} key` }))
+      await runtime.withTenant(tenant.id, (scope) => mintApiKey(scope, 'op_live_', { name: `${tenant.slug} key` }, { id: 'test' }))
     }
   })
   afterAll(() => runtime.close())

@@ -23,8 +23,8 @@ describe.each(DIALECTS)('withTenant on %s', (dialect) => {
   it('a failure rolls back every write of the unit and publishes none of its events', async () => {
     await expect(
       runtime.withTenant(tenant.id, async (scope) => {
-        await mintApiKey(scope, 'op_live_', { name: 'first' })
-        await mintApiKey(scope, 'op_live_', { name: 'second' })
+        await mintApiKey(scope, 'op_live_', { name: 'first' }, { id: 'test' })
+        await mintApiKey(scope, 'op_live_', { name: 'second' }, { id: 'test' })
         throw new Error('something later failed')
       }),
     ).rejects.toThrow('something later failed')
@@ -74,7 +74,7 @@ describe.each(DIALECTS)('withTenant on %s', (dialect) => {
   it('publishes events only once the transaction has committed', async () => {
     let seenInside = -1
     await runtime.withTenant(tenant.id, async (scope) => {
-      await mintApiKey(scope, 'op_live_', { name: 'kept' })
+      await mintApiKey(scope, 'op_live_', { name: 'kept' }, { id: 'test' })
       seenInside = heard.length
     })
     await new Promise((r) => setTimeout(r, 10))

@@ -17,6 +17,12 @@ export interface AuditInput {
   detail?: Record<string, unknown>
 }
 
+/** Who did something, for the audit log: a principal id (or `cli`, `bootstrap`) and where from. */
+export interface Actor {
+  id: string | null
+  ip?: string
+}
+
 export interface AuditEvent extends Required<Omit<AuditInput, 'detail'>> {
   id: string
   detail: Record<string, unknown>

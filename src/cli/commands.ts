@@ -100,7 +100,7 @@ export async function keyCommand(loaded: LoadedConfig, action: string | undefine
         .map((s) => s.trim())
         .filter(Boolean)
       const minted = await rt.withTenant(tenant.id, (scope) =>
-        mintApiKey(scope, prefix, { name: opts.name!, scopes, expiresAt: opts.expiresAt }),
+        mintApiKey(scope, prefix, { name: opts.name!, scopes, expiresAt: opts.expiresAt }, { id: 'cli' }),
       )
       if (opts.json) print(JSON.stringify(minted))
       else {
@@ -123,7 +123,7 @@ export async function keyCommand(loaded: LoadedConfig, action: string | undefine
     if (action === 'revoke') {
       const id = args[0]
       if (!id) throw new StartupError('key revoke: give the key id (see `partnerd key list`)')
-      const revoked = await rt.withTenant(tenant.id, (scope) => revokeApiKey(scope, id))
+      const revoked = await rt.withTenant(tenant.id, (scope) => revokeApiKey(scope, id, { id: 'cli' }))
       print(opts.json ? JSON.stringify(revoked) : `revoked ${revoked.id} "${revoked.name}"`)
       return
     }

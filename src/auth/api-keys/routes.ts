@@ -36,8 +36,8 @@ export function apiKeyRoutes(prefix: string) {
     api
       .post(
         '/api-keys',
-        async ({ body, withTenant, set }) => {
-          const minted = await withTenant((scope) => mintApiKey(scope, prefix, body))
+        async ({ body, withTenant, set, principal, ip }) => {
+          const minted = await withTenant((scope) => mintApiKey(scope, prefix, body, { id: principal.id, ip }))
           set.status = 201
           return minted
         },
@@ -61,10 +61,14 @@ export function apiKeyRoutes(prefix: string) {
           detail: { tags: ['API keys'], summary: 'List API keys (never the keys themselves)' },
         },
       )
-      .post('/api-keys/:id/revoke', ({ params, withTenant }) => withTenant((scope) => revokeApiKey(scope, params.id)), {
-        auth: { scopes: [ALL_SCOPES] },
-        params: t.Object({ id: t.String({ maxLength: 64 }) }),
-        response: ApiKeySchema,
-        detail: { tags: ['API keys'], summary: 'Revoke an API key; it fails from the next request on' },
-      })
+      .post(
+        '/api-keys/:id/revoke',
+        ({ params, withTenant, principal, ip }) => withTenant((scope) => revokeApiKey(scope, params.id, { id: principal.id, ip })),
+        {
+          auth: { scopes: [ALL_SCOPES] },
+          params: t.Object({ id: t.String({ maxLength: 64 }) }),
+          response: ApiKeySchema,
+          detail: { tags: ['API keys'], summary: 'Revoke an API key; it fails from the next request on' },
+        },
+      )
 }

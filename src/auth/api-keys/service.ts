@@ -3,6 +3,7 @@
  * of the key is stored, with a short non-secret `start` for display. A key belongs to one tenant and
  * carries scopes; `*` makes it the tenant's admin key.
  */
+import { type Actor, recordAudit } from '../../audit/service.ts'
 import { readJson, writeJson } from '../../db/codec.ts'
 import { fetchPage, type Page, type PageRequest } from '../../db/pagination.ts'
 import type { DB } from '../../db/schema.ts'
@@ -63,7 +64,7 @@ export function validateScopes(scopes: readonly string[]): string[] {
   return [...new Set(scopes)]
 }
 
-export async function mintApiKey(scope: TenantScope, prefix: string, input: MintInput, now = new Date()): Promise<MintedApiKey> {
+export async function mintApiKey(scope: TenantScope, prefix: string, input: MintInput, by: Actor, now = new Date()): Promise<MintedApiKey> {
   const name = input.name.trim()
   if (!name) throw new AppError(400, 'invalid_name', 'name must not be empty')
   const scopes = validateScopes(input.scopes ?? [ALL_SCOPES])
@@ -90,6 +91,7 @@ export async function mintApiKey(scope: TenantScope, prefix: string, input: Mint
   await scope.db.insertInto('api_keys').values(row).execute()
   const minted = toApiKey(row)
   scope.emit('api_key.created', minted)
+  await recordAudit(scope, { type: 'api_key.created', actor: by.id, subject: minted.id, ip: by.ip, detail: { name, scopes } })
   return { ...minted, key }
 }
 
@@ -103,7 +105,7 @@ export async function listApiKeys(scope: TenantScope, page: PageRequest): Promis
 }
 
 /** Revocation acts on the next request. Revoking a revoked key answers the key as it is. */
-export async function revokeApiKey(scope: TenantScope, id: string, now = new Date()): Promise<ApiKey> {
+export async function revokeApiKey(scope: TenantScope, id: string, by: Actor, now = new Date()): Promise<ApiKey> {
   const row = await scope.db
     .selectFrom('api_keys')
     .selectAll()
@@ -121,6 +123,7 @@ export async function revokeApiKey(scope: TenantScope, id: string, now = new Dat
     .execute()
   const revoked = toApiKey({ ...row, revoked_at: revokedAt })
   scope.emit('api_key.revoked', revoked)
+  await recordAudit(scope, { type: 'api_key.revoked', actor: by.id, subject: id, ip: by.ip, detail: { name: row.name } })
   return revoked
 }
 
