@@ -27,7 +27,7 @@ describe.each(DIALECTS)('password sign-in and sessions on %s', (dialect) => {
   const users: Record<string, string> = {}
 
   beforeAll(async () => {
-    server = await startTestServer(dialect, { plugins: [{ builtin: 'password', config: { failures_per_account: 3 } }] })
+    server = await startTestServer(dialect, { auth: { sign_in: { failures_per_account: 3 } } })
     const { db } = server.runtime.database
     tenantId = (await findTenantBySlug(db, 'default'))!.id
     for (const [email, role] of [

@@ -1,24 +1,38 @@
 /**
- * What sign-in plugins (password, magic codes, OAuth) get from the host to turn a proven identity into
- * a session: they prove who someone is; the core decides membership, issues the session and its
- * cookie, and keeps the audit log. One implementation of each rule, whichever way people sign in.
+ * What sign-in plugins (password, JWT, magic codes, OAuth) get from the host. They prove who someone
+ * is; the core holds the rules that must be the same whichever way people sign in: failed attempts
+ * limited and audited with one answer, membership decides the role, sessions and their cookie, CSRF.
  */
 import { type AuditInput, recordAudit } from '../audit/service.ts'
 import type { Config } from '../config/schema.ts'
 import type { Database } from '../db/database.ts'
 import type { WithTenant } from '../db/with-tenant.ts'
+import { AppError } from '../errors.ts'
 import { type RateLimit, RateLimiter } from '../http/rate-limit.ts'
+import type { Tenant } from '../tenants/service.ts'
 import { roleIn, verifyPassword } from '../users/service.ts'
 import { assertSameOrigin } from './csrf.ts'
+import { memberPrincipal } from './member-principal.ts'
+import type { Principal } from './principal.ts'
 import type { Role } from './roles.ts'
 import { sessionCookie, sessionSettings, setCookieHeader } from './sessions/cookie.ts'
 import { issueSession } from './sessions/service.ts'
 
+export interface SignedIn {
+  userId: string
+  email: string
+  role: Role
+}
+
 export interface IdentityFacet {
-  /** The user for an email and password, or null (same answer and time whether the email exists). */
-  verifyPassword(email: string, password: string): Promise<{ userId: string; email: string } | null>
-  /** The user's role in a tenant, or undefined when not a member. */
-  roleIn(tenantId: string, userId: string): Promise<Role | undefined>
+  /**
+   * Checks an email and password for a member of `tenant`. Every failure (unknown email, wrong
+   * password, disabled account, not a member) is the same 401 after the same work, is audited, and
+   * counts toward the per-account and per-address limits (429 + Retry-After once used up).
+   */
+  signInWithPassword(input: { tenant: Tenant; email: string; password: string; ip?: string; method: string }): Promise<SignedIn>
+  /** The principal of a signed-in user in the URL's tenant (role from the membership, read now). */
+  memberPrincipal(tenant: Tenant, userId: string, extra?: Pick<Principal, 'sessionId'>): Promise<Principal>
   /** A new session for the user; `setCookie` is the Set-Cookie header value to answer with. */
   startSession(input: { userId: string; tenantId: string; ip?: string; userAgent?: string | null }): Promise<{
     sessionId: string
@@ -30,23 +44,45 @@ export interface IdentityFacet {
   /** Refuses (403 csrf_rejected) an unsafe request made by another site's page. */
   assertSameOrigin(request: Request): void
   rateLimiter(rule: RateLimit): RateLimiter
+  /** True when public_url is https: cookies get Secure and a __Host-/__Secure- name. */
+  readonly secureCookies: boolean
 }
 
 export function identityFacet(config: Config, database: Database, withTenant: WithTenant): IdentityFacet {
   const cookie = sessionCookie(config)
   const settings = sessionSettings(config)
+  const limits = config.auth.sign_in
+  const windowMs = limits.window_seconds * 1000
+  const perAccount = new RateLimiter({ limit: limits.failures_per_account, windowMs })
+  const perAddress = new RateLimiter({ limit: limits.failures_per_address, windowMs })
+  const audit = (tenantId: string, input: AuditInput) => withTenant(tenantId, (scope) => recordAudit(scope, input))
+
   return {
-    async verifyPassword(email, password) {
-      const row = await verifyPassword(database.db, email, password)
-      return row ? { userId: row.id, email: row.email } : null
+    async signInWithPassword({ tenant, email, password, ip, method }) {
+      const normalized = email.trim().toLowerCase()
+      const accountKey = `${tenant.id}|${normalized}`
+      const addressKey = `${tenant.id}|${ip ?? 'unknown'}`
+      perAccount.check(accountKey)
+      perAddress.check(addressKey)
+      const user = await verifyPassword(database.db, normalized, password)
+      const role = user && (await withTenant(tenant.id, (scope) => roleIn(scope, user.id)))
+      if (!user || !role) {
+        perAccount.record(accountKey)
+        perAddress.record(addressKey)
+        await audit(tenant.id, { type: 'sign_in.failed', subject: normalized, ip, detail: { method } })
+        throw new AppError(401, 'invalid_credentials', 'the email or password is incorrect')
+      }
+      await audit(tenant.id, { type: 'sign_in', actor: user.id, ip, detail: { method } })
+      return { userId: user.id, email: user.email, role }
     },
-    roleIn: (tenantId, userId) => withTenant(tenantId, (scope) => roleIn(scope, userId)),
+    memberPrincipal: (tenant, userId, extra) => memberPrincipal(config.mode, withTenant, tenant, userId, extra),
     async startSession({ userId, tenantId, ip, userAgent }) {
       const { token, session } = await issueSession(database.db, { userId, activeTenantId: tenantId, ip, userAgent }, settings)
       return { sessionId: session.id, expiresAt: session.expiresAt, setCookie: setCookieHeader(cookie, token) }
     },
-    audit: (tenantId, input) => withTenant(tenantId, (scope) => recordAudit(scope, input)),
+    audit,
     assertSameOrigin: (request) => assertSameOrigin(request, config.server.public_url),
     rateLimiter: (rule) => new RateLimiter(rule),
+    secureCookies: cookie.secure,
   }
 }

@@ -72,6 +72,15 @@ const SessionSchema = T.Object(
   section,
 )
 
+const SignInSchema = T.Object(
+  {
+    failures_per_account: T.Integer({ default: 10, minimum: 1, description: 'Failed sign-ins per email and window before 429.' }),
+    failures_per_address: T.Integer({ default: 50, minimum: 1, description: 'Failed sign-ins per client address and window.' }),
+    window_seconds: T.Integer({ default: 900, minimum: 1 }),
+  },
+  section,
+)
+
 const AuthSchema = T.Object(
   {
     admin_api_keys: T.String({
@@ -84,6 +93,7 @@ const AuthSchema = T.Object(
       description: 'Prefix of minted API keys, e.g. op_live_ or ps_.',
     }),
     session: SessionSchema,
+    sign_in: SignInSchema,
   },
   section,
 )

@@ -1,0 +1,28 @@
+/**
+ * A signed-in person as a principal of the tenant in the URL, whatever proved who they are (a session
+ * cookie, a JWT). The role comes from the membership, read on every request. Single mode: no
+ * membership is 400 no_active_organization. Multi mode: the organization is the one in the URL, and a
+ * person not in it gets the 404 of a foreign tenant.
+ */
+import type { Config } from '../config/schema.ts'
+import type { WithTenant } from '../db/with-tenant.ts'
+import { AppError } from '../errors.ts'
+import type { Tenant } from '../tenants/service.ts'
+import { roleIn } from '../users/service.ts'
+import type { Principal } from './principal.ts'
+import { ROLE_SCOPES } from './roles.ts'
+
+export async function memberPrincipal(
+  mode: Config['mode'],
+  withTenant: WithTenant,
+  tenant: Tenant,
+  userId: string,
+  extra: Pick<Principal, 'sessionId'> = {},
+): Promise<Principal> {
+  const role = await withTenant(tenant.id, (scope) => roleIn(scope, userId))
+  if (!role) {
+    if (mode === 'single') throw new AppError(400, 'no_active_organization', 'this account belongs to no organization here')
+    throw new AppError(404, 'tenant_not_found', `no tenant ${tenant.slug}`)
+  }
+  return { kind: 'user', id: userId, tenantId: tenant.id, scopes: ROLE_SCOPES[role], role, ...extra }
+}
