@@ -14,4 +14,6 @@ export interface BuiltinPlugin {
 
 export const builtinPlugins: Record<string, BuiltinPlugin> = {
   password: { load: () => import('./password/index.ts'), enabledByDefault: true },
+  // Off until configured: it needs a signing secret shared by every instance.
+  jwt: { load: () => import('./jwt/index.ts'), enabledByDefault: false },
 }

@@ -51,6 +51,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
     const withTenant = tenantRunner(database, bus)
     const plugins = await loadPlugins(config.plugins, {
       mode: config.mode,
+      publicUrl: config.server.public_url,
       baseDir: loaded.baseDir,
       log,
       bus,

@@ -35,6 +35,8 @@ export interface PluginHost<C = unknown> {
   readonly config: C
   readonly log: Logger
   readonly mode: 'single' | 'multi'
+  /** server.public_url: the base URL clients use. */
+  readonly publicUrl: string
   /** The schema builder (TypeBox), for route and config schemas. */
   readonly t: typeof Type
   /** The error type the core maps to `{error, detail}` responses. */

@@ -32,6 +32,7 @@ export interface LoadedPlugins {
 
 export interface LoaderDeps {
   mode: 'single' | 'multi'
+  publicUrl: string
   baseDir: string
   log: Logger
   bus: DomainEventBus
@@ -67,6 +68,7 @@ export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Pro
       config,
       log: deps.log.child({ plugin: plugin.name }),
       mode: deps.mode,
+      publicUrl: deps.publicUrl,
       t: Type,
       AppError,
       routes: (register) => void loaded.routes.push(register),
