@@ -8,6 +8,8 @@
  *     (migrations, first tenant, admin key) and on an existing one
  *   - idle RSS one second after ready
  *   - GET /health throughput and p99 under wrk (Debian's `wrk`) on loopback, bounded in time
+ * Authentication, against the same route served without a guard (bench/plugins/same-route.ts):
+ *   - requests/s of the guarded route with an API key, and with a session cookie
  * Pass --build to rebuild dist/partnerd first.
  */
 import { spawn, spawnSync } from 'node:child_process'
@@ -45,11 +47,11 @@ function freePort(): number {
 }
 
 /** partnerd's config for a database folder; the port comes from $PORT (config.example.yaml does the same). */
-function freshConfig(dbDir: string): string {
+function freshConfig(dbDir: string, extra = ''): string {
   const file = join(dbDir, 'partnerd.yaml')
   writeFileSync(
     file,
-    `server:\n  host: 127.0.0.1\n  port: \${PORT}\ndatabase:\n  sqlite:\n    path: ${join(dbDir, 'partnerd.db')}\nlogging:\n  level: warn\n`,
+    `server:\n  host: 127.0.0.1\n  port: \${PORT:-0}\ndatabase:\n  sqlite:\n    path: ${join(dbDir, 'partnerd.db')}\nlogging:\n  level: warn\n${extra}`,
   )
   return file
 }
@@ -94,9 +96,10 @@ interface Load {
 }
 
 /** wrk from a separate process, bounded in time; p99 from its latency distribution. */
-function load(url: string): Load {
-  sh('wrk', ['-t1', '-c8', '-d1s', url]) // warm-up
-  const out = sh('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${LOAD_SECONDS}s`, '--latency', url])
+function load(url: string, header?: string): Load {
+  const h = header ? ['-H', header] : []
+  sh('wrk', ['-t1', '-c8', '-d1s', ...h, url]) // warm-up
+  const out = sh('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${LOAD_SECONDS}s`, '--latency', ...h, url])
   const rps = Number(out.match(/Requests\/sec:\s+([\d.]+)/)?.[1])
   const p99 = out.match(/99%\s+([\d.]+)(us|ms|s)/)
   const unit = { us: 0.001, ms: 1, s: 1000 }[p99?.[2] as 'us' | 'ms' | 's'] ?? Number.NaN
@@ -144,6 +147,37 @@ async function main() {
   const baselineLoad = load(`${b.url}/health`)
   await Promise.all([stop(p.proc), stop(b.proc)])
 
+  // Authentication: the same handler open and guarded, with a key and with a session cookie.
+  const authDir = mkdtempSync(join(WORK, 'auth-'))
+  const authConfig = freshConfig(authDir, `plugins:\n  - path: ${join(ROOT, 'bench/plugins/same-route.ts')}\n`)
+  const keyJson = sh(PARTNERD, ['key', 'create', '--name', 'bench', '--json', '--config', authConfig])
+  const apiKey = JSON.parse(keyJson).key as string
+  const password = 'bench password 1234'
+  const made = spawnSync(PARTNERD, ['user', 'create', '--email', 'bench@example.com', '--password-stdin', '--config', authConfig], {
+    input: password,
+  })
+  if (made.status !== 0) throw new Error(`user create failed: ${made.stderr}`)
+  const a = await startTimed(PARTNERD, ['serve', '--config', authConfig])
+  const signIn = await fetch(`${a.url}/api/auth/sign-in/email`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'bench@example.com', password }),
+  })
+  const cookie = signIn.headers.getSetCookie()[0]!.split(';')[0]!
+  for (const [header, expected] of [
+    [undefined, 200],
+    [`authorization: Bearer ${apiKey}`, 200],
+    [`cookie: ${cookie}`, 200],
+  ] as const) {
+    const path = header ? '/api/bench/guarded' : '/api/bench/open'
+    const probe = await fetch(`${a.url}${path}`, { headers: header ? { [header.split(': ')[0]!]: header.split(': ')[1]! } : {} })
+    if (probe.status !== expected) throw new Error(`${path} answered ${probe.status}, expected ${expected}`)
+  }
+  const open = load(`${a.url}/api/bench/open`)
+  const withKey = load(`${a.url}/api/bench/guarded`, `authorization: Bearer ${apiKey}`)
+  const withCookie = load(`${a.url}/api/bench/guarded`, `cookie: ${cookie}`)
+  await stop(a.proc)
+
   const rows: [string, string, string, string][] = [
     ['binary size (MiB)', size.partnerd.toFixed(1), size.baseline.toFixed(1), (size.partnerd / size.baseline).toFixed(2)],
     ['cold start, new database (ms, median)', median(newDb).toFixed(0), median(base).toFixed(0), (median(newDb) / median(base)).toFixed(2)],
@@ -167,9 +201,15 @@ async function main() {
       (partnerdLoad.p99ms / baselineLoad.p99ms).toFixed(2),
     ],
   ]
+  rows.push(
+    ['same route, open (requests/s)', open.rps.toFixed(0), open.rps.toFixed(0), '1.00'],
+    ['same route, API key (requests/s)', withKey.rps.toFixed(0), open.rps.toFixed(0), (withKey.rps / open.rps).toFixed(2)],
+    ['same route, session cookie (requests/s)', withCookie.rps.toFixed(0), open.rps.toFixed(0), (withCookie.rps / open.rps).toFixed(2)],
+  )
   const widths = [0, 1, 2, 3].map((i) => Math.max(...[['measure', 'partnerd', 'baseline', 'ratio'], ...rows].map((r) => r[i]!.length)))
   const print = (r: string[]) => console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '))
-  console.log(`\npartnerd vs. a bare compiled Bun server (same flags, same run); ${RUNS} starts each\n`)
+  console.log(`\npartnerd vs. a bare compiled Bun server (same flags, same run); ${RUNS} starts each.`)
+  console.log('Authentication rows: baseline is the same route without a guard, in the same server.\n')
   print(['measure', 'partnerd', 'baseline', 'ratio'])
   for (const r of rows) print(r)
   console.log(

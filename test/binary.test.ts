@@ -170,6 +170,32 @@ describe('dist/partnerd', () => {
     expect((await fetch(`${url}/api/auth/session`, { headers: { cookie } })).status).toBe(401)
   })
 
+  it('issues and honours JWTs and rotating refresh tokens (jose inside the binary)', async () => {
+    const dir = tempDir()
+    const secret = 's'.repeat(8) + crypto.randomUUID() + crypto.randomUUID()
+    const config = writeConfig(sqliteConfig(dir, { plugins: [{ builtin: 'jwt', config: { signing_secret: secret } }] }))
+    const made = spawnSync(
+      BINARY,
+      ['user', 'create', '--email', 'grace@example.com', '--role', 'member', '--password-stdin', '--config', config],
+      {
+        input: 'another long password',
+        encoding: 'utf8',
+        env: { ...process.env, ADMIN_API_KEY: '' },
+      },
+    )
+    expect(made.status, made.stderr).toBe(0)
+    const { url } = await serve(config)
+    const post = (path: string, body: unknown) =>
+      fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const { tokens } = await (await post('/api/auth/token', { email: 'grace@example.com', password: 'another long password' })).json()
+    expect(tokens.token_type).toBe('Bearer')
+    const me = await fetch(`${url}/api/tenant`, { headers: { authorization: `Bearer ${tokens.access_token}` } })
+    expect(await me.json()).toMatchObject({ principal: { kind: 'user' } })
+    const next = await post('/api/auth/token/refresh', { refresh_token: tokens.refresh_token })
+    expect(next.status).toBe(200)
+    expect((await post('/api/auth/token/refresh', { refresh_token: tokens.refresh_token })).status).toBe(401)
+  })
+
   it('answers --version and --help, and manages keys from the command line', () => {
     expect(run(['--version']).stdout.trim()).toBe(pkg.version)
     const help = run(['--help'])
