@@ -16,4 +16,6 @@ export const builtinPlugins: Record<string, BuiltinPlugin> = {
   password: { load: () => import('./password/index.ts'), enabledByDefault: true },
   // Off until configured: it needs a signing secret shared by every instance.
   jwt: { load: () => import('./jwt/index.ts'), enabledByDefault: false },
+  // Off until chosen: it sends mail, so the operator decides how (config `mail`).
+  magic: { load: () => import('./magic/index.ts'), enabledByDefault: false },
 }

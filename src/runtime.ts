@@ -14,6 +14,7 @@ import { tenantRunner, type WithTenant } from './db/with-tenant.ts'
 import { DomainEventBus } from './domain-events/bus.ts'
 import { StartupError } from './errors.ts'
 import { createLogger, type Logger } from './log/logger.ts'
+import { createMailer } from './mail/mailer.ts'
 import { type LoadedPlugins, loadPlugins } from './plugins/loader.ts'
 
 export interface Runtime {
@@ -57,6 +58,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       bus,
       withTenant,
       identity: identityFacet(config, database, withTenant),
+      mail: createMailer(config.mail, (path) => resolveConfigPath(loaded, path)),
       registry: options.pluginRegistry,
     })
     const migrationSets = [coreMigrationSet, ...plugins.migrationSets]

@@ -4,7 +4,7 @@
  * the CLI, and every bad start exiting at once with one line naming its cause.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { join, resolve } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -194,6 +194,32 @@ describe('dist/partnerd', () => {
     const next = await post('/api/auth/token/refresh', { refresh_token: tokens.refresh_token })
     expect(next.status).toBe(200)
     expect((await post('/api/auth/token/refresh', { refresh_token: tokens.refresh_token })).status).toBe(401)
+  })
+
+  it('signs in by magic code, the mail written as an .eml file (nodemailer inside the binary)', async () => {
+    const dir = tempDir()
+    const mailDir = join(dir, 'mail')
+    const config = writeConfig(sqliteConfig(dir, { mail: { transport: 'file', dir: mailDir }, plugins: [{ builtin: 'magic' }] }))
+    const made = spawnSync(BINARY, ['user', 'create', '--email', 'mags@example.com', '--config', config], {
+      encoding: 'utf8',
+      env: { ...process.env, ADMIN_API_KEY: '' },
+    })
+    expect(made.status, made.stderr).toBe(0)
+    const { url } = await serve(config)
+    const post = (path: string, body: unknown) =>
+      fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const { attemptId } = await (await post('/api/auth/magic/start', { email: 'mags@example.com' })).json()
+    let eml = ''
+    for (let i = 0; i < 100 && !eml; i++) {
+      await new Promise((r) => setTimeout(r, 20))
+      const files = existsSync(mailDir) ? readdirSync(mailDir) : []
+      if (files[0]) eml = readFileSync(join(mailDir, files[0]), 'utf8')
+    }
+    const code = eml.match(/code is (\d{6})/)?.[1]
+    expect(code, eml).toBeDefined()
+    const signedIn = await post('/api/auth/magic/verify', { attemptId, code })
+    expect(signedIn.status).toBe(200)
+    expect(signedIn.headers.getSetCookie()[0]).toMatch(/^op_session=/)
   })
 
   it('answers --version and --help, and manages keys from the command line', () => {

@@ -10,7 +10,7 @@ import type { WithTenant } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { type RateLimit, RateLimiter } from '../http/rate-limit.ts'
 import type { Tenant } from '../tenants/service.ts'
-import { roleIn, verifyPassword } from '../users/service.ts'
+import { findUserRowByEmail, roleIn, verifyPassword } from '../users/service.ts'
 import { assertSameOrigin } from './csrf.ts'
 import { memberPrincipal } from './member-principal.ts'
 import type { Principal } from './principal.ts'
@@ -31,6 +31,8 @@ export interface IdentityFacet {
    * counts toward the per-account and per-address limits (429 + Retry-After once used up).
    */
   signInWithPassword(input: { tenant: Tenant; email: string; password: string; ip?: string; method: string }): Promise<SignedIn>
+  /** The active member of `tenant` with this email, or undefined (unknown, disabled, or not a member). */
+  findMember(tenant: Tenant, email: string): Promise<SignedIn | undefined>
   /** The principal of a signed-in user in the URL's tenant (role from the membership, read now). */
   memberPrincipal(tenant: Tenant, userId: string, extra?: Pick<Principal, 'sessionId'>): Promise<Principal>
   /** A new session for the user; `setCookie` is the Set-Cookie header value to answer with. */
@@ -74,6 +76,12 @@ export function identityFacet(config: Config, database: Database, withTenant: Wi
       }
       await audit(tenant.id, { type: 'sign_in', actor: user.id, ip, detail: { method } })
       return { userId: user.id, email: user.email, role }
+    },
+    async findMember(tenant, email) {
+      const user = await findUserRowByEmail(database.db, email)
+      if (!user || user.disabled_at) return undefined
+      const role = await withTenant(tenant.id, (scope) => roleIn(scope, user.id))
+      return role && { userId: user.id, email: user.email, role }
     },
     memberPrincipal: (tenant, userId, extra) => memberPrincipal(config.mode, withTenant, tenant, userId, extra),
     async startSession({ userId, tenantId, ip, userAgent }) {

@@ -92,6 +92,9 @@ function checkCrossFieldRules(config: Config): void {
   const { sqlite, postgres } = config.database
   if (sqlite && postgres) throw new StartupError('config: database: set either database.sqlite or database.postgres, not both')
   if (!postgres) config.database.sqlite ??= Value.Default(ConfigSchema.properties.database.properties.sqlite, {}) as never
+  if (config.mail.transport === 'smtp' && !config.mail.smtp_url) {
+    throw new StartupError('config: mail.smtp_url is required when mail.transport is smtp')
+  }
   for (const [i, entry] of config.plugins.entries()) {
     if (Boolean(entry.builtin) === Boolean(entry.path)) {
       throw new StartupError(`config: plugins.${i}: give exactly one of builtin or path`)

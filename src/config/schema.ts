@@ -98,6 +98,19 @@ const AuthSchema = T.Object(
   section,
 )
 
+const MailSchema = T.Object(
+  {
+    transport: T.Union([T.Literal('file'), T.Literal('smtp')], {
+      default: 'file',
+      description: 'file: write each message as an .eml file in mail.dir (development). smtp: send through mail.smtp_url.',
+    }),
+    from: T.String({ default: 'partnerd <no-reply@localhost>', minLength: 3 }),
+    dir: T.String({ default: './data/mail', minLength: 1, description: 'Folder for the file transport.' }),
+    smtp_url: T.Optional(T.String({ pattern: '^smtps?://', description: 'smtp://user:pass@host:587 or smtps://… (port 465).' })),
+  },
+  section,
+)
+
 const PluginEntrySchema = T.Object(
   {
     builtin: T.Optional(T.String({ minLength: 1, description: 'Name of a built-in plugin.' })),
@@ -131,6 +144,7 @@ export const ConfigSchema = T.Object(
     server: ServerSchema,
     database: DatabaseSchema,
     auth: AuthSchema,
+    mail: MailSchema,
     plugins: T.Array(PluginEntrySchema, { default: [] }),
     logging: LoggingSchema,
   },

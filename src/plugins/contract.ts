@@ -13,6 +13,7 @@ import type { DomainEventHandler } from '../domain-events/bus.ts'
 import type { AppError } from '../errors.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import type { Logger } from '../log/logger.ts'
+import type { Mailer } from '../mail/mailer.ts'
 
 export interface PluginDefinition<S extends TSchema = TSchema> {
   /** Lower-case letters, digits and hyphens; names the plugin in logs, errors and its migration table. */
@@ -54,6 +55,8 @@ export interface PluginHost<C = unknown> {
   withTenant<T>(tenantId: string, fn: (scope: PluginTenantScope) => Promise<T>): Promise<T>
   /** For sign-in plugins: passwords, membership, sessions and their cookie, audit, CSRF, rate limits. */
   readonly identity: IdentityFacet
+  /** Outgoing mail (config `mail`): SMTP, or .eml files in development. */
+  readonly mail: Mailer
 }
 
 export function definePlugin<S extends TSchema>(plugin: PluginDefinition<S>): PluginDefinition<S> {

@@ -19,6 +19,7 @@ import type { DomainEventBus } from '../domain-events/bus.ts'
 import { AppError, StartupError } from '../errors.ts'
 import type { TenantRoutes } from '../http/tenant-api.ts'
 import type { Logger } from '../log/logger.ts'
+import type { Mailer } from '../mail/mailer.ts'
 import type { PluginDefinition, PluginHost } from './contract.ts'
 
 const NAME = /^[a-z][a-z0-9-]{0,39}$/
@@ -38,6 +39,7 @@ export interface LoaderDeps {
   bus: DomainEventBus
   withTenant: WithTenant
   identity: IdentityFacet
+  mail: Mailer
   registry?: Record<string, BuiltinPlugin>
 }
 
@@ -78,6 +80,7 @@ export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Pro
       isolateTenantRows,
       withTenant: (tenantId, fn) => deps.withTenant(tenantId, fn),
       identity: deps.identity,
+      mail: deps.mail,
     }
     try {
       await plugin.setup(host)

@@ -1,0 +1,127 @@
+/**
+ * Sign-in attempts by email. Each attempt has a 6-digit code (from the CSPRNG) and a link token
+ * (256 bits); only their SHA-256 are stored, the code's hashed with its attempt id, so a code works
+ * only for the attempt that asked for it. An attempt is single use and lasts minutes.
+ *
+ * The per-code cap is enforced by the database, not the process: each guess first claims a try with
+ * one conditional UPDATE (`attempts < max`), so parallel guesses on several instances cannot exceed it.
+ * Failures are also counted per email over a day: six digits would otherwise fall to patient guessing.
+ */
+import { timingSafeEqual } from 'node:crypto'
+import type { PluginTenantScope } from '../../src/plugins/contract.ts'
+
+export interface NewAttempt {
+  id: string
+  code: string
+  linkToken: string
+  expiresAt: string
+}
+
+export type Verified = { ok: true; userId: string; email: string } | { ok: false }
+
+const sha256 = (value: string) => new Bun.CryptoHasher('sha256').update(value).digest('hex')
+const nowIso = () => new Date().toISOString()
+
+function sixDigits(): string {
+  // Rejection sampling keeps every code equally likely.
+  const buf = new Uint32Array(1)
+  do crypto.getRandomValues(buf)
+  while (buf[0]! >= 4_294_000_000)
+  return String(buf[0]! % 1_000_000).padStart(6, '0')
+}
+
+export async function createAttempt(scope: PluginTenantScope, email: string, userId: string | null, ttlMs: number): Promise<NewAttempt> {
+  const id = crypto.randomUUID()
+  const code = sixDigits()
+  const linkToken = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
+  const expiresAt = new Date(Date.now() + ttlMs).toISOString()
+  await scope.db
+    .insertInto('magic_attempts')
+    .values({
+      id,
+      tenant_id: scope.tenantId,
+      email,
+      user_id: userId,
+      code_hash: sha256(`${id}:${code}`),
+      link_hash: sha256(linkToken),
+      created_at: nowIso(),
+      expires_at: expiresAt,
+      attempts: 0,
+      failures: 0,
+      used_at: null,
+    })
+    .execute()
+  return { id, code, linkToken, expiresAt }
+}
+
+export async function verifyCode(scope: PluginTenantScope, attemptId: string, code: string, maxAttempts: number): Promise<Verified> {
+  const claimed = await scope.db
+    .updateTable('magic_attempts')
+    .set((eb: any) => ({ attempts: eb('attempts', '+', 1) }))
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', attemptId)
+    .where('used_at', 'is', null)
+    .where('attempts', '<', maxAttempts)
+    .where('expires_at', '>', nowIso())
+    .returning(['code_hash', 'user_id', 'email'])
+    .executeTakeFirst()
+  if (!claimed) return { ok: false }
+  const matches = /^\d{6}$/.test(code) && timingSafeEqual(Buffer.from(sha256(`${attemptId}:${code}`)), Buffer.from(claimed.code_hash))
+  if (!matches || !claimed.user_id) {
+    await scope.db
+      .updateTable('magic_attempts')
+      .set((eb: any) => ({ failures: eb('failures', '+', 1) }))
+      .where('tenant_id', '=', scope.tenantId)
+      .where('id', '=', attemptId)
+      .execute()
+    return { ok: false }
+  }
+  return consume(scope, (q: any) => q.where('id', '=', attemptId), claimed.user_id, claimed.email)
+}
+
+export async function verifyLink(scope: PluginTenantScope, token: string): Promise<Verified> {
+  const row = await scope.db
+    .selectFrom('magic_attempts')
+    .select(['id', 'user_id', 'email'])
+    .where('tenant_id', '=', scope.tenantId)
+    .where('link_hash', '=', sha256(token))
+    .where('expires_at', '>', nowIso())
+    .executeTakeFirst()
+  if (!row?.user_id) return { ok: false }
+  return consume(scope, (q: any) => q.where('id', '=', row.id), row.user_id, row.email)
+}
+
+/** Marks the attempt used; of two verifications racing, one wins. */
+async function consume(scope: PluginTenantScope, which: (q: any) => any, userId: string, email: string): Promise<Verified> {
+  const result = await which(
+    scope.db.updateTable('magic_attempts').set({ used_at: nowIso() }).where('tenant_id', '=', scope.tenantId).where('used_at', 'is', null),
+  ).executeTakeFirst()
+  return Number(result.numUpdatedRows) === 1 ? { ok: true, userId, email } : { ok: false }
+}
+
+export async function attemptEmail(scope: PluginTenantScope, attemptId: string): Promise<string | undefined> {
+  const row = await scope.db
+    .selectFrom('magic_attempts')
+    .select('email')
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', attemptId)
+    .executeTakeFirst()
+  return row?.email
+}
+
+/** Codes sent to an email in the last hour, and its failed guesses in the last day. */
+export async function emailUsage(scope: PluginTenantScope, email: string): Promise<{ sentLastHour: number; failuresLastDay: number }> {
+  const hourAgo = new Date(Date.now() - 3_600_000).toISOString()
+  const dayAgo = new Date(Date.now() - 86_400_000).toISOString()
+  const row = await scope.db
+    .selectFrom('magic_attempts')
+    .select((eb: any) => [
+      eb.fn.sum(eb.case().when('created_at', '>', hourAgo).then(1).else(0).end()).as('sent'),
+      eb.fn.sum('failures').as('failures'),
+    ])
+    .where('tenant_id', '=', scope.tenantId)
+    .where('email', '=', email)
+    .where('created_at', '>', dayAgo)
+    .executeTakeFirst()
+  return { sentLastHour: Number(row?.sent ?? 0), failuresLastDay: Number(row?.failures ?? 0) }
+}

@@ -1,0 +1,180 @@
+/**
+ * magic: passwordless sign-in by email. `start` mails a 6-digit code and a link; `verify` takes the code
+ * (with its attempt) or the link's token and answers with the session cookie, as password sign-in does.
+ * PartnersMy's paths `/auth/magic-code` and `/auth/magic-code/verify` are aliases.
+ *
+ * The answer to `start` is the same whether or not the email belongs to a member, and the mail is sent
+ * after answering, so neither the body nor the timing tells. The link opens a page that asks the person
+ * to confirm; only its POST signs in (a GET never changes anything, and mail scanners follow links).
+ */
+import type { PluginDefinition } from '../../src/plugins/contract.ts'
+import { attemptEmail, createAttempt, emailUsage, verifyCode, verifyLink } from './attempts.ts'
+import { linkPage } from './link-page.ts'
+
+interface MagicConfig {
+  code_ttl_seconds: number
+  max_attempts_per_code: number
+  sends_per_email_per_hour: number
+  failures_per_email_per_day: number
+}
+
+const ATTEMPT_COOKIE = 'op_magic_attempt'
+
+const magic: PluginDefinition = {
+  name: 'magic',
+  version: '1.0.0',
+  config: (t) =>
+    t.Object(
+      {
+        code_ttl_seconds: t.Integer({ default: 600, minimum: 60, maximum: 600, description: 'How long a code and link work.' }),
+        max_attempts_per_code: t.Integer({ default: 5, minimum: 1, maximum: 10 }),
+        sends_per_email_per_hour: t.Integer({ default: 5, minimum: 1 }),
+        failures_per_email_per_day: t.Integer({ default: 20, minimum: 1 }),
+      },
+      { additionalProperties: false },
+    ),
+
+  setup(host) {
+    const cfg = host.config as MagicConfig
+    const ttlMs = cfg.code_ttl_seconds * 1000
+    const minutes = Math.round(cfg.code_ttl_seconds / 60)
+    const tooMany = (what: string, retryAfter: number) =>
+      new host.AppError(429, 'rate_limited', `too many ${what} for this email; try again later`, { 'retry-after': String(retryAfter) })
+    const invalid = () => new host.AppError(401, 'invalid_code', 'the code or link is wrong, used or expired')
+    const cookieAttrs = `Path=/; HttpOnly; SameSite=Lax${host.identity.secureCookies ? '; Secure' : ''}`
+
+    host.migrations({
+      '0001_attempts': {
+        async up(db) {
+          await db.schema
+            .createTable('magic_attempts')
+            .addColumn('id', 'text', (c) => c.primaryKey())
+            .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+            .addColumn('email', 'text', (c) => c.notNull())
+            .addColumn('user_id', 'text', (c) => c.references('users.id').onDelete('cascade'))
+            .addColumn('code_hash', 'text', (c) => c.notNull())
+            .addColumn('link_hash', 'text', (c) => c.notNull())
+            .addColumn('created_at', 'text', (c) => c.notNull())
+            .addColumn('expires_at', 'text', (c) => c.notNull())
+            .addColumn('attempts', 'integer', (c) => c.notNull())
+            .addColumn('failures', 'integer', (c) => c.notNull())
+            .addColumn('used_at', 'text')
+            .execute()
+          await db.schema.createIndex('magic_attempts_email').on('magic_attempts').columns(['tenant_id', 'email', 'created_at']).execute()
+          await db.schema.createIndex('magic_attempts_link').on('magic_attempts').columns(['tenant_id', 'link_hash']).execute()
+          await host.isolateTenantRows(db, 'magic_attempts')
+        },
+      },
+    })
+
+    const start = async ({ body, request, tenant, set, withTenant }: any) => {
+      host.identity.assertSameOrigin(request)
+      const email = String(body.email).trim().toLowerCase()
+      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw new host.AppError(400, 'invalid_email', 'not an email address')
+      const member = await host.identity.findMember(tenant, email)
+      const attempt = await withTenant(async (scope: any) => {
+        const usage = await emailUsage(scope, email)
+        if (usage.sentLastHour >= cfg.sends_per_email_per_hour) throw tooMany('codes sent', 3600)
+        if (usage.failuresLastDay >= cfg.failures_per_email_per_day) throw tooMany('failed codes', 86_400)
+        return createAttempt(scope, email, member?.userId ?? null, ttlMs)
+      })
+      if (member) {
+        const base = new URL(request.url).pathname.replace(/\/auth\/magic(-code)?(\/start)?$/, '')
+        const link = `${host.publicUrl}${base}/auth/magic/link#${attempt.linkToken}`
+        host.mail
+          .send({
+            to: email,
+            subject: `Your sign-in code: ${attempt.code}`,
+            text: `Your sign-in code is ${attempt.code}. It works for ${minutes} minutes, once.\n\nOr sign in with this link:\n${link}\n\nIf you did not ask to sign in, you can ignore this message.\n`,
+          })
+          .catch((err) => host.log.error({ err: (err as Error).message }, 'magic: sending the sign-in mail failed'))
+      }
+      set.status = 202
+      set.headers['set-cookie'] = `${ATTEMPT_COOKIE}=${attempt.id}; Max-Age=${cfg.code_ttl_seconds}; ${cookieAttrs}`
+      return { attemptId: attempt.id, expiresAt: attempt.expiresAt }
+    }
+
+    const verify = async ({ body, request, tenant, ip, set, withTenant }: any) => {
+      host.identity.assertSameOrigin(request)
+      const cookieAttempt = request.headers
+        .get('cookie')
+        ?.split(';')
+        .map((c: string) => c.trim())
+        .find((c: string) => c.startsWith(`${ATTEMPT_COOKIE}=`))
+        ?.slice(ATTEMPT_COOKIE.length + 1)
+      const attemptId: string | undefined = body.attemptId ?? cookieAttempt
+      const outcome = await withTenant(async (scope: any) => {
+        if (body.token) return verifyLink(scope, body.token)
+        if (!body.code || !attemptId) return { ok: false as const }
+        const email = await attemptEmail(scope, attemptId)
+        if (email && (await emailUsage(scope, email)).failuresLastDay >= cfg.failures_per_email_per_day)
+          throw tooMany('failed codes', 86_400)
+        return verifyCode(scope, attemptId, String(body.code), cfg.max_attempts_per_code)
+      })
+      if (!outcome.ok) {
+        await host.identity.audit(tenant.id, {
+          type: 'sign_in.failed',
+          subject: attemptId ?? null,
+          ip,
+          detail: { method: body.token ? 'magic_link' : 'magic_code' },
+        })
+        throw invalid()
+      }
+      const principal = await host.identity.memberPrincipal(tenant, outcome.userId)
+      const session = await host.identity.startSession({
+        userId: outcome.userId,
+        tenantId: tenant.id,
+        ip,
+        userAgent: request.headers.get('user-agent'),
+      })
+      await host.identity.audit(tenant.id, {
+        type: 'sign_in',
+        actor: outcome.userId,
+        ip,
+        detail: { method: body.token ? 'magic_link' : 'magic_code' },
+      })
+      set.headers['set-cookie'] = session.setCookie
+      return {
+        user: { id: outcome.userId, email: outcome.email },
+        session: { id: session.sessionId, expiresAt: session.expiresAt },
+        organization: { slug: tenant.slug, role: principal.role },
+      }
+    }
+
+    const StartBody = host.t.Object({ email: host.t.String({ minLength: 3, maxLength: 254 }) }, { additionalProperties: false })
+    const VerifyBody = host.t.Object(
+      {
+        attemptId: host.t.Optional(host.t.String({ maxLength: 64, description: 'From start; or the attempt cookie start set.' })),
+        code: host.t.Optional(host.t.String({ maxLength: 12 })),
+        token: host.t.Optional(host.t.String({ maxLength: 128, description: 'The token of the mailed link, instead of a code.' })),
+      },
+      { additionalProperties: false },
+    )
+    const startDoc = { tags: ['Sessions'], summary: 'Mail a sign-in code and link (same answer for any email)' }
+    const verifyDoc = { tags: ['Sessions'], summary: 'Sign in with the mailed code or link; answers with the session cookie' }
+
+    host.routes((api) =>
+      api
+        .post('/auth/magic/start', start, { body: StartBody, detail: startDoc })
+        .post('/auth/magic/verify', verify, { body: VerifyBody, detail: verifyDoc })
+        .post('/auth/magic-code', start, { body: StartBody, detail: { ...startDoc, summary: `${startDoc.summary} (PartnersMy path)` } })
+        .post('/auth/magic-code/verify', verify, {
+          body: VerifyBody,
+          detail: { ...verifyDoc, summary: `${verifyDoc.summary} (PartnersMy path)` },
+        })
+        .get(
+          '/auth/magic/link',
+          ({ set, request }) => {
+            set.headers['content-type'] = 'text/html; charset=utf-8'
+            set.headers['content-security-policy'] =
+              "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'"
+            set.headers['referrer-policy'] = 'no-referrer'
+            return linkPage(new URL(request.url).pathname.replace(/\/link$/, '/verify'))
+          },
+          { detail: { tags: ['Sessions'], summary: 'The page a mailed link opens: confirm to sign in' } },
+        ),
+    )
+  },
+}
+
+export default magic
