@@ -13,12 +13,13 @@ FROM gcr.io/distroless/base-debian12:nonroot
 WORKDIR /app
 COPY --from=build --chown=nonroot:nonroot /out/ /app/
 # Without a config file partnerd runs its built-in default: SQLite in ./data (here /app/data), port
-# $PORT. Mount a config at /app/partnerd.yaml or point PARTNERD_CONFIG at one.
+# $PORT. Mount a config at /app/partnerd.yaml or point PARTNERD_CONFIG at one; not --config in CMD,
+# which the health check below would not see.
 ENV PORT=8080 PARTNERD_DATA=/app/data
 VOLUME ["/app/data"]
 EXPOSE 8080
 USER nonroot
-# No curl in this image: the binary asks its own /ready.
+# No curl in this image: the binary asks its own /ready (a short-lived process every 30 s).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["/app/partnerd", "health"]
 ENTRYPOINT ["/app/partnerd"]
 CMD ["serve"]

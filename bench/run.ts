@@ -27,6 +27,8 @@ const CONNECTIONS = 32
 
 type Proc = ReturnType<typeof spawn>
 const started: Proc[] = []
+/** Set on interruption: nothing new is started while cleaning up. */
+let stopping = false
 
 function sh(cmd: string, args: string[], cwd = ROOT): string {
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8' })
@@ -58,6 +60,7 @@ function freshConfig(dbDir: string, extra = ''): string {
 
 /** Spawns on a free port and polls /ready; resolves with the time from spawn to the first 200. */
 async function startTimed(cmd: string, args: string[]): Promise<{ proc: Proc; url: string; ms: number }> {
+  if (stopping) throw new Error('interrupted')
   const port = freePort()
   const url = `http://127.0.0.1:${port}`
   const t0 = performance.now()
@@ -106,12 +109,18 @@ function load(url: string, header?: string): Load {
   return { rps, p99ms: Number(p99?.[1]) * unit }
 }
 
-async function coldStarts(cmd: string, argsFor: (i: number) => string[]): Promise<number[]> {
-  const times: number[] = []
+/**
+ * Cold starts of partnerd and of the baseline, alternating run by run, so a burst of load from the
+ * machine's other tenants falls on both sides rather than on one.
+ */
+async function coldStarts(argsFor: (i: number) => string[]): Promise<{ partnerd: number[]; baseline: number[] }> {
+  const times = { partnerd: [] as number[], baseline: [] as number[] }
   for (let i = 0; i < RUNS; i++) {
-    const { proc, ms } = await startTimed(cmd, argsFor(i))
-    times.push(ms)
-    await stop(proc)
+    for (const side of ['partnerd', 'baseline'] as const) {
+      const { proc, ms } = side === 'partnerd' ? await startTimed(PARTNERD, argsFor(i)) : await startTimed(BASELINE, [])
+      times[side].push(ms)
+      await stop(proc)
+    }
   }
   return times
 }
@@ -119,25 +128,19 @@ async function coldStarts(cmd: string, argsFor: (i: number) => string[]): Promis
 async function main() {
   if (spawnSync('wrk', ['--version']).error) throw new Error('bench needs wrk on the PATH (Debian: apt-get install wrk)')
   if (process.argv.includes('--build') || !Bun.file(PARTNERD).size) sh('bun', ['run', 'build'])
-  sh('bun', [
-    'build',
-    '--compile',
-    '--minify',
-    '--no-compile-autoload-bunfig',
-    '--no-compile-autoload-dotenv',
-    join(ROOT, 'bench/baseline-server.ts'),
-    '--outfile',
-    BASELINE,
-  ])
+  // The baseline is built with exactly the flags of package.json's build script.
+  const buildScript: string = (await Bun.file(join(ROOT, 'package.json')).json()).scripts.build
+  const flags = buildScript.split(/\s+/).filter((word) => word.startsWith('--') && word !== '--outfile')
+  sh('bun', ['build', ...flags, join(ROOT, 'bench/baseline-server.ts'), '--outfile', BASELINE])
 
   const size = { partnerd: statSync(PARTNERD).size / 2 ** 20, baseline: statSync(BASELINE).size / 2 ** 20 }
 
-  const newDb = await coldStarts(PARTNERD, (i) => ['serve', '--config', freshConfig(mkdtempSync(join(WORK, `new-${i}-`)))])
+  const fresh = await coldStarts((i) => ['serve', '--config', freshConfig(mkdtempSync(join(WORK, `new-${i}-`)))])
   const existingDir = mkdtempSync(join(WORK, 'existing-'))
   const existingConfig = freshConfig(existingDir)
   await stop((await startTimed(PARTNERD, ['serve', '--config', existingConfig])).proc)
-  const existingDb = await coldStarts(PARTNERD, () => ['serve', '--config', existingConfig])
-  const base = await coldStarts(BASELINE, () => [])
+  const existing = await coldStarts(() => ['serve', '--config', existingConfig])
+  const [newDb, existingDb, base] = [fresh.partnerd, existing.partnerd, [...fresh.baseline, ...existing.baseline]]
 
   const p = await startTimed(PARTNERD, ['serve', '--config', existingConfig])
   const b = await startTimed(BASELINE, [])
@@ -195,7 +198,7 @@ async function main() {
       (partnerdLoad.rps / baselineLoad.rps).toFixed(2),
     ],
     [
-      'GET /health p99 latency (ms)',
+      'GET /health p99 latency (ms; indicative, wrk shares the cores)',
       partnerdLoad.p99ms.toFixed(2),
       baselineLoad.p99ms.toFixed(2),
       (partnerdLoad.p99ms / baselineLoad.p99ms).toFixed(2),
@@ -217,9 +220,22 @@ async function main() {
   )
 }
 
+async function cleanUp(): Promise<void> {
+  await Promise.all(started.map(stop))
+  rmSync(WORK, { recursive: true, force: true })
+}
+
+// Interrupted (Ctrl-C, a CI time-out): stop every server started and remove the scratch folder. The
+// handler runs once a blocking step (a build, a wrk run) returns.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    stopping = true
+    void cleanUp().finally(() => process.exit(130))
+  })
+}
+
 try {
   await main()
 } finally {
-  await Promise.all(started.map(stop))
-  rmSync(WORK, { recursive: true, force: true })
+  await cleanUp()
 }
