@@ -33,7 +33,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
     withTenant: runtime.withTenant,
     resolveTenant: tenantResolver(runtime.database.db, singleTenant),
     strategies: [
-      keyStrategy({ adminKeys: runtime.adminKeys, prefix: config.auth.api_key_prefix }),
+      keyStrategy({ adminKeys: runtime.adminKeys, prefix: config.auth.api_key_prefix, db: runtime.database.db }),
       sessionStrategy(config, runtime.database),
       ...runtime.plugins.strategies,
     ],

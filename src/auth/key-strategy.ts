@@ -3,8 +3,12 @@
  * `Authorization: Bearer <key>` or `x-api-key: <key>`, never in the query string (URLs end up in logs).
  * A Bearer token that is not key-shaped is left to other strategies (JWTs, for one).
  */
+
+import type { Kysely } from 'kysely'
+import type { DB } from '../db/schema.ts'
+import { AppError } from '../errors.ts'
 import { adminKeyMatcher } from './admin-keys.ts'
-import { looksLikeApiKey, verifyApiKey } from './api-keys/service.ts'
+import { looksLikeApiKey, tenantOfKey, verifyApiKey } from './api-keys/service.ts'
 import { invalidCredential } from './errors.ts'
 import type { AuthStrategy } from './principal.ts'
 
@@ -16,7 +20,7 @@ export function presentedKey(request: Request): string | undefined {
   return match?.[1]
 }
 
-export function keyStrategy(options: { adminKeys: string[]; prefix: string }): AuthStrategy {
+export function keyStrategy(options: { adminKeys: string[]; prefix: string; db: Kysely<DB> }): AuthStrategy {
   const matchAdmin = adminKeyMatcher(options.adminKeys)
   return {
     name: 'api-key',
@@ -28,8 +32,11 @@ export function keyStrategy(options: { adminKeys: string[]; prefix: string }): A
       // Malformed keys are refused before touching the database.
       if (!looksLikeApiKey(presented, options.prefix)) return null
       const principal = await withTenant(tenant.id, (scope) => verifyApiKey(scope, presented))
-      if (!principal) throw invalidCredential()
-      return principal
+      if (principal) return principal
+      // Another tenant's key: answered as that tenant's resources are, with a 404.
+      const owner = await tenantOfKey(options.db, presented)
+      if (owner && owner !== tenant.id) throw new AppError(404, 'tenant_not_found', `no tenant ${tenant.slug}`)
+      throw invalidCredential()
     },
   }
 }

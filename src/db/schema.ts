@@ -74,9 +74,16 @@ export interface AuditEventsTable {
   created_at: string
 }
 
+/** Key digest → tenant, readable without a tenant (not tenant-owned: it holds no tenant data). */
+export interface ApiKeyIndexTable {
+  key_hash: string
+  tenant_id: string
+}
+
 export interface DB {
   tenants: TenantsTable
   api_keys: ApiKeysTable
+  api_key_index: ApiKeyIndexTable
   users: UsersTable
   memberships: MembershipsTable
   sessions: SessionsTable

@@ -3,6 +3,8 @@
  * of the key is stored, with a short non-secret `start` for display. A key belongs to one tenant and
  * carries scopes; `*` makes it the tenant's admin key.
  */
+
+import type { Kysely } from 'kysely'
 import { type Actor, recordAudit } from '../../audit/service.ts'
 import { readJson, writeJson } from '../../db/codec.ts'
 import { fetchPage, type Page, type PageRequest } from '../../db/pagination.ts'
@@ -89,6 +91,7 @@ export async function mintApiKey(scope: TenantScope, prefix: string, input: Mint
     last_used_at: null,
   }
   await scope.db.insertInto('api_keys').values(row).execute()
+  await scope.db.insertInto('api_key_index').values({ key_hash: row.key_hash, tenant_id: scope.tenantId }).execute()
   const minted = toApiKey(row)
   scope.emit('api_key.created', minted)
   await recordAudit(scope, { type: 'api_key.created', actor: by.id, subject: minted.id, ip: by.ip, detail: { name, scopes } })
@@ -134,6 +137,12 @@ export function looksLikeApiKey(presented: string, prefix: string): boolean {
     presented.startsWith(prefix) &&
     /^[A-Za-z0-9_-]+$/.test(presented.slice(prefix.length))
   )
+}
+
+/** The tenant a key belongs to, whichever tenant is asking (the index holds digests only). */
+export async function tenantOfKey(db: Kysely<DB>, presented: string): Promise<string | undefined> {
+  const row = await db.selectFrom('api_key_index').select('tenant_id').where('key_hash', '=', sha256Hex(presented)).executeTakeFirst()
+  return row?.tenant_id
 }
 
 /** The principal for a well-formed key, or null when it is unknown, revoked or expired. */
