@@ -44,7 +44,13 @@ export async function startInbox(): Promise<Inbox> {
       }
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no mail to ${to} within ${timeoutMs} ms`)), timeoutMs)
-        waiting.push({ to, resolve: (m) => (clearTimeout(timer), resolve(m)) })
+        waiting.push({
+          to,
+          resolve: (m) => {
+            clearTimeout(timer)
+            resolve(m)
+          },
+        })
       })
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
