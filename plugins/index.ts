@@ -18,4 +18,6 @@ export const builtinPlugins: Record<string, BuiltinPlugin> = {
   jwt: { load: () => import('./jwt/index.ts'), enabledByDefault: false },
   // Off until chosen: it sends mail, so the operator decides how (config `mail`).
   magic: { load: () => import('./magic/index.ts'), enabledByDefault: false },
+  // Off until providers are configured.
+  oauth: { load: () => import('./oauth/index.ts'), enabledByDefault: false },
 }

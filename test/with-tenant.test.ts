@@ -37,6 +37,12 @@ describe.each(DIALECTS)('withTenant on %s', (dialect) => {
     await expect(runtime.withTenant(tenant.id, () => runtime.withTenant(tenant.id, async () => 1))).rejects.toThrow(/inside withTenant/)
   })
 
+  it('refuses, rather than deadlocks, a query on the root handle inside a tenant transaction (SQLite)', async () => {
+    const attempt = runtime.withTenant(tenant.id, () => runtime.database.db.selectFrom('users').selectAll().execute())
+    if (dialect === 'sqlite') await expect(attempt).rejects.toThrow(/new database connection inside withTenant/)
+    else await expect(attempt).resolves.toBeDefined() // PostgreSQL lends another pooled connection
+  })
+
   it('reads booleans, JSON and text timestamps back the same from either driver', async () => {
     // The serving role may not create tables; the schema owner may.
     const owner = await createDatabase({

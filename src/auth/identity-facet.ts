@@ -5,6 +5,7 @@
  */
 import { type AuditInput, recordAudit } from '../audit/service.ts'
 import type { Config } from '../config/schema.ts'
+import { readBool } from '../db/codec.ts'
 import type { Database } from '../db/database.ts'
 import type { WithTenant } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
@@ -15,8 +16,8 @@ import { assertSameOrigin } from './csrf.ts'
 import { memberPrincipal } from './member-principal.ts'
 import type { Principal } from './principal.ts'
 import type { Role } from './roles.ts'
-import { sessionCookie, sessionSettings, setCookieHeader } from './sessions/cookie.ts'
-import { issueSession } from './sessions/service.ts'
+import { readCookie, sessionCookie, sessionSettings, setCookieHeader } from './sessions/cookie.ts'
+import { issueSession, resolveSession } from './sessions/service.ts'
 
 export interface SignedIn {
   userId: string
@@ -31,6 +32,8 @@ export interface IdentityFacet {
    * counts toward the per-account and per-address limits (429 + Retry-After once used up).
    */
   signInWithPassword(input: { tenant: Tenant; email: string; password: string; ip?: string; method: string }): Promise<SignedIn>
+  /** The user with this email (whether or not a member anywhere), for linking a sign-in method by email. */
+  findUserByEmail(email: string): Promise<{ userId: string; emailVerified: boolean; disabled: boolean } | undefined>
   /** The active member of `tenant` with this email, or undefined (unknown, disabled, or not a member). */
   findMember(tenant: Tenant, email: string): Promise<SignedIn | undefined>
   /** The principal of a signed-in user in the URL's tenant (role from the membership, read now). */
@@ -41,6 +44,10 @@ export interface IdentityFacet {
     expiresAt: string
     setCookie: string
   }>
+  /** The user whose live session cookie this request carries, if any (for linking a new sign-in method). */
+  sessionUser(request: Request): Promise<string | undefined>
+  /** Whether the user has a password, so a plugin can refuse to remove their last way in. */
+  hasPassword(userId: string): Promise<boolean>
   /** Writes an audit event in its own transaction (so a failed request still leaves its trace). */
   audit(tenantId: string, input: AuditInput): Promise<void>
   /** Refuses (403 csrf_rejected) an unsafe request made by another site's page. */
@@ -77,6 +84,10 @@ export function identityFacet(config: Config, database: Database, withTenant: Wi
       await audit(tenant.id, { type: 'sign_in', actor: user.id, ip, detail: { method } })
       return { userId: user.id, email: user.email, role }
     },
+    async findUserByEmail(email) {
+      const user = await findUserRowByEmail(database.db, email)
+      return user && { userId: user.id, emailVerified: readBool(user.email_verified), disabled: user.disabled_at !== null }
+    },
     async findMember(tenant, email) {
       const user = await findUserRowByEmail(database.db, email)
       if (!user || user.disabled_at) return undefined
@@ -87,6 +98,14 @@ export function identityFacet(config: Config, database: Database, withTenant: Wi
     async startSession({ userId, tenantId, ip, userAgent }) {
       const { token, session } = await issueSession(database.db, { userId, activeTenantId: tenantId, ip, userAgent }, settings)
       return { sessionId: session.id, expiresAt: session.expiresAt, setCookie: setCookieHeader(cookie, token) }
+    },
+    async sessionUser(request) {
+      const token = readCookie(request, cookie.name)
+      return token ? (await resolveSession(database.db, token, settings))?.userId : undefined
+    },
+    async hasPassword(userId) {
+      const row = await database.db.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirst()
+      return Boolean(row?.password_hash)
     },
     audit,
     assertSameOrigin: (request) => assertSameOrigin(request, config.server.public_url),

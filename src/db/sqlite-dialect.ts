@@ -14,6 +14,7 @@ import {
   SqliteDriver,
   type SqliteStatement,
 } from 'kysely'
+import { insideTenantTransaction, NESTED_ACCESS } from './transaction-context.ts'
 
 export interface BunSqliteOptions {
   path: string
@@ -56,6 +57,10 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
   override get supportsTransactionalDdl(): boolean {
     return true
   }
+  /** Not so: but the driver below serializes the one connection itself (see its acquireConnection). */
+  override get supportsMultipleConnections(): boolean {
+    return true
+  }
 }
 
 /**
@@ -64,6 +69,32 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
  * without waiting out busy_timeout; an immediate one waits its turn instead.
  */
 class ImmediateTransactionSqliteDriver extends SqliteDriver {
+  #queue: Promise<void> = Promise.resolve()
+  #release: (() => void) | undefined
+
+  /**
+   * One user of the connection at a time, in arrival order. Kysely would queue too, but before asking
+   * the driver, where nothing could tell a caller that it is waiting on its own transaction.
+   */
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    // The connection is held by the tenant transaction this code runs in: waiting would never end.
+    if (insideTenantTransaction()) throw new Error(NESTED_ACCESS)
+    const previous = this.#queue
+    let release!: () => void
+    this.#queue = new Promise((resolve) => {
+      release = resolve
+    })
+    await previous
+    this.#release = release
+    return super.acquireConnection()
+  }
+
+  override async releaseConnection(): Promise<void> {
+    const release = this.#release
+    this.#release = undefined
+    release?.()
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'))
   }

@@ -4,12 +4,12 @@
  * transaction only (set_config(..., true): a session-level setting would leak to the next user of the
  * pooled connection), which is what the row-level security policies read.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { sql, type Transaction } from 'kysely'
 import type { DomainEvent, DomainEventBus } from '../domain-events/bus.ts'
 import { isoNow } from './codec.ts'
 import type { Database } from './database.ts'
 import type { DB } from './schema.ts'
+import { insideTenantTransaction, runInsideTenantTransaction } from './transaction-context.ts'
 
 export interface TenantScope {
   tenantId: string
@@ -21,28 +21,23 @@ export interface TenantScope {
 
 export type WithTenant = <T>(tenantId: string, fn: (scope: TenantScope) => Promise<T>) => Promise<T>
 
-/**
- * Marks code running inside a tenant transaction. A nested withTenant would wait for a second
- * connection that, on SQLite's single one, never comes free: a silent deadlock. Refuse it loudly.
- */
-const inside = new AsyncLocalStorage<true>()
-
 export function tenantRunner(database: Database, bus: DomainEventBus): WithTenant {
   return async (tenantId, fn) => {
-    if (inside.getStore()) throw new Error('withTenant was called inside withTenant: pass the open scope down instead')
+    // A nested withTenant would wait for a second connection (on SQLite, forever): refuse it loudly.
+    if (insideTenantTransaction()) throw new Error('withTenant was called inside withTenant: pass the open scope down instead')
     const raised: DomainEvent[] = []
-    const result = await inside.run(true, () =>
-      database.db.transaction().execute(async (trx) => {
-        if (database.dialect === 'postgres') {
-          await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(trx)
-        }
-        return fn({
+    const result = await database.db.transaction().execute(async (trx) => {
+      if (database.dialect === 'postgres') {
+        await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(trx)
+      }
+      return runInsideTenantTransaction(() =>
+        fn({
           tenantId,
           db: trx,
           emit: (type, data) => raised.push({ type, tenantId, occurredAt: isoNow(), data }),
-        })
-      }),
-    )
+        }),
+      )
+    })
     if (raised.length > 0) void bus.publish(raised)
     return result
   }

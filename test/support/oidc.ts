@@ -1,0 +1,69 @@
+/**
+ * A real OpenID Connect provider on loopback: oidc-provider (OpenID-certified), with PKCE required and
+ * its login and consent interactions completed at once for the account the test chooses, so a browser
+ * can walk the whole redirect flow without a login page.
+ */
+import { createServer, type Server } from 'node:http'
+import { exportJWK, generateKeyPair } from 'jose'
+import Provider from 'oidc-provider'
+
+export interface TestAccount {
+  email: string
+  email_verified: boolean
+}
+
+export interface OidcHarness {
+  issuer: string
+  clientId: string
+  clientSecret: string
+  /** Who signs in at the provider next. */
+  signInAs(accountId: string): void
+  close(): Promise<void>
+}
+
+export async function startOidcProvider(port: number, redirectUri: string, accounts: Record<string, TestAccount>): Promise<OidcHarness> {
+  const issuer = `http://127.0.0.1:${port}`
+  let current = Object.keys(accounts)[0]!
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true })
+  const provider = new Provider(issuer, {
+    jwks: { keys: [{ ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: 'test' }] },
+    clients: [
+      {
+        client_id: 'partnerd',
+        client_secret: 'partnerd-test-secret',
+        redirect_uris: [redirectUri],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      },
+    ],
+    pkce: { required: () => true },
+    features: { devInteractions: { enabled: false } },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+    cookies: { keys: ['oidc-test-cookie-key'] },
+    findAccount: async (_ctx, id) => (accounts[id] ? { accountId: id, claims: async () => ({ sub: id, ...accounts[id] }) } : undefined),
+  })
+  const handle = provider.callback()
+  const server: Server = createServer(async (req, res) => {
+    if (!req.url?.startsWith('/interaction/')) return handle(req, res)
+    const details = await provider.interactionDetails(req, res)
+    if (details.prompt.name === 'login') {
+      return provider.interactionFinished(req, res, { login: { accountId: current } }, { mergeWithLastSubmission: false })
+    }
+    const grant = new provider.Grant({ accountId: details.session!.accountId, clientId: String(details.params.client_id) })
+    const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] }
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '))
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims)
+    return provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true })
+  })
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  return {
+    issuer,
+    clientId: 'partnerd',
+    clientSecret: 'partnerd-test-secret',
+    signInAs: (id) => {
+      current = id
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  }
+}
