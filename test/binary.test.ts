@@ -11,6 +11,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import pkg from '../package.json' with { type: 'json' }
 import { tempDir } from './support/databases.ts'
+import { startOidcProvider } from './support/oidc.ts'
+import { freePort } from './support/ports.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const BINARY = join(ROOT, 'dist', 'partnerd')
@@ -64,14 +66,6 @@ async function stop(proc: ChildProcess): Promise<void> {
   const timer = setTimeout(() => proc.kill('SIGKILL'), 3000)
   await exited
   clearTimeout(timer)
-}
-
-async function freePort(): Promise<number> {
-  const probe: Server = createServer()
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r))
-  const { port } = probe.address() as { port: number }
-  await new Promise((r) => probe.close(r))
-  return port
 }
 
 /** Runs the binary to completion: for the CLI and for starts that must fail. */
@@ -220,6 +214,54 @@ describe('dist/partnerd', () => {
     const signedIn = await post('/api/auth/magic/verify', { attemptId, code })
     expect(signedIn.status).toBe(200)
     expect(signedIn.headers.getSetCookie()[0]).toMatch(/^op_session=/)
+  })
+
+  it('signs in with OpenID Connect against a real provider (arctic and jose inside the binary)', async () => {
+    const dir = tempDir()
+    const [port, idpPort] = [await freePort(), await freePort()]
+    const publicUrl = `http://127.0.0.1:${port}`
+    const idp = await startOidcProvider(idpPort, `${publicUrl}/api/auth/oauth/corp/callback`, {
+      ada: { email: 'ada@corp.example', email_verified: true },
+    })
+    try {
+      const config = writeConfig(
+        sqliteConfig(dir, {
+          server: { host: '127.0.0.1', port, public_url: publicUrl },
+          plugins: [
+            {
+              builtin: 'oauth',
+              config: { providers: { corp: { issuer: idp.issuer, client_id: idp.clientId, client_secret: idp.clientSecret } } },
+            },
+          ],
+        }),
+      )
+      expect(run(['user', 'create', '--email', 'ada@corp.example', '--config', config]).code).toBe(0)
+      const { url } = await serve(config)
+      // A browser's part, by hand: follow each redirect, keeping cookies per origin.
+      const jar = new Map<string, Map<string, string>>()
+      let next = `${url}/api/auth/oauth/corp`
+      let last: Response | undefined
+      for (let hop = 0; hop < 12 && next; hop++) {
+        const origin = new URL(next).origin
+        const cookies = [...(jar.get(origin) ?? new Map())].map(([k, v]) => `${k}=${v}`).join('; ')
+        last = await fetch(next, { redirect: 'manual', headers: cookies ? { cookie: cookies } : {} })
+        for (const c of last.headers.getSetCookie()) {
+          const [pair] = c.split(';')
+          const [name, ...value] = pair!.split('=')
+          if (!jar.has(origin)) jar.set(origin, new Map())
+          jar.get(origin)!.set(name!.trim(), value.join('='))
+        }
+        const location = last.headers.get('location')
+        next = location ? new URL(location, next).toString() : ''
+        if (next === `${url}/` || next === '/') break // landed on after_sign_in_url
+      }
+      const session = jar.get(url)?.get('op_session')
+      expect(session, `last answer ${last?.status}`).toBeTruthy()
+      const me = await fetch(`${url}/api/auth/session`, { headers: { cookie: `op_session=${session}` } })
+      expect(await me.json()).toMatchObject({ user: { email: 'ada@corp.example' } })
+    } finally {
+      await idp.close()
+    }
   })
 
   it('answers --version and --help, and manages keys from the command line', () => {
