@@ -12,6 +12,7 @@ import { sessionRoutes } from './auth/sessions/routes.ts'
 import { sessionStrategy } from './auth/sessions/strategy.ts'
 import { StartupError } from './errors.ts'
 import { createApp } from './http/app.ts'
+import { memberRoutes } from './members/routes.ts'
 import type { Runtime } from './runtime.ts'
 import { tenantResolver } from './tenants/resolver.ts'
 import { tenantRoutes } from './tenants/routes.ts'
@@ -41,6 +42,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
       tenantRoutes,
       apiKeyRoutes(config.auth.api_key_prefix),
       sessionRoutes(config, runtime.database),
+      memberRoutes,
       auditRoutes,
       ...runtime.plugins.routes,
     ],

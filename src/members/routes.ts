@@ -1,0 +1,65 @@
+import { t } from 'elysia'
+import { ROLES } from '../auth/roles.ts'
+import type { TenantApi } from '../http/tenant-api.ts'
+import { addMember, changeRole, listMembers, removeMember } from './service.ts'
+
+const MemberSchema = t.Object({
+  userId: t.String(),
+  email: t.String(),
+  name: t.Nullable(t.String()),
+  role: t.UnionEnum([...ROLES]),
+  since: t.String({ format: 'date-time' }),
+})
+const UserParams = t.Object({ userId: t.String({ maxLength: 64 }) })
+const admins = { scopes: ['*' as const] }
+
+/** Managing the organization's people: owners and admins (and admin keys). */
+export function memberRoutes(api: TenantApi) {
+  return api
+    .get('/members', async ({ withTenant }) => ({ members: await withTenant((scope) => listMembers(scope)) }), {
+      auth: admins,
+      response: t.Object({ members: t.Array(MemberSchema) }),
+      detail: { tags: ['Members'], summary: 'The people of this organization and their roles' },
+    })
+    .post(
+      '/members',
+      async ({ body, principal, ip, withTenant, set }) => {
+        set.status = 201
+        return withTenant((scope) => addMember(scope, body, principal, { id: principal.id, ip }))
+      },
+      {
+        auth: admins,
+        body: t.Object(
+          {
+            email: t.String({ minLength: 3, maxLength: 254 }),
+            role: t.UnionEnum([...ROLES]),
+            name: t.Optional(t.String({ maxLength: 200 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: MemberSchema },
+        detail: { tags: ['Members'], summary: 'Add a person (their account is created if need be)' },
+      },
+    )
+    .patch(
+      '/members/:userId',
+      async ({ params, body, principal, ip, withTenant, set }) => {
+        await withTenant((scope) => changeRole(scope, params.userId, body.role, principal, { id: principal.id, ip }))
+        set.status = 204
+      },
+      {
+        auth: admins,
+        params: UserParams,
+        body: t.Object({ role: t.UnionEnum([...ROLES]) }, { additionalProperties: false }),
+        detail: { tags: ['Members'], summary: 'Change a member’s role (never the last owner’s)' },
+      },
+    )
+    .delete(
+      '/members/:userId',
+      async ({ params, principal, ip, withTenant, set }) => {
+        await withTenant((scope) => removeMember(scope, params.userId, principal, { id: principal.id, ip }))
+        set.status = 204
+      },
+      { auth: admins, params: UserParams, detail: { tags: ['Members'], summary: 'Remove a member (never the last owner)' } },
+    )
+}
