@@ -8,9 +8,10 @@ import { randomSecret } from '../auth/secrets.ts'
 import type { LoadedConfig } from '../config/load.ts'
 import { StartupError } from '../errors.ts'
 import { createLogger } from '../log/logger.ts'
+import { addMember } from '../members/service.ts'
 import { openRuntime, type Runtime } from '../runtime.ts'
 import { createTenant, DEFAULT_TENANT_SLUG, ensureDefaultTenant, findTenantBySlug, listTenants, type Tenant } from '../tenants/service.ts'
-import { addMembership, createUser } from '../users/service.ts'
+import { createUser } from '../users/service.ts'
 
 export interface CommandOptions {
   json: boolean
@@ -171,7 +172,9 @@ export async function userCommand(
     if (!isRole(role)) throw new StartupError(`user create: --role must be one of ${ROLES.join(', ')}`)
     const user = await createUser(rt.database.db, { email: opts.email!, password, name: opts.name, emailVerified: true })
     try {
-      await rt.withTenant(tenant.id, (scope) => addMembership(scope, user.id, role))
+      // Through the members service, so the addition is audited like one made through the API.
+      const operator = { kind: 'admin', id: 'cli', tenantId: null, scopes: ['*'] }
+      await rt.withTenant(tenant.id, (scope) => addMember(scope, { email: user.email, role }, operator, { id: 'cli' }))
     } catch (err) {
       await rt.database.db.deleteFrom('users').where('id', '=', user.id).execute() // nothing half-made
       throw err

@@ -8,8 +8,7 @@ import type { Principal } from '../auth/principal.ts'
 import { isRole, ROLES, type Role } from '../auth/roles.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
-import { newId } from '../ids.ts'
-import { createUser, normalizeEmail } from '../users/service.ts'
+import { addMembership, createUser, normalizeEmail } from '../users/service.ts'
 
 export interface Member {
   userId: string
@@ -73,21 +72,10 @@ export async function addMember(
   const email = normalizeEmail(input.email)
   const role = checkRole(input.role)
   assertMayManage(by, [role])
-  const now = new Date().toISOString()
   const user =
     (await scope.db.selectFrom('users').select(['id', 'email', 'name']).where('email', '=', email).executeTakeFirst()) ??
     (await createUser(scope.db, { email, name: input.name }))
-  const existing = await scope.db
-    .selectFrom('memberships')
-    .select('id')
-    .where('tenant_id', '=', scope.tenantId)
-    .where('user_id', '=', user.id)
-    .executeTakeFirst()
-  if (existing) throw new AppError(409, 'already_member', `${email} is already a member`)
-  await scope.db
-    .insertInto('memberships')
-    .values({ id: newId('membership'), tenant_id: scope.tenantId, user_id: user.id, role, created_at: now })
-    .execute()
+  const { created_at: now } = await addMembership(scope, user.id, role)
   await recordAudit(scope, { type: 'member.added', actor: actor.id, subject: user.id, ip: actor.ip, detail: { role } })
   scope.emit('member.added', { userId: user.id, role })
   return { userId: user.id, email: user.email, name: user.name, role, since: now }

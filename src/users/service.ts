@@ -97,7 +97,12 @@ export async function disableUser(db: Kysely<DB>, userId: string): Promise<void>
   })
 }
 
-export async function addMembership(scope: TenantScope, userId: string, role: string): Promise<{ id: string; role: Role }> {
+/** The membership row itself; src/members/service.ts adds the rules and the audit trail around it. */
+export async function addMembership(
+  scope: TenantScope,
+  userId: string,
+  role: string,
+): Promise<{ id: string; role: Role; created_at: string }> {
   if (!isRole(role)) throw new AppError(400, 'invalid_role', `role must be one of owner, admin, member, viewer, partner`)
   const row = { id: newId('membership'), tenant_id: scope.tenantId, user_id: userId, role, created_at: new Date().toISOString() }
   try {
@@ -106,7 +111,7 @@ export async function addMembership(scope: TenantScope, userId: string, role: st
     if (isUniqueViolation(err)) throw new AppError(409, 'already_member', 'the user is already a member of this organization')
     throw err
   }
-  return { id: row.id, role }
+  return { id: row.id, role, created_at: row.created_at }
 }
 
 /** The user's role in the scope's tenant, read fresh on every request (never trusted from a session). */
