@@ -68,6 +68,15 @@ async function stop(proc: ChildProcess): Promise<void> {
   clearTimeout(timer)
 }
 
+/** `partnerd user create` for a config; the password, when given, goes in on standard input. */
+function createUser(config: string, email: string, options: { role?: string; password?: string } = {}) {
+  const args = ['user', 'create', '--email', email, '--role', options.role ?? 'owner', '--config', config]
+  if (options.password !== undefined) args.push('--password-stdin', '--json')
+  const r = spawnSync(BINARY, args, { input: options.password, encoding: 'utf8', env: { ...process.env, ADMIN_API_KEY: '' } })
+  expect(r.status, r.stderr).toBe(0)
+  return r.stdout
+}
+
 /** Runs the binary to completion: for the CLI and for starts that must fail. */
 function run(args: string[], env: Record<string, string> = {}) {
   const started = Date.now()
@@ -133,18 +142,9 @@ describe('dist/partnerd', () => {
 
   it('signs a person in with a password: user created by the CLI, session cookie, sign-out', async () => {
     const config = writeConfig(sqliteConfig(tempDir()))
-    const made = spawnSync(
-      BINARY,
-      ['user', 'create', '--email', 'ada@example.com', '--role', 'admin', '--password-stdin', '--json', '--config', config],
-      {
-        input: 'a long enough password\n',
-        encoding: 'utf8',
-        env: { ...process.env, ADMIN_API_KEY: '' },
-      },
-    )
-    expect(made.status, made.stderr).toBe(0)
-    expect(JSON.parse(made.stdout)).toMatchObject({ email: 'ada@example.com', role: 'admin', tenant: 'default' })
-    expect(made.stdout).not.toContain('password')
+    const made = createUser(config, 'ada@example.com', { role: 'admin', password: 'a long enough password\n' })
+    expect(JSON.parse(made)).toMatchObject({ email: 'ada@example.com', role: 'admin', tenant: 'default' })
+    expect(made).not.toContain('password')
     const { url } = await serve(config)
     const signIn = (password: string) =>
       fetch(`${url}/api/auth/sign-in/email`, {
@@ -168,16 +168,7 @@ describe('dist/partnerd', () => {
     const dir = tempDir()
     const secret = 's'.repeat(8) + crypto.randomUUID() + crypto.randomUUID()
     const config = writeConfig(sqliteConfig(dir, { plugins: [{ builtin: 'jwt', config: { signing_secret: secret } }] }))
-    const made = spawnSync(
-      BINARY,
-      ['user', 'create', '--email', 'grace@example.com', '--role', 'member', '--password-stdin', '--config', config],
-      {
-        input: 'another long password',
-        encoding: 'utf8',
-        env: { ...process.env, ADMIN_API_KEY: '' },
-      },
-    )
-    expect(made.status, made.stderr).toBe(0)
+    createUser(config, 'grace@example.com', { role: 'member', password: 'another long password' })
     const { url } = await serve(config)
     const post = (path: string, body: unknown) =>
       fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
@@ -194,11 +185,7 @@ describe('dist/partnerd', () => {
     const dir = tempDir()
     const mailDir = join(dir, 'mail')
     const config = writeConfig(sqliteConfig(dir, { mail: { transport: 'file', dir: mailDir }, plugins: [{ builtin: 'magic' }] }))
-    const made = spawnSync(BINARY, ['user', 'create', '--email', 'mags@example.com', '--config', config], {
-      encoding: 'utf8',
-      env: { ...process.env, ADMIN_API_KEY: '' },
-    })
-    expect(made.status, made.stderr).toBe(0)
+    createUser(config, 'mags@example.com')
     const { url } = await serve(config)
     const post = (path: string, body: unknown) =>
       fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
@@ -235,7 +222,7 @@ describe('dist/partnerd', () => {
           ],
         }),
       )
-      expect(run(['user', 'create', '--email', 'ada@corp.example', '--config', config]).code).toBe(0)
+      createUser(config, 'ada@corp.example')
       const { url } = await serve(config)
       // A browser's part, by hand: follow each redirect, keeping cookies per origin.
       const jar = new Map<string, Map<string, string>>()

@@ -1,9 +1,9 @@
 /** The mailed sign-in link in a real browser: opening it signs nobody in; confirming does. */
-import { type Browser, chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { findTenantBySlug } from '../src/tenants/service.ts'
 import { addMembership, createUser } from '../src/users/service.ts'
-import { CHROMIUM } from './prepare.ts'
+import { launchChromium } from './support/browser.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
 import { type Inbox, startInbox } from './support/smtp.ts'
 
@@ -18,18 +18,7 @@ describe('the magic link page in Chromium', () => {
     const tenant = (await findTenantBySlug(db, 'default'))!
     const user = await createUser(db, { email: 'browser@example.com' })
     await server.runtime.withTenant(tenant.id, (s) => addMembership(s, user.id, 'member'))
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
+    browser = await launchChromium()
   })
   afterAll(async () => {
     await browser?.close()

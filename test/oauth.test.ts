@@ -2,11 +2,11 @@
  * Sign-in with OpenID Connect, end to end: Chromium walks the redirects between partnerd and a real
  * OIDC provider (oidc-provider) on loopback; then the attacks and the linking rules.
  */
-import { type Browser, type BrowserContext, chromium } from 'playwright-core'
+import type { Browser, BrowserContext } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { findTenantBySlug } from '../src/tenants/service.ts'
 import { addMembership, createUser } from '../src/users/service.ts'
-import { CHROMIUM } from './prepare.ts'
+import { launchChromium } from './support/browser.ts'
 import { DIALECTS } from './support/databases.ts'
 import { type OidcHarness, startOidcProvider } from './support/oidc.ts'
 import { freePort } from './support/ports.ts'
@@ -51,18 +51,7 @@ describe.each(DIALECTS)('OpenID Connect sign-in on %s', (dialect) => {
       await server.runtime.withTenant(tenant.id, (s) => addMembership(s, user.id, 'member'))
       ids[email] = user.id
     }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
+    browser = await launchChromium()
   })
   afterAll(async () => {
     await browser?.close()

@@ -3,9 +3,9 @@
  * operation of the OpenAPI document with its auth, renders without scripts, and fetches nothing from
  * outside the server, so it works on an air-gapped install.
  */
-import { type Browser, chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHROMIUM } from './prepare.ts'
+import { launchChromium } from './support/browser.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
 
 describe('GET /api/reference in Chromium', () => {
@@ -13,19 +13,7 @@ describe('GET /api/reference in Chromium', () => {
   let browser: Browser
   beforeAll(async () => {
     server = await startTestServer('sqlite')
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
+    browser = await launchChromium()
   })
   afterAll(async () => {
     await browser?.close()
