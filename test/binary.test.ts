@@ -13,6 +13,7 @@ import pkg from '../package.json' with { type: 'json' }
 import { tempDir } from './support/databases.ts'
 import { startOidcProvider } from './support/oidc.ts'
 import { freePort } from './support/ports.ts'
+import { walkRedirects } from './support/redirects.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const BINARY = join(ROOT, 'dist', 'partnerd')
@@ -224,26 +225,9 @@ describe('dist/partnerd', () => {
       )
       createUser(config, 'ada@corp.example')
       const { url } = await serve(config)
-      // A browser's part, by hand: follow each redirect, keeping cookies per origin.
-      const jar = new Map<string, Map<string, string>>()
-      let next = `${url}/api/auth/oauth/corp`
-      let last: Response | undefined
-      for (let hop = 0; hop < 12 && next; hop++) {
-        const origin = new URL(next).origin
-        const cookies = [...(jar.get(origin) ?? new Map())].map(([k, v]) => `${k}=${v}`).join('; ')
-        last = await fetch(next, { redirect: 'manual', headers: cookies ? { cookie: cookies } : {} })
-        for (const c of last.headers.getSetCookie()) {
-          const [pair] = c.split(';')
-          const [name, ...value] = pair!.split('=')
-          if (!jar.has(origin)) jar.set(origin, new Map())
-          jar.get(origin)!.set(name!.trim(), value.join('='))
-        }
-        const location = last.headers.get('location')
-        next = location ? new URL(location, next).toString() : ''
-        if (next === `${url}/` || next === '/') break // landed on after_sign_in_url
-      }
-      const session = jar.get(url)?.get('op_session')
-      expect(session, `last answer ${last?.status}`).toBeTruthy()
+      const walk = await walkRedirects(`${url}/api/auth/oauth/corp`, (next) => next === `${url}/`)
+      const session = walk.cookie(url, 'op_session')
+      expect(session, `last answer ${walk.last.status}`).toBeTruthy()
       const me = await fetch(`${url}/api/auth/session`, { headers: { cookie: `op_session=${session}` } })
       expect(await me.json()).toMatchObject({ user: { email: 'ada@corp.example' } })
     } finally {

@@ -8,8 +8,10 @@ import { findTenantBySlug } from '../src/tenants/service.ts'
 import { addMembership, createUser } from '../src/users/service.ts'
 import { launchChromium } from './support/browser.ts'
 import { DIALECTS } from './support/databases.ts'
+import { type FakeGitHub, startFakeGitHub } from './support/github.ts'
 import { type OidcHarness, startOidcProvider } from './support/oidc.ts'
 import { freePort } from './support/ports.ts'
+import { walkRedirects } from './support/redirects.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
 
 describe.each(DIALECTS)('OpenID Connect sign-in on %s', (dialect) => {
@@ -154,5 +156,51 @@ describe.each(DIALECTS)('OpenID Connect sign-in on %s', (dialect) => {
   it('answers an unknown provider 404 and a link request without a session 401', async () => {
     expect((await server.call('GET', '/api/auth/oauth/nope')).status).toBe(404)
     expect((await server.call('GET', '/api/auth/oauth/corp?link=1')).status).toBe(401)
+  })
+})
+
+describe.each(DIALECTS)('GitHub sign-in on %s', (dialect) => {
+  let server: TestServer
+  let github: FakeGitHub
+  beforeAll(async () => {
+    github = startFakeGitHub('gh-client', 'gh-secret')
+    const port = await freePort()
+    server = await startTestServer(dialect, {
+      server: { host: '127.0.0.1', port, public_url: `http://127.0.0.1:${port}` },
+      plugins: [
+        {
+          builtin: 'oauth',
+          config: { providers: { github: { client_id: 'gh-client', client_secret: 'gh-secret', enterprise_url: github.url } } },
+        },
+      ],
+    })
+    const { db } = server.runtime.database
+    const tenant = (await findTenantBySlug(db, 'default'))!
+    const user = await createUser(db, { email: 'octo@example.com', emailVerified: true })
+    await server.runtime.withTenant(tenant.id, (s) => addMembership(s, user.id, 'viewer'))
+  })
+  afterAll(async () => {
+    await server?.stop()
+    github?.stop()
+  })
+
+  const signIn = () => walkRedirects(`${server.url}/api/auth/oauth/github`, (next) => next === `${server.url}/`)
+
+  it('signs in by the primary verified email, then by the GitHub account id', async () => {
+    github.signInAs({ id: 583231, emails: [{ email: 'Octo@Example.com', primary: true, verified: true }] })
+    const first = await signIn()
+    const session = first.cookie(server.url, 'op_session')
+    expect(session, `answer ${first.last.status}`).toBeTruthy()
+    const me = await (await server.call('GET', '/api/auth/session', { headers: { cookie: `op_session=${session}` } })).json()
+    expect(me).toMatchObject({ user: { email: 'octo@example.com' }, organization: { role: 'viewer' } })
+    github.signInAs({ id: 583231, emails: [{ email: 'renamed@example.com', primary: true, verified: true }] })
+    expect((await signIn()).cookie(server.url, 'op_session')).toBeTruthy() // linked by id now, whatever the email
+  })
+
+  it('does not link by an unverified primary email', async () => {
+    github.signInAs({ id: 42, emails: [{ email: 'octo@example.com', primary: true, verified: false }] })
+    const walk = await signIn()
+    expect(walk.last.status).toBe(403)
+    expect(await walk.last.json()).toMatchObject({ error: 'account_not_linked' })
   })
 })

@@ -1,5 +1,5 @@
 /**
- * oauth: sign in with Google, Microsoft, LinkedIn or any OpenID Connect issuer (SSO).
+ * oauth: sign in with Google, Microsoft, LinkedIn, GitHub, or any OpenID Connect issuer (SSO).
  *
  *   GET  <base>/auth/oauth/:provider             → 302 to the provider (add ?link=1 while signed in to link)
  *   GET  <base>/auth/oauth/:provider/callback    → session cookie, 302 to after_sign_in_url
@@ -14,7 +14,7 @@
  */
 import { generateCodeVerifier, generateState } from 'arctic'
 import type { PluginDefinition } from '../../src/plugins/contract.ts'
-import { type Claims, OidcProvider, type ProviderSettings } from './providers.ts'
+import { type Claims, createProvider, type ProviderSettings, type SignInProvider } from './providers.ts'
 
 interface OAuthConfig {
   after_sign_in_url: string
@@ -39,6 +39,7 @@ const oauth: PluginDefinition = {
               client_secret: t.String({ minLength: 1 }),
               issuer: t.Optional(t.String({ pattern: '^https?://' })),
               tenant: t.Optional(t.String({ minLength: 1 })),
+              enterprise_url: t.Optional(t.String({ pattern: '^https?://' })),
               scopes: t.Optional(t.Array(t.String({ minLength: 1 }))),
             },
             { additionalProperties: false },
@@ -52,11 +53,11 @@ const oauth: PluginDefinition = {
   setup(host) {
     const cfg = host.config as OAuthConfig
     const base = (request: Request) => new URL(request.url).pathname.replace(/\/auth\/oauth\/.*$/, '')
-    const providers = new Map<string, OidcProvider>()
+    const providers = new Map<string, SignInProvider>()
     for (const [name, settings] of Object.entries(cfg.providers)) {
       providers.set(
         name,
-        new OidcProvider(name, settings, (provider, request) => `${host.publicUrl}${base(request)}/auth/oauth/${provider}/callback`),
+        createProvider(name, settings, (provider, request) => `${host.publicUrl}${base(request)}/auth/oauth/${provider}/callback`),
       )
     }
     const providerOf = (name: string) => {

@@ -1,8 +1,8 @@
 /**
- * Sign-in providers, all spoken to as OpenID Connect: endpoints and signing keys come from the issuer's
- * discovery document, the code exchange goes through arctic's OAuth 2.0 client (PKCE S256), and the ID
- * token is verified with jose against the issuer's keys. Google, Microsoft and LinkedIn are OIDC issuers
- * with known addresses; any other issuer (the SSO path) is named by its `issuer` URL.
+ * Sign-in providers. The code exchange always goes through arctic's OAuth 2.0 client with PKCE S256.
+ * OpenID Connect providers (Google, Microsoft, LinkedIn, and any issuer named by its `issuer` URL for
+ * SSO) give endpoints and keys by discovery and a signed ID token, verified with jose. GitHub is plain
+ * OAuth 2.0: who the person is, and whether their email is verified, come from its REST API.
  */
 import { CodeChallengeMethod, OAuth2Client } from 'arctic'
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose'
@@ -10,6 +10,8 @@ import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose'
 export interface ProviderSettings {
   client_id: string
   client_secret: string
+  /** GitHub only: a GitHub Enterprise Server's address instead of github.com. */
+  enterprise_url?: string
   /** For a generic OIDC issuer; named providers know theirs. */
   issuer?: string
   /** Microsoft only: the Entra tenant (`common`, `organizations`, or a tenant id). */
@@ -37,7 +39,20 @@ export interface Claims {
   emailVerified: boolean
 }
 
-export class OidcProvider {
+export interface SignInProvider {
+  readonly name: string
+  authorizationUrl(request: Request, state: string, codeVerifier: string, nonce: string): Promise<URL>
+  /** Exchanges the code (with its PKCE verifier) and returns who signed in, verified. */
+  finish(request: Request, code: string, codeVerifier: string, nonce: string): Promise<Claims>
+}
+
+type RedirectUri = (provider: string, request: Request) => string
+
+export function createProvider(name: string, settings: ProviderSettings, redirectUri: RedirectUri): SignInProvider {
+  return name === 'github' ? new GitHubProvider(settings, redirectUri) : new OidcProvider(name, settings, redirectUri)
+}
+
+export class OidcProvider implements SignInProvider {
   #discovery?: Promise<Discovery>
   #keys?: ReturnType<typeof createRemoteJWKSet>
   readonly issuer: string
@@ -115,4 +130,52 @@ function claimsOf(payload: JWTPayload): Claims {
   if (!payload.sub) throw new Error('the ID token names no subject')
   const email = typeof payload.email === 'string' ? payload.email.trim().toLowerCase() : undefined
   return { subject: payload.sub, email, emailVerified: payload.email_verified === true }
+}
+
+/** GitHub (or GitHub Enterprise Server): the account id is the subject, the primary verified email its email. */
+export class GitHubProvider implements SignInProvider {
+  readonly name = 'github'
+  readonly #web: string
+  readonly #api: string
+
+  constructor(
+    private readonly settings: ProviderSettings,
+    private readonly redirectUri: RedirectUri,
+  ) {
+    const enterprise = settings.enterprise_url?.replace(/\/$/, '')
+    this.#web = enterprise ?? 'https://github.com'
+    this.#api = enterprise ? `${enterprise}/api/v3` : 'https://api.github.com'
+  }
+
+  #client(request: Request): OAuth2Client {
+    return new OAuth2Client(this.settings.client_id, this.settings.client_secret, this.redirectUri(this.name, request))
+  }
+
+  async authorizationUrl(request: Request, state: string, codeVerifier: string): Promise<URL> {
+    const scopes = this.settings.scopes ?? ['read:user', 'user:email']
+    return this.#client(request).createAuthorizationURLWithPKCE(
+      `${this.#web}/login/oauth/authorize`,
+      state,
+      CodeChallengeMethod.S256,
+      codeVerifier,
+      scopes,
+    )
+  }
+
+  async finish(request: Request, code: string, codeVerifier: string): Promise<Claims> {
+    const tokens = await this.#client(request).validateAuthorizationCode(`${this.#web}/login/oauth/access_token`, code, codeVerifier)
+    const api = async <T>(path: string): Promise<T> => {
+      const res = await fetch(`${this.#api}${path}`, {
+        headers: { authorization: `Bearer ${tokens.accessToken()}`, accept: 'application/vnd.github+json', 'user-agent': 'partnerd' },
+        signal: AbortSignal.timeout(5000),
+      })
+      if (!res.ok) throw new Error(`GitHub ${path} answered ${res.status}`)
+      return (await res.json()) as T
+    }
+    const user = await api<{ id: number }>('/user')
+    const emails = await api<{ email: string; primary: boolean; verified: boolean }[]>('/user/emails')
+    const primary = emails.find((e) => e.primary) ?? emails.find((e) => e.verified)
+    if (typeof user.id !== 'number') throw new Error('GitHub named no account')
+    return { subject: String(user.id), email: primary?.email.trim().toLowerCase(), emailVerified: primary?.verified === true }
+  }
 }
