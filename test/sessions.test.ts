@@ -260,3 +260,28 @@ describe.each(DIALECTS)('sessions across tenants on %s', (dialect) => {
     }
   })
 })
+
+describe.each(DIALECTS)('one failure budget per client address, across sign-in methods, on %s', (dialect) => {
+  it('counts failed refreshes, magic codes and passwords together, then answers 429 on every path', async () => {
+    const server = await startTestServer(dialect, {
+      auth: { sign_in: { failures_per_address: 4 } },
+      plugins: [{ builtin: 'jwt', config: { signing_secret: randomBytes(32).toString('hex') } }, { builtin: 'magic' }],
+    })
+    try {
+      expect((await server.call('POST', '/api/auth/token/refresh', { body: { refresh_token: 'guess-1' } })).status).toBe(401)
+      expect((await server.call('POST', '/api/auth/token/refresh', { body: { refresh_token: 'guess-2' } })).status).toBe(401)
+      expect((await server.call('POST', '/api/auth/magic/verify', { body: { attemptId: 'x', code: '123456' } })).status).toBe(401)
+      expect((await signIn(server, 'nobody@example.com', 'wrong')).status).toBe(401)
+      for (const res of [
+        await signIn(server, 'nobody@example.com', 'wrong'),
+        await server.call('POST', '/api/auth/token/refresh', { body: { refresh_token: 'guess-3' } }),
+        await server.call('POST', '/api/auth/magic/verify', { body: { attemptId: 'x', code: '123456' } }),
+      ]) {
+        expect(res.status).toBe(429)
+        expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0)
+      }
+    } finally {
+      await server.stop()
+    }
+  })
+})

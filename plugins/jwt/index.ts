@@ -144,11 +144,13 @@ const jwt: PluginDefinition = {
         .post(
           '/auth/token/refresh',
           async ({ body, request, tenant, ip, set, withTenant }) => {
+            host.identity.addressFailures.check(tenant, ip)
             const presented = presentedRefresh(request, body)
             if (!presented) throw refused()
             if (presented.fromCookie) host.identity.assertSameOrigin(request)
             const outcome = await withTenant((scope) => rotate(scope, presented.token))
             if (!outcome.ok) {
+              host.identity.addressFailures.fail(tenant, ip)
               if (outcome.reason === 'reused') await host.identity.audit(tenant.id, { type: 'refresh_token.reused', ip, detail: {} })
               throw refused()
             }

@@ -96,6 +96,7 @@ const magic: PluginDefinition = {
 
     const verify = async ({ body, request, tenant, ip, set, withTenant }: any) => {
       host.identity.assertSameOrigin(request)
+      host.identity.addressFailures.check(tenant, ip)
       const cookieAttempt = request.headers
         .get('cookie')
         ?.split(';')
@@ -112,6 +113,7 @@ const magic: PluginDefinition = {
         return verifyCode(scope, attemptId, String(body.code), cfg.max_attempts_per_code)
       })
       if (!outcome.ok) {
+        host.identity.addressFailures.fail(tenant, ip)
         await host.identity.audit(tenant.id, {
           type: 'sign_in.failed',
           subject: attemptId ?? null,

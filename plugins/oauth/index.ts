@@ -169,6 +169,7 @@ const oauth: PluginDefinition = {
           '/auth/oauth/:provider/callback',
           async ({ params, query, request, tenant, ip, set, withTenant }) => {
             const provider = providerOf(params.provider)
+            host.identity.addressFailures.check(tenant, ip)
             const state = readFlow(request, 'op_oauth_state')
             const verifier = readFlow(request, 'op_oauth_verifier')
             const nonce = readFlow(request, 'op_oauth_nonce')
@@ -176,6 +177,7 @@ const oauth: PluginDefinition = {
             set.headers['set-cookie'] = clear as never // every flow cookie works once, whatever happens next
             if (query.error) throw new host.AppError(400, 'oauth_denied', `${provider.name} answered ${query.error}`)
             if (!state || !verifier || !nonce || !query.state || query.state !== state || !query.code) {
+              host.identity.addressFailures.fail(tenant, ip)
               await host.identity.audit(tenant.id, {
                 type: 'sign_in.failed',
                 ip,
@@ -187,6 +189,7 @@ const oauth: PluginDefinition = {
             try {
               claims = await provider.finish(request, query.code, verifier, nonce)
             } catch (err) {
+              host.identity.addressFailures.fail(tenant, ip)
               await host.identity.audit(tenant.id, {
                 type: 'sign_in.failed',
                 ip,

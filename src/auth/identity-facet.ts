@@ -32,6 +32,11 @@ export interface IdentityFacet {
    * counts toward the per-account and per-address limits (429 + Retry-After once used up).
    */
   signInWithPassword(input: { tenant: Tenant; email: string; password: string; ip?: string; method: string }): Promise<SignedIn>
+  /**
+   * The failed sign-ins budget of a client address, shared by every sign-in method: `check` refuses
+   * (429 + Retry-After) an address that has used it up, `fail` counts one failure.
+   */
+  readonly addressFailures: { check(tenant: Tenant, ip: string | undefined): void; fail(tenant: Tenant, ip: string | undefined): void }
   /** The user with this email (whether or not a member anywhere), for linking a sign-in method by email. */
   findUserByEmail(email: string): Promise<{ userId: string; emailVerified: boolean; disabled: boolean } | undefined>
   /** The active member of `tenant` with this email, or undefined (unknown, disabled, or not a member). */
@@ -65,19 +70,24 @@ export function identityFacet(config: Config, database: Database, withTenant: Wi
   const perAccount = new RateLimiter({ limit: limits.failures_per_account, windowMs })
   const perAddress = new RateLimiter({ limit: limits.failures_per_address, windowMs })
   const audit = (tenantId: string, input: AuditInput) => withTenant(tenantId, (scope) => recordAudit(scope, input))
+  const addressKey = (tenant: Tenant, ip: string | undefined) => `${tenant.id}|${ip ?? 'unknown'}`
+  const addressFailures = {
+    check: (tenant: Tenant, ip: string | undefined) => perAddress.check(addressKey(tenant, ip)),
+    fail: (tenant: Tenant, ip: string | undefined) => perAddress.record(addressKey(tenant, ip)),
+  }
 
   return {
+    addressFailures,
     async signInWithPassword({ tenant, email, password, ip, method }) {
       const normalized = email.trim().toLowerCase()
       const accountKey = `${tenant.id}|${normalized}`
-      const addressKey = `${tenant.id}|${ip ?? 'unknown'}`
       perAccount.check(accountKey)
-      perAddress.check(addressKey)
+      addressFailures.check(tenant, ip)
       const user = await verifyPassword(database.db, normalized, password)
       const role = user && (await withTenant(tenant.id, (scope) => roleIn(scope, user.id)))
       if (!user || !role) {
         perAccount.record(accountKey)
-        perAddress.record(addressKey)
+        addressFailures.fail(tenant, ip)
         await audit(tenant.id, { type: 'sign_in.failed', subject: normalized, ip, detail: { method } })
         throw new AppError(401, 'invalid_credentials', 'the email or password is incorrect')
       }
