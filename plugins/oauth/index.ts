@@ -160,7 +160,6 @@ const oauth: PluginDefinition = {
             set.headers.location = url.toString()
           },
           {
-            params: host.t.Object({ provider: host.t.String({ maxLength: 32 }) }),
             query: host.t.Object({ link: host.t.Optional(host.t.String({ maxLength: 1 })) }),
             detail: { tags: ['Sessions'], summary: 'Start signing in with a provider (302 to it)' },
           },
@@ -218,7 +217,6 @@ const oauth: PluginDefinition = {
             set.headers.location = cfg.after_sign_in_url
           },
           {
-            params: host.t.Object({ provider: host.t.String({ maxLength: 32 }) }),
             query: host.t.Object({
               code: host.t.Optional(host.t.String({ maxLength: 2048 })),
               state: host.t.Optional(host.t.String({ maxLength: 256 })),
@@ -272,7 +270,6 @@ const oauth: PluginDefinition = {
           },
           {
             auth: true,
-            params: host.t.Object({ provider: host.t.String({ maxLength: 32 }) }),
             detail: { tags: ['Sessions'], summary: 'Unlink a provider (refused for your last way in)' },
           },
         ),

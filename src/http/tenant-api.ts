@@ -68,3 +68,5 @@ export function createTenantApi(options: TenantApiOptions) {
 export type TenantApi = ReturnType<typeof createTenantApi>
 /** A feature's routes: a function that adds them to the tenant API. */
 export type TenantRoutes = (api: TenantApi) => unknown
+// Routes on this API declare no `params` schema: in multi mode the prefix adds `slug` to every route's
+// params, which a route's own schema would refuse. Path parameters are ids, looked up (404 if unknown).

@@ -10,7 +10,6 @@ const MemberSchema = t.Object({
   role: t.UnionEnum([...ROLES]),
   since: t.String({ format: 'date-time' }),
 })
-const UserParams = t.Object({ userId: t.String({ maxLength: 64 }) })
 const admins = { scopes: ['*' as const] }
 
 /** Managing the organization's people: owners and admins (and admin keys). */
@@ -49,7 +48,6 @@ export function memberRoutes(api: TenantApi) {
       },
       {
         auth: admins,
-        params: UserParams,
         body: t.Object({ role: t.UnionEnum([...ROLES]) }, { additionalProperties: false }),
         detail: { tags: ['Members'], summary: 'Change a member’s role (never the last owner’s)' },
       },
@@ -60,6 +58,6 @@ export function memberRoutes(api: TenantApi) {
         await withTenant((scope) => removeMember(scope, params.userId, principal, { id: principal.id, ip }))
         set.status = 204
       },
-      { auth: admins, params: UserParams, detail: { tags: ['Members'], summary: 'Remove a member (never the last owner)' } },
+      { auth: admins, detail: { tags: ['Members'], summary: 'Remove a member (never the last owner)' } },
     )
 }

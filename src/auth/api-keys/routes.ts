@@ -66,7 +66,6 @@ export function apiKeyRoutes(prefix: string) {
         ({ params, withTenant, principal, ip }) => withTenant((scope) => revokeApiKey(scope, params.id, { id: principal.id, ip })),
         {
           auth: { scopes: [ALL_SCOPES] },
-          params: t.Object({ id: t.String({ maxLength: 64 }) }),
           response: ApiKeySchema,
           detail: { tags: ['API keys'], summary: 'Revoke an API key; it fails from the next request on' },
         },

@@ -82,7 +82,6 @@ export function sessionRoutes(config: Config, database: Database) {
         },
         {
           auth: true,
-          params: t.Object({ id: t.String({ maxLength: 64 }) }),
           detail: { tags: ['Sessions'], summary: 'End one of your sessions' },
         },
       )
