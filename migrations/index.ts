@@ -6,9 +6,11 @@ import type { Migration } from 'kysely/migration'
 import * as foundation from './0001_foundation.ts'
 import * as identity from './0002_identity.ts'
 import * as apiKeyIndex from './0003_api_key_index.ts'
+import * as partners from './0004_partners.ts'
 
 export const coreMigrations: Record<string, Migration> = {
   '0001_foundation': foundation,
   '0002_identity': identity,
   '0003_api_key_index': apiKeyIndex,
+  '0004_partners': partners,
 }

@@ -14,6 +14,8 @@ export const ID_PREFIX = {
   membership: 'mem_',
   session: 'ses_',
   auditEvent: 'aud_',
+  /** Bare: OpenPartner documents partner ids as plain ULIDs. */
+  partner: '',
 } as const
 
 export function newId(kind: keyof typeof ID_PREFIX): string {

@@ -13,6 +13,7 @@ import { sessionStrategy } from './auth/sessions/strategy.ts'
 import { StartupError } from './errors.ts'
 import { createApp } from './http/app.ts'
 import { memberRoutes } from './members/routes.ts'
+import { partnerRoutes } from './partners/routes.ts'
 import type { Runtime } from './runtime.ts'
 import { tenantResolver } from './tenants/resolver.ts'
 import { tenantRoutes } from './tenants/routes.ts'
@@ -44,6 +45,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
       sessionRoutes(config, runtime.database),
       memberRoutes,
       auditRoutes,
+      partnerRoutes,
       ...runtime.plugins.routes,
     ],
   })

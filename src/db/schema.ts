@@ -80,6 +80,21 @@ export interface ApiKeyIndexTable {
   tenant_id: string
 }
 
+export interface PartnersTable {
+  /** A bare ULID, as the API documents partner ids. */
+  id: string
+  tenant_id: string
+  /** Lower-cased; unique within the tenant. */
+  email: string
+  name: string | null
+  status: 'active' | 'revoked'
+  /** A JSON object: text on SQLite, jsonb on PostgreSQL (codec.readJson reads either). */
+  metadata: unknown
+  created_at: string
+  updated_at: string
+  revoked_at: string | null
+}
+
 export interface DB {
   tenants: TenantsTable
   api_keys: ApiKeysTable
@@ -88,4 +103,5 @@ export interface DB {
   memberships: MembershipsTable
   sessions: SessionsTable
   audit_events: AuditEventsTable
+  partners: PartnersTable
 }

@@ -1,0 +1,90 @@
+import { t } from 'elysia'
+import { PageQuery } from '../db/pagination.ts'
+import type { TenantApi } from '../http/tenant-api.ts'
+import { createPartner, getPartner, listPartners, setPartnerStatus, updatePartner } from './service.ts'
+
+const PartnerSchema = t.Object({
+  id: t.String({ description: 'A bare ULID.' }),
+  email: t.String(),
+  name: t.Nullable(t.String()),
+  status: t.UnionEnum(['active', 'revoked']),
+  metadata: t.Record(t.String(), t.Unknown()),
+  createdAt: t.String({ format: 'date-time' }),
+  updatedAt: t.String({ format: 'date-time' }),
+  revokedAt: t.Nullable(t.String({ format: 'date-time' })),
+})
+const Metadata = t.Record(t.String({ maxLength: 100 }), t.Unknown(), {
+  description: 'Your own references (CRM ids…); at most 16 KiB of JSON.',
+})
+const read = { scopes: ['partners:read' as const] }
+const write = { scopes: ['partners:write' as const] }
+const tags = ['Partners']
+
+/** OpenPartner's partner endpoints. */
+export function partnerRoutes(api: TenantApi) {
+  return api
+    .post(
+      '/partners',
+      async ({ body, withTenant, set }) => {
+        set.status = 201
+        return withTenant((scope) => createPartner(scope, body))
+      },
+      {
+        auth: write,
+        body: t.Object(
+          {
+            email: t.String({ minLength: 3, maxLength: 254 }),
+            name: t.Optional(t.String({ maxLength: 200 })),
+            metadata: t.Optional(Metadata),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: PartnerSchema },
+        detail: { tags, summary: 'Create a partner (409 email_taken; the email is lower-cased)' },
+      },
+    )
+    .get(
+      '/partners',
+      async ({ query, withTenant }) => {
+        const page = await withTenant((scope) => listPartners(scope, query))
+        return { partners: page.items, nextCursor: page.nextCursor }
+      },
+      {
+        auth: read,
+        query: t.Composite([
+          PageQuery,
+          t.Object({ email: t.Optional(t.String({ maxLength: 254 })), status: t.Optional(t.UnionEnum(['active', 'revoked'])) }),
+        ]),
+        response: t.Object({ partners: t.Array(PartnerSchema), nextCursor: t.Nullable(t.String()) }),
+        detail: { tags, summary: 'List partners, filtered by email or status' },
+      },
+    )
+    .get('/partners/:id', ({ params, withTenant }) => withTenant((scope) => getPartner(scope, params.id)), {
+      auth: read,
+      response: PartnerSchema,
+      detail: { tags, summary: 'One partner' },
+    })
+    .patch('/partners/:id', ({ params, body, withTenant }) => withTenant((scope) => updatePartner(scope, params.id, body)), {
+      auth: write,
+      body: t.Object(
+        {
+          email: t.Optional(t.String({ minLength: 3, maxLength: 254 })),
+          name: t.Optional(t.Nullable(t.String({ maxLength: 200 }))),
+          metadata: t.Optional(Metadata),
+        },
+        { additionalProperties: false },
+      ),
+      response: PartnerSchema,
+      detail: { tags, summary: 'Change a partner’s email, name or metadata' },
+    })
+    .post('/partners/:id/revoke', ({ params, withTenant }) => withTenant((scope) => setPartnerStatus(scope, params.id, 'revoked')), {
+      auth: write,
+      response: PartnerSchema,
+      detail: { tags, summary: 'Revoke a partner: its links still redirect, its clicks are flagged and earn nothing' },
+    })
+    .post('/partners/:id/reinstate', ({ params, withTenant }) => withTenant((scope) => setPartnerStatus(scope, params.id, 'active')), {
+      auth: write,
+      response: PartnerSchema,
+      detail: { tags, summary: 'Reinstate a revoked partner' },
+    })
+}

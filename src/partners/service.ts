@@ -1,0 +1,144 @@
+/**
+ * Partners: who refers customers and earns commissions. Emails are lower-cased and unique per tenant.
+ * A revoked partner keeps its history; its links will still redirect but its clicks are flagged and
+ * earn nothing (the click router reads the status). Every change raises a domain event for webhooks.
+ */
+import { readJson, writeJson } from '../db/codec.ts'
+import { isUniqueViolation } from '../db/errors.ts'
+import { fetchPage, type Page, type PageRequest } from '../db/pagination.ts'
+import type { DB } from '../db/schema.ts'
+import type { TenantScope } from '../db/with-tenant.ts'
+import { AppError } from '../errors.ts'
+import { newId } from '../ids.ts'
+import { normalizeEmail } from '../users/service.ts'
+
+export type PartnerStatus = DB['partners']['status']
+
+export interface Partner {
+  id: string
+  email: string
+  name: string | null
+  status: PartnerStatus
+  metadata: Record<string, unknown>
+  createdAt: string
+  updatedAt: string
+  revokedAt: string | null
+}
+
+/** Metadata is for the tenant's own references (CRM ids, notes), not a document store. */
+export const METADATA_MAX_BYTES = 16_384
+
+function toPartner(row: DB['partners']): Partner {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    status: row.status,
+    metadata: readJson<Record<string, unknown>>(row.metadata),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    revokedAt: row.revoked_at,
+  }
+}
+
+function checkMetadata(metadata: Record<string, unknown>): string {
+  const text = writeJson(metadata)
+  if (Buffer.byteLength(text) > METADATA_MAX_BYTES) {
+    throw new AppError(400, 'metadata_too_large', `metadata is limited to ${METADATA_MAX_BYTES} bytes of JSON`)
+  }
+  return text
+}
+
+function emailTaken(email: string): AppError {
+  return new AppError(409, 'email_taken', `a partner with email ${email} exists`)
+}
+
+export async function createPartner(
+  scope: TenantScope,
+  input: { email: string; name?: string; metadata?: Record<string, unknown> },
+): Promise<Partner> {
+  const email = normalizeEmail(input.email)
+  const now = new Date().toISOString()
+  const row: DB['partners'] = {
+    id: newId('partner'),
+    tenant_id: scope.tenantId,
+    email,
+    name: input.name?.trim() || null,
+    status: 'active',
+    metadata: checkMetadata(input.metadata ?? {}),
+    created_at: now,
+    updated_at: now,
+    revoked_at: null,
+  }
+  try {
+    await scope.db.insertInto('partners').values(row).execute()
+  } catch (err) {
+    if (isUniqueViolation(err)) throw emailTaken(email)
+    throw err
+  }
+  const partner = toPartner(row)
+  scope.emit('partner.created', partner)
+  return partner
+}
+
+export async function getPartner(scope: TenantScope, id: string): Promise<Partner> {
+  const row = await scope.db
+    .selectFrom('partners')
+    .selectAll()
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', id)
+    .executeTakeFirst()
+  if (!row) throw new AppError(404, 'not_found', `no partner ${id}`)
+  return toPartner(row)
+}
+
+export async function listPartners(
+  scope: TenantScope,
+  filter: PageRequest & { email?: string; status?: PartnerStatus },
+): Promise<Page<Partner>> {
+  const page = await fetchPage(filter, (afterId, take) => {
+    let q = scope.db.selectFrom('partners').selectAll().where('tenant_id', '=', scope.tenantId).orderBy('id').limit(take)
+    if (afterId) q = q.where('id', '>', afterId)
+    if (filter.email) q = q.where('email', '=', filter.email.trim().toLowerCase())
+    if (filter.status) q = q.where('status', '=', filter.status)
+    return q.execute()
+  })
+  return { items: page.items.map(toPartner), nextCursor: page.nextCursor }
+}
+
+export async function updatePartner(
+  scope: TenantScope,
+  id: string,
+  changes: { email?: string; name?: string | null; metadata?: Record<string, unknown> },
+): Promise<Partner> {
+  const current = await getPartner(scope, id)
+  const set: Partial<DB['partners']> = { updated_at: new Date().toISOString() }
+  if (changes.email !== undefined) set.email = normalizeEmail(changes.email)
+  if (changes.name !== undefined) set.name = changes.name?.trim() || null
+  if (changes.metadata !== undefined) set.metadata = checkMetadata(changes.metadata)
+  try {
+    await scope.db.updateTable('partners').set(set).where('tenant_id', '=', scope.tenantId).where('id', '=', id).execute()
+  } catch (err) {
+    if (isUniqueViolation(err)) throw emailTaken(set.email!)
+    throw err
+  }
+  const updated = await getPartner(scope, id)
+  scope.emit('partner.updated', { before: current, after: updated })
+  return updated
+}
+
+/** Revoking is idempotent; the event is raised once, when the status changes. */
+export async function setPartnerStatus(scope: TenantScope, id: string, status: PartnerStatus): Promise<Partner> {
+  const current = await getPartner(scope, id)
+  if (current.status === status) return current
+  const now = new Date().toISOString()
+  await scope.db
+    .updateTable('partners')
+    .set({ status, updated_at: now, revoked_at: status === 'revoked' ? now : null })
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', id)
+    .execute()
+  const updated = await getPartner(scope, id)
+  scope.emit(status === 'revoked' ? 'partner.revoked' : 'partner.activated', updated)
+  return updated
+}
