@@ -7,10 +7,12 @@ import * as foundation from './0001_foundation.ts'
 import * as identity from './0002_identity.ts'
 import * as apiKeyIndex from './0003_api_key_index.ts'
 import * as partners from './0004_partners.ts'
+import * as programs from './0005_programs.ts'
 
 export const coreMigrations: Record<string, Migration> = {
   '0001_foundation': foundation,
   '0002_identity': identity,
   '0003_api_key_index': apiKeyIndex,
   '0004_partners': partners,
+  '0005_programs': programs,
 }

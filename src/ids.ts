@@ -16,6 +16,7 @@ export const ID_PREFIX = {
   auditEvent: 'aud_',
   /** Bare: OpenPartner documents partner ids as plain ULIDs. */
   partner: '',
+  program: 'prg_',
 } as const
 
 export function newId(kind: keyof typeof ID_PREFIX): string {

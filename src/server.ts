@@ -14,6 +14,7 @@ import { StartupError } from './errors.ts'
 import { createApp } from './http/app.ts'
 import { memberRoutes } from './members/routes.ts'
 import { partnerRoutes } from './partners/routes.ts'
+import { programRoutes } from './programs/routes.ts'
 import type { Runtime } from './runtime.ts'
 import { tenantResolver } from './tenants/resolver.ts'
 import { tenantRoutes } from './tenants/routes.ts'
@@ -46,6 +47,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
       memberRoutes,
       auditRoutes,
       partnerRoutes,
+      programRoutes,
       ...runtime.plugins.routes,
     ],
   })

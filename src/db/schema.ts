@@ -95,6 +95,25 @@ export interface PartnersTable {
   revoked_at: string | null
 }
 
+export interface ProgramsTable {
+  id: string
+  tenant_id: string
+  name: string
+  /** ISO 4217; every amount of the program is in it. */
+  currency: string
+  status: 'draft' | 'active' | 'paused' | 'archived'
+  destination_url: string
+  /** JSON array of host names deep links may point at. */
+  deep_link_hosts: unknown
+  attribution_window_days: number
+  attribution_model: 'last_click' | 'first_click' | 'linear' | 'position'
+  holdback_days: number
+  /** JSON array of stored commission rules (programs/rules.ts). */
+  rules: unknown
+  created_at: string
+  updated_at: string
+}
+
 export interface DB {
   tenants: TenantsTable
   api_keys: ApiKeysTable
@@ -104,4 +123,5 @@ export interface DB {
   sessions: SessionsTable
   audit_events: AuditEventsTable
   partners: PartnersTable
+  programs: ProgramsTable
 }

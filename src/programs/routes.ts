@@ -1,0 +1,116 @@
+import { t } from 'elysia'
+import { PageQuery } from '../db/pagination.ts'
+import type { TenantApi } from '../http/tenant-api.ts'
+import { RULE_EVENTS } from './rules.ts'
+import { createProgram, getProgram, listPrograms, updateProgram } from './service.ts'
+
+const STATUSES = ['draft', 'active', 'paused', 'archived'] as const
+const MODELS = ['last_click', 'first_click', 'linear', 'position'] as const
+
+const Rule = t.Object(
+  {
+    on: t.UnionEnum([...RULE_EVENTS]),
+    percent: t.Optional(t.String({ maxLength: 6, description: 'Of the sale, e.g. "20" or "12.5".' })),
+    amount: t.Optional(t.String({ maxLength: 24, description: 'In the program’s currency, e.g. "5.00".' })),
+    recurring: t.Optional(
+      t.Object(
+        { months: t.Optional(t.Integer({ minimum: 1, maximum: 120 })), lifetime: t.Optional(t.Literal(true)) },
+        { additionalProperties: false },
+      ),
+    ),
+    stepDown: t.Optional(
+      t.Object(
+        { afterMonths: t.Integer({ minimum: 1, maximum: 119 }), percent: t.String({ maxLength: 6 }) },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+)
+const Attribution = t.Object(
+  {
+    windowDays: t.Optional(
+      t.Integer({ minimum: 1, maximum: 365, description: 'How long after a click a conversion counts (default 60).' }),
+    ),
+    model: t.Optional(t.UnionEnum([...MODELS], { description: 'last_click (default), first_click, linear, or position (40/20/40).' })),
+  },
+  { additionalProperties: false },
+)
+const fields = {
+  name: t.String({ minLength: 1, maxLength: 200 }),
+  currency: t.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217.' }),
+  status: t.UnionEnum([...STATUSES]),
+  destinationUrl: t.String({ maxLength: 2048 }),
+  deepLinkHosts: t.Array(t.String({ maxLength: 253 }), { maxItems: 50, description: 'Hosts deep links may send visitors to.' }),
+  attribution: Attribution,
+  holdbackDays: t.Integer({ minimum: 0, maximum: 365, description: 'Days a commission waits before it can be approved (default 30).' }),
+  rules: t.Array(Rule, { maxItems: 2 }),
+}
+const ProgramSchema = t.Object({
+  id: t.String(),
+  name: t.String(),
+  currency: t.String(),
+  status: t.UnionEnum([...STATUSES]),
+  destinationUrl: t.String(),
+  deepLinkHosts: t.Array(t.String()),
+  attribution: t.Object({ windowDays: t.Integer(), model: t.UnionEnum([...MODELS]) }),
+  holdbackDays: t.Integer(),
+  rules: t.Array(Rule),
+  createdAt: t.String({ format: 'date-time' }),
+  updatedAt: t.String({ format: 'date-time' }),
+})
+const tags = ['Programs']
+
+/** Programs: managed by admins, readable by anyone signed in to the organization (partners see terms). */
+export function programRoutes(api: TenantApi) {
+  return api
+    .post(
+      '/programs',
+      async ({ body, withTenant, set }) => {
+        set.status = 201
+        return withTenant((scope) => createProgram(scope, body))
+      },
+      {
+        auth: { scopes: ['*'] },
+        body: t.Object(
+          {
+            name: fields.name,
+            currency: fields.currency,
+            destinationUrl: fields.destinationUrl,
+            status: t.Optional(fields.status),
+            deepLinkHosts: t.Optional(fields.deepLinkHosts),
+            attribution: t.Optional(fields.attribution),
+            holdbackDays: t.Optional(fields.holdbackDays),
+            rules: t.Optional(fields.rules),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: ProgramSchema },
+        detail: { tags, summary: 'Create a program (a draft unless status says otherwise)' },
+      },
+    )
+    .get(
+      '/programs',
+      async ({ query, withTenant }) => {
+        const page = await withTenant((scope) => listPrograms(scope, query))
+        return { programs: page.items, nextCursor: page.nextCursor }
+      },
+      {
+        auth: true,
+        query: t.Composite([PageQuery, t.Object({ status: t.Optional(fields.status) })]),
+        response: t.Object({ programs: t.Array(ProgramSchema), nextCursor: t.Nullable(t.String()) }),
+        detail: { tags, summary: 'List programs' },
+      },
+    )
+    .get('/programs/:id', ({ params, withTenant }) => withTenant((scope) => getProgram(scope, params.id)), {
+      auth: true,
+      response: ProgramSchema,
+      detail: { tags, summary: 'One program' },
+    })
+    .patch('/programs/:id', ({ params, body, withTenant }) => withTenant((scope) => updateProgram(scope, params.id, body)), {
+      auth: { scopes: ['*'] },
+      body: t.Partial(t.Object(fields, { additionalProperties: false })),
+      response: ProgramSchema,
+      detail: { tags, summary: 'Change a program (currency only while a draft; archived is final)' },
+    })
+}
