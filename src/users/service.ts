@@ -78,13 +78,17 @@ export async function findUserRowByEmail(db: Kysely<DB>, email: string): Promise
   return db.selectFrom('users').selectAll().where('email', '=', email.trim().toLowerCase()).executeTakeFirst()
 }
 
-/** A hash of a password nobody has, verified when the email is unknown so both answers take as long. */
-const DECOY_HASH = Bun.password.hash('decoy password that matches nothing', { algorithm: 'argon2id' })
+/**
+ * A hash of a password nobody has, verified when the email is unknown so both answers take as long.
+ * Made on first use: argon2id costs 64 MiB and tens of milliseconds, which every start would pay.
+ */
+let decoyHash: Promise<string> | undefined
+const decoy = () => (decoyHash ??= Bun.password.hash(`decoy ${crypto.randomUUID()}`, { algorithm: 'argon2id' }))
 
 /** The user for an email and password, or null; the same time and answer whether the email exists or not. */
 export async function verifyPassword(db: Kysely<DB>, email: string, password: string): Promise<DB['users'] | null> {
   const row = password.length <= PASSWORD_MAX ? await findUserRowByEmail(db, email) : undefined
-  const hash = row?.password_hash ?? (await DECOY_HASH)
+  const hash = row?.password_hash ?? (await decoy())
   const ok = await Bun.password.verify(password.slice(0, PASSWORD_MAX), hash)
   return ok && row?.password_hash && !row.disabled_at ? row : null
 }
