@@ -13,6 +13,8 @@ export class AppError extends Error {
     readonly detail?: string,
     /** Extra response headers, e.g. WWW-Authenticate or Retry-After. */
     readonly headers?: Record<string, string>,
+    /** Extra machine-readable fields of the body, e.g. `matureAt` beside `holdback_active`. */
+    readonly fields?: Record<string, unknown>,
   ) {
     super(detail ? `${code}: ${detail}` : code)
     this.name = 'AppError'

@@ -36,8 +36,18 @@ function sqliteConfig(dir: string, extra: Record<string, unknown> = {}) {
   }
 }
 
+const BOOTSTRAP_KEY = /op_live_[A-Za-z0-9_-]{43}/
+
+interface Served {
+  url: string
+  stderr: () => string
+  /** The admin key a first start prints on stderr (a separate pipe: it may arrive after the URL). */
+  bootstrapKey: () => Promise<string>
+  proc: ChildProcess
+}
+
 /** Starts `partnerd serve`, resolves once it logs its URL; collects stderr for the bootstrap key. */
-function serve(config: string): Promise<{ url: string; stderr: () => string; proc: ChildProcess }> {
+function serve(config: string): Promise<Served> {
   const proc = spawn(BINARY, ['serve', '--config', config], { env: { ...process.env, ADMIN_API_KEY: '' } })
   running.push(proc)
   let out = ''
@@ -52,8 +62,15 @@ function serve(config: string): Promise<{ url: string; stderr: () => string; pro
       for (const line of out.split('\n')) {
         if (!line.includes('partnerd listening')) continue
         clearTimeout(timer)
-        // The key is printed before the listening line is logged; give stderr a moment to arrive.
-        setTimeout(() => resolvePromise({ url: JSON.parse(line).url, stderr: () => err, proc }), 50)
+        const bootstrapKey = async () => {
+          for (let waited = 0; waited < 5000; waited += 20) {
+            const key = err.match(BOOTSTRAP_KEY)?.[0]
+            if (key) return key
+            await new Promise((r) => setTimeout(r, 20))
+          }
+          throw new Error(`no bootstrap key on stderr:\n${err}`)
+        }
+        resolvePromise({ url: JSON.parse(line).url, stderr: () => err, bootstrapKey, proc })
       }
     })
     proc.on('exit', (code) => reject(new Error(`exited ${code}\n${out}\n${err}`)))
@@ -61,7 +78,7 @@ function serve(config: string): Promise<{ url: string; stderr: () => string; pro
 }
 
 async function stop(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null) return
+  if (proc.exitCode !== null || proc.signalCode !== null) return
   const exited = new Promise((r) => proc.once('exit', r))
   proc.kill('SIGTERM')
   const timer = setTimeout(() => proc.kill('SIGKILL'), 3000)
@@ -99,7 +116,7 @@ describe('dist/partnerd', () => {
     const dir = tempDir()
     const port = await freePort()
     const config = writeConfig(sqliteConfig(dir, { server: { host: '127.0.0.1', port } }))
-    const { url, stderr, proc } = await serve(config)
+    const { url, bootstrapKey, proc } = await serve(config)
     // The container health check: the binary asks its own /ready.
     expect(run(['health', '--config', config]).code).toBe(0)
     expect(await (await fetch(`${url}/health`)).json()).toMatchObject({ status: 'ok', version: pkg.version })
@@ -108,8 +125,7 @@ describe('dist/partnerd', () => {
     expect(denied.status).toBe(401)
     expect(denied.headers.get('www-authenticate')).toContain('Bearer')
     expect(await denied.json()).toMatchObject({ error: 'unauthorized' })
-    const key = stderr().match(/op_live_[A-Za-z0-9_-]{43}/)?.[0]
-    expect(key, stderr()).toBeDefined()
+    const key = await bootstrapKey()
     const ok = await fetch(`${url}/api/tenant`, { headers: { authorization: `Bearer ${key}` } })
     expect(await ok.json()).toMatchObject({ slug: 'default' })
     await stop(proc)
@@ -120,7 +136,7 @@ describe('dist/partnerd', () => {
     const dir = tempDir()
     const config = writeConfig(sqliteConfig(dir, { plugins: [{ path: HELLO, config: { greeting: 'Howdy' } }] }))
     const first = await serve(config)
-    const key = first.stderr().match(/op_live_[A-Za-z0-9_-]{43}/)![0]
+    const key = await first.bootstrapKey()
     const hello = (url: string, name: string) =>
       fetch(`${url}/api/hello`, {
         method: 'POST',

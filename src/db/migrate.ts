@@ -12,7 +12,7 @@ import { StartupError } from '../errors.ts'
 import type { Database } from './database.ts'
 
 export interface MigrationSet {
-  /** `core`, or the plugin's name. */
+  /** `core`, or `plugin-<name>` for a plugin's tables. */
   owner: string
   migrations: Record<string, Migration>
 }

@@ -24,7 +24,7 @@ export function errorMapper(log: Logger, requestIdOf: (r: Request) => string | u
     if (error instanceof AppError) {
       set.status = error.status
       Object.assign(set.headers, error.headers ?? {})
-      return error.detail ? { error: error.code, detail: error.detail } : { error: error.code }
+      return { ...error.fields, error: error.code, ...(error.detail ? { detail: error.detail } : {}) }
     }
     switch (code) {
       case 'NOT_FOUND':

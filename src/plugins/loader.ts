@@ -55,8 +55,9 @@ function withDefaults(entries: PluginEntry[], registry: Record<string, BuiltinPl
 export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Promise<LoadedPlugins> {
   const loaded: LoadedPlugins = { names: [], routes: [], strategies: [], migrationSets: [] }
   const registry = deps.registry ?? builtinPlugins
-  const defaultCount = withDefaults([], registry).length
-  for (const [position, entry] of withDefaults(entries, registry).entries()) {
+  const all = withDefaults(entries, registry)
+  const defaultCount = all.length - entries.length
+  for (const [position, entry] of all.entries()) {
     if (!entry.enabled) continue
     const index = position - defaultCount // the entry's index in the config's plugins list
     const label = entry.builtin ? `plugin ${entry.builtin}` : `plugin ${entry.path}`
