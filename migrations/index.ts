@@ -8,6 +8,8 @@ import * as identity from './0002_identity.ts'
 import * as apiKeyIndex from './0003_api_key_index.ts'
 import * as partners from './0004_partners.ts'
 import * as programs from './0005_programs.ts'
+import * as tracking from './0006_tracking.ts'
+import * as commissions from './0007_commissions.ts'
 
 export const coreMigrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -15,4 +17,6 @@ export const coreMigrations: Record<string, Migration> = {
   '0003_api_key_index': apiKeyIndex,
   '0004_partners': partners,
   '0005_programs': programs,
+  '0006_tracking': tracking,
+  '0007_commissions': commissions,
 }

@@ -17,6 +17,14 @@ export const ID_PREFIX = {
   /** Bare: OpenPartner documents partner ids as plain ULIDs. */
   partner: '',
   program: 'prg_',
+  enrolment: 'enr_',
+  link: 'lnk_',
+  /** The `cref` a visitor carries. */
+  click: 'clk_',
+  coupon: 'cpn_',
+  event: 'evt_',
+  commission: 'com_',
+  payout: 'pay_',
 } as const
 
 export function newId(kind: keyof typeof ID_PREFIX): string {

@@ -4,16 +4,23 @@
  * whose plaintext is returned once for the operator to copy.
  */
 
+import { attributionRoutes } from './attribution/routes.ts'
 import { auditRoutes } from './audit/routes.ts'
 import { apiKeyRoutes } from './auth/api-keys/routes.ts'
 import { mintApiKey } from './auth/api-keys/service.ts'
 import { keyStrategy } from './auth/key-strategy.ts'
 import { sessionRoutes } from './auth/sessions/routes.ts'
 import { sessionStrategy } from './auth/sessions/strategy.ts'
+import { commissionRoutes } from './commissions/routes.ts'
+import { startApprovalJob } from './commissions/scheduler.ts'
 import { StartupError } from './errors.ts'
 import { createApp } from './http/app.ts'
+import { createClickRouter } from './links/router.ts'
+import { linkRoutes } from './links/routes.ts'
 import { memberRoutes } from './members/routes.ts'
 import { partnerRoutes } from './partners/routes.ts'
+import { payoutRoutes } from './payouts/routes.ts'
+import { enrolmentRoutes } from './programs/enrolment-routes.ts'
 import { programRoutes } from './programs/routes.ts'
 import type { Runtime } from './runtime.ts'
 import { tenantResolver } from './tenants/resolver.ts'
@@ -29,12 +36,21 @@ export interface RunningServer {
 
 export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
   const { config } = runtime
-  return createApp({
+  const resolveTenant = tenantResolver(runtime.database.db, singleTenant)
+  const clickRouter = createClickRouter({
+    config,
+    database: runtime.database,
+    withTenant: runtime.withTenant,
+    bus: runtime.bus,
+    resolveTenant,
+  })
+  const app = createApp({
     config,
     log: runtime.log,
     database: runtime.database,
     withTenant: runtime.withTenant,
-    resolveTenant: tenantResolver(runtime.database.db, singleTenant),
+    resolveTenant,
+    outsideApi: [clickRouter.plugin],
     strategies: [
       keyStrategy({ adminKeys: runtime.adminKeys, prefix: config.auth.api_key_prefix, db: runtime.database.db }),
       sessionStrategy(config, runtime.database),
@@ -48,9 +64,15 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
       auditRoutes,
       partnerRoutes,
       programRoutes,
+      enrolmentRoutes,
+      linkRoutes,
+      attributionRoutes(config),
+      commissionRoutes,
+      payoutRoutes,
       ...runtime.plugins.routes,
     ],
   })
+  return { app, clickWriter: clickRouter.writer }
 }
 
 export async function startServer(runtime: Runtime): Promise<RunningServer> {
@@ -72,7 +94,7 @@ export async function startServer(runtime: Runtime): Promise<RunningServer> {
     )
   }
 
-  const app = await buildApp(runtime, singleTenant)
+  const { app, clickWriter } = await buildApp(runtime, singleTenant)
   try {
     app.listen({
       hostname: config.server.host,
@@ -86,6 +108,12 @@ export async function startServer(runtime: Runtime): Promise<RunningServer> {
     const reason = e.code === 'EADDRINUSE' || /in use/i.test(e.message ?? '') ? 'is in use' : `cannot be opened: ${e.message}`
     throw new StartupError(`server.port: ${config.server.host}:${config.server.port} ${reason}`)
   }
+  const stopApprovals = startApprovalJob({
+    db: runtime.database.db,
+    withTenant: runtime.withTenant,
+    log,
+    intervalSeconds: config.commissions.approve_interval_seconds,
+  })
   const server = app.server!
   const url = `http://${server.hostname === '0.0.0.0' ? '127.0.0.1' : server.hostname}:${server.port}`
   log.info(
@@ -97,6 +125,8 @@ export async function startServer(runtime: Runtime): Promise<RunningServer> {
     bootstrapKey,
     stop: async () => {
       await app.stop()
+      await stopApprovals()
+      await clickWriter.flush()
     },
   }
 }

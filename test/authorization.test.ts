@@ -23,6 +23,10 @@ const PUBLIC = new Set([
   'POST /api/t/{slug}/auth/token',
   'POST /api/t/{slug}/auth/token/refresh',
   'POST /api/t/{slug}/auth/token/revoke',
+  // Tracking from visitors' browsers: the click router and identify (rate-limited; a click is claimed once).
+  'GET /r/{slug}/{linkKey}',
+  'POST /api/t/{slug}/attribution/identify',
+  'OPTIONS /api/t/{slug}/attribution/identify',
 ])
 const PASSWORD = 'matrix password 123'
 
@@ -100,7 +104,7 @@ describe.each(DIALECTS)('authorization matrix on %s', (dialect) => {
     const failures: string[] = []
     for (const caller of callers) {
       for (const op of operations) {
-        const url = op.path.replace('{slug}', 'acme').replace('{id}', 'none_such')
+        const url = op.path.replace('{slug}', 'acme').replace(/\{\w+\}/g, 'none_such')
         const res = await server.call(op.method, url, { headers: caller.headers, body: op.method === 'GET' ? undefined : {} })
         const allowed = caller.scopes !== null && hasScopes(caller.scopes, op.required).length === 0
         const expected =

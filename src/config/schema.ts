@@ -111,6 +111,40 @@ const MailSchema = T.Object(
   section,
 )
 
+const TrackingSchema = T.Object(
+  {
+    cookie_days: T.Integer({ default: 90, minimum: 1, maximum: 400, description: 'Lifetime of the _cref click cookie.' }),
+    velocity_per_minute: T.Integer({
+      default: 20,
+      minimum: 1,
+      description: 'Clicks from one address in a minute beyond which its clicks are flagged for review.',
+    }),
+    max_per_minute: T.Integer({
+      default: 300,
+      minimum: 1,
+      description: 'Clicks from one address in a minute beyond which the router answers 429.',
+    }),
+    link_cache_seconds: T.Integer({
+      default: 5,
+      minimum: 0,
+      description: 'How long an instance keeps a link it looked up (a change made elsewhere shows after this).',
+    }),
+    identify_per_minute: T.Integer({ default: 60, minimum: 1, description: 'Identify calls per client address and minute.' }),
+  },
+  section,
+)
+
+const CommissionsSchema = T.Object(
+  {
+    approve_interval_seconds: T.Integer({
+      default: 300,
+      minimum: 0,
+      description: 'How often matured commissions are approved (0: never by itself; POST /commissions/approve-matured).',
+    }),
+  },
+  section,
+)
+
 const PluginEntrySchema = T.Object(
   {
     builtin: T.Optional(T.String({ minLength: 1, description: 'Name of a built-in plugin.' })),
@@ -145,6 +179,8 @@ export const ConfigSchema = T.Object(
     database: DatabaseSchema,
     auth: AuthSchema,
     mail: MailSchema,
+    tracking: TrackingSchema,
+    commissions: CommissionsSchema,
     plugins: T.Array(PluginEntrySchema, { default: [] }),
     logging: LoggingSchema,
   },

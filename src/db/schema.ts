@@ -8,6 +8,8 @@ export interface TenantsTable {
   slug: string
   name: string
   created_at: string
+  /** Key of the keyed hash of click addresses (see links/ip-hash.ts); never leaves the server. */
+  click_salt: string | null
 }
 
 export interface ApiKeysTable {
@@ -114,6 +116,144 @@ export interface ProgramsTable {
   updated_at: string
 }
 
+export interface EnrolmentsTable {
+  id: string
+  tenant_id: string
+  partner_id: string
+  program_id: string
+  /** JSON: the program's terms when the partner joined (rules, holdback), kept for grandfathering. */
+  terms: unknown
+  created_at: string
+  updated_at: string
+}
+
+export interface LinksTable {
+  id: string
+  tenant_id: string
+  /** The path segment of /r/<key>; unique in the tenant. */
+  key: string
+  partner_id: string
+  program_id: string
+  /** A deep link on one of the program's hosts; null sends visitors to the program's destination. */
+  destination_url: string | null
+  created_at: string
+  archived_at: string | null
+}
+
+export type ClickFlag = 'revoked' | 'velocity'
+
+export interface ClicksTable {
+  /** The `cref` visitors carry. */
+  id: string
+  tenant_id: string
+  link_id: string | null
+  partner_id: string
+  program_id: string
+  /** `link` for the router, `coupon` for a redeemed code. */
+  source: 'link' | 'coupon'
+  /** Keyed hash of the client address; the address itself is never stored. */
+  ip_hash: string | null
+  user_agent: string | null
+  referer: string | null
+  sub_source: string | null
+  flag: ClickFlag | null
+  created_at: string
+}
+
+export interface IdentitiesTable {
+  tenant_id: string
+  click_id: string
+  /** The tenant's own id for its customer (`userId` in the API). */
+  customer_id: string
+  ip_hash: string | null
+  created_at: string
+}
+
+export interface CouponsTable {
+  id: string
+  tenant_id: string
+  /** Upper-cased; unique in the tenant. */
+  code: string
+  partner_id: string
+  program_id: string
+  created_at: string
+  archived_at: string | null
+}
+
+export interface EventsTable {
+  id: string
+  tenant_id: string
+  external_event_id: string
+  customer_id: string
+  type: string
+  value_minor: number | null
+  currency: string | null
+  /** For refunds: the externalEventId of the sale refunded. */
+  refund_of: string | null
+  customer_email: string | null
+  metadata: unknown
+  occurred_at: string
+  received_at: string
+  request_hash: string
+  attribution: unknown
+}
+
+export interface ReferralsTable {
+  tenant_id: string
+  customer_id: string
+  program_id: string
+  /** JSON: [{clickId, partnerId, weightBp}] as attributed at the first conversion. */
+  touches: unknown
+  model: string
+  first_event_id: string
+  /** When the customer first paid: recurring rules count their months from here. */
+  first_sale_at: string | null
+  created_at: string
+}
+
+export type CommissionStatus = 'accrued' | 'flagged' | 'approved' | 'paid' | 'reversed' | 'voided'
+
+export interface CommissionsTable {
+  id: string
+  tenant_id: string
+  event_id: string
+  partner_id: string
+  program_id: string
+  click_id: string | null
+  customer_id: string
+  /** The rule that earned it: signup or sale. */
+  trigger: 'signup' | 'sale'
+  /** `commission`, or `clawback`: a negative entry taking back part or all of a commission. */
+  kind: 'commission' | 'clawback'
+  amount_minor: number
+  currency: string
+  status: CommissionStatus
+  /** Why it waits for review: revoked, velocity, self_referral. */
+  flag: string | null
+  /** End of the holdback: it cannot be approved before. */
+  mature_at: string
+  reverses_id: string | null
+  payout_id: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface PayoutsTable {
+  id: string
+  tenant_id: string
+  partner_id: string
+  currency: string
+  amount_minor: number
+  commission_count: number
+  status: 'pending' | 'paid' | 'failed'
+  method: string
+  reference: string | null
+  failure_reason: string | null
+  created_at: string
+  updated_at: string
+  paid_at: string | null
+}
+
 export interface DB {
   tenants: TenantsTable
   api_keys: ApiKeysTable
@@ -124,4 +264,13 @@ export interface DB {
   audit_events: AuditEventsTable
   partners: PartnersTable
   programs: ProgramsTable
+  enrolments: EnrolmentsTable
+  links: LinksTable
+  clicks: ClicksTable
+  identities: IdentitiesTable
+  coupons: CouponsTable
+  events: EventsTable
+  referrals: ReferralsTable
+  commissions: CommissionsTable
+  payouts: PayoutsTable
 }

@@ -4,7 +4,7 @@
  * with the core's and the plugins' routes; and the error mapping, in one place.
  */
 import { openapi } from '@elysiajs/openapi'
-import { Elysia } from 'elysia'
+import { type AnyElysia, Elysia } from 'elysia'
 import { ulid } from 'ulid'
 import type { AuthStrategy } from '../auth/principal.ts'
 import { sessionCookie } from '../auth/sessions/cookie.ts'
@@ -29,6 +29,8 @@ export interface AppDeps {
   resolveTenant: (slug: string | undefined) => Promise<Tenant | undefined>
   strategies: readonly AuthStrategy[]
   routes: readonly TenantRoutes[]
+  /** Routes outside /api, such as the click router. */
+  outsideApi?: readonly AnyElysia[]
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -141,13 +143,14 @@ export function createApp(deps: AppDeps) {
       return referenceHtml
     })
     .use(api)
-    .all('/api/*', ({ request }) => {
-      const path = new URL(request.url).pathname
-      if (config.mode === 'multi' && !path.startsWith('/api/t/')) {
-        throw new AppError(400, 'tenant_slug_missing', 'this server hosts several tenants: call /api/t/<slug>/…')
-      }
-      throw new AppError(404, 'not_found', `no route ${request.method} ${path}`)
-    })
+  for (const routes of deps.outsideApi ?? []) app.use(routes)
+  app.all('/api/*', ({ request }) => {
+    const path = new URL(request.url).pathname
+    if (config.mode === 'multi' && !path.startsWith('/api/t/')) {
+      throw new AppError(400, 'tenant_slug_missing', 'this server hosts several tenants: call /api/t/<slug>/…')
+    }
+    throw new AppError(404, 'not_found', `no route ${request.method} ${path}`)
+  })
   return app
 }
 

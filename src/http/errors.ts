@@ -45,9 +45,12 @@ export function errorMapper(log: Logger, requestIdOf: (r: Request) => string | u
 
 /** `body.scopes.0: Expected union value`: where, then what. */
 function describeValidation(error: ValidationError): string {
-  const first = error.all?.[0] as { path?: string; message?: string; summary?: string; schema?: { enum?: unknown[] } } | undefined
+  const first = error.all?.[0] as
+    | { path?: string; message?: string; summary?: string; schema?: { enum?: unknown[]; anyOf?: { const?: unknown }[] } }
+    | undefined
   const where = [error.type, ...(first?.path ?? '').split('/').filter(Boolean)].join('.')
-  const choices = first?.schema?.enum
+  const literals = first?.schema?.anyOf?.map((s) => s.const)
+  const choices = first?.schema?.enum ?? (literals?.every((c) => c !== undefined) ? literals : undefined)
   const what = choices ? `must be one of ${choices.join(', ')}` : (first?.summary ?? first?.message ?? 'invalid value')
   return `${where}: ${what}`
 }

@@ -28,8 +28,8 @@ export class RateLimiter {
     }
   }
 
-  /** Counts one event for `key`, e.g. a failed sign-in: successes need not use up the budget. */
-  record(key: string): void {
+  /** Counts one event for `key`, e.g. a failed sign-in (successes need not use up the budget); returns the window's count. */
+  record(key: string): number {
     const now = this.now()
     let window = this.#windows.get(key)
     if (!window || window.resetAt <= now) {
@@ -37,13 +37,13 @@ export class RateLimiter {
       window = { count: 0, resetAt: now + this.rule.windowMs }
       this.#windows.set(key, window)
     }
-    window.count++
+    return ++window.count
   }
 
-  /** check, then record: every call counts. */
-  hit(key: string): void {
+  /** check, then record: every call counts. Returns the window's count. */
+  hit(key: string): number {
     this.check(key)
-    this.record(key)
+    return this.record(key)
   }
 
   #sweep(now: number): void {

@@ -9,11 +9,17 @@ const CURRENCIES = new Set(Intl.supportedValuesOf('currency'))
 /** ISO 4217 codes that are not money one pays commissions in: test, no-currency, metals, fund units. */
 const NOT_PAYABLE = new Set(['XXX', 'XTS', 'XAU', 'XAG', 'XPT', 'XPD', 'XBA', 'XBB', 'XBC', 'XBD', 'XDR', 'XSU', 'XUA'])
 
+const digitsOf = new Map<string, number>()
+
 export function currencyDigits(currency: string): number {
+  const known = digitsOf.get(currency)
+  if (known !== undefined) return known
   if (!/^[A-Z]{3}$/.test(currency) || !CURRENCIES.has(currency) || NOT_PAYABLE.has(currency)) {
     throw new AppError(400, 'unknown_currency', `${currency} is not an ISO 4217 currency partnerd can pay in`)
   }
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2
+  const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2
+  digitsOf.set(currency, digits)
+  return digits
 }
 
 const AMOUNT = /^(0|[1-9]\d*)(\.\d+)?$/
@@ -57,4 +63,45 @@ export function parsePercent(value: string, field = 'percent'): number {
 
 export function formatPercent(bp: number): string {
   return bp % 100 === 0 ? String(bp / 100) : (bp / 100).toFixed(2).replace(/0$/, '')
+}
+
+/**
+ * `amount × numerator / denominator` in minor units, rounded half away from zero to the nearest minor
+ * unit: the one rounding rule for commissions (a percentage of a sale, the share of a refund). Exact:
+ * the product is taken in BigInt, so no intermediate passes through a float.
+ */
+export function prorate(amount: number, numerator: number, denominator: number): number {
+  if (denominator <= 0) throw new RangeError('denominator must be positive')
+  const product = BigInt(amount) * BigInt(numerator)
+  const d = BigInt(denominator)
+  const sign = product < 0n ? -1n : 1n
+  const abs = product * sign
+  const rounded = (abs / d + ((abs % d) * 2n >= d ? 1n : 0n)) * sign
+  return Number(rounded)
+}
+
+/** `bp` basis points of `amount` (2000 bp of 4999 → 1000). */
+export function percentOf(amount: number, bp: number): number {
+  return prorate(amount, bp, 10_000)
+}
+
+/**
+ * Splits `total` minor units by weights (largest remainder), so the parts always add up to the total
+ * and no unit is lost to rounding. Ties go to the earlier part.
+ */
+export function splitByWeights(total: number, weights: readonly number[]): number[] {
+  const sum = weights.reduce((a, b) => a + b, 0)
+  if (sum <= 0) throw new RangeError('weights must add up to more than zero')
+  const exact = weights.map((w) => (BigInt(total) * BigInt(w)) / BigInt(sum))
+  const parts = exact.map(Number)
+  let left = total - parts.reduce((a, b) => a + b, 0)
+  const order = weights
+    .map((w, i) => ({ i, remainder: Number((BigInt(total) * BigInt(w)) % BigInt(sum)) }))
+    .sort((a, b) => b.remainder - a.remainder || a.i - b.i)
+  for (const { i } of order) {
+    if (left <= 0) break
+    parts[i]! += 1
+    left--
+  }
+  return parts
 }

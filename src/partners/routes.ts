@@ -1,5 +1,6 @@
 import { t } from 'elysia'
 import { PageQuery } from '../db/pagination.ts'
+import { QueryEnum } from '../http/query-enum.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { createPartner, getPartner, listPartners, setPartnerStatus, updatePartner } from './service.ts'
 
@@ -53,7 +54,7 @@ export function partnerRoutes(api: TenantApi) {
         auth: read,
         query: t.Composite([
           PageQuery,
-          t.Object({ email: t.Optional(t.String({ maxLength: 254 })), status: t.Optional(t.UnionEnum(['active', 'revoked'])) }),
+          t.Object({ email: t.Optional(t.String({ maxLength: 254 })), status: t.Optional(QueryEnum(['active', 'revoked'])) }),
         ]),
         response: t.Object({ partners: t.Array(PartnerSchema), nextCursor: t.Nullable(t.String()) }),
         detail: { tags, summary: 'List partners, filtered by email or status' },

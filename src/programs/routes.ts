@@ -1,13 +1,15 @@
 import { t } from 'elysia'
 import { PageQuery } from '../db/pagination.ts'
+import { QueryEnum } from '../http/query-enum.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { RULE_EVENTS } from './rules.ts'
 import { createProgram, getProgram, listPrograms, updateProgram } from './service.ts'
 
 const STATUSES = ['draft', 'active', 'paused', 'archived'] as const
-const MODELS = ['last_click', 'first_click', 'linear', 'position'] as const
 
-const Rule = t.Object(
+import { MODELS } from '../attribution/models.ts'
+
+export const RuleSchema = t.Object(
   {
     on: t.UnionEnum([...RULE_EVENTS]),
     percent: t.Optional(t.String({ maxLength: 6, description: 'Of the sale, e.g. "20" or "12.5".' })),
@@ -44,7 +46,7 @@ const fields = {
   deepLinkHosts: t.Array(t.String({ maxLength: 253 }), { maxItems: 50, description: 'Hosts deep links may send visitors to.' }),
   attribution: Attribution,
   holdbackDays: t.Integer({ minimum: 0, maximum: 365, description: 'Days a commission waits before it can be approved (default 30).' }),
-  rules: t.Array(Rule, { maxItems: 2 }),
+  rules: t.Array(RuleSchema, { maxItems: 2 }),
 }
 const ProgramSchema = t.Object({
   id: t.String(),
@@ -55,7 +57,7 @@ const ProgramSchema = t.Object({
   deepLinkHosts: t.Array(t.String()),
   attribution: t.Object({ windowDays: t.Integer(), model: t.UnionEnum([...MODELS]) }),
   holdbackDays: t.Integer(),
-  rules: t.Array(Rule),
+  rules: t.Array(RuleSchema),
   createdAt: t.String({ format: 'date-time' }),
   updatedAt: t.String({ format: 'date-time' }),
 })
@@ -97,7 +99,7 @@ export function programRoutes(api: TenantApi) {
       },
       {
         auth: true,
-        query: t.Composite([PageQuery, t.Object({ status: t.Optional(fields.status) })]),
+        query: t.Composite([PageQuery, t.Object({ status: t.Optional(QueryEnum(STATUSES)) })]),
         response: t.Object({ programs: t.Array(ProgramSchema), nextCursor: t.Nullable(t.String()) }),
         detail: { tags, summary: 'List programs' },
       },

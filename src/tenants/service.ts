@@ -3,6 +3,7 @@
  * the URL is looked up here before any tenant is known. Single mode has one tenant, `default`.
  */
 import type { Kysely } from 'kysely'
+import { randomSecret } from '../auth/secrets.ts'
 import { isoNow } from '../db/codec.ts'
 import { isUniqueViolation } from '../db/errors.ts'
 import { fetchPage, type Page, type PageRequest } from '../db/pagination.ts'
@@ -34,7 +35,7 @@ export async function createTenant(db: Kysely<DB>, events: DomainEventBus, input
     throw new AppError(400, 'invalid_slug', 'slug must be 1-63 lower-case letters, digits or inner hyphens')
   }
   const name = input.name?.trim() || slug
-  const row = { id: newId('tenant'), slug, name, created_at: isoNow() }
+  const row = { id: newId('tenant'), slug, name, created_at: isoNow(), click_salt: randomSecret() }
   try {
     await db.insertInto('tenants').values(row).execute()
   } catch (err) {

@@ -1,0 +1,354 @@
+/**
+ * Conversion events: `POST /attribution/events`. An event is raw and immutable, stored once per
+ * externalEventId (a replay answers the stored result; the same id with another body is 409). Its
+ * attribution is derived: the customer's identified clicks inside the program's window, weighted by
+ * the program's model. The first signup or sale so attributed fixes the customer's referral in that
+ * program, so renewals keep earning after the window (recurring rules). An event that finds no
+ * clicks is kept `unattributed` and attributed when a late identify ties a click to its customer.
+ * Refunds and chargebacks reverse what the sale earned (commissions/service.ts).
+ */
+import { createHash } from 'node:crypto'
+import { accrue, type NoCommission, type ProgramFacts, type Touch } from '../commissions/accrue.ts'
+import { type Commission, reverseCommission, toCommission } from '../commissions/service.ts'
+import { readJson, writeJson } from '../db/codec.ts'
+import type { DB } from '../db/schema.ts'
+import type { TenantScope } from '../db/with-tenant.ts'
+import { AppError } from '../errors.ts'
+import { newId } from '../ids.ts'
+import { parseAmount, prorate } from '../money/money.ts'
+import { METADATA_MAX_BYTES } from '../partners/service.ts'
+import { normalizeEmail } from '../users/service.ts'
+import { type AttributionModel, modelWeights } from './models.ts'
+
+/** Event types and what they mean for commissions; any other type is recorded and earns nothing. */
+const TRIGGERS: Record<string, 'signup' | 'sale' | 'refund'> = {
+  signup: 'signup',
+  lead: 'signup',
+  sale: 'sale',
+  purchase: 'sale',
+  invoice_paid: 'sale',
+  opportunity_won: 'sale',
+  refund: 'refund',
+  chargeback: 'refund',
+}
+export function triggerOf(type: string): 'signup' | 'sale' | 'refund' | undefined {
+  return TRIGGERS[type]
+}
+
+export const EVENT_TYPE_PATTERN = '^[a-z][a-z0-9_.:-]{0,63}$'
+/** How far in the future an event's ts may be (clock skew), and how far in the past. */
+const MAX_FUTURE_MS = 5 * 60_000
+const MAX_PAST_MS = 400 * 86_400_000
+
+export interface EventInput {
+  userId: string
+  type: string
+  value?: string
+  currency?: string
+  externalEventId: string
+  metadata?: Record<string, unknown>
+  ts?: string
+  /** Refunds: the externalEventId of the sale refunded (default: the customer's latest sale). */
+  refundOf?: string
+  /** The customer's email, to catch partners referring themselves; stored, never sent out. */
+  customerEmail?: string
+}
+
+export interface AttributionTouch {
+  clickId: string
+  partnerId: string
+  programId: string
+  /** Share of the credit, "0.4" for 40%. */
+  weight: string
+}
+
+export interface Attribution {
+  status: 'attributed' | 'unattributed' | 'reversal' | 'not_commissionable'
+  model: AttributionModel | null
+  touches: AttributionTouch[]
+  /** Why nothing was earned, when nothing was. */
+  reason?: NoCommission | 'no_sale_to_refund'
+}
+
+export interface EventResult {
+  eventId: string
+  externalEventId: string
+  attribution: Attribution
+  commissions: Commission[]
+}
+
+type EventRow = DB['events']
+
+function requestHash(input: EventInput): string {
+  const canonical = Object.fromEntries(Object.entries(input).sort(([a], [b]) => a.localeCompare(b)))
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex')
+}
+
+function occurredAt(ts: string | undefined, now: Date): string {
+  if (ts === undefined) return now.toISOString()
+  const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(ts) ? Date.parse(ts) : Number.NaN
+  if (Number.isNaN(at)) throw new AppError(400, 'invalid_timestamp', 'ts: an ISO 8601 date-time with a zone, e.g. 2026-05-01T12:00:00Z')
+  if (at > now.getTime() + MAX_FUTURE_MS) throw new AppError(400, 'invalid_timestamp', 'ts is in the future (more than 5 minutes ahead)')
+  if (at < now.getTime() - MAX_PAST_MS) throw new AppError(400, 'invalid_timestamp', 'ts is more than 400 days ago')
+  return new Date(at).toISOString()
+}
+
+/** The stored result of an event, or undefined; throws 409 when the same id came with another body. */
+async function replay(scope: TenantScope, input: EventInput, hash: string): Promise<EventResult | undefined> {
+  const row = await scope.db
+    .selectFrom('events')
+    .selectAll()
+    .where('tenant_id', '=', scope.tenantId)
+    .where('external_event_id', '=', input.externalEventId)
+    .executeTakeFirst()
+  if (!row) return undefined
+  if (row.request_hash !== hash) {
+    throw new AppError(409, 'event_conflict', `externalEventId ${input.externalEventId} was recorded with a different body`)
+  }
+  return resultOf(scope, row)
+}
+
+async function resultOf(scope: TenantScope, row: EventRow): Promise<EventResult> {
+  const commissions = await scope.db
+    .selectFrom('commissions')
+    .selectAll()
+    .where('tenant_id', '=', scope.tenantId)
+    .where('event_id', '=', row.id)
+    .orderBy('id')
+    .execute()
+  return {
+    eventId: row.id,
+    externalEventId: row.external_event_id,
+    attribution: readJson<Attribution>(row.attribution),
+    commissions: commissions.map(toCommission),
+  }
+}
+
+/** Records an event and derives its attribution and commissions; `replayed` when it was known. */
+export async function recordEvent(
+  scope: TenantScope,
+  input: EventInput,
+  now = new Date(),
+): Promise<{ result: EventResult; replayed: boolean }> {
+  const hash = requestHash(input)
+  const known = await replay(scope, input, hash)
+  if (known) return { result: known, replayed: true }
+
+  const trigger = TRIGGERS[input.type]
+  if ((input.value === undefined) !== (input.currency === undefined)) {
+    throw new AppError(400, 'invalid_amount', 'value and currency go together')
+  }
+  if (trigger === 'sale' && input.value === undefined) {
+    throw new AppError(400, 'invalid_amount', `a ${input.type} event needs a value and currency`)
+  }
+  const valueMinor = input.value !== undefined ? parseAmount(input.value, input.currency!, 'value') : null
+  if (input.refundOf !== undefined && trigger !== 'refund')
+    throw new AppError(400, 'invalid_request', 'refundOf is for refund and chargeback events')
+  const metadata = writeJson(input.metadata ?? {})
+  if (Buffer.byteLength(metadata) > METADATA_MAX_BYTES) {
+    throw new AppError(400, 'metadata_too_large', `metadata is limited to ${METADATA_MAX_BYTES} bytes of JSON`)
+  }
+  const row: EventRow = {
+    id: newId('event'),
+    tenant_id: scope.tenantId,
+    external_event_id: input.externalEventId,
+    customer_id: input.userId,
+    type: input.type,
+    value_minor: valueMinor,
+    currency: input.currency ?? null,
+    refund_of: input.refundOf ?? null,
+    customer_email: input.customerEmail === undefined ? null : normalizeEmail(input.customerEmail),
+    metadata,
+    occurred_at: occurredAt(input.ts, now),
+    received_at: now.toISOString(),
+    request_hash: hash,
+    attribution: writeJson({ status: 'unattributed', model: null, touches: [] } satisfies Attribution),
+  }
+  await scope.db.insertInto('events').values(row).execute()
+  const attribution = trigger === 'refund' ? await refund(scope, row, now) : await attribute(scope, row, trigger)
+  await scope.db
+    .updateTable('events')
+    .set({ attribution: writeJson(attribution) })
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', row.id)
+    .execute()
+  scope.emit('event.recorded', { eventId: row.id, externalEventId: row.external_event_id, type: row.type, userId: row.customer_id })
+  return { result: await resultOf(scope, { ...row, attribution: writeJson(attribution) }), replayed: false }
+}
+
+interface ClickTouch {
+  id: string
+  partner_id: string
+  program_id: string
+  flag: string | null
+  created_at: string
+}
+
+/**
+ * Derives the event's attribution, creating referrals and commissions. Also used for the backlog:
+ * events kept `unattributed` are passed through again when a late identify arrives.
+ */
+export async function attribute(scope: TenantScope, event: EventRow, trigger: 'signup' | 'sale' | undefined): Promise<Attribution> {
+  const referrals = await scope.db
+    .selectFrom('referrals')
+    .selectAll()
+    .where('tenant_id', '=', scope.tenantId)
+    .where('customer_id', '=', event.customer_id)
+    .execute()
+  const clicks: ClickTouch[] = await scope.db
+    .selectFrom('identities')
+    .innerJoin('clicks', 'clicks.id', 'identities.click_id')
+    .select(['clicks.id', 'clicks.partner_id', 'clicks.program_id', 'clicks.flag', 'clicks.created_at'])
+    .where('identities.tenant_id', '=', scope.tenantId)
+    .where('identities.customer_id', '=', event.customer_id)
+    .where('clicks.created_at', '<=', event.occurred_at)
+    .orderBy('clicks.created_at')
+    .orderBy('clicks.id')
+    .execute()
+  const programIds = [...new Set([...referrals.map((r) => r.program_id), ...clicks.map((c) => c.program_id)])]
+  if (programIds.length === 0) return { status: 'unattributed', model: null, touches: [] }
+  const programs = await scope.db
+    .selectFrom('programs')
+    .select(['id', 'currency', 'status', 'attribution_window_days', 'attribution_model'])
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', 'in', programIds)
+    .orderBy('id')
+    .execute()
+
+  const touches: AttributionTouch[] = []
+  let model: AttributionModel | null = null
+  let reason: NoCommission | undefined
+  let earned = false
+  for (const program of programs) {
+    let referral = referrals.find((r) => r.program_id === program.id)
+    let programTouches: Touch[]
+    if (referral) {
+      programTouches = readJson<Touch[]>(referral.touches)
+    } else {
+      const windowStart = new Date(Date.parse(event.occurred_at) - program.attribution_window_days * 86_400_000).toISOString()
+      const inWindow = clicks.filter((c) => c.program_id === program.id && c.created_at >= windowStart)
+      if (inWindow.length === 0) continue
+      const weights = modelWeights(program.attribution_model, inWindow.length)
+      programTouches = inWindow
+        .map((c, i) => ({ clickId: c.id, partnerId: c.partner_id, programId: program.id, weightBp: weights[i]!, flag: c.flag }))
+        .filter((t) => t.weightBp > 0)
+      if (trigger) {
+        referral = {
+          tenant_id: scope.tenantId,
+          customer_id: event.customer_id,
+          program_id: program.id,
+          touches: writeJson(programTouches),
+          model: program.attribution_model,
+          first_event_id: event.id,
+          first_sale_at: null,
+          created_at: new Date().toISOString(),
+        }
+        await scope.db.insertInto('referrals').values(referral).execute()
+      }
+    }
+    model ??= (referral?.model as AttributionModel | undefined) ?? program.attribution_model
+    touches.push(
+      ...programTouches.map((t) => ({
+        clickId: t.clickId,
+        partnerId: t.partnerId,
+        programId: t.programId,
+        weight: String(t.weightBp / 10_000),
+      })),
+    )
+    if (!trigger || !referral) continue
+    let firstSaleAt = referral.first_sale_at
+    if (trigger === 'sale' && firstSaleAt === null) {
+      firstSaleAt = event.occurred_at
+      await scope.db
+        .updateTable('referrals')
+        .set({ first_sale_at: firstSaleAt })
+        .where('tenant_id', '=', scope.tenantId)
+        .where('customer_id', '=', event.customer_id)
+        .where('program_id', '=', program.id)
+        .execute()
+    }
+    const facts: ProgramFacts = { id: program.id, currency: program.currency, status: program.status }
+    const outcome = await accrue(scope, facts, programTouches, {
+      eventId: event.id,
+      customerId: event.customer_id,
+      customerEmail: event.customer_email,
+      trigger,
+      valueMinor: event.value_minor === null ? null : Number(event.value_minor),
+      currency: event.currency,
+      occurredAt: event.occurred_at,
+      firstSaleAt,
+    })
+    if (outcome.commissions.length > 0) earned = true
+    else reason ??= outcome.reason
+  }
+  if (touches.length === 0) return { status: 'unattributed', model: null, touches: [] }
+  scope.emit('attribution.created', { eventId: event.id, userId: event.customer_id, model, touches })
+  if (!trigger) return { status: 'not_commissionable', model, touches }
+  return { status: 'attributed', model, touches, ...(earned || !reason ? {} : { reason }) }
+}
+
+/** A refund or chargeback: takes back the refunded share of what the sale earned. */
+async function refund(scope: TenantScope, event: EventRow, now: Date): Promise<Attribution> {
+  let sales = scope.db
+    .selectFrom('events')
+    .selectAll()
+    .where('tenant_id', '=', scope.tenantId)
+    .where('customer_id', '=', event.customer_id)
+    .where('id', '!=', event.id)
+  if (event.refund_of !== null) sales = sales.where('external_event_id', '=', event.refund_of)
+  else
+    sales = sales
+      .where(
+        'type',
+        'in',
+        Object.keys(TRIGGERS).filter((t) => TRIGGERS[t] === 'sale'),
+      )
+      .where('occurred_at', '<=', event.occurred_at)
+  const sale = await sales.orderBy('occurred_at', 'desc').orderBy('id', 'desc').executeTakeFirst()
+  if (!sale) {
+    if (event.refund_of !== null) throw new AppError(404, 'unknown_event', `no sale ${event.refund_of} for user ${event.customer_id}`)
+    return { status: 'reversal', model: null, touches: [], reason: 'no_sale_to_refund' }
+  }
+  if (TRIGGERS[sale.type] !== 'sale') throw new AppError(400, 'invalid_refund', `${event.refund_of} is a ${sale.type} event, not a sale`)
+  if (event.refund_of === null) {
+    // Name the sale on the refund, so later refunds of it count this one.
+    await scope.db
+      .updateTable('events')
+      .set({ refund_of: sale.external_event_id })
+      .where('tenant_id', '=', scope.tenantId)
+      .where('id', '=', event.id)
+      .execute()
+  }
+  const saleValue = sale.value_minor === null ? null : Number(sale.value_minor)
+  if (event.value_minor !== null && saleValue !== null) {
+    if (event.currency !== sale.currency) throw new AppError(400, 'invalid_refund', `the sale was in ${sale.currency}`)
+    const earlier = await scope.db
+      .selectFrom('events')
+      .select('value_minor')
+      .where('tenant_id', '=', scope.tenantId)
+      .where('refund_of', '=', sale.external_event_id)
+      .where('id', '!=', event.id)
+      .execute()
+    const refunded = earlier.reduce((sum, r) => sum + Number(r.value_minor ?? 0), 0)
+    if (refunded + Number(event.value_minor) > saleValue) {
+      throw new AppError(400, 'invalid_refund', 'refunds would exceed the sale')
+    }
+  }
+  const commissions = await scope.db
+    .selectFrom('commissions')
+    .selectAll()
+    .where('tenant_id', '=', scope.tenantId)
+    .where('event_id', '=', sale.id)
+    .where('kind', '=', 'commission')
+    .orderBy('id')
+    .execute()
+  for (const commission of commissions) {
+    const share =
+      event.value_minor === null || !saleValue
+        ? commission.amount_minor
+        : prorate(commission.amount_minor, Number(event.value_minor), saleValue)
+    await reverseCommission(scope, commission, share, { eventId: event.id, now })
+  }
+  const saleAttribution = readJson<Attribution>(sale.attribution)
+  return { status: 'reversal', model: saleAttribution.model, touches: saleAttribution.touches }
+}

@@ -1,0 +1,100 @@
+import { t } from 'elysia'
+import { PageQuery } from '../db/pagination.ts'
+import { QueryEnum } from '../http/query-enum.ts'
+import type { TenantApi } from '../http/tenant-api.ts'
+import {
+  approveCommission,
+  approveMatured,
+  clearCommission,
+  commissionRow,
+  listCommissions,
+  rejectCommission,
+  reverseById,
+  toCommission,
+} from './service.ts'
+
+const STATUSES = ['accrued', 'flagged', 'approved', 'paid', 'reversed', 'voided'] as const
+
+export const CommissionSchema = t.Object({
+  id: t.String(),
+  partnerId: t.String(),
+  programId: t.String(),
+  eventId: t.String(),
+  userId: t.String({ description: 'The customer whose conversion earned it.' }),
+  clickId: t.Nullable(t.String()),
+  trigger: t.UnionEnum(['signup', 'sale']),
+  kind: t.UnionEnum(['commission', 'clawback'], { description: 'A clawback is negative: it takes back part or all of a commission.' }),
+  amount: t.String({ description: 'Decimal string in the currency.' }),
+  currency: t.String(),
+  status: t.UnionEnum([...STATUSES]),
+  flag: t.Nullable(t.String({ description: 'Why it waits for review: revoked, velocity, self_referral.' })),
+  matureAt: t.String({ format: 'date-time', description: 'End of the holdback.' }),
+  reversesId: t.Nullable(t.String()),
+  payoutId: t.Nullable(t.String()),
+  createdAt: t.String({ format: 'date-time' }),
+  updatedAt: t.String({ format: 'date-time' }),
+})
+const Filter = t.Composite([
+  PageQuery,
+  t.Object({
+    status: t.Optional(QueryEnum(STATUSES)),
+    partnerId: t.Optional(t.String({ maxLength: 64 })),
+    programId: t.Optional(t.String({ maxLength: 64 })),
+    from: t.Optional(t.String({ maxLength: 40, description: 'Created at or after (ISO date or date-time).' })),
+    to: t.Optional(t.String({ maxLength: 40, description: 'Created before.' })),
+  }),
+])
+const Page = t.Object({ commissions: t.Array(CommissionSchema), nextCursor: t.Nullable(t.String()) })
+const read = { scopes: ['commissions:read' as const] }
+const manage = { scopes: ['payouts:manage' as const] }
+const tags = ['Commissions']
+
+export function commissionRoutes(api: TenantApi) {
+  return api
+    .get(
+      '/commissions',
+      async ({ query, withTenant }) => {
+        const page = await withTenant((scope) => listCommissions(scope, query))
+        return { commissions: page.items, nextCursor: page.nextCursor }
+      },
+      { auth: read, query: Filter, response: Page, detail: { tags, summary: 'List commissions (status=flagged is the review queue)' } },
+    )
+    .get(
+      '/partners/:id/commissions',
+      async ({ params, query, withTenant }) => {
+        const page = await withTenant((scope) => listCommissions(scope, { ...query, partnerId: params.id }))
+        return { commissions: page.items, nextCursor: page.nextCursor }
+      },
+      { auth: read, query: Filter, response: Page, detail: { tags, summary: "A partner's commissions" } },
+    )
+    .get('/commissions/:id', ({ params, withTenant }) => withTenant(async (scope) => toCommission(await commissionRow(scope, params.id))), {
+      auth: read,
+      response: CommissionSchema,
+      detail: { tags, summary: 'One commission' },
+    })
+    .post('/commissions/:id/approve', ({ params, withTenant }) => withTenant((scope) => approveCommission(scope, params.id)), {
+      auth: manage,
+      response: CommissionSchema,
+      detail: { tags, summary: 'Approve a commission whose holdback is over (409 holdback_active with matureAt)' },
+    })
+    .post('/commissions/approve-matured', async ({ withTenant }) => ({ approved: await withTenant((scope) => approveMatured(scope)) }), {
+      auth: manage,
+      response: t.Object({ approved: t.Integer() }),
+      detail: { tags, summary: 'Approve every commission whose holdback is over (the scheduled job does this too)' },
+    })
+    .post('/commissions/:id/reverse', ({ params, withTenant }) => withTenant((scope) => reverseById(scope, params.id)), {
+      auth: manage,
+      response: t.Object({ commission: CommissionSchema, clawback: t.Nullable(CommissionSchema) }),
+      detail: { tags, summary: 'Reverse a commission; once paid, a clawback is deducted from the next payout' },
+    })
+    .post('/commissions/:id/clear', ({ params, withTenant }) => withTenant((scope) => clearCommission(scope, params.id)), {
+      auth: manage,
+      response: CommissionSchema,
+      detail: { tags, summary: 'Review: clear a flagged commission (it accrues)' },
+    })
+    .post('/commissions/:id/reject', ({ params, withTenant }) => withTenant((scope) => rejectCommission(scope, params.id)), {
+      auth: manage,
+      response: CommissionSchema,
+      detail: { tags, summary: 'Review: reject a flagged commission (it is voided)' },
+    })
+}

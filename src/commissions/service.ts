@@ -1,0 +1,233 @@
+/**
+ * Commissions and their lifecycle:
+ *
+ *   accrued ──(holdback over)──▶ approved ──(in a payout marked paid)──▶ paid
+ *   flagged ──(reviewer clears)──▶ accrued        flagged ──(reviewer rejects)──▶ voided
+ *   accrued / approved (not yet in a payout) ──(refund or reversal)──▶ reversed
+ *
+ * A refund or reversal after a commission has been paid (or has joined a payout) cannot take the
+ * money back: it adds a `clawback`, a negative entry deducted from the partner's next payout. Partial
+ * refunds add a clawback of their share. Every change raises a domain event.
+ */
+import { fetchPage, type Page, type PageRequest } from '../db/pagination.ts'
+import type { CommissionStatus, DB } from '../db/schema.ts'
+import type { TenantScope } from '../db/with-tenant.ts'
+import { AppError } from '../errors.ts'
+import { newId } from '../ids.ts'
+import { formatAmount } from '../money/money.ts'
+
+type Row = DB['commissions']
+
+export interface Commission {
+  id: string
+  partnerId: string
+  programId: string
+  eventId: string
+  userId: string
+  clickId: string | null
+  trigger: Row['trigger']
+  kind: Row['kind']
+  amount: string
+  currency: string
+  status: CommissionStatus
+  flag: string | null
+  matureAt: string
+  reversesId: string | null
+  payoutId: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+export function toCommission(row: Row): Commission {
+  return {
+    id: row.id,
+    partnerId: row.partner_id,
+    programId: row.program_id,
+    eventId: row.event_id,
+    userId: row.customer_id,
+    clickId: row.click_id,
+    trigger: row.trigger,
+    kind: row.kind,
+    amount: formatAmount(row.amount_minor, row.currency),
+    currency: row.currency,
+    status: row.status,
+    flag: row.flag,
+    matureAt: row.mature_at,
+    reversesId: row.reverses_id,
+    payoutId: row.payout_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  }
+}
+
+export interface CommissionFilter extends PageRequest {
+  status?: CommissionStatus
+  partnerId?: string
+  programId?: string
+  /** Created at or after (ISO date or date-time). */
+  from?: string
+  /** Created before. */
+  to?: string
+}
+
+export async function listCommissions(scope: TenantScope, filter: CommissionFilter): Promise<Page<Commission>> {
+  const page = await fetchPage(filter, (afterId, take) => {
+    let q = scope.db.selectFrom('commissions').selectAll().where('tenant_id', '=', scope.tenantId).orderBy('id').limit(take)
+    if (afterId) q = q.where('id', '>', afterId)
+    if (filter.status) q = q.where('status', '=', filter.status)
+    if (filter.partnerId) q = q.where('partner_id', '=', filter.partnerId)
+    if (filter.programId) q = q.where('program_id', '=', filter.programId)
+    if (filter.from) q = q.where('created_at', '>=', isoDate(filter.from, 'from'))
+    if (filter.to) q = q.where('created_at', '<', isoDate(filter.to, 'to'))
+    return q.execute()
+  })
+  return { items: page.items.map(toCommission), nextCursor: page.nextCursor }
+}
+
+/** A date (`2026-01-31`) or date-time, as the ISO text timestamps are stored in. */
+export function isoDate(value: string, field: string): string {
+  const parsed = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/.test(value) ? new Date(value) : new Date(Number.NaN)
+  if (Number.isNaN(parsed.getTime())) throw new AppError(400, 'invalid_request', `query.${field}: an ISO 8601 date or date-time`)
+  return parsed.toISOString()
+}
+
+export async function commissionRow(scope: TenantScope, id: string): Promise<Row> {
+  const row = await scope.db
+    .selectFrom('commissions')
+    .selectAll()
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', id)
+    .executeTakeFirst()
+  if (!row) throw new AppError(404, 'not_found', `no commission ${id}`)
+  return row
+}
+
+async function setStatus(scope: TenantScope, row: Row, status: CommissionStatus, extra: Partial<Row> = {}): Promise<Commission> {
+  const updated: Row = { ...row, ...extra, status, updated_at: new Date().toISOString() }
+  // The status guard makes two concurrent changes of one commission settle on one winner.
+  const result = await scope.db
+    .updateTable('commissions')
+    .set({ ...extra, status, updated_at: updated.updated_at })
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', row.id)
+    .where('status', '=', row.status)
+    .executeTakeFirst()
+  if (Number(result.numUpdatedRows) !== 1) throw new AppError(409, 'conflict', `commission ${row.id} changed meanwhile; read it again`)
+  return toCommission(updated)
+}
+
+function wrongStatus(row: Row, action: string): AppError {
+  return new AppError(409, 'invalid_status', `a ${row.status} commission cannot be ${action}`)
+}
+
+/** 409 holdback_active (with matureAt) inside the holdback; approving twice answers the same. */
+export async function approveCommission(scope: TenantScope, id: string, now = new Date()): Promise<Commission> {
+  const row = await commissionRow(scope, id)
+  if (row.status === 'approved') return toCommission(row)
+  if (row.status === 'flagged') throw new AppError(409, 'commission_flagged', `flagged (${row.flag}): clear it in review first`)
+  if (row.status !== 'accrued') throw wrongStatus(row, 'approved')
+  if (row.mature_at > now.toISOString()) {
+    throw new AppError(409, 'holdback_active', `the holdback ends at ${row.mature_at}`, undefined, { matureAt: row.mature_at })
+  }
+  const approved = await setStatus(scope, row, 'approved')
+  scope.emit('commission.approved', approved)
+  return approved
+}
+
+/** Approves every accrued commission whose holdback has ended; the scheduled job calls this. */
+export async function approveMatured(scope: TenantScope, now = new Date()): Promise<number> {
+  const rows = await scope.db
+    .selectFrom('commissions')
+    .selectAll()
+    .where('tenant_id', '=', scope.tenantId)
+    .where('status', '=', 'accrued')
+    .where('mature_at', '<=', now.toISOString())
+    .execute()
+  if (rows.length === 0) return 0
+  const at = new Date().toISOString()
+  await scope.db
+    .updateTable('commissions')
+    .set({ status: 'approved', updated_at: at })
+    .where('tenant_id', '=', scope.tenantId)
+    .where('status', '=', 'accrued')
+    .where(
+      'id',
+      'in',
+      rows.map((r) => r.id),
+    )
+    .execute()
+  for (const row of rows) scope.emit('commission.approved', toCommission({ ...row, status: 'approved', updated_at: at }))
+  return rows.length
+}
+
+/**
+ * Takes a commission back: unpaid, it becomes `reversed`; paid or in a payout, a clawback of what is
+ * left of it is added. `eventId` names the refund that caused it (manual reversals name the original).
+ */
+export async function reverseCommission(
+  scope: TenantScope,
+  row: Row,
+  share: number,
+  cause: { eventId: string; now: Date },
+): Promise<{ reversed?: Commission; clawback?: Commission } | undefined> {
+  if (row.kind !== 'commission' || row.status === 'reversed' || row.status === 'voided') return undefined
+  const previous = await scope.db
+    .selectFrom('commissions')
+    .select(['amount_minor'])
+    .where('tenant_id', '=', scope.tenantId)
+    .where('reverses_id', '=', row.id)
+    .execute()
+  const alreadyBack = -previous.reduce((sum, r) => sum + Number(r.amount_minor), 0)
+  const amount = Math.min(share, row.amount_minor - alreadyBack)
+  if (amount <= 0) return undefined
+  const unpaid = row.payout_id === null && (row.status === 'accrued' || row.status === 'flagged' || row.status === 'approved')
+  if (unpaid && alreadyBack === 0 && amount === row.amount_minor) {
+    const reversed = await setStatus(scope, row, 'reversed')
+    scope.emit('commission.reversed', reversed)
+    return { reversed }
+  }
+  const at = cause.now.toISOString()
+  const clawback: Row = {
+    ...row,
+    id: newId('commission'),
+    event_id: cause.eventId,
+    kind: 'clawback',
+    amount_minor: -amount,
+    // Paid money is recovered from the next payout; unpaid money simply follows its commission.
+    status: unpaid ? row.status : 'approved',
+    mature_at: unpaid ? row.mature_at : at,
+    reverses_id: row.id,
+    payout_id: null,
+    created_at: at,
+    updated_at: at,
+  }
+  await scope.db.insertInto('commissions').values(clawback).execute()
+  const entry = toCommission(clawback)
+  scope.emit('commission.reversed', { ...toCommission(row), clawback: entry })
+  return { clawback: entry }
+}
+
+/** A reviewer's reversal (fraud, a cancelled deal). Reversing twice changes nothing. */
+export async function reverseById(scope: TenantScope, id: string): Promise<{ commission: Commission; clawback: Commission | null }> {
+  const row = await commissionRow(scope, id)
+  if (row.kind !== 'commission') throw new AppError(409, 'invalid_status', 'a clawback cannot be reversed')
+  const result = await reverseCommission(scope, row, row.amount_minor, { eventId: row.event_id, now: new Date() })
+  return { commission: result?.reversed ?? toCommission(row), clawback: result?.clawback ?? null }
+}
+
+/** Review: a flagged commission cleared accrues as if it had never been flagged. */
+export async function clearCommission(scope: TenantScope, id: string): Promise<Commission> {
+  const row = await commissionRow(scope, id)
+  if (row.status !== 'flagged') throw wrongStatus(row, 'cleared')
+  const cleared = await setStatus(scope, row, 'accrued', { flag: null })
+  scope.emit('commission.accrued', cleared)
+  return cleared
+}
+
+export async function rejectCommission(scope: TenantScope, id: string): Promise<Commission> {
+  const row = await commissionRow(scope, id)
+  if (row.status !== 'flagged') throw wrongStatus(row, 'rejected')
+  const voided = await setStatus(scope, row, 'voided')
+  scope.emit('commission.voided', voided)
+  return voided
+}

@@ -1,0 +1,83 @@
+/**
+ * The router's view of a link: everything a redirect needs, in one read, kept for a few seconds
+ * (tracking.link_cache_seconds) so a busy link costs no query. Changes made through this instance
+ * clear the cache at once (see the domain events in router.ts); other instances see them after the TTL.
+ */
+import { readJson } from '../db/codec.ts'
+import type { WithTenant } from '../db/with-tenant.ts'
+
+export interface RoutedLink {
+  linkId: string
+  partnerId: string
+  programId: string
+  /** The link's own deep link, else the program's destination. */
+  destinationUrl: string
+  programDestinationUrl: string
+  deepLinkHosts: string[]
+  programStatus: string
+  partnerStatus: string
+  archived: boolean
+  clickSalt: string
+}
+
+const MAX_ENTRIES = 50_000
+
+export class LinkDirectory {
+  readonly #cache = new Map<string, { link: RoutedLink | undefined; until: number }>()
+
+  constructor(
+    private readonly withTenant: WithTenant,
+    private readonly ttlMs: number,
+  ) {}
+
+  async find(tenantId: string, key: string): Promise<RoutedLink | undefined> {
+    const cacheKey = `${tenantId}\n${key}`
+    const hit = this.#cache.get(cacheKey)
+    if (hit && hit.until > Date.now()) return hit.link
+    const link = await this.withTenant(tenantId, async ({ db }) => {
+      const row = await db
+        .selectFrom('links')
+        .innerJoin('programs', 'programs.id', 'links.program_id')
+        .innerJoin('partners', 'partners.id', 'links.partner_id')
+        .innerJoin('tenants', 'tenants.id', 'links.tenant_id')
+        .select([
+          'links.id',
+          'links.partner_id',
+          'links.program_id',
+          'links.destination_url',
+          'links.archived_at',
+          'programs.destination_url as program_destination',
+          'programs.deep_link_hosts',
+          'programs.status as program_status',
+          'partners.status as partner_status',
+          'tenants.click_salt',
+        ])
+        .where('links.tenant_id', '=', tenantId)
+        .where('links.key', '=', key)
+        .executeTakeFirst()
+      if (!row) return undefined
+      if (!row.click_salt) throw new Error(`tenant ${tenantId} has no click_salt`)
+      return {
+        linkId: row.id,
+        partnerId: row.partner_id,
+        programId: row.program_id,
+        destinationUrl: row.destination_url ?? row.program_destination,
+        programDestinationUrl: row.program_destination,
+        deepLinkHosts: readJson<string[]>(row.deep_link_hosts),
+        programStatus: row.program_status,
+        partnerStatus: row.partner_status,
+        archived: row.archived_at !== null,
+        clickSalt: row.click_salt,
+      }
+    })
+    if (this.ttlMs > 0) {
+      if (this.#cache.size >= MAX_ENTRIES) this.#cache.clear()
+      this.#cache.set(cacheKey, { link, until: Date.now() + this.ttlMs })
+    }
+    return link
+  }
+
+  forget(): void {
+    this.#cache.clear()
+  }
+}

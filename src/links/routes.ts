@@ -1,0 +1,68 @@
+import { t } from 'elysia'
+import { PageQuery } from '../db/pagination.ts'
+import type { TenantApi } from '../http/tenant-api.ts'
+import { archiveLink, createLink, getLink, LINK_KEY_PATTERN, listLinks } from './service.ts'
+
+const LinkSchema = t.Object({
+  id: t.String(),
+  key: t.String({ description: 'The path segment of /r/<key>.' }),
+  partnerId: t.String(),
+  programId: t.String(),
+  destinationUrl: t.Nullable(t.String({ description: "A deep link; null sends visitors to the program's destination." })),
+  createdAt: t.String({ format: 'date-time' }),
+  archivedAt: t.Nullable(t.String({ format: 'date-time' })),
+})
+const tags = ['Links']
+
+export function linkRoutes(api: TenantApi) {
+  return api
+    .post(
+      '/links',
+      async ({ body, withTenant, set }) => {
+        set.status = 201
+        return withTenant((scope) => createLink(scope, body))
+      },
+      {
+        auth: { scopes: ['links:write'] },
+        body: t.Object(
+          {
+            partnerId: t.String({ maxLength: 64 }),
+            programId: t.String({ maxLength: 64 }),
+            key: t.Optional(t.String({ pattern: LINK_KEY_PATTERN, description: '3–64 letters, digits, - or _; generated when left out.' })),
+            destinationUrl: t.Optional(
+              t.String({ maxLength: 2048, description: "A deep link on the program's destination host or one of its deepLinkHosts." }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: LinkSchema },
+        detail: { tags, summary: 'Create a link (enrols the partner in the program if needed; 409 key_taken)' },
+      },
+    )
+    .get(
+      '/links',
+      async ({ query, withTenant }) => {
+        const page = await withTenant((scope) => listLinks(scope, query))
+        return { links: page.items, nextCursor: page.nextCursor }
+      },
+      {
+        auth: { scopes: ['links:read'] },
+        query: t.Composite([
+          PageQuery,
+          t.Object({ partnerId: t.Optional(t.String({ maxLength: 64 })), programId: t.Optional(t.String({ maxLength: 64 })) }),
+        ]),
+        response: t.Object({ links: t.Array(LinkSchema), nextCursor: t.Nullable(t.String()) }),
+        detail: { tags, summary: 'List links, by partner or program' },
+      },
+    )
+    .get('/links/:id', ({ params, withTenant }) => withTenant((scope) => getLink(scope, params.id)), {
+      auth: { scopes: ['links:read'] },
+      response: LinkSchema,
+      detail: { tags, summary: 'One link' },
+    })
+    .post('/links/:id/archive', ({ params, withTenant }) => withTenant((scope) => archiveLink(scope, params.id)), {
+      auth: { scopes: ['links:write'] },
+      response: LinkSchema,
+      detail: { tags, summary: 'Archive a link: the router answers 404 for it; its history stays' },
+    })
+}

@@ -1,0 +1,66 @@
+/**
+ * CSV exports of payouts: a generic file for a spreadsheet or bank, and PayPal's mass-payment (Payouts)
+ * format: no header; recipient email, amount, currency, a unique id, and a note. Cells that a
+ * spreadsheet would run as a formula (=, +, -, @ first) are prefixed with a quote.
+ */
+import { formatAmount } from '../money/money.ts'
+
+interface ExportRow {
+  id: string
+  partner_id: string
+  email: string
+  name: string | null
+  currency: string
+  amount_minor: number
+  commission_count: number
+  status: string
+  reference: string | null
+  created_at: string
+  paid_at: string | null
+}
+
+function cell(value: string | number | null): string {
+  let text = value === null ? '' : String(value)
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
+}
+
+function lines(rows: (string | number | null)[][]): string {
+  return rows.map((r) => r.map(cell).join(',')).join('\r\n') + (rows.length ? '\r\n' : '')
+}
+
+export function genericCsv(rows: ExportRow[]): string {
+  const header = [
+    'payout_id',
+    'partner_id',
+    'email',
+    'name',
+    'amount',
+    'currency',
+    'commissions',
+    'status',
+    'reference',
+    'created_at',
+    'paid_at',
+  ]
+  return lines([
+    header,
+    ...rows.map((r) => [
+      r.id,
+      r.partner_id,
+      r.email,
+      r.name,
+      formatAmount(Number(r.amount_minor), r.currency),
+      r.currency,
+      r.commission_count,
+      r.status,
+      r.reference,
+      r.created_at,
+      r.paid_at,
+    ]),
+  ])
+}
+
+export function paypalCsv(rows: ExportRow[], note: string): string {
+  return lines(rows.map((r) => [r.email, formatAmount(Number(r.amount_minor), r.currency), r.currency, r.id, note]))
+}

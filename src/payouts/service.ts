@@ -1,0 +1,227 @@
+/**
+ * Payouts: approved commissions (clawbacks included, which lower the sum) grouped by partner and
+ * currency. A run makes one pending payout per group whose sum reaches the minimum (and, optionally,
+ * that holds enough referrals); commissions of a group below it wait for the next run. Marking paid
+ * or failed touches exactly the payouts named: paid settles their commissions, failed returns them to
+ * the pool for the next run. Paying itself happens outside (bank, PayPal mass payment: see csv.ts);
+ * partnerd records the reference.
+ */
+
+import { toCommission } from '../commissions/service.ts'
+import { fetchPage, type Page, type PageRequest } from '../db/pagination.ts'
+import type { DB } from '../db/schema.ts'
+import type { TenantScope } from '../db/with-tenant.ts'
+import { AppError } from '../errors.ts'
+import { newId } from '../ids.ts'
+import { formatAmount, parseAmount } from '../money/money.ts'
+
+type Row = DB['payouts']
+
+export interface Payout {
+  id: string
+  partnerId: string
+  currency: string
+  amount: string
+  commissionCount: number
+  status: Row['status']
+  method: string
+  reference: string | null
+  failureReason: string | null
+  createdAt: string
+  updatedAt: string
+  paidAt: string | null
+}
+
+export function toPayout(row: Row): Payout {
+  return {
+    id: row.id,
+    partnerId: row.partner_id,
+    currency: row.currency,
+    amount: formatAmount(Number(row.amount_minor), row.currency),
+    commissionCount: row.commission_count,
+    status: row.status,
+    method: row.method,
+    reference: row.reference,
+    failureReason: row.failure_reason,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    paidAt: row.paid_at,
+  }
+}
+
+export interface RunOptions {
+  /** Only this currency (default: every currency). */
+  currency?: string
+  /** Per currency, e.g. {"USD": "50.00"}: groups below wait. Default: anything above zero. */
+  minimumAmount?: Record<string, string>
+  /** Groups with fewer distinct referred customers wait. */
+  minimumReferrals?: number
+  /** Only these partners. */
+  partnerIds?: string[]
+}
+
+export async function runPayouts(scope: TenantScope, options: RunOptions): Promise<Payout[]> {
+  const minimums = new Map(Object.entries(options.minimumAmount ?? {}).map(([c, v]) => [c, parseAmount(v, c, `minimumAmount.${c}`)]))
+  let q = scope.db
+    .selectFrom('commissions')
+    .select(['id', 'partner_id', 'currency', 'amount_minor', 'customer_id', 'kind'])
+    .where('tenant_id', '=', scope.tenantId)
+    .where('status', '=', 'approved')
+    .where('payout_id', 'is', null)
+  if (options.currency) q = q.where('currency', '=', options.currency)
+  if (options.partnerIds?.length) q = q.where('partner_id', 'in', options.partnerIds)
+  const rows = await q.orderBy('id').execute()
+
+  const groups = new Map<string, typeof rows>()
+  for (const row of rows) {
+    const key = `${row.partner_id}\n${row.currency}`
+    const group = groups.get(key)
+    if (group) group.push(row)
+    else groups.set(key, [row])
+  }
+  const payouts: Payout[] = []
+  for (const group of groups.values()) {
+    const { partner_id: partnerId, currency } = group[0]!
+    const sum = group.reduce((total, r) => total + Number(r.amount_minor), 0)
+    if (sum <= 0 || sum < (minimums.get(currency) ?? 0)) continue
+    const referrals = new Set(group.filter((r) => r.kind === 'commission').map((r) => r.customer_id)).size
+    if (options.minimumReferrals && referrals < options.minimumReferrals) continue
+    const at = new Date().toISOString()
+    const payout: Row = {
+      id: newId('payout'),
+      tenant_id: scope.tenantId,
+      partner_id: partnerId,
+      currency,
+      amount_minor: sum,
+      commission_count: group.length,
+      status: 'pending',
+      method: 'manual',
+      reference: null,
+      failure_reason: null,
+      created_at: at,
+      updated_at: at,
+      paid_at: null,
+    }
+    await scope.db.insertInto('payouts').values(payout).execute()
+    // `payout_id is null` makes a concurrent run unable to put a commission in two payouts.
+    const claimed = await scope.db
+      .updateTable('commissions')
+      .set({ payout_id: payout.id, updated_at: at })
+      .where('tenant_id', '=', scope.tenantId)
+      .where('status', '=', 'approved')
+      .where('payout_id', 'is', null)
+      .where(
+        'id',
+        'in',
+        group.map((r) => r.id),
+      )
+      .executeTakeFirst()
+    if (Number(claimed.numUpdatedRows) !== group.length)
+      throw new AppError(409, 'conflict', 'another payout run took some of these commissions; run again')
+    payouts.push(toPayout(payout))
+    scope.emit('payout.created', payouts[payouts.length - 1])
+  }
+  return payouts
+}
+
+export async function getPayout(scope: TenantScope, id: string): Promise<Row> {
+  const row = await scope.db
+    .selectFrom('payouts')
+    .selectAll()
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', id)
+    .executeTakeFirst()
+  if (!row) throw new AppError(404, 'not_found', `no payout ${id}`)
+  return row
+}
+
+export async function listPayouts(
+  scope: TenantScope,
+  filter: PageRequest & { status?: Row['status']; partnerId?: string },
+): Promise<Page<Payout>> {
+  const page = await fetchPage(filter, (afterId, take) => {
+    let q = scope.db.selectFrom('payouts').selectAll().where('tenant_id', '=', scope.tenantId).orderBy('id').limit(take)
+    if (afterId) q = q.where('id', '>', afterId)
+    if (filter.status) q = q.where('status', '=', filter.status)
+    if (filter.partnerId) q = q.where('partner_id', '=', filter.partnerId)
+    return q.execute()
+  })
+  return { items: page.items.map(toPayout), nextCursor: page.nextCursor }
+}
+
+/** Loads exactly the named payouts, all pending, or refuses the whole request. */
+async function pendingPayouts(scope: TenantScope, ids: string[]): Promise<Row[]> {
+  const unique = [...new Set(ids)]
+  const rows = await scope.db.selectFrom('payouts').selectAll().where('tenant_id', '=', scope.tenantId).where('id', 'in', unique).execute()
+  const missing = unique.filter((id) => !rows.some((r) => r.id === id))
+  if (missing.length > 0) throw new AppError(404, 'not_found', `no payout ${missing.join(', ')}`)
+  const settled = rows.filter((r) => r.status !== 'pending')
+  if (settled.length > 0) {
+    throw new AppError(409, 'payout_not_pending', `already ${settled.map((r) => `${r.id} ${r.status}`).join(', ')}`)
+  }
+  return rows
+}
+
+export async function markPaid(scope: TenantScope, ids: string[], reference: string | undefined): Promise<Payout[]> {
+  const rows = await pendingPayouts(scope, ids)
+  const at = new Date().toISOString()
+  const paid: Payout[] = []
+  for (const row of rows) {
+    await scope.db
+      .updateTable('payouts')
+      .set({ status: 'paid', reference: reference ?? null, paid_at: at, updated_at: at })
+      .where('tenant_id', '=', scope.tenantId)
+      .where('id', '=', row.id)
+      .where('status', '=', 'pending')
+      .execute()
+    const commissions = await scope.db
+      .updateTable('commissions')
+      .set({ status: 'paid', updated_at: at })
+      .where('tenant_id', '=', scope.tenantId)
+      .where('payout_id', '=', row.id)
+      .returningAll()
+      .execute()
+    for (const c of commissions) scope.emit('commission.paid', toCommission(c))
+    const payout = toPayout({ ...row, status: 'paid', reference: reference ?? null, paid_at: at, updated_at: at })
+    scope.emit('payout.paid', payout)
+    paid.push(payout)
+  }
+  return paid
+}
+
+export async function markFailed(scope: TenantScope, ids: string[], reason: string | undefined): Promise<Payout[]> {
+  const rows = await pendingPayouts(scope, ids)
+  const at = new Date().toISOString()
+  const failed: Payout[] = []
+  for (const row of rows) {
+    await scope.db
+      .updateTable('payouts')
+      .set({ status: 'failed', failure_reason: reason ?? null, updated_at: at })
+      .where('tenant_id', '=', scope.tenantId)
+      .where('id', '=', row.id)
+      .execute()
+    await scope.db
+      .updateTable('commissions')
+      .set({ payout_id: null, updated_at: at })
+      .where('tenant_id', '=', scope.tenantId)
+      .where('payout_id', '=', row.id)
+      .execute()
+    const payout = toPayout({ ...row, status: 'failed', failure_reason: reason ?? null, updated_at: at })
+    scope.emit('payout.failed', payout)
+    failed.push(payout)
+  }
+  return failed
+}
+
+/** Rows for the CSV exports: each payout with its partner's email and name. */
+export async function payoutsForExport(scope: TenantScope, status: Row['status']) {
+  return scope.db
+    .selectFrom('payouts')
+    .innerJoin('partners', 'partners.id', 'payouts.partner_id')
+    .selectAll('payouts')
+    .select(['partners.email', 'partners.name'])
+    .where('payouts.tenant_id', '=', scope.tenantId)
+    .where('payouts.status', '=', status)
+    .orderBy('payouts.id')
+    .execute()
+}

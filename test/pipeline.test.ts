@@ -1,0 +1,371 @@
+/**
+ * The partner program end to end over HTTP, on both databases: program → partner → link → click →
+ * identify → sale → commission → holdback → approve → payout → paid → refund → clawback, and the
+ * rules around each step.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DIALECTS } from './support/databases.ts'
+import { startTestServer, type TestServer } from './support/server.ts'
+
+describe.each(DIALECTS)('the partner program on %s', (dialect) => {
+  let server: TestServer
+  let key: string
+  const call = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+    server.call(method, `/api${path}`, { key, body, headers })
+  const json = async (method: string, path: string, body?: unknown, status = [200, 201]) => {
+    const res = await call(method, path, body)
+    const data = await res.json()
+    expect(status, `${method} ${path}: ${JSON.stringify(data)}`).toContain(res.status)
+    return data
+  }
+  /** Follows a link as a browser would, without following the redirect. */
+  const click = (linkKey: string, query = '', headers: Record<string, string> = {}) =>
+    fetch(`${server.url}/r/${linkKey}${query}`, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 Firefox/140.0', ...headers } })
+  const crefOf = (res: Response) => new URL(res.headers.get('location')!).searchParams.get('cref')!
+  /** Reads rows as the server would: inside the tenant (PostgreSQL's row-level security sees to it). */
+  const inTenant = async <T>(fn: (db: Parameters<Parameters<TestServer['runtime']['withTenant']>[1]>[0]['db']) => Promise<T>) => {
+    const tenant = await server.runtime.database.db.selectFrom('tenants').select('id').executeTakeFirstOrThrow()
+    return server.runtime.withTenant(tenant.id, (scope) => fn(scope.db))
+  }
+  let seq = 0
+  const program = (overrides: Record<string, unknown> = {}) =>
+    json('POST', '/programs', {
+      name: `Program ${++seq}`,
+      currency: 'USD',
+      status: 'active',
+      destinationUrl: 'https://shop.example.com/welcome?from=partner',
+      deepLinkHosts: ['docs.example.com'],
+      holdbackDays: 0,
+      rules: [
+        { on: 'signup', amount: '5.00' },
+        { on: 'sale', percent: '20' },
+      ],
+      ...overrides,
+    })
+  const partner = (email = `p${++seq}@partners.example`) => json('POST', '/partners', { email, name: 'A partner' })
+  const link = async (partnerId: string, programId: string, extra: Record<string, unknown> = {}) =>
+    json('POST', '/links', { partnerId, programId, ...extra })
+  const event = (body: Record<string, unknown>) => json('POST', '/attribution/events', { externalEventId: `ext-${++seq}`, ...body })
+  /** A visitor clicks and the site identifies them as `userId`; returns the cref. */
+  const visit = async (linkKey: string, userId: string) => {
+    const res = await click(linkKey)
+    expect(res.status).toBe(302)
+    const cref = crefOf(res)
+    await json('POST', '/attribution/identify', { cref, userId })
+    return cref
+  }
+
+  beforeAll(async () => {
+    server = await startTestServer(dialect, {
+      commissions: { approve_interval_seconds: 0 },
+      tracking: { velocity_per_minute: 1000, max_per_minute: 2000 },
+    })
+    key = server.adminKey
+  })
+  afterAll(() => server.stop())
+
+  it('runs the whole pipeline: click, identify, sale, commission, approve, payout, paid, refund, clawback', async () => {
+    const prg = await program()
+    const ptn = await partner()
+    const lnk = await link(ptn.id, prg.id, { key: 'spring-sale' })
+    expect(lnk).toMatchObject({ key: 'spring-sale', partnerId: ptn.id, programId: prg.id, destinationUrl: null })
+
+    const res = await click('spring-sale', '?sub=newsletter', { referer: 'https://blog.example.org/post' })
+    expect(res.status).toBe(302)
+    const location = new URL(res.headers.get('location')!)
+    expect(`${location.origin}${location.pathname}`).toBe('https://shop.example.com/welcome')
+    expect(location.searchParams.get('from')).toBe('partner')
+    const cref = location.searchParams.get('cref')!
+    expect(cref).toMatch(/^clk_[0-9A-Z]{26}$/)
+    const cookie = res.headers.get('set-cookie')!
+    expect(cookie).toContain(`_cref=${cref}`)
+    expect(cookie).toMatch(/Max-Age=7776000/)
+    expect(cookie).toMatch(/SameSite=Lax/)
+    const stored = await inTenant((db) => db.selectFrom('clicks').selectAll().where('id', '=', cref).executeTakeFirstOrThrow())
+    expect(stored).toMatchObject({
+      partner_id: ptn.id,
+      program_id: prg.id,
+      sub_source: 'newsletter',
+      referer: 'https://blog.example.org/post',
+      flag: null,
+    })
+    expect(stored.ip_hash).toMatch(/^[A-Za-z0-9_-]{22}$/)
+    expect(stored.ip_hash).not.toContain('127.0.0.1')
+
+    expect(await json('POST', '/attribution/identify', { cref, userId: 'cust-1' })).toEqual({ cref, userId: 'cust-1', attributedEvents: 0 })
+    const signup = await event({ userId: 'cust-1', type: 'signup' })
+    expect(signup.commissions).toEqual([expect.objectContaining({ amount: '5.00', trigger: 'signup', status: 'accrued' })])
+
+    const sale = await event({ userId: 'cust-1', type: 'sale', value: '99.99', currency: 'USD' })
+    expect(sale.eventId).toMatch(/^evt_/)
+    expect(sale.attribution).toEqual({
+      status: 'attributed',
+      model: 'last_click',
+      touches: [{ clickId: cref, partnerId: ptn.id, programId: prg.id, weight: '1' }],
+    })
+    // 20% of 99.99 is 19.998: rounded half away from zero to the cent.
+    expect(sale.commissions).toEqual([
+      expect.objectContaining({ partnerId: ptn.id, amount: '20.00', currency: 'USD', status: 'accrued', kind: 'commission' }),
+    ])
+    const commissionId = sale.commissions[0].id
+
+    const approved = await json('POST', `/commissions/${commissionId}/approve`)
+    expect(approved.status).toBe('approved')
+    expect((await json('POST', '/commissions/approve-matured')).approved).toBe(1) // the signup's
+
+    const run = await json('POST', '/payouts/run', {})
+    expect(run.payouts).toEqual([
+      expect.objectContaining({ partnerId: ptn.id, amount: '25.00', currency: 'USD', commissionCount: 2, status: 'pending' }),
+    ])
+    const payoutId = run.payouts[0].id
+    expect((await json('POST', '/payouts/run', {})).payouts).toEqual([]) // nothing left to pay
+    const paid = await json('POST', '/payouts/mark-paid', { payoutIds: [payoutId], reference: 'BANK-42' })
+    expect(paid.payouts[0]).toMatchObject({ status: 'paid', reference: 'BANK-42' })
+    expect((await json('GET', `/commissions/${commissionId}`)).status).toBe('paid')
+
+    // A refund after payout cannot undo the payment: a negative entry, counted once.
+    const refundBody = {
+      userId: 'cust-1',
+      type: 'refund',
+      value: '99.99',
+      currency: 'USD',
+      externalEventId: `refund-${seq}`,
+      refundOf: sale.externalEventId,
+    }
+    const refund = await json('POST', '/attribution/events', refundBody)
+    expect(refund.attribution.status).toBe('reversal')
+    expect(refund.commissions).toEqual([
+      expect.objectContaining({ kind: 'clawback', amount: '-20.00', status: 'approved', reversesId: commissionId }),
+    ])
+    const again = await call('POST', '/attribution/events', refundBody)
+    expect(again.status).toBe(200)
+    expect((await again.json()).eventId).toBe(refund.eventId)
+    const all = await json('GET', `/partners/${ptn.id}/commissions`)
+    expect(all.commissions.filter((c: { kind: string }) => c.kind === 'clawback')).toHaveLength(1)
+    // The balance is negative: no payout until the partner earns it back.
+    expect((await json('POST', '/payouts/run', {})).payouts).toEqual([])
+    await event({ userId: 'cust-1', type: 'sale', value: '10.00', currency: 'USD' }) // not the first sale: earns nothing
+    expect((await json('GET', `/partners/${ptn.id}/payouts`)).payouts.map((p: { id: string }) => p.id)).toEqual([payoutId])
+  })
+
+  it('keeps the holdback: approving early is 409 holdback_active with matureAt; the job approves once it has passed', async () => {
+    const prg = await program({ holdbackDays: 30 })
+    const ptn = await partner()
+    const lnk = await link(ptn.id, prg.id)
+    await visit(lnk.key, 'cust-hold')
+    const ts = new Date(Date.now() - 10 * 86_400_000).toISOString()
+    // The click came after this sale: it cannot have caused it.
+    const early = await event({ userId: 'cust-hold', type: 'sale', value: '50.00', currency: 'USD', ts })
+    expect(early.attribution.status).toBe('unattributed')
+    const sale = await event({ userId: 'cust-hold', type: 'sale', value: '50.00', currency: 'USD' })
+    const commission = sale.commissions[0]
+    const res = await call('POST', `/commissions/${commission.id}/approve`)
+    expect(res.status).toBe(409)
+    const body = await res.json()
+    expect(body).toMatchObject({ error: 'holdback_active', matureAt: commission.matureAt })
+    expect(Date.parse(body.matureAt) - Date.now()).toBeGreaterThan(29 * 86_400_000)
+    expect((await json('POST', '/commissions/approve-matured')).approved).toBe(0)
+  })
+
+  it('replays an event by externalEventId; the same id with another body is 409 and writes nothing', async () => {
+    const prg = await program()
+    const lnk = await link((await partner()).id, prg.id)
+    await visit(lnk.key, 'cust-replay')
+    const body = { userId: 'cust-replay', type: 'sale', value: '10.00', currency: 'USD', externalEventId: 'order-777' }
+    const first = await call('POST', '/attribution/events', body)
+    expect(first.status).toBe(201)
+    const firstBody = await first.json()
+    const second = await call('POST', '/attribution/events', body)
+    expect(second.status).toBe(200)
+    expect(await second.json()).toEqual(firstBody)
+    const conflict = await call('POST', '/attribution/events', { ...body, value: '11.00' })
+    expect(conflict.status).toBe(409)
+    expect(await conflict.json()).toMatchObject({ error: 'event_conflict' })
+    expect((await json('GET', `/commissions?programId=${prg.id}`)).commissions).toHaveLength(1)
+  })
+
+  it('attributes the backlog: events before identify are attributed when the click is identified', async () => {
+    const prg = await program()
+    const lnk = await link((await partner()).id, prg.id)
+    const res = await click(lnk.key)
+    const cref = crefOf(res)
+    const sale = await event({ userId: 'cust-late', type: 'sale', value: '30.00', currency: 'USD' })
+    expect(sale.attribution.status).toBe('unattributed')
+    expect(sale.commissions).toEqual([])
+    expect(await json('POST', '/attribution/identify', { cref, userId: 'cust-late' })).toMatchObject({ attributedEvents: 1 })
+    const commissions = (await json('GET', `/commissions?programId=${prg.id}`)).commissions
+    expect(commissions).toEqual([expect.objectContaining({ eventId: sale.eventId, amount: '6.00' })])
+    // A click belongs to one customer.
+    const stolen = await call('POST', '/attribution/identify', { cref, userId: 'someone-else' })
+    expect(stolen.status).toBe(409)
+    expect(await stolen.json()).toMatchObject({ error: 'cref_claimed' })
+    const unknown = await call('POST', '/attribution/identify', { cref: 'clk_01HZZZZZZZZZZZZZZZZZZZZZZZ', userId: 'x' })
+    expect(unknown.status).toBe(404)
+    expect(await unknown.json()).toMatchObject({ error: 'unknown_cref' })
+  })
+
+  it('shares credit by the program model: linear and position across partners', async () => {
+    for (const [model, weights, amounts] of [
+      ['linear', ['0.3334', '0.3333', '0.3333'], ['33.34', '33.33', '33.33']],
+      ['position', ['0.4', '0.2', '0.4'], ['40.00', '20.00', '40.00']],
+      ['first_click', ['1'], ['100.00']],
+    ] as const) {
+      const prg = await program({ attribution: { model }, rules: [{ on: 'sale', percent: '100' }] })
+      const partners = [await partner(), await partner(), await partner()]
+      const customer = `cust-${model}`
+      for (const p of partners) await visit((await link(p.id, prg.id)).key, customer)
+      const sale = await event({ userId: customer, type: 'sale', value: '100.00', currency: 'USD' })
+      expect(sale.attribution.model).toBe(model)
+      expect(sale.attribution.touches.map((t: { weight: string }) => t.weight)).toEqual(weights)
+      expect(sale.commissions.map((c: { amount: string }) => c.amount)).toEqual(amounts)
+    }
+  })
+
+  it('pays recurring commissions for N months after the first sale, stepping down; one-off rules pay once', async () => {
+    const prg = await program({
+      rules: [{ on: 'sale', percent: '30', recurring: { months: 12 }, stepDown: { afterMonths: 3, percent: '10' } }],
+    })
+    const lnk = await link((await partner()).id, prg.id)
+    // Month-aligned times: the first sale a year and a day ago, renewals whole months after it.
+    const first = new Date(Date.now() - 86_400_000)
+    first.setUTCFullYear(first.getUTCFullYear() - 1)
+    const monthsAfter = (n: number) => {
+      const at = new Date(first)
+      at.setUTCMonth(at.getUTCMonth() + n)
+      return at.toISOString()
+    }
+    // The click has to come before the first sale: record it, then move it back.
+    const cref = await visit(lnk.key, 'cust-sub')
+    await inTenant((db) =>
+      db
+        .updateTable('clicks')
+        .set({ created_at: new Date(first.getTime() - 86_400_000).toISOString() })
+        .where('id', '=', cref)
+        .execute(),
+    )
+    const trial = await event({ userId: 'cust-sub', type: 'trial_started', ts: new Date(first.getTime() - 3_600_000).toISOString() })
+    expect(trial.attribution.status).toBe('not_commissionable')
+    const amounts: string[] = []
+    for (const n of [0, 1, 2, 3, 11, 12]) {
+      const sale = await event({ userId: 'cust-sub', type: 'invoice_paid', value: '100.00', currency: 'USD', ts: monthsAfter(n) })
+      amounts.push(sale.commissions[0]?.amount ?? sale.attribution.reason)
+    }
+    // Months 0, 1, 2 at 30%; from the 3rd at 10%; the 12 months are over at the 12th.
+    expect(amounts).toEqual(['30.00', '30.00', '30.00', '10.00', '10.00', 'recurring_ended'])
+  })
+
+  it('reverses unpaid commissions on refund, and a partial refund claws back its share', async () => {
+    const prg = await program({ rules: [{ on: 'sale', percent: '10' }] })
+    const lnk = await link((await partner()).id, prg.id)
+    await visit(lnk.key, 'cust-r1')
+    const sale = await event({ userId: 'cust-r1', type: 'sale', value: '200.00', currency: 'USD' })
+    const partial = await event({ userId: 'cust-r1', type: 'refund', value: '50.00', currency: 'USD', refundOf: sale.externalEventId })
+    expect(partial.commissions).toEqual([expect.objectContaining({ kind: 'clawback', amount: '-5.00', status: 'accrued' })])
+    const tooMuch = await call('POST', '/attribution/events', {
+      userId: 'cust-r1',
+      type: 'refund',
+      value: '151.00',
+      currency: 'USD',
+      externalEventId: 'r-big',
+      refundOf: sale.externalEventId,
+    })
+    expect(tooMuch.status).toBe(400)
+    expect(await tooMuch.json()).toMatchObject({ error: 'invalid_refund' })
+    const rest = await event({ userId: 'cust-r1', type: 'chargeback', value: '150.00', currency: 'USD' })
+    expect(rest.commissions).toEqual([expect.objectContaining({ kind: 'clawback', amount: '-15.00' })])
+    const net = (await json('GET', `/commissions?programId=${prg.id}`)).commissions.reduce(
+      (s: number, c: { amount: string }) => s + Number(c.amount),
+      0,
+    )
+    expect(net).toBe(0)
+
+    await visit((await link((await partner()).id, prg.id)).key, 'cust-r2')
+    const whole = await event({ userId: 'cust-r2', type: 'sale', value: '80.00', currency: 'USD' })
+    await event({ userId: 'cust-r2', type: 'refund' }) // no value, no refundOf: the latest sale, in full
+    expect(await json('GET', `/commissions/${whole.commissions[0].id}`)).toMatchObject({ status: 'reversed' })
+  })
+
+  it('flags revoked partners, self-referrals and bursts for review; clearing lets them accrue', async () => {
+    const prg = await program()
+    const ptn = await partner('self@partners.example')
+    const lnk = await link(ptn.id, prg.id)
+    await visit(lnk.key, 'cust-self')
+    const self = await event({ userId: 'cust-self', type: 'sale', value: '10.00', currency: 'USD', customerEmail: 'SELF@partners.example' })
+    expect(self.commissions[0]).toMatchObject({ status: 'flagged', flag: 'self_referral' })
+    const approve = await call('POST', `/commissions/${self.commissions[0].id}/approve`)
+    expect(approve.status).toBe(409)
+    expect(await approve.json()).toMatchObject({ error: 'commission_flagged' })
+    const queue = await json('GET', '/commissions?status=flagged')
+    expect(queue.commissions.map((c: { id: string }) => c.id)).toContain(self.commissions[0].id)
+    expect(await json('POST', `/commissions/${self.commissions[0].id}/clear`)).toMatchObject({ status: 'accrued', flag: null })
+
+    await json('POST', `/partners/${ptn.id}/revoke`)
+    const res = await click(lnk.key)
+    expect(res.status).toBe(302) // still redirects
+    const flagged = await inTenant((db) => db.selectFrom('clicks').select('flag').where('id', '=', crefOf(res)).executeTakeFirstOrThrow())
+    // Listing partners without a status filter shows revoked ones too.
+    const listed = await json('GET', `/partners?email=${ptn.email}`)
+    expect(listed.partners).toEqual([expect.objectContaining({ id: ptn.id, status: 'revoked' })])
+    expect(flagged.flag).toBe('revoked')
+    await json('POST', '/attribution/identify', { cref: crefOf(res), userId: 'cust-after-revoke' })
+    const late = await event({ userId: 'cust-after-revoke', type: 'sale', value: '10.00', currency: 'USD' })
+    expect(late.commissions[0]).toMatchObject({ status: 'flagged', flag: 'revoked' })
+    expect(await json('POST', `/commissions/${late.commissions[0].id}/reject`)).toMatchObject({ status: 'voided' })
+  })
+
+  it('earns nothing while a program is paused, though its links still redirect', async () => {
+    const prg = await program()
+    const lnk = await link((await partner()).id, prg.id)
+    await json('PATCH', `/programs/${prg.id}`, { status: 'paused' })
+    await visit(lnk.key, 'cust-paused')
+    const sale = await event({ userId: 'cust-paused', type: 'sale', value: '10.00', currency: 'USD' })
+    expect(sale.attribution).toMatchObject({ status: 'attributed', reason: 'program_not_active' })
+    expect(sale.commissions).toEqual([])
+  })
+
+  it('pays out by partner and currency above a minimum, and marks exactly the payouts named', async () => {
+    const eur = await program({ currency: 'EUR', rules: [{ on: 'sale', amount: '7.00' }] })
+    const usd = await program({ rules: [{ on: 'sale', amount: '3.00' }] })
+    const a = await partner()
+    const b = await partner()
+    for (const [p, prg, customer] of [
+      [a, eur, 'pay-1'],
+      [a, usd, 'pay-2'],
+      [b, eur, 'pay-3'],
+    ] as const) {
+      await visit((await link(p.id, prg.id)).key, customer)
+      await event({ userId: customer, type: 'sale', value: '1.00', currency: prg.currency })
+    }
+    await json('POST', '/commissions/approve-matured')
+    const bad = await call('POST', '/payouts/run', { minimumAmount: { USD: '1.001' } })
+    expect(bad.status).toBe(400)
+    const run = await json('POST', '/payouts/run', { partnerIds: [a.id, b.id], minimumAmount: { USD: '5.00' } })
+    // a's 3.00 USD is below the minimum and waits.
+    expect(
+      run.payouts.map((p: { partnerId: string; amount: string; currency: string }) => [p.partnerId, p.amount, p.currency]).sort(),
+    ).toEqual(
+      [
+        [a.id, '7.00', 'EUR'],
+        [b.id, '7.00', 'EUR'],
+      ].sort(),
+    )
+    const [first, second] = run.payouts
+    const wrong = await call('POST', '/payouts/mark-paid', { payoutIds: [first.id, 'pay_nope'] })
+    expect(wrong.status).toBe(404)
+    await json('POST', '/payouts/mark-paid', { payoutIds: [first.id], reference: 'PP-1' })
+    expect((await json('GET', `/payouts/${second.id}`)).status).toBe('pending')
+    const twice = await call('POST', '/payouts/mark-paid', { payoutIds: [first.id] })
+    expect(twice.status).toBe(409)
+    expect(await twice.json()).toMatchObject({ error: 'payout_not_pending' })
+
+    const csv = await call('GET', '/payouts/export.csv?format=paypal')
+    expect(csv.headers.get('content-type')).toContain('text/csv')
+    const lines = (await csv.text()).trim().split('\r\n')
+    expect(lines).toContain(`${b.email},7.00,EUR,${second.id},Partner commissions`)
+    expect(lines.some((l) => l.includes(first.id))).toBe(false) // paid, not pending
+
+    await json('POST', '/payouts/mark-failed', { payoutIds: [second.id], reason: 'account closed' })
+    const retry = await json('POST', '/payouts/run', { partnerIds: [b.id] })
+    expect(retry.payouts).toEqual([expect.objectContaining({ amount: '7.00', currency: 'EUR' })])
+  })
+})
