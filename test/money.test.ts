@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { currencyDigits, formatAmount, formatPercent, parseAmount, parsePercent } from '../src/money/money.ts'
+import { modelWeights } from '../src/attribution/models.ts'
+import { monthsBetween } from '../src/commissions/accrue.ts'
+import { currencyDigits, formatAmount, formatPercent, parseAmount, parsePercent, percentOf, prorate, splitByWeights } from '../src/money/money.ts'
 
 describe('money', () => {
   it('knows each currency’s minor units and refuses what is not payable', () => {
@@ -46,5 +48,44 @@ describe('money', () => {
     expect([parsePercent('20'), parsePercent('12.5'), parsePercent('0.01'), parsePercent('100')]).toEqual([2000, 1250, 1, 10000])
     expect([formatPercent(2000), formatPercent(1250), formatPercent(1)]).toEqual(['20', '12.5', '0.01'])
     for (const bad of ['0', '100.01', '-5', '12.345', 'ten', '']) expect(() => parsePercent(bad), bad).toThrow(/invalid_percent/)
+  })
+})
+
+describe('commission arithmetic', () => {
+  it('rounds half away from zero to the minor unit, exactly, far past 2^53 in the product', () => {
+    expect(percentOf(9999, 2000)).toBe(2000) // 19.998 → 20.00
+    expect(percentOf(12345, 1250)).toBe(1543) // 1543.125 → 1543
+    expect(percentOf(5, 1000)).toBe(1) // 0.5 → 1
+    expect(prorate(-2000, 5000, 20000)).toBe(-500)
+    expect(prorate(-1, 1, 2)).toBe(-1) // -0.5 → -1
+    expect(percentOf(9_007_199_254_740_991, 10_000)).toBe(9_007_199_254_740_991)
+    expect(percentOf(9_007_199_254_740_991, 3333)).toBe(3_002_099_511_605_172)
+  })
+
+  it('splits by weights so the parts add up to the whole', () => {
+    expect(splitByWeights(10000, [1, 1, 1])).toEqual([3334, 3333, 3333])
+    expect(splitByWeights(100, [4000, 2000, 4000])).toEqual([40, 20, 40])
+    expect(splitByWeights(1, [1, 1])).toEqual([1, 0])
+    for (let total = 0; total < 500; total += 7) {
+      const parts = splitByWeights(total, [3, 5, 11, 1])
+      expect(parts.reduce((a, b) => a + b, 0)).toBe(total)
+    }
+  })
+
+  it('weights touches by each attribution model', () => {
+    expect(modelWeights('last_click', 3)).toEqual([0, 0, 10000])
+    expect(modelWeights('first_click', 3)).toEqual([10000, 0, 0])
+    expect(modelWeights('linear', 3)).toEqual([3334, 3333, 3333])
+    expect(modelWeights('position', 1)).toEqual([10000])
+    expect(modelWeights('position', 2)).toEqual([5000, 5000])
+    expect(modelWeights('position', 4)).toEqual([4000, 1000, 1000, 4000])
+    expect(modelWeights('position', 5).reduce((a, b) => a + b, 0)).toBe(10000)
+  })
+
+  it('counts whole calendar months for recurring rules', () => {
+    expect(monthsBetween('2026-01-31T00:00:00Z', '2026-02-28T23:59:59Z')).toBe(0)
+    expect(monthsBetween('2026-01-31T00:00:00Z', '2026-03-01T00:00:00Z')).toBe(1)
+    expect(monthsBetween('2026-01-15T12:00:00Z', '2027-01-15T12:00:00Z')).toBe(12)
+    expect(monthsBetween('2026-01-15T12:00:00Z', '2027-01-15T11:59:59Z')).toBe(11)
   })
 })

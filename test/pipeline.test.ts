@@ -368,4 +368,37 @@ describe.each(DIALECTS)('the partner program on %s', (dialect) => {
     const retry = await json('POST', '/payouts/run', { partnerIds: [b.id] })
     expect(retry.payouts).toEqual([expect.objectContaining({ amount: '7.00', currency: 'EUR' })])
   })
+
+  it('refuses bad events with a clear 4xx and writes nothing', async () => {
+    const count = () => inTenant(async (db) => Number((await db.selectFrom('events').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n))
+    const before = await count()
+    const base = { userId: 'cust-bad', type: 'sale', value: '10.00', currency: 'USD' }
+    const future = new Date(Date.now() + 3_600_000).toISOString()
+    const cases: [Record<string, unknown>, number, string][] = [
+      [{ ...base, currency: 'ABC' }, 400, 'unknown_currency'],
+      [{ ...base, value: '-5.00' }, 400, 'invalid_amount'],
+      [{ ...base, value: '1.001' }, 400, 'invalid_amount'],
+      [{ ...base, value: '1e3' }, 400, 'invalid_amount'],
+      [{ ...base, currency: undefined }, 400, 'invalid_amount'],
+      [{ userId: 'cust-bad', type: 'sale' }, 400, 'invalid_amount'],
+      [{ ...base, ts: future }, 400, 'invalid_timestamp'],
+      [{ ...base, ts: '2001-01-01T00:00:00Z' }, 400, 'invalid_timestamp'],
+      [{ ...base, ts: 'yesterday' }, 400, 'invalid_timestamp'],
+      [{ ...base, metadata: { blob: 'x'.repeat(20_000) } }, 400, 'metadata_too_large'],
+      [{ ...base, type: 'Sale!' }, 400, 'invalid_request'],
+      [{ ...base, userId: '' }, 400, 'invalid_request'],
+      [{ ...base, surprise: true }, 400, 'invalid_request'],
+      [{ ...base, type: 'refund', refundOf: 'no-such-sale' }, 404, 'unknown_event'],
+      [{ ...base, refundOf: 'x' }, 400, 'invalid_request'],
+    ]
+    for (const [body, status, error] of cases) {
+      const res = await call('POST', '/attribution/events', { externalEventId: `bad-${++seq}`, ...body })
+      const answer = await res.json()
+      expect(res.status, JSON.stringify(body).slice(0, 80)).toBe(status)
+      expect(answer.error, JSON.stringify(answer)).toBe(error)
+    }
+    expect(await count()).toBe(before)
+    const noKey = await server.call('POST', '/api/attribution/events', { body: { ...base, externalEventId: 'x' } })
+    expect(noKey.status).toBe(401)
+  })
 })

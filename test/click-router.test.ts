@@ -1,0 +1,185 @@
+/**
+ * The click router and the tracking edge: open-redirect corpus, crawlers, velocity flags and the hard
+ * cap, multi-tenant paths, identify's CORS, and that every redirect answered is a click stored.
+ */
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { allowedDeepLink } from '../src/links/destination.ts'
+import { createTenant } from '../src/tenants/service.ts'
+import { DIALECTS } from './support/databases.ts'
+import { startTestServer, type TestServer } from './support/server.ts'
+
+const RULES = { destinationUrl: 'https://good.com/start', deepLinkHosts: ['docs.good.com'] }
+
+/** notes/security.md: none of these may leave the allow-list. */
+const OPEN_REDIRECT_CORPUS = [
+  '//evil.com',
+  '///evil.com',
+  '/\\evil.com',
+  '\\\\evil.com',
+  'https:evil.com',
+  'https:/evil.com',
+  'https://good.com@evil.com',
+  'https://good.com:pass@evil.com/',
+  'https://evil.com#@good.com',
+  'https://evil.com?@good.com',
+  'https://evil.com\\@good.com',
+  'https://good.com.evil.com',
+  'https://evilgood.com',
+  'https://evil.com/https://good.com',
+  'javascript:alert(1)//good.com',
+  'JaVaScRiPt:alert(1)',
+  'data:text/html,<script>alert(1)</script>',
+  '%2F%2Fevil.com',
+  'https%3A%2F%2Fevil.com',
+  'https://good.com%0d%0aLocation:%20https://evil.com',
+  'https://evil.com%0d%0a.good.com',
+  'https://evil.com\r\nX: good.com',
+  'https://gооd.com/', // Cyrillic о: a look-alike
+  'https://ɡood.com/', // Latin small script g
+  'ftp://good.com/',
+  'https://good.com.',
+]
+
+describe('deep-link allow-list', () => {
+  it.each(OPEN_REDIRECT_CORPUS)('refuses %j, or keeps it on an allowed host', (candidate) => {
+    const allowed = allowedDeepLink(candidate, RULES)
+    if (allowed === undefined) return
+    const host = new URL(allowed).hostname
+    expect(['good.com', 'docs.good.com']).toContain(host)
+    expect(allowed).not.toMatch(/[\r\n]/)
+  })
+
+  it('follows deep links to the destination host and the allow-listed hosts only', () => {
+    expect(allowedDeepLink('https://good.com/pricing?plan=pro#top', RULES)).toBe('https://good.com/pricing?plan=pro#top')
+    expect(allowedDeepLink('https://DOCS.good.com/guide', RULES)).toBe('https://docs.good.com/guide')
+    expect(allowedDeepLink('https://api.good.com/', RULES)).toBeUndefined() // subdomains are not implied
+  })
+})
+
+describe.each(DIALECTS)('click router on %s (multi-tenant)', (dialect) => {
+  const adminKey = randomBytes(32).toString('hex')
+  let server: TestServer
+  let linkKey: string
+  const api = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+    server.call(method, `/api/t/acme${path}`, { key: adminKey, body, headers })
+  const follow = (path: string, headers: Record<string, string> = {}) =>
+    fetch(`${server.url}${path}`, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 Safari/605', ...headers } })
+  const clickCount = async () => {
+    const tenant = await server.runtime.database.db.selectFrom('tenants').select('id').where('slug', '=', 'acme').executeTakeFirstOrThrow()
+    return server.runtime.withTenant(tenant.id, async ({ db }) =>
+      Number((await db.selectFrom('clicks').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
+    )
+  }
+
+  beforeAll(async () => {
+    server = await startTestServer(dialect, {
+      mode: 'multi',
+      server: { host: '127.0.0.1', port: 0, trust_proxy: true },
+      auth: { admin_api_keys: adminKey },
+      tracking: { velocity_per_minute: 3, max_per_minute: 6 },
+    })
+    await createTenant(server.runtime.database.db, server.runtime.bus, { slug: 'acme' })
+    await createTenant(server.runtime.database.db, server.runtime.bus, { slug: 'globex' })
+    const program = await (
+      await api('POST', '/programs', { name: 'P', currency: 'USD', status: 'active', destinationUrl: 'https://good.com/start', deepLinkHosts: ['docs.good.com'] })
+    ).json()
+    const partner = await (await api('POST', '/partners', { email: 'router@example.com' })).json()
+    linkKey = (await (await api('POST', '/links', { partnerId: partner.id, programId: program.id, key: 'go-now' })).json()).key
+    const deep = await api('POST', '/links', { partnerId: partner.id, programId: program.id, destinationUrl: 'https://evil.com/' })
+    expect(deep.status).toBe(400)
+    expect(await deep.json()).toMatchObject({ error: 'destination_not_allowed' })
+  })
+  afterAll(() => server.stop())
+
+  it('redirects /r/<slug>/<key> with cref, never to a host off the allow-list, and stores each click it answers', async () => {
+    const before = await clickCount()
+    let redirects = 0
+    for (const to of [...OPEN_REDIRECT_CORPUS, 'https://docs.good.com/guide']) {
+      const res = await follow(`/r/acme/${linkKey}?to=${encodeURIComponent(to)}`, { 'x-forwarded-for': `192.0.2.${redirects}` })
+      expect(res.status, to).toBe(302)
+      redirects++
+      const location = new URL(res.headers.get('location')!)
+      expect(['good.com', 'docs.good.com'], to).toContain(location.hostname)
+      expect(location.searchParams.get('cref')).toMatch(/^clk_/)
+    }
+    expect(await clickCount()).toBe(before + redirects)
+  })
+
+  it('answers 404 for unknown links, other tenants, and a slug-less path in multi mode', async () => {
+    for (const path of ['/r/acme/nope', '/r/globex/go-now', '/r/nobody/go-now', '/r/go-now', '/r/acme/..%2Fgo-now']) {
+      const res = await follow(path)
+      expect(res.status, path).toBe(404)
+      expect((await res.json()).error).toMatch(/not_found/)
+    }
+  })
+
+  it('does not count crawlers and link previews, but still sends them on', async () => {
+    const before = await clickCount()
+    for (const ua of ['Googlebot/2.1 (+http://www.google.com/bot.html)', 'facebookexternalhit/1.1', 'Slackbot-LinkExpanding 1.0', 'WhatsApp/2.23']) {
+      const res = await follow(`/r/acme/${linkKey}`, { 'user-agent': ua })
+      expect(res.status).toBe(302)
+      expect(res.headers.get('location')).toBe('https://good.com/start')
+      expect(res.headers.get('set-cookie')).toBeNull()
+    }
+    expect(await clickCount()).toBe(before)
+  })
+})
+
+describe.each(DIALECTS)('click limits on %s', (dialect) => {
+  let server: TestServer
+  beforeAll(async () => {
+    server = await startTestServer(dialect, { tracking: { velocity_per_minute: 3, max_per_minute: 6 } })
+  })
+  afterAll(() => server.stop())
+
+  it('flags a burst from one address, then answers 429 with Retry-After past the hard cap', async () => {
+    const key = server.adminKey
+    const program = await (
+      await server.call('POST', '/api/programs', { key, body: { name: 'P', currency: 'EUR', status: 'active', destinationUrl: 'https://shop.example.com/' } })
+    ).json()
+    const partner = await (await server.call('POST', '/api/partners', { key, body: { email: 'burst@example.com' } })).json()
+    const link = await (await server.call('POST', '/api/links', { key, body: { partnerId: partner.id, programId: program.id } })).json()
+    const statuses: number[] = []
+    const crefs: string[] = []
+    for (let i = 0; i < 8; i++) {
+      const res = await fetch(`${server.url}/r/${link.key}`, { redirect: 'manual' })
+      statuses.push(res.status)
+      if (res.status === 302) crefs.push(new URL(res.headers.get('location')!).searchParams.get('cref')!)
+      else {
+        expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0)
+        expect(await res.json()).toMatchObject({ error: 'rate_limited' })
+      }
+    }
+    expect(statuses).toEqual([302, 302, 302, 302, 302, 302, 429, 429])
+    const tenant = await server.runtime.database.db.selectFrom('tenants').select('id').executeTakeFirstOrThrow()
+    const flags = await server.runtime.withTenant(tenant.id, ({ db }) =>
+      db.selectFrom('clicks').select(['id', 'flag']).where('id', 'in', crefs).orderBy('id').execute(),
+    )
+    expect(flags.map((f) => f.flag)).toEqual([null, null, null, 'velocity', 'velocity', 'velocity'])
+  })
+
+  it('lets identify be called from the programs’ hosts only (CORS), and rate-limits it', async () => {
+    const key = server.adminKey
+    await server.call('POST', '/api/programs', { key, body: { name: 'Q', currency: 'EUR', destinationUrl: 'https://app.example.net/' } })
+    const preflight = await fetch(`${server.url}/api/attribution/identify`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example.net', 'access-control-request-method': 'POST' },
+    })
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example.net')
+    const foreign = await fetch(`${server.url}/api/attribution/identify`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    })
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull()
+    const refused = await server.call('POST', '/api/attribution/identify', {
+      body: { cref: 'clk_x', userId: 'u' },
+      headers: { origin: 'https://evil.example' },
+    })
+    expect(refused.status).toBe(403)
+    expect(await refused.json()).toMatchObject({ error: 'origin_not_allowed' })
+    const bad = await server.call('POST', '/api/attribution/identify', { body: { userId: 'u' } })
+    expect(bad.status).toBe(400)
+  })
+})
