@@ -4,13 +4,14 @@
  * the CLI, and every bad start exiting at once with one line naming its cause.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { join, resolve } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import pkg from '../package.json' with { type: 'json' }
-import { tempDir } from './support/databases.ts'
+import { DIALECTS, databaseSection, tempDir } from './support/databases.ts'
 import { startOidcProvider } from './support/oidc.ts'
 import { freePort } from './support/ports.ts'
 import { walkRedirects } from './support/redirects.ts'
@@ -307,5 +308,85 @@ describe('dist/partnerd', () => {
     } finally {
       blocker.close()
     }
+  })
+})
+
+describe.each(DIALECTS)('dist/partnerd runs the partner program on %s', (dialect) => {
+  it('program → partner → link → click → identify → sale → commission → holdback → approve → payout → paid → refund → clawback', async () => {
+    const adminKey = randomBytes(32).toString('hex')
+    const config = writeConfig({
+      server: { host: '127.0.0.1', port: 0 },
+      database: await databaseSection(dialect),
+      auth: { admin_api_keys: adminKey },
+      logging: { level: 'info' },
+    })
+    const { url, proc } = await serve(config)
+    const call = async (method: string, path: string, body?: unknown, expected = [200, 201]) => {
+      const res = await fetch(`${url}/api${path}`, {
+        method,
+        headers: { authorization: `Bearer ${adminKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      })
+      const data = await res.json()
+      expect(expected, `${method} ${path}: ${res.status} ${JSON.stringify(data)}`).toContain(res.status)
+      return data
+    }
+    const newProgram = (holdbackDays: number) =>
+      call('POST', '/programs', {
+        name: `Launch ${holdbackDays}`,
+        currency: 'EUR',
+        status: 'active',
+        destinationUrl: 'https://shop.example.com/',
+        holdbackDays,
+        rules: [{ on: 'sale', percent: '25' }],
+      })
+    const partner = await call('POST', '/partners', { email: 'e2e@partners.example' })
+    /** Click the partner's link in `program`, identify the visitor, and record their sale. */
+    const referSale = async (program: { id: string }, userId: string, value: string) => {
+      const link = await call('POST', '/links', { partnerId: partner.id, programId: program.id })
+      const click = await fetch(`${url}/r/${link.key}`, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0' } })
+      expect(click.status).toBe(302)
+      const cref = new URL(click.headers.get('location')!).searchParams.get('cref')!
+      expect(click.headers.get('set-cookie')).toContain(`_cref=${cref}`)
+      await call('POST', '/attribution/identify', { cref, userId })
+      return call('POST', '/attribution/events', { userId, type: 'sale', value, currency: 'EUR', externalEventId: `inv-${userId}` })
+    }
+
+    // Holdback: a program that holds commissions for 14 days refuses an early approval.
+    const held = (await referSale(await newProgram(14), 'customer-held', '10.00')).commissions[0]
+    expect(await call('POST', `/commissions/${held.id}/approve`, undefined, [409])).toMatchObject({ error: 'holdback_active', matureAt: held.matureAt })
+
+    // Without a holdback the commission can be approved at once, paid out, and clawed back on refund.
+    const sale = await referSale(await newProgram(0), 'customer-1', '80.00')
+    expect(sale.commissions).toEqual([expect.objectContaining({ amount: '20.00', currency: 'EUR', status: 'accrued' })])
+    const commission = sale.commissions[0]
+    expect(await call('POST', `/commissions/${commission.id}/approve`)).toMatchObject({ status: 'approved' })
+    const { payouts } = await call('POST', '/payouts/run', { minimumAmount: { EUR: '10.00' } })
+    expect(payouts).toEqual([expect.objectContaining({ partnerId: partner.id, amount: '20.00', currency: 'EUR', status: 'pending' })])
+    await call('POST', '/payouts/mark-paid', { payoutIds: [payouts[0].id], reference: 'SEPA-1' })
+    expect(await call('GET', `/commissions/${commission.id}`)).toMatchObject({ status: 'paid', payoutId: payouts[0].id })
+    const refund = await call('POST', '/attribution/events', {
+      userId: 'customer-1',
+      type: 'refund',
+      value: '80.00',
+      currency: 'EUR',
+      externalEventId: 'refund-1',
+      refundOf: 'inv-customer-1',
+    })
+    expect(refund.commissions).toEqual([expect.objectContaining({ kind: 'clawback', amount: '-20.00', reversesId: commission.id })])
+    const replay = await call('POST', '/attribution/events', {
+      userId: 'customer-1',
+      type: 'refund',
+      value: '80.00',
+      currency: 'EUR',
+      externalEventId: 'refund-1',
+      refundOf: 'inv-customer-1',
+    })
+    expect(replay.eventId).toBe(refund.eventId)
+    const { commissions } = await call('GET', `/partners/${partner.id}/commissions`)
+    expect(commissions.filter((c: { kind: string }) => c.kind === 'clawback')).toHaveLength(1)
+    const csv = await fetch(`${url}/api/payouts/export.csv?status=paid`, { headers: { authorization: `Bearer ${adminKey}` } })
+    expect(await csv.text()).toContain(`${payouts[0].id},${partner.id},e2e@partners.example,,20.00,EUR,1,paid,SEPA-1`)
+    await stop(proc)
   })
 })
