@@ -22,6 +22,7 @@ import { partnerRoutes } from './partners/routes.ts'
 import { payoutRoutes } from './payouts/routes.ts'
 import { enrolmentRoutes } from './programs/enrolment-routes.ts'
 import { programRoutes } from './programs/routes.ts'
+import { reportRoutes } from './reports/routes.ts'
 import type { Runtime } from './runtime.ts'
 import { tenantResolver } from './tenants/resolver.ts'
 import { tenantRoutes } from './tenants/routes.ts'
@@ -69,6 +70,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
       attributionRoutes(config),
       commissionRoutes,
       payoutRoutes,
+      reportRoutes,
       ...runtime.plugins.routes,
     ],
   })

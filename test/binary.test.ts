@@ -354,7 +354,10 @@ describe.each(DIALECTS)('dist/partnerd runs the partner program on %s', (dialect
 
     // Holdback: a program that holds commissions for 14 days refuses an early approval.
     const held = (await referSale(await newProgram(14), 'customer-held', '10.00')).commissions[0]
-    expect(await call('POST', `/commissions/${held.id}/approve`, undefined, [409])).toMatchObject({ error: 'holdback_active', matureAt: held.matureAt })
+    expect(await call('POST', `/commissions/${held.id}/approve`, undefined, [409])).toMatchObject({
+      error: 'holdback_active',
+      matureAt: held.matureAt,
+    })
 
     // Without a holdback the commission can be approved at once, paid out, and clawed back on refund.
     const sale = await referSale(await newProgram(0), 'customer-1', '80.00')

@@ -68,7 +68,14 @@ describe.each(DIALECTS)('click router on %s (multi-tenant)', (dialect) => {
   const clickCount = async () => {
     const tenant = await server.runtime.database.db.selectFrom('tenants').select('id').where('slug', '=', 'acme').executeTakeFirstOrThrow()
     return server.runtime.withTenant(tenant.id, async ({ db }) =>
-      Number((await db.selectFrom('clicks').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
+      Number(
+        (
+          await db
+            .selectFrom('clicks')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
     )
   }
 
@@ -82,7 +89,13 @@ describe.each(DIALECTS)('click router on %s (multi-tenant)', (dialect) => {
     await createTenant(server.runtime.database.db, server.runtime.bus, { slug: 'acme' })
     await createTenant(server.runtime.database.db, server.runtime.bus, { slug: 'globex' })
     const program = await (
-      await api('POST', '/programs', { name: 'P', currency: 'USD', status: 'active', destinationUrl: 'https://good.com/start', deepLinkHosts: ['docs.good.com'] })
+      await api('POST', '/programs', {
+        name: 'P',
+        currency: 'USD',
+        status: 'active',
+        destinationUrl: 'https://good.com/start',
+        deepLinkHosts: ['docs.good.com'],
+      })
     ).json()
     const partner = await (await api('POST', '/partners', { email: 'router@example.com' })).json()
     linkKey = (await (await api('POST', '/links', { partnerId: partner.id, programId: program.id, key: 'go-now' })).json()).key
@@ -116,7 +129,12 @@ describe.each(DIALECTS)('click router on %s (multi-tenant)', (dialect) => {
 
   it('does not count crawlers and link previews, but still sends them on', async () => {
     const before = await clickCount()
-    for (const ua of ['Googlebot/2.1 (+http://www.google.com/bot.html)', 'facebookexternalhit/1.1', 'Slackbot-LinkExpanding 1.0', 'WhatsApp/2.23']) {
+    for (const ua of [
+      'Googlebot/2.1 (+http://www.google.com/bot.html)',
+      'facebookexternalhit/1.1',
+      'Slackbot-LinkExpanding 1.0',
+      'WhatsApp/2.23',
+    ]) {
       const res = await follow(`/r/acme/${linkKey}`, { 'user-agent': ua })
       expect(res.status).toBe(302)
       expect(res.headers.get('location')).toBe('https://good.com/start')
@@ -136,7 +154,10 @@ describe.each(DIALECTS)('click limits on %s', (dialect) => {
   it('flags a burst from one address, then answers 429 with Retry-After past the hard cap', async () => {
     const key = server.adminKey
     const program = await (
-      await server.call('POST', '/api/programs', { key, body: { name: 'P', currency: 'EUR', status: 'active', destinationUrl: 'https://shop.example.com/' } })
+      await server.call('POST', '/api/programs', {
+        key,
+        body: { name: 'P', currency: 'EUR', status: 'active', destinationUrl: 'https://shop.example.com/' },
+      })
     ).json()
     const partner = await (await server.call('POST', '/api/partners', { key, body: { email: 'burst@example.com' } })).json()
     const link = await (await server.call('POST', '/api/links', { key, body: { partnerId: partner.id, programId: program.id } })).json()

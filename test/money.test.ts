@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import { modelWeights } from '../src/attribution/models.ts'
 import { monthsBetween } from '../src/commissions/accrue.ts'
-import { currencyDigits, formatAmount, formatPercent, parseAmount, parsePercent, percentOf, prorate, splitByWeights } from '../src/money/money.ts'
+import {
+  currencyDigits,
+  formatAmount,
+  formatPercent,
+  parseAmount,
+  parsePercent,
+  percentOf,
+  prorate,
+  splitByWeights,
+} from '../src/money/money.ts'
 
 describe('money', () => {
   it('knows each currency’s minor units and refuses what is not payable', () => {

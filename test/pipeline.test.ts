@@ -146,6 +146,18 @@ describe.each(DIALECTS)('the partner program on %s', (dialect) => {
     expect((await json('POST', '/payouts/run', {})).payouts).toEqual([])
     await event({ userId: 'cust-1', type: 'sale', value: '10.00', currency: 'USD' }) // not the first sale: earns nothing
     expect((await json('GET', `/partners/${ptn.id}/payouts`)).payouts.map((p: { id: string }) => p.id)).toEqual([payoutId])
+
+    const stats = await json('GET', `/partners/${ptn.id}/stats?from=2020-01-01`)
+    expect(stats).toMatchObject({
+      clicks: { total: 1, flagged: 0 },
+      conversions: { signups: 1, sales: 1 }, // the second sale earned nothing: not the partner's conversion
+      revenue: { USD: '99.99' },
+      commissions: { paid: { USD: '25.00' }, approved: { USD: '-20.00' } },
+    })
+    const programStats = await json('GET', `/programs/${prg.id}/stats?to=2020-01-01`)
+    expect(programStats).toMatchObject({ clicks: { total: 0 }, conversions: { signups: 0, sales: 0 }, commissions: {} })
+    expect((await call('GET', `/programs/${prg.id}/stats?from=2026-02-01&to=2026-01-01`)).status).toBe(400)
+    expect((await call('GET', `/programs/${prg.id}/stats?from=last-week`)).status).toBe(400)
   })
 
   it('keeps the holdback: approving early is 409 holdback_active with matureAt; the job approves once it has passed', async () => {
@@ -370,7 +382,17 @@ describe.each(DIALECTS)('the partner program on %s', (dialect) => {
   })
 
   it('refuses bad events with a clear 4xx and writes nothing', async () => {
-    const count = () => inTenant(async (db) => Number((await db.selectFrom('events').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n))
+    const count = () =>
+      inTenant(async (db) =>
+        Number(
+          (
+            await db
+              .selectFrom('events')
+              .select((eb) => eb.fn.countAll().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        ),
+      )
     const before = await count()
     const base = { userId: 'cust-bad', type: 'sale', value: '10.00', currency: 'USD' }
     const future = new Date(Date.now() + 3_600_000).toISOString()

@@ -1,0 +1,35 @@
+import { t } from 'elysia'
+import type { TenantApi } from '../http/tenant-api.ts'
+import { stats } from './service.ts'
+
+const Range = t.Object({
+  from: t.Optional(t.String({ maxLength: 40, description: 'ISO date or date-time, inclusive.' })),
+  to: t.Optional(t.String({ maxLength: 40, description: 'ISO date or date-time, exclusive.' })),
+})
+const Amounts = t.Record(t.String(), t.String(), { description: 'Per currency.' })
+const StatsSchema = t.Object({
+  from: t.Nullable(t.String()),
+  to: t.Nullable(t.String()),
+  clicks: t.Object({ total: t.Integer(), flagged: t.Integer() }),
+  conversions: t.Object({ signups: t.Integer(), sales: t.Integer() }),
+  revenue: Amounts,
+  commissions: t.Record(t.String(), Amounts, { description: 'Per status, then per currency.' }),
+})
+const tags = ['Reports']
+const auth = { scopes: ['commissions:read' as const] }
+
+export function reportRoutes(api: TenantApi) {
+  return api
+    .get('/partners/:id/stats', ({ params, query, withTenant }) => withTenant((scope) => stats(scope, { partnerId: params.id }, query)), {
+      auth,
+      query: Range,
+      response: StatsSchema,
+      detail: { tags, summary: "A partner's clicks, conversions, revenue and commissions over a date range" },
+    })
+    .get('/programs/:id/stats', ({ params, query, withTenant }) => withTenant((scope) => stats(scope, { programId: params.id }, query)), {
+      auth,
+      query: Range,
+      response: StatsSchema,
+      detail: { tags, summary: "A program's clicks, conversions, revenue and commissions over a date range" },
+    })
+}

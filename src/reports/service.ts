@@ -1,0 +1,100 @@
+/**
+ * Stats of a partner or a program over a date range: clicks (and how many were flagged), conversions
+ * (signups and sales that earned the partner something), the revenue of those sales, and commissions
+ * by status. Each figure is one indexed aggregate query, not a walk over rows in the app.
+ */
+
+import { isoDate } from '../commissions/service.ts'
+import type { TenantScope } from '../db/with-tenant.ts'
+import { AppError } from '../errors.ts'
+import { formatAmount } from '../money/money.ts'
+
+export interface StatsRange {
+  from?: string
+  to?: string
+}
+
+export interface Stats {
+  from: string | null
+  to: string | null
+  clicks: { total: number; flagged: number }
+  conversions: { signups: number; sales: number }
+  /** Per currency: the value of the sales counted above. */
+  revenue: Record<string, string>
+  /** Per status, per currency; clawbacks are included (negative). */
+  commissions: Record<string, Record<string, string>>
+}
+
+export async function stats(scope: TenantScope, subject: { partnerId?: string; programId?: string }, range: StatsRange): Promise<Stats> {
+  const from = range.from ? isoDate(range.from, 'from') : undefined
+  const to = range.to ? isoDate(range.to, 'to') : undefined
+  if (from && to && from >= to) throw new AppError(400, 'invalid_request', 'query.from must come before query.to')
+  const column = subject.partnerId ? 'partner_id' : 'program_id'
+  const id = (subject.partnerId ?? subject.programId)!
+  const table = subject.partnerId ? 'partners' : 'programs'
+  const exists = await scope.db
+    .selectFrom(table)
+    .select('id')
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', id)
+    .executeTakeFirst()
+  if (!exists) throw new AppError(404, 'not_found', `no ${table.slice(0, -1)} ${id}`)
+
+  let clicks = scope.db
+    .selectFrom('clicks')
+    .select((eb) => [eb.fn.countAll<number | string>().as('total'), eb.fn.count<number | string>('flag').as('flagged')])
+    .where('tenant_id', '=', scope.tenantId)
+    .where(column, '=', id)
+  if (from) clicks = clicks.where('created_at', '>=', from)
+  if (to) clicks = clicks.where('created_at', '<', to)
+  const clickRow = await clicks.executeTakeFirstOrThrow()
+
+  let earned = scope.db
+    .selectFrom('commissions')
+    .innerJoin('events', 'events.id', 'commissions.event_id')
+    .select(['commissions.trigger', 'events.currency'])
+    .select((eb) => [
+      eb.fn.count<number | string>('commissions.event_id').distinct().as('events'),
+      eb.fn.sum<number | string>('events.value_minor').as('value'),
+    ])
+    .where('commissions.tenant_id', '=', scope.tenantId)
+    .where(`commissions.${column}`, '=', id)
+    .where('commissions.kind', '=', 'commission')
+    .where('commissions.status', 'not in', ['voided'])
+    .groupBy(['commissions.trigger', 'events.currency'])
+  if (from) earned = earned.where('events.occurred_at', '>=', from)
+  if (to) earned = earned.where('events.occurred_at', '<', to)
+  const conversions = { signups: 0, sales: 0 }
+  const revenue: Record<string, string> = {}
+  for (const row of await earned.execute()) {
+    if (row.trigger === 'signup') conversions.signups += Number(row.events)
+    else {
+      conversions.sales += Number(row.events)
+      // A sale shared by several partners is counted once per partner, its whole value to each.
+      if (row.currency) revenue[row.currency] = formatAmount(Number(row.value ?? 0), row.currency)
+    }
+  }
+
+  let amounts = scope.db
+    .selectFrom('commissions')
+    .select(['status', 'currency'])
+    .select((eb) => eb.fn.sum<number | string>('amount_minor').as('amount'))
+    .where('tenant_id', '=', scope.tenantId)
+    .where(column, '=', id)
+    .groupBy(['status', 'currency'])
+  if (from) amounts = amounts.where('created_at', '>=', from)
+  if (to) amounts = amounts.where('created_at', '<', to)
+  const commissions: Record<string, Record<string, string>> = {}
+  for (const row of await amounts.execute()) {
+    commissions[row.status] ??= {}
+    commissions[row.status]![row.currency] = formatAmount(Number(row.amount), row.currency)
+  }
+  return {
+    from: from ?? null,
+    to: to ?? null,
+    clicks: { total: Number(clickRow.total), flagged: Number(clickRow.flagged) },
+    conversions,
+    revenue,
+    commissions,
+  }
+}
