@@ -17,21 +17,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  CONNECTIONS,
-  LOAD_SECONDS,
-  load,
-  median,
-  PARTNERD,
-  type Proc,
-  ROOT,
-  sh,
-  started,
-  startTimed,
-  state,
-  stop,
-  table,
-} from './support.ts'
+import { CONNECTIONS, LOAD_SECONDS, load, median, PARTNERD, ROOT, sh, started, startTimed, state, stop, table } from './support.ts'
 import { trackingBench } from './tracking.ts'
 
 const WORK = mkdtempSync(join(tmpdir(), 'partnerd-bench-'))

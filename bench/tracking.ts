@@ -299,7 +299,7 @@ async function readsAtScale(dialect: Dialect, work: string, postgres: Postgres):
         await seed(t, await tenantId(t), program.id)
       }
       const running = scaled ? await startTimed(PARTNERD, ['serve', '--config', t.config]) : server
-      const probe = scaled ? '0SEED' + String(4242).padStart(21, '0') : partner.id
+      const probe = scaled ? `0SEED${String(4242).padStart(21, '0')}` : partner.id
       const endpoints: Record<string, string> = {
         'GET /partners (first page)': '/api/partners?limit=50',
         'GET /partners?status=revoked': '/api/partners?status=revoked&limit=50',
