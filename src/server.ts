@@ -17,6 +17,7 @@ import { StartupError } from './errors.ts'
 import { createApp } from './http/app.ts'
 import { createClickRouter } from './links/router.ts'
 import { linkRoutes } from './links/routes.ts'
+import { sdkRoute } from './links/sdk.ts'
 import { memberRoutes } from './members/routes.ts'
 import { partnerRoutes } from './partners/routes.ts'
 import { payoutRoutes } from './payouts/routes.ts'
@@ -51,7 +52,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
     database: runtime.database,
     withTenant: runtime.withTenant,
     resolveTenant,
-    outsideApi: [clickRouter.plugin],
+    outsideApi: [clickRouter.plugin, sdkRoute],
     strategies: [
       keyStrategy({ adminKeys: runtime.adminKeys, prefix: config.auth.api_key_prefix, db: runtime.database.db }),
       sessionStrategy(config, runtime.database),
