@@ -13,6 +13,7 @@ import { sessionRoutes } from './auth/sessions/routes.ts'
 import { sessionStrategy } from './auth/sessions/strategy.ts'
 import { commissionRoutes } from './commissions/routes.ts'
 import { startApprovalJob } from './commissions/scheduler.ts'
+import { couponRoutes } from './coupons/routes.ts'
 import { StartupError } from './errors.ts'
 import { createApp } from './http/app.ts'
 import { createClickRouter } from './links/router.ts'
@@ -68,6 +69,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
       programRoutes,
       enrolmentRoutes,
       linkRoutes,
+      couponRoutes,
       attributionRoutes(config),
       commissionRoutes,
       payoutRoutes,

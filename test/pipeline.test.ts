@@ -423,4 +423,29 @@ describe.each(DIALECTS)('the partner program on %s', (dialect) => {
     const noKey = await server.call('POST', '/api/attribution/events', { body: { ...base, externalEventId: 'x' } })
     expect(noKey.status).toBe(401)
   })
+
+  it('attributes a coupon redemption to its partner, idempotent on externalEventId', async () => {
+    const prg = await program({ rules: [{ on: 'sale', percent: '15' }] })
+    const ptn = await partner()
+    const coupon = await json('POST', `/partners/${ptn.id}/coupons`, { code: 'spring-15', programId: prg.id })
+    expect(coupon).toMatchObject({ code: 'SPRING-15', partnerId: ptn.id, programId: prg.id })
+    const taken = await call('POST', `/partners/${(await partner()).id}/coupons`, { code: 'Spring-15', programId: prg.id })
+    expect(taken.status).toBe(409)
+    expect(await taken.json()).toMatchObject({ error: 'code_taken' })
+    expect((await json('GET', `/partners/${ptn.id}/coupons`)).coupons.map((c: { code: string }) => c.code)).toEqual(['SPRING-15'])
+
+    const body = { code: 'spring-15', userId: 'coupon-buyer', value: '40.00', currency: 'USD', externalEventId: 'order-coupon-1' }
+    const first = await call('POST', '/coupons/redeem', body)
+    expect(first.status).toBe(201)
+    const redeemed = await first.json()
+    expect(redeemed.commissions).toEqual([expect.objectContaining({ partnerId: ptn.id, amount: '6.00' })])
+    const again = await call('POST', '/coupons/redeem', body)
+    expect(again.status).toBe(200)
+    expect((await again.json()).eventId).toBe(redeemed.eventId)
+    const clicks = await inTenant((db) => db.selectFrom('clicks').select(['source']).where('partner_id', '=', ptn.id).execute())
+    expect(clicks).toEqual([{ source: 'coupon' }]) // the replay made no second click
+    const unknown = await call('POST', '/coupons/redeem', { ...body, code: 'NOPE-1', externalEventId: 'order-coupon-2' })
+    expect(unknown.status).toBe(404)
+    expect(await unknown.json()).toMatchObject({ error: 'unknown_coupon' })
+  })
 })

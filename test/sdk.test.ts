@@ -38,7 +38,13 @@ describe('the browser SDK in Chromium', () => {
     const key = server.adminKey
     const call = async (path: string, body: unknown) => (await server.call('POST', `/api${path}`, { key, body })).json()
     const shop = `http://localhost:${site.port}`
-    const program = await call('/programs', { name: 'Web', currency: 'USD', status: 'active', destinationUrl: `${shop}/landing`, rules: [{ on: 'sale', amount: '9.00' }] })
+    const program = await call('/programs', {
+      name: 'Web',
+      currency: 'USD',
+      status: 'active',
+      destinationUrl: `${shop}/landing`,
+      rules: [{ on: 'sale', amount: '9.00' }],
+    })
     const partner = await call('/partners', { email: 'web@partners.example' })
     const link = await call('/links', { partnerId: partner.id, programId: program.id })
 
@@ -52,10 +58,18 @@ describe('the browser SDK in Chromium', () => {
 
     await page.goto(`${shop}/signup`) // no cref in this URL: the script finds it in its cookie
     expect(await page.evaluate(() => (window as unknown as { partnerd: { cref(): string } }).partnerd.cref())).toBe(cref)
-    const answer = await page.evaluate(() => (window as unknown as { partnerd: { identify(id: string): Promise<unknown> } }).partnerd.identify('web-user-1'))
+    const answer = await page.evaluate(() =>
+      (window as unknown as { partnerd: { identify(id: string): Promise<unknown> } }).partnerd.identify('web-user-1'),
+    )
     expect(answer).toEqual({ cref, userId: 'web-user-1', attributedEvents: 0 })
 
-    const sale = await call('/attribution/events', { userId: 'web-user-1', type: 'sale', value: '20.00', currency: 'USD', externalEventId: 'web-1' })
+    const sale = await call('/attribution/events', {
+      userId: 'web-user-1',
+      type: 'sale',
+      value: '20.00',
+      currency: 'USD',
+      externalEventId: 'web-1',
+    })
     expect(sale.commissions).toEqual([expect.objectContaining({ partnerId: partner.id, amount: '9.00' })])
     await page.close()
   })

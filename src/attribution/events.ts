@@ -84,7 +84,7 @@ function requestHash(input: EventInput): string {
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex')
 }
 
-function occurredAt(ts: string | undefined, now: Date): string {
+export function occurredAt(ts: string | undefined, now: Date): string {
   if (ts === undefined) return now.toISOString()
   const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(ts) ? Date.parse(ts) : Number.NaN
   if (Number.isNaN(at)) throw new AppError(400, 'invalid_timestamp', 'ts: an ISO 8601 date-time with a zone, e.g. 2026-05-01T12:00:00Z')

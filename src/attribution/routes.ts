@@ -22,12 +22,30 @@ const AttributionSchema = t.Object({
   touches: t.Array(t.Object({ clickId: t.String(), partnerId: t.String(), programId: t.String(), weight: t.String() })),
   reason: t.Optional(t.String({ description: 'Why nothing was earned, when nothing was.' })),
 })
-const EventResultSchema = t.Object({
+export const EventResultSchema = t.Object({
   eventId: t.String(),
   externalEventId: t.String(),
   attribution: AttributionSchema,
   commissions: t.Array(CommissionSchema),
 })
+
+export const EventBody = t.Object(
+  {
+    userId: CustomerId,
+    type: t.String({
+      pattern: EVENT_TYPE_PATTERN,
+      description: 'signup/lead, sale/purchase/invoice_paid/opportunity_won, refund/chargeback, or your own.',
+    }),
+    value: t.Optional(t.String({ maxLength: 32, description: 'Decimal string, e.g. "49.00".' })),
+    currency: t.Optional(t.String({ pattern: '^[A-Z]{3}$' })),
+    externalEventId: t.String({ minLength: 1, maxLength: 200, description: 'Your id for the event: sending it again is safe.' }),
+    metadata: t.Optional(t.Record(t.String({ maxLength: 100 }), t.Unknown())),
+    ts: t.Optional(t.String({ maxLength: 40, description: 'When it happened (default: now); at most 5 minutes ahead.' })),
+    refundOf: t.Optional(t.String({ minLength: 1, maxLength: 200, description: 'Refunds: the externalEventId of the sale.' })),
+    customerEmail: t.Optional(t.String({ minLength: 3, maxLength: 254, description: 'Used to catch self-referrals.' })),
+  },
+  { additionalProperties: false },
+)
 
 /** Origins allowed to call identify from a browser: the hosts of the tenant's programs. */
 async function allowedOrigin(scope: TenantScope, origin: string): Promise<boolean> {
@@ -78,23 +96,7 @@ export function attributionRoutes(config: Config) {
         },
         {
           auth: { scopes: ['events:write'] },
-          body: t.Object(
-            {
-              userId: CustomerId,
-              type: t.String({
-                pattern: EVENT_TYPE_PATTERN,
-                description: 'signup/lead, sale/purchase/invoice_paid/opportunity_won, refund/chargeback, or your own.',
-              }),
-              value: t.Optional(t.String({ maxLength: 32, description: 'Decimal string, e.g. "49.00".' })),
-              currency: t.Optional(t.String({ pattern: '^[A-Z]{3}$' })),
-              externalEventId: t.String({ minLength: 1, maxLength: 200, description: 'Your id for the event: sending it again is safe.' }),
-              metadata: t.Optional(t.Record(t.String({ maxLength: 100 }), t.Unknown())),
-              ts: t.Optional(t.String({ maxLength: 40, description: 'When it happened (default: now); at most 5 minutes ahead.' })),
-              refundOf: t.Optional(t.String({ minLength: 1, maxLength: 200, description: 'Refunds: the externalEventId of the sale.' })),
-              customerEmail: t.Optional(t.String({ minLength: 3, maxLength: 254, description: 'Used to catch self-referrals.' })),
-            },
-            { additionalProperties: false },
-          ),
+          body: EventBody,
           response: { 200: EventResultSchema, 201: EventResultSchema },
           detail: { tags, summary: 'Record a conversion event; answers its attribution and commissions (a replay answers the original)' },
         },

@@ -1,0 +1,72 @@
+import { t } from 'elysia'
+import { EventBody, EventResultSchema } from '../attribution/routes.ts'
+import { isUniqueViolation } from '../db/errors.ts'
+import type { TenantApi } from '../http/tenant-api.ts'
+import { COUPON_PATTERN, createCoupon, listCoupons, redeemCoupon } from './service.ts'
+
+const CouponSchema = t.Object({
+  id: t.String(),
+  code: t.String({ description: 'Upper-cased; matched without regard to case.' }),
+  partnerId: t.String(),
+  programId: t.String(),
+  createdAt: t.String({ format: 'date-time' }),
+  archivedAt: t.Nullable(t.String({ format: 'date-time' })),
+})
+const tags = ['Tracking']
+
+export function couponRoutes(api: TenantApi) {
+  const { refundOf: _refundOf, type: _type, ...eventFields } = EventBody.properties
+  return api
+    .post(
+      '/partners/:id/coupons',
+      async ({ params, body, withTenant, set }) => {
+        set.status = 201
+        return withTenant((scope) => createCoupon(scope, params.id, body))
+      },
+      {
+        auth: { scopes: ['links:write'] },
+        body: t.Object(
+          { code: t.String({ pattern: COUPON_PATTERN }), programId: t.String({ maxLength: 64 }) },
+          { additionalProperties: false },
+        ),
+        response: { 201: CouponSchema },
+        detail: { tags, summary: 'Give a partner a coupon code in a program (409 code_taken)' },
+      },
+    )
+    .get(
+      '/partners/:id/coupons',
+      async ({ params, withTenant }) => ({ coupons: await withTenant((scope) => listCoupons(scope, params.id)) }),
+      {
+        auth: { scopes: ['links:read'] },
+        response: t.Object({ coupons: t.Array(CouponSchema) }),
+        detail: { tags, summary: "A partner's coupon codes" },
+      },
+    )
+    .post(
+      '/coupons/redeem',
+      async ({ body, withTenant, set }) => {
+        let outcome: Awaited<ReturnType<typeof redeemCoupon>>
+        try {
+          outcome = await withTenant((scope) => redeemCoupon(scope, body))
+        } catch (err) {
+          if (!isUniqueViolation(err)) throw err
+          outcome = await withTenant((scope) => redeemCoupon(scope, body))
+        }
+        set.status = outcome.replayed ? 200 : 201
+        return outcome.result
+      },
+      {
+        auth: { scopes: ['events:write'] },
+        body: t.Object(
+          {
+            ...eventFields,
+            code: t.String({ minLength: 1, maxLength: 40 }),
+            type: t.Optional(t.UnionEnum(['sale', 'signup'], { description: 'Default sale.' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: EventResultSchema, 201: EventResultSchema },
+        detail: { tags, summary: 'Redeem a coupon: records the conversion for its partner (idempotent on externalEventId)' },
+      },
+    )
+}
