@@ -4,7 +4,7 @@
  * operators. Every failure prints one line naming its cause and exits non-zero.
  */
 import { parseArgs } from 'node:util'
-import { checkLocalHealth, keyCommand, migrateCommand, tenantCommand, userCommand } from './cli/commands.ts'
+import { checkLocalHealth, exportCommand, importCommand, keyCommand, migrateCommand, tenantCommand, userCommand } from './cli/commands.ts'
 import { loadConfig } from './config/load.ts'
 import { AppError, StartupError } from './errors.ts'
 import { openRuntime } from './runtime.ts'
@@ -27,6 +27,8 @@ Commands:
   user create --email E [--name N] [--role owner|admin|member|viewer] [--tenant SLUG] [--password-stdin]
                                      create a person's account (password generated and shown once,
                                      or read from standard input)
+  export [--tenant SLUG]             write the tenant's partner-program data as JSON to standard output
+  import [--tenant SLUG]             load such a document from standard input into an empty tenant
   health                             exit 0 when the local server answers /ready (container health checks)
 
 Options:
@@ -104,6 +106,12 @@ async function main(argv: string[]): Promise<number> {
       return 0
     case 'key':
       await keyCommand(loadConfig(values.config), action, rest, options, print)
+      return 0
+    case 'export':
+      await exportCommand(loadConfig(values.config), options, (text) => process.stdout.write(text))
+      return 0
+    case 'import':
+      await importCommand(loadConfig(values.config), options, print, () => Bun.stdin.text())
       return 0
     default:
       process.stderr.write(`partnerd: unknown command ${command}\n\n${USAGE}`)

@@ -14,6 +14,7 @@ import { sessionStrategy } from './auth/sessions/strategy.ts'
 import { commissionRoutes } from './commissions/routes.ts'
 import { startApprovalJob } from './commissions/scheduler.ts'
 import { couponRoutes } from './coupons/routes.ts'
+import { dataRoutes } from './data/routes.ts'
 import { StartupError } from './errors.ts'
 import { createApp } from './http/app.ts'
 import { createClickRouter } from './links/router.ts'
@@ -74,6 +75,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
       commissionRoutes,
       payoutRoutes,
       reportRoutes,
+      dataRoutes,
       ...runtime.plugins.routes,
     ],
   })

@@ -158,6 +158,13 @@ describe.each(DIALECTS)('the partner program on %s', (dialect) => {
     expect(programStats).toMatchObject({ clicks: { total: 0 }, conversions: { signups: 0, sales: 0 }, commissions: {} })
     expect((await call('GET', `/programs/${prg.id}/stats?from=2026-02-01&to=2026-01-01`)).status).toBe(400)
     expect((await call('GET', `/programs/${prg.id}/stats?from=last-week`)).status).toBe(400)
+
+    const csv = await (await call('GET', `/commissions/export.csv?partnerId=${ptn.id}`)).text()
+    const [header, ...lines] = csv.trim().split('\r\n')
+    expect(header).toBe('id,partnerId,programId,eventId,userId,trigger,kind,amount,currency,status,flag,matureAt,payoutId,createdAt')
+    expect(lines.map((l) => l.split(',').slice(6, 10).join(' ')).sort()).toEqual(
+      ['clawback -20.00 USD approved', 'commission 20.00 USD paid', 'commission 5.00 USD paid'].sort(),
+    )
   })
 
   it('keeps the holdback: approving early is 409 holdback_active with matureAt; the job approves once it has passed', async () => {

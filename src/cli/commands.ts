@@ -1,11 +1,12 @@
 /**
- * The operator commands: migrate, tenant create|list, key create|list|revoke. Each opens the same
+ * The operator commands: migrate, tenant create|list, key create|list|revoke, user create, export, import. Each opens the same
  * runtime as the server (so the same config, checks and migrations apply) and closes it when done.
  */
 import { listApiKeys, mintApiKey, revokeApiKey } from '../auth/api-keys/service.ts'
 import { isRole, ROLES } from '../auth/roles.ts'
 import { randomSecret } from '../auth/secrets.ts'
 import type { LoadedConfig } from '../config/load.ts'
+import { exportTenant, importTenant } from '../data/transfer.ts'
 import { StartupError } from '../errors.ts'
 import { createLogger } from '../log/logger.ts'
 import { addMember } from '../members/service.ts'
@@ -79,7 +80,7 @@ export async function tenantCommand(loaded: LoadedConfig, action: string | undef
 
 async function targetTenant(rt: Runtime, slug: string | undefined): Promise<Tenant> {
   if (!slug) {
-    if (rt.config.mode === 'multi') throw new StartupError('key: multi mode needs --tenant <slug>')
+    if (rt.config.mode === 'multi') throw new StartupError('multi mode needs --tenant <slug>')
     return (await ensureDefaultTenant(rt.database.db, rt.bus)).tenant
   }
   const tenant = await findTenantBySlug(rt.database.db, slug)
@@ -184,5 +185,37 @@ export async function userCommand(
       print(`created user ${user.id} <${user.email}>, ${role} of ${tenant.slug}`)
       if (generated) print(`password (shown once): ${generated}`)
     }
+  })
+}
+
+export async function exportCommand(loaded: LoadedConfig, opts: CommandOptions, write: (text: string) => void): Promise<void> {
+  await withRuntime(loaded, false, async (rt) => {
+    const tenant = await targetTenant(rt, opts.tenant)
+    write(`${JSON.stringify(await rt.withTenant(tenant.id, (scope) => exportTenant(scope)))}\n`)
+  })
+}
+
+export async function importCommand(
+  loaded: LoadedConfig,
+  opts: CommandOptions,
+  print: Print,
+  readInput: () => Promise<string>,
+): Promise<void> {
+  let document: Record<string, unknown>
+  try {
+    document = JSON.parse(await readInput())
+  } catch {
+    throw new StartupError('import: standard input is not a JSON document (from `partnerd export`)')
+  }
+  await withRuntime(loaded, false, async (rt) => {
+    const tenant = await targetTenant(rt, opts.tenant)
+    const counts = await rt.withTenant(tenant.id, (scope) => importTenant(scope, document))
+    print(
+      opts.json
+        ? JSON.stringify(counts)
+        : Object.entries(counts)
+            .map(([table, n]) => `${table}: ${n}`)
+            .join('\n'),
+    )
   })
 }

@@ -1,10 +1,12 @@
 import { t } from 'elysia'
+import { toCsv } from '../data/csv.ts'
 import { PageQuery } from '../db/pagination.ts'
 import { QueryEnum } from '../http/query-enum.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import {
   approveCommission,
   approveMatured,
+  type Commission,
   clearCommission,
   commissionRow,
   listCommissions,
@@ -66,6 +68,41 @@ export function commissionRoutes(api: TenantApi) {
         return { commissions: page.items, nextCursor: page.nextCursor }
       },
       { auth: read, query: Filter, response: Page, detail: { tags, summary: "A partner's commissions" } },
+    )
+    .get(
+      '/commissions/export.csv',
+      async ({ query, withTenant, set }) => {
+        const all = await withTenant(async (scope) => {
+          const rows: Commission[] = []
+          let cursor: string | undefined
+          do {
+            const page = await listCommissions(scope, { ...query, cursor, limit: 200 })
+            rows.push(...page.items)
+            cursor = page.nextCursor ?? undefined
+          } while (cursor)
+          return rows
+        })
+        set.headers['content-type'] = 'text/csv; charset=utf-8'
+        set.headers['content-disposition'] = 'attachment; filename="commissions.csv"'
+        const columns = [
+          'id',
+          'partnerId',
+          'programId',
+          'eventId',
+          'userId',
+          'trigger',
+          'kind',
+          'amount',
+          'currency',
+          'status',
+          'flag',
+          'matureAt',
+          'payoutId',
+          'createdAt',
+        ] as const
+        return toCsv([[...columns], ...all.map((c) => columns.map((k) => c[k]))])
+      },
+      { auth: read, query: Filter, detail: { tags, summary: 'Commissions as CSV, with the same filters as the list' } },
     )
     .get('/commissions/:id', ({ params, withTenant }) => withTenant(async (scope) => toCommission(await commissionRow(scope, params.id))), {
       auth: read,

@@ -1,8 +1,8 @@
 /**
  * CSV exports of payouts: a generic file for a spreadsheet or bank, and PayPal's mass-payment (Payouts)
- * format: no header; recipient email, amount, currency, a unique id, and a note. Cells that a
- * spreadsheet would run as a formula (=, +, -, @ first) are prefixed with a quote.
+ * format: no header; recipient email, amount, currency, a unique id, and a note.
  */
+import { toCsv } from '../data/csv.ts'
 import { formatAmount } from '../money/money.ts'
 
 interface ExportRow {
@@ -19,16 +19,6 @@ interface ExportRow {
   paid_at: string | null
 }
 
-function cell(value: string | number | null): string {
-  let text = value === null ? '' : String(value)
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
-}
-
-function lines(rows: (string | number | null)[][]): string {
-  return rows.map((r) => r.map(cell).join(',')).join('\r\n') + (rows.length ? '\r\n' : '')
-}
-
 export function genericCsv(rows: ExportRow[]): string {
   const header = [
     'payout_id',
@@ -43,7 +33,7 @@ export function genericCsv(rows: ExportRow[]): string {
     'created_at',
     'paid_at',
   ]
-  return lines([
+  return toCsv([
     header,
     ...rows.map((r) => [
       r.id,
@@ -62,5 +52,5 @@ export function genericCsv(rows: ExportRow[]): string {
 }
 
 export function paypalCsv(rows: ExportRow[], note: string): string {
-  return lines(rows.map((r) => [r.email, formatAmount(Number(r.amount_minor), r.currency), r.currency, r.id, note]))
+  return toCsv(rows.map((r) => [r.email, formatAmount(Number(r.amount_minor), r.currency), r.currency, r.id, note]))
 }
