@@ -10,6 +10,7 @@ import * as partners from './0004_partners.ts'
 import * as programs from './0005_programs.ts'
 import * as tracking from './0006_tracking.ts'
 import * as commissions from './0007_commissions.ts'
+import * as partnerAccess from './0008_partner_access.ts'
 
 export const coreMigrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -19,4 +20,5 @@ export const coreMigrations: Record<string, Migration> = {
   '0005_programs': programs,
   '0006_tracking': tracking,
   '0007_commissions': commissions,
+  '0008_partner_access': partnerAccess,
 }

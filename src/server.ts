@@ -21,6 +21,7 @@ import { createClickRouter } from './links/router.ts'
 import { linkRoutes } from './links/routes.ts'
 import { sdkRoute } from './links/sdk.ts'
 import { memberRoutes } from './members/routes.ts'
+import { portalRoutes } from './partners/portal-routes.ts'
 import { partnerRoutes } from './partners/routes.ts'
 import { payoutRoutes } from './payouts/routes.ts'
 import { enrolmentRoutes } from './programs/enrolment-routes.ts'
@@ -76,6 +77,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
       payoutRoutes,
       reportRoutes,
       dataRoutes,
+      portalRoutes(config.auth.api_key_prefix, config.mode, () => runtime.bus.hasSubscribers('partner.invited')),
       ...runtime.plugins.routes,
     ],
   })

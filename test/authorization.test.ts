@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mintApiKey } from '../src/auth/api-keys/service.ts'
 import { hasScopes } from '../src/auth/scopes.ts'
+import { createPartner } from '../src/partners/service.ts'
 import { createTenant } from '../src/tenants/service.ts'
 import { addMembership, createUser } from '../src/users/service.ts'
 import { DIALECTS } from './support/databases.ts'
@@ -41,7 +42,7 @@ describe.each(DIALECTS)('authorization matrix on %s', (dialect) => {
   const adminKey = randomBytes(32).toString('hex')
   let server: TestServer
   const callers: Caller[] = []
-  let operations: { method: string; path: string; required: string[] }[] = []
+  let operations: { method: string; path: string; required: string[]; partnerOnly: boolean }[] = []
 
   beforeAll(async () => {
     server = await startTestServer(dialect, {
@@ -58,7 +59,10 @@ describe.each(DIALECTS)('authorization matrix on %s', (dialect) => {
         .then((k) => k.key)
     const person = async (tenant: { id: string; slug: string }, role: string) => {
       const user = await createUser(db, { email: `${role}-${tenant.slug}@example.com`, password: PASSWORD })
-      await server.runtime.withTenant(tenant.id, (s) => addMembership(s, user.id, role))
+      await server.runtime.withTenant(tenant.id, async (s) => {
+        const partner = role === 'partner' ? await createPartner(s, { email: user.email }) : undefined
+        await addMembership(s, user.id, role, partner?.id)
+      })
       const res = await server.call('POST', `/api/t/${tenant.slug}/auth/sign-in/email`, { body: { email: user.email, password: PASSWORD } })
       return { cookie: res.headers.getSetCookie()[0]!.split(';')[0]! }
     }
@@ -87,7 +91,12 @@ describe.each(DIALECTS)('authorization matrix on %s', (dialect) => {
         const id = `${method.toUpperCase()} ${path}`
         if (PUBLIC.has(id)) continue
         expect(op.security, `${id} declares no auth and is not listed as public`).toBeDefined()
-        operations.push({ method: method.toUpperCase(), path, required: Object.values(op.security![0]!)[0]! })
+        operations.push({
+          method: method.toUpperCase(),
+          path,
+          required: Object.values(op.security![0]!)[0]!,
+          partnerOnly: (op as { 'x-partner-only'?: boolean })['x-partner-only'] === true,
+        })
       }
     }
     // Sign-out ends the caller's session: run it last.
@@ -106,7 +115,9 @@ describe.each(DIALECTS)('authorization matrix on %s', (dialect) => {
       for (const op of operations) {
         const url = op.path.replace('{slug}', 'acme').replace(/\{\w+\}/g, 'none_such')
         const res = await server.call(op.method, url, { headers: caller.headers, body: op.method === 'GET' ? undefined : {} })
-        const allowed = caller.scopes !== null && hasScopes(caller.scopes, op.required).length === 0
+        const allowed = op.partnerOnly
+          ? caller.name === 'partner session'
+          : caller.scopes !== null && hasScopes(caller.scopes, op.required).length === 0
         const expected =
           caller.name === 'nobody'
             ? [401]

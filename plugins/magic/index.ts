@@ -143,6 +143,19 @@ const magic: PluginDefinition = {
       }
     }
 
+    // A partner invited to its portal gets a sign-in link by mail. The link lasts as long as a code;
+    // after that the partner signs in by asking for a code with its email, as any member does.
+    host.on('partner.invited', async (event) => {
+      const { email, userId, apiBase } = event.data as { email: string; userId: string; apiBase: string }
+      const attempt = await host.withTenant(event.tenantId, (scope) => createAttempt(scope, email, userId, ttlMs))
+      const link = `${host.publicUrl}${apiBase}/auth/magic/link#${attempt.linkToken}`
+      await host.mail.send({
+        to: email,
+        subject: 'You are invited to the partner program',
+        text: `You have been invited to the partner program's portal.\n\nSign in with this link (it works for ${minutes} minutes, once):\n${link}\n\nOr use the code ${attempt.code}. Later, sign in with your email (${email}) and a code we send you.\n`,
+      })
+    })
+
     const StartBody = host.t.Object({ email: host.t.String({ minLength: 3, maxLength: 254 }) }, { additionalProperties: false })
     const VerifyBody = host.t.Object(
       {

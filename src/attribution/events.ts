@@ -125,10 +125,12 @@ async function resultOf(scope: TenantScope, row: EventRow): Promise<EventResult>
 }
 
 /** Records an event and derives its attribution and commissions; `replayed` when it was known. */
+/** `onlyProgram`: a key bound to one program attributes its events to that program alone. */
 export async function recordEvent(
   scope: TenantScope,
   input: EventInput,
   now = new Date(),
+  onlyProgram?: string,
 ): Promise<{ result: EventResult; replayed: boolean }> {
   const hash = requestHash(input)
   const known = await replay(scope, input, hash)
@@ -165,7 +167,7 @@ export async function recordEvent(
     attribution: writeJson({ status: 'unattributed', model: null, touches: [] } satisfies Attribution),
   }
   await scope.db.insertInto('events').values(row).execute()
-  const attribution = trigger === 'refund' ? await refund(scope, row, now) : await attribute(scope, row, trigger)
+  const attribution = trigger === 'refund' ? await refund(scope, row, now) : await attribute(scope, row, trigger, onlyProgram)
   await scope.db
     .updateTable('events')
     .set({ attribution: writeJson(attribution) })
@@ -188,7 +190,12 @@ interface ClickTouch {
  * Derives the event's attribution, creating referrals and commissions. Also used for the backlog:
  * events kept `unattributed` are passed through again when a late identify arrives.
  */
-export async function attribute(scope: TenantScope, event: EventRow, trigger: 'signup' | 'sale' | undefined): Promise<Attribution> {
+export async function attribute(
+  scope: TenantScope,
+  event: EventRow,
+  trigger: 'signup' | 'sale' | undefined,
+  onlyProgram?: string,
+): Promise<Attribution> {
   const referrals = await scope.db
     .selectFrom('referrals')
     .selectAll()
@@ -205,7 +212,9 @@ export async function attribute(scope: TenantScope, event: EventRow, trigger: 's
     .orderBy('clicks.created_at')
     .orderBy('clicks.id')
     .execute()
-  const programIds = [...new Set([...referrals.map((r) => r.program_id), ...clicks.map((c) => c.program_id)])]
+  const programIds = [...new Set([...referrals.map((r) => r.program_id), ...clicks.map((c) => c.program_id)])].filter(
+    (id) => onlyProgram === undefined || id === onlyProgram,
+  )
   if (programIds.length === 0) return { status: 'unattributed', model: null, touches: [] }
   const programs = await scope.db
     .selectFrom('programs')

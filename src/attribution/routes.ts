@@ -82,14 +82,15 @@ export function attributionRoutes(config: Config) {
     api
       .post(
         '/attribution/events',
-        async ({ body, withTenant, set }) => {
+        async ({ body, withTenant, set, principal }) => {
+          const record = () => withTenant((scope) => recordEvent(scope, body, new Date(), principal.programId))
           let outcome: { result: EventResult; replayed: boolean }
           try {
-            outcome = await withTenant((scope) => recordEvent(scope, body))
+            outcome = await record()
           } catch (err) {
             // The same event sent twice at once: one insert won; this one now finds it and replays.
             if (!isUniqueViolation(err)) throw err
-            outcome = await withTenant((scope) => recordEvent(scope, body))
+            outcome = await record()
           }
           set.status = outcome.replayed ? 200 : 201
           return outcome.result

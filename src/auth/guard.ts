@@ -12,7 +12,14 @@ import type { AuthInput, AuthStrategy, Principal } from './principal.ts'
 import { type ALL_SCOPES, hasScopes, type Scope } from './scopes.ts'
 
 /** `*` among the scopes means: only an admin credential of the tenant. */
-export type AuthRequirement = true | { scopes?: (Scope | typeof ALL_SCOPES)[]; roles?: string[] }
+export type AuthRequirement =
+  | true
+  | {
+      scopes?: (Scope | typeof ALL_SCOPES)[]
+      roles?: string[]
+      /** Only a partner (a portal user, or a key bound to a partner): the partner's own routes. */
+      partner?: true
+    }
 
 /** Headers that carry a credential; a cookie alone is not one (browsers send cookies unasked). */
 const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'x-auth-id', 'x-auth-token']
@@ -29,6 +36,10 @@ export async function authenticate(strategies: readonly AuthStrategy[], input: A
 export function authorize(principal: Principal, requirement: AuthRequirement, tenant: Tenant): void {
   if (principal.tenantId !== null && principal.tenantId !== tenant.id) throw invalidCredential()
   if (requirement === true) return
+  if (requirement.partner) {
+    if (!principal.partnerId) throw new AppError(403, 'not_a_partner', "this route is a partner's own; sign in as the partner")
+    return
+  }
   const missing = hasScopes(principal.scopes, requirement.scopes ?? [])
   if (missing.length > 0) throw insufficientScope(missing)
   if (requirement.roles && principal.kind !== 'admin' && !requirement.roles.includes(principal.role ?? '')) {

@@ -84,7 +84,7 @@ export function identityFacet(config: Config, database: Database, withTenant: Wi
       perAccount.check(accountKey)
       addressFailures.check(tenant, ip)
       const user = await verifyPassword(database.db, normalized, password)
-      const role = user && (await withTenant(tenant.id, (scope) => roleIn(scope, user.id)))
+      const role = user && (await withTenant(tenant.id, (scope) => roleIn(scope, user.id)))?.role
       if (!user || !role) {
         perAccount.record(accountKey)
         addressFailures.fail(tenant, ip)
@@ -101,7 +101,7 @@ export function identityFacet(config: Config, database: Database, withTenant: Wi
     async findMember(tenant, email) {
       const user = await findUserRowByEmail(database.db, email)
       if (!user || user.disabled_at) return undefined
-      const role = await withTenant(tenant.id, (scope) => roleIn(scope, user.id))
+      const role = (await withTenant(tenant.id, (scope) => roleIn(scope, user.id)))?.role
       return role && { userId: user.id, email: user.email, role }
     },
     memberPrincipal: (tenant, userId, extra) => memberPrincipal(config.mode, withTenant, tenant, userId, extra),

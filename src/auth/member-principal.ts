@@ -10,6 +10,15 @@ import { AppError } from '../errors.ts'
 import type { Tenant } from '../tenants/service.ts'
 import { roleIn } from '../users/service.ts'
 import type { Principal } from './principal.ts'
+
+/** A revoked partner's portal users keep their accounts but reach nothing until it is reinstated. */
+async function assertPartnerActive(withTenant: WithTenant, tenantId: string, partnerId: string): Promise<void> {
+  const partner = await withTenant(tenantId, (scope) =>
+    scope.db.selectFrom('partners').select('status').where('tenant_id', '=', tenantId).where('id', '=', partnerId).executeTakeFirst(),
+  )
+  if (partner?.status !== 'active') throw new AppError(403, 'partner_revoked', 'this partner has been revoked')
+}
+
 import { ROLE_SCOPES } from './roles.ts'
 
 export async function memberPrincipal(
@@ -19,10 +28,12 @@ export async function memberPrincipal(
   userId: string,
   extra: Pick<Principal, 'sessionId'> = {},
 ): Promise<Principal> {
-  const role = await withTenant(tenant.id, (scope) => roleIn(scope, userId))
-  if (!role) {
+  const membership = await withTenant(tenant.id, (scope) => roleIn(scope, userId))
+  if (!membership) {
     if (mode === 'single') throw new AppError(400, 'no_active_organization', 'this account belongs to no organization here')
     throw new AppError(404, 'tenant_not_found', `no tenant ${tenant.slug}`)
   }
-  return { kind: 'user', id: userId, tenantId: tenant.id, scopes: ROLE_SCOPES[role], role, ...extra }
+  const { role, partnerId } = membership
+  if (partnerId) await assertPartnerActive(withTenant, tenant.id, partnerId)
+  return { kind: 'user', id: userId, tenantId: tenant.id, scopes: ROLE_SCOPES[role], role, ...(partnerId ? { partnerId } : {}), ...extra }
 }

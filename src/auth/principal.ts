@@ -18,6 +18,10 @@ export interface Principal {
   role?: string
   /** The session a cookie-authenticated person is using. */
   sessionId?: string
+  /** Set when the principal is a partner (a portal user, or a key bound to a partner): it acts only as this partner. */
+  partnerId?: string
+  /** Set for a key bound to one program: it sees and records only that program's data. */
+  programId?: string
 }
 
 export interface AuthInput {

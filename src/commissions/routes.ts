@@ -1,4 +1,5 @@
 import { t } from 'elysia'
+import { assertInProgram, confineProgram } from '../auth/binding.ts'
 import { toCsv } from '../data/csv.ts'
 import { PageQuery } from '../db/pagination.ts'
 import { QueryEnum } from '../http/query-enum.ts'
@@ -55,28 +56,33 @@ export function commissionRoutes(api: TenantApi) {
   return api
     .get(
       '/commissions',
-      async ({ query, withTenant }) => {
-        const page = await withTenant((scope) => listCommissions(scope, query))
+      async ({ query, withTenant, principal }) => {
+        const page = await withTenant((scope) =>
+          listCommissions(scope, { ...query, programId: confineProgram(principal, query.programId) }),
+        )
         return { commissions: page.items, nextCursor: page.nextCursor }
       },
       { auth: read, query: Filter, response: Page, detail: { tags, summary: 'List commissions (status=flagged is the review queue)' } },
     )
     .get(
       '/partners/:id/commissions',
-      async ({ params, query, withTenant }) => {
-        const page = await withTenant((scope) => listCommissions(scope, { ...query, partnerId: params.id }))
+      async ({ params, query, withTenant, principal }) => {
+        const page = await withTenant((scope) =>
+          listCommissions(scope, { ...query, partnerId: params.id, programId: confineProgram(principal, query.programId) }),
+        )
         return { commissions: page.items, nextCursor: page.nextCursor }
       },
       { auth: read, query: Filter, response: Page, detail: { tags, summary: "A partner's commissions" } },
     )
     .get(
       '/commissions/export.csv',
-      async ({ query, withTenant, set }) => {
+      async ({ query, withTenant, set, principal }) => {
+        const programId = confineProgram(principal, query.programId)
         const all = await withTenant(async (scope) => {
           const rows: Commission[] = []
           let cursor: string | undefined
           do {
-            const page = await listCommissions(scope, { ...query, cursor, limit: 200 })
+            const page = await listCommissions(scope, { ...query, programId, cursor, limit: 200 })
             rows.push(...page.items)
             cursor = page.nextCursor ?? undefined
           } while (cursor)
@@ -104,11 +110,16 @@ export function commissionRoutes(api: TenantApi) {
       },
       { auth: read, query: Filter, detail: { tags, summary: 'Commissions as CSV, with the same filters as the list' } },
     )
-    .get('/commissions/:id', ({ params, withTenant }) => withTenant(async (scope) => toCommission(await commissionRow(scope, params.id))), {
-      auth: read,
-      response: CommissionSchema,
-      detail: { tags, summary: 'One commission' },
-    })
+    .get(
+      '/commissions/:id',
+      ({ params, withTenant, principal }) =>
+        withTenant(async (scope) => assertInProgram(principal, toCommission(await commissionRow(scope, params.id)))),
+      {
+        auth: read,
+        response: CommissionSchema,
+        detail: { tags, summary: 'One commission' },
+      },
+    )
     .post('/commissions/:id/approve', ({ params, withTenant }) => withTenant((scope) => approveCommission(scope, params.id)), {
       auth: manage,
       response: CommissionSchema,

@@ -1,5 +1,6 @@
 import { t } from 'elysia'
 import { EventBody, EventResultSchema } from '../attribution/routes.ts'
+import { confineProgram } from '../auth/binding.ts'
 import { isUniqueViolation } from '../db/errors.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { COUPON_PATTERN, createCoupon, listCoupons, redeemCoupon } from './service.ts'
@@ -19,7 +20,8 @@ export function couponRoutes(api: TenantApi) {
   return api
     .post(
       '/partners/:id/coupons',
-      async ({ params, body, withTenant, set }) => {
+      async ({ params, body, withTenant, set, principal }) => {
+        confineProgram(principal, body.programId)
         set.status = 201
         return withTenant((scope) => createCoupon(scope, params.id, body))
       },
@@ -44,13 +46,14 @@ export function couponRoutes(api: TenantApi) {
     )
     .post(
       '/coupons/redeem',
-      async ({ body, withTenant, set }) => {
+      async ({ body, withTenant, set, principal }) => {
+        const redeem = () => withTenant((scope) => redeemCoupon(scope, body, new Date(), principal.programId))
         let outcome: Awaited<ReturnType<typeof redeemCoupon>>
         try {
-          outcome = await withTenant((scope) => redeemCoupon(scope, body))
+          outcome = await redeem()
         } catch (err) {
           if (!isUniqueViolation(err)) throw err
-          outcome = await withTenant((scope) => redeemCoupon(scope, body))
+          outcome = await redeem()
         }
         set.status = outcome.replayed ? 200 : 201
         return outcome.result

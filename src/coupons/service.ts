@@ -91,6 +91,7 @@ export async function redeemCoupon(
   scope: TenantScope,
   input: RedeemInput,
   now = new Date(),
+  onlyProgram?: string,
 ): Promise<{ result: EventResult; replayed: boolean }> {
   const { code, ...rest } = input
   const event: EventInput = { ...rest, type: input.type ?? 'sale', metadata: { ...input.metadata, coupon: normalizeCode(code) } }
@@ -101,7 +102,7 @@ export async function redeemCoupon(
     .where('external_event_id', '=', input.externalEventId)
     .executeTakeFirst()
   // A replay (or a conflicting reuse of the id) is answered by the event itself, without a new click.
-  if (known) return recordEvent(scope, event, now)
+  if (known) return recordEvent(scope, event, now, onlyProgram)
   const coupon = await scope.db
     .selectFrom('coupons')
     .innerJoin('partners', 'partners.id', 'coupons.partner_id')
@@ -109,7 +110,9 @@ export async function redeemCoupon(
     .where('coupons.tenant_id', '=', scope.tenantId)
     .where('coupons.code', '=', normalizeCode(code))
     .executeTakeFirst()
-  if (!coupon || coupon.archived_at) throw new AppError(404, 'unknown_coupon', `no coupon ${normalizeCode(code)}`)
+  if (!coupon || coupon.archived_at || (onlyProgram && coupon.program_id !== onlyProgram)) {
+    throw new AppError(404, 'unknown_coupon', `no coupon ${normalizeCode(code)}`)
+  }
   const at = occurredAt(input.ts, now)
   const clickId = newId('click')
   await scope.db
@@ -130,5 +133,5 @@ export async function redeemCoupon(
     })
     .execute()
   await identify(scope, { cref: clickId, userId: input.userId, ipHash: null })
-  return recordEvent(scope, event, now)
+  return recordEvent(scope, event, now, onlyProgram)
 }

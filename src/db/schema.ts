@@ -26,6 +26,10 @@ export interface ApiKeysTable {
   expires_at: string | null
   revoked_at: string | null
   last_used_at: string | null
+  /** A key bound to a partner acts only as that partner (its portal routes). */
+  partner_id: string | null
+  /** A key bound to a program sees and records only that program's data. */
+  program_id: string | null
 }
 
 export interface UsersTable {
@@ -45,6 +49,8 @@ export interface MembershipsTable {
   tenant_id: string
   user_id: string
   role: string
+  /** For role `partner`: the partner this portal user is. */
+  partner_id: string | null
   created_at: string
 }
 

@@ -24,6 +24,11 @@ export class DomainEventBus {
     this.#handlers.set(type, [...(this.#handlers.get(type) ?? []), handler])
   }
 
+  /** Whether someone listens to exactly this type (not counting `*` listeners). */
+  hasSubscribers(type: string): boolean {
+    return (this.#handlers.get(type)?.length ?? 0) > 0
+  }
+
   /** Runs every matching handler; resolves when all have settled. */
   async publish(events: DomainEvent[]): Promise<void> {
     const runs: Promise<unknown>[] = []

@@ -50,7 +50,11 @@ export function createTenantApi(options: TenantApiOptions) {
     })
     .macro({
       auth: (requirement: AuthRequirement) => ({
-        detail: { security: securityOf(requirement) },
+        detail: {
+          security: securityOf(requirement),
+          // Partner-only routes need no scope but a partner principal; say so in the document.
+          ...(requirement !== true && requirement.partner ? { 'x-partner-only': true } : {}),
+        },
         // Authentication runs at transform, before the body is validated: a caller without a good
         // credential learns nothing about what the route accepts.
         async transform(ctx) {

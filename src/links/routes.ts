@@ -1,9 +1,10 @@
 import { t } from 'elysia'
+import { assertInProgram, confineProgram } from '../auth/binding.ts'
 import { PageQuery } from '../db/pagination.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { archiveLink, createLink, getLink, LINK_KEY_PATTERN, listLinks } from './service.ts'
 
-const LinkSchema = t.Object({
+export const LinkSchema = t.Object({
   id: t.String(),
   key: t.String({ description: 'The path segment of /r/<key>.' }),
   partnerId: t.String(),
@@ -18,7 +19,8 @@ export function linkRoutes(api: TenantApi) {
   return api
     .post(
       '/links',
-      async ({ body, withTenant, set }) => {
+      async ({ body, withTenant, set, principal }) => {
+        confineProgram(principal, body.programId)
         set.status = 201
         return withTenant((scope) => createLink(scope, body))
       },
@@ -41,8 +43,8 @@ export function linkRoutes(api: TenantApi) {
     )
     .get(
       '/links',
-      async ({ query, withTenant }) => {
-        const page = await withTenant((scope) => listLinks(scope, query))
+      async ({ query, withTenant, principal }) => {
+        const page = await withTenant((scope) => listLinks(scope, { ...query, programId: confineProgram(principal, query.programId) }))
         return { links: page.items, nextCursor: page.nextCursor }
       },
       {
@@ -55,14 +57,26 @@ export function linkRoutes(api: TenantApi) {
         detail: { tags, summary: 'List links, by partner or program' },
       },
     )
-    .get('/links/:id', ({ params, withTenant }) => withTenant((scope) => getLink(scope, params.id)), {
-      auth: { scopes: ['links:read'] },
-      response: LinkSchema,
-      detail: { tags, summary: 'One link' },
-    })
-    .post('/links/:id/archive', ({ params, withTenant }) => withTenant((scope) => archiveLink(scope, params.id)), {
-      auth: { scopes: ['links:write'] },
-      response: LinkSchema,
-      detail: { tags, summary: 'Archive a link: the router answers 404 for it; its history stays' },
-    })
+    .get(
+      '/links/:id',
+      async ({ params, withTenant, principal }) => assertInProgram(principal, await withTenant((scope) => getLink(scope, params.id))),
+      {
+        auth: { scopes: ['links:read'] },
+        response: LinkSchema,
+        detail: { tags, summary: 'One link' },
+      },
+    )
+    .post(
+      '/links/:id/archive',
+      ({ params, withTenant, principal }) =>
+        withTenant(async (scope) => {
+          assertInProgram(principal, await getLink(scope, params.id))
+          return archiveLink(scope, params.id)
+        }),
+      {
+        auth: { scopes: ['links:write'] },
+        response: LinkSchema,
+        detail: { tags, summary: 'Archive a link: the router answers 404 for it; its history stays' },
+      },
+    )
 }

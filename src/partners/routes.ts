@@ -4,7 +4,7 @@ import { QueryEnum } from '../http/query-enum.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { createPartner, getPartner, listPartners, setPartnerStatus, updatePartner } from './service.ts'
 
-const PartnerSchema = t.Object({
+export const PartnerSchema = t.Object({
   id: t.String({ description: 'A bare ULID.' }),
   email: t.String(),
   name: t.Nullable(t.String()),

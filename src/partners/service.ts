@@ -11,6 +11,7 @@ import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
 import { normalizeEmail } from '../users/service.ts'
+import { endPartnerAccess } from './portal.ts'
 
 export type PartnerStatus = DB['partners']['status']
 
@@ -138,6 +139,7 @@ export async function setPartnerStatus(scope: TenantScope, id: string, status: P
     .where('tenant_id', '=', scope.tenantId)
     .where('id', '=', id)
     .execute()
+  if (status === 'revoked') await endPartnerAccess(scope, id)
   const updated = await getPartner(scope, id)
   scope.emit(status === 'revoked' ? 'partner.revoked' : 'partner.activated', updated)
   return updated

@@ -6,7 +6,7 @@ import { genericCsv, paypalCsv } from './csv.ts'
 import { getPayout, listPayouts, markFailed, markPaid, payoutsForExport, runPayouts, toPayout } from './service.ts'
 
 const STATUSES = ['pending', 'paid', 'failed'] as const
-const PayoutSchema = t.Object({
+export const PayoutSchema = t.Object({
   id: t.String(),
   partnerId: t.String(),
   currency: t.String(),

@@ -1,4 +1,5 @@
 import { t } from 'elysia'
+import { confineProgram } from '../auth/binding.ts'
 import { PageQuery } from '../db/pagination.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { enrol, listEnrolments, refreshTerms } from './enrolments.ts'
@@ -19,8 +20,9 @@ export function enrolmentRoutes(api: TenantApi) {
   return api
     .post(
       '/programs/:id/enrolments',
-      async ({ params, body, withTenant, set }) => {
-        const { enrolment, created } = await withTenant((scope) => enrol(scope, body.partnerId, params.id))
+      async ({ params, body, withTenant, set, principal }) => {
+        const programId = confineProgram(principal, params.id)!
+        const { enrolment, created } = await withTenant((scope) => enrol(scope, body.partnerId, programId))
         set.status = created ? 201 : 200
         return enrolment
       },
@@ -33,8 +35,8 @@ export function enrolmentRoutes(api: TenantApi) {
     )
     .get(
       '/programs/:id/enrolments',
-      async ({ params, query, withTenant }) => {
-        const page = await withTenant((scope) => listEnrolments(scope, { ...query, programId: params.id }))
+      async ({ params, query, withTenant, principal }) => {
+        const page = await withTenant((scope) => listEnrolments(scope, { ...query, programId: confineProgram(principal, params.id) }))
         return { enrolments: page.items, nextCursor: page.nextCursor }
       },
       {
@@ -46,7 +48,8 @@ export function enrolmentRoutes(api: TenantApi) {
     )
     .post(
       '/programs/:id/enrolments/:partnerId/refresh-terms',
-      ({ params, withTenant }) => withTenant((scope) => refreshTerms(scope, params.partnerId, params.id)),
+      ({ params, withTenant, principal }) =>
+        withTenant((scope) => refreshTerms(scope, params.partnerId, confineProgram(principal, params.id)!)),
       {
         auth: { scopes: ['partners:write'] },
         response: EnrolmentSchema,

@@ -1,4 +1,5 @@
 import { t } from 'elysia'
+import { confineProgram } from '../auth/binding.ts'
 import { PageQuery } from '../db/pagination.ts'
 import { QueryEnum } from '../http/query-enum.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
@@ -93,8 +94,10 @@ export function programRoutes(api: TenantApi) {
     )
     .get(
       '/programs',
-      async ({ query, withTenant }) => {
-        const page = await withTenant((scope) => listPrograms(scope, query))
+      async ({ query, withTenant, principal }) => {
+        const page = await withTenant((scope) =>
+          listPrograms(scope, { ...query, id: confineProgram(principal, undefined), partnerId: principal.partnerId }),
+        )
         return { programs: page.items, nextCursor: page.nextCursor }
       },
       {
@@ -104,11 +107,16 @@ export function programRoutes(api: TenantApi) {
         detail: { tags, summary: 'List programs' },
       },
     )
-    .get('/programs/:id', ({ params, withTenant }) => withTenant((scope) => getProgram(scope, params.id)), {
-      auth: true,
-      response: ProgramSchema,
-      detail: { tags, summary: 'One program' },
-    })
+    .get(
+      '/programs/:id',
+      ({ params, withTenant, principal }) =>
+        withTenant((scope) => getProgram(scope, confineProgram(principal, params.id)!, principal.partnerId)),
+      {
+        auth: true,
+        response: ProgramSchema,
+        detail: { tags, summary: 'One program' },
+      },
+    )
     .patch('/programs/:id', ({ params, body, withTenant }) => withTenant((scope) => updateProgram(scope, params.id, body)), {
       auth: { scopes: ['*'] },
       body: t.Partial(t.Object(fields, { additionalProperties: false })),

@@ -10,6 +10,7 @@ import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
 import { currencyDigits } from '../money/money.ts'
+import { findEnrolmentRow } from './enrolments.ts'
 import { formatRules, parseRules, type RuleInput, type StoredRule } from './rules.ts'
 
 type Row = DB['programs']
@@ -131,15 +132,34 @@ export async function createProgram(scope: TenantScope, input: ProgramInput): Pr
   return program
 }
 
-export async function getProgram(scope: TenantScope, id: string): Promise<Program> {
+/** `asPartner`: a partner sees only the programs it is enrolled in. */
+export async function getProgram(scope: TenantScope, id: string, asPartner?: string): Promise<Program> {
+  if (asPartner && !(await findEnrolmentRow(scope, asPartner, id))) throw new AppError(404, 'not_found', `no program ${id}`)
   return toProgram(await row(scope, id))
 }
 
-export async function listPrograms(scope: TenantScope, filter: PageRequest & { status?: ProgramStatus }): Promise<Page<Program>> {
+export async function listPrograms(
+  scope: TenantScope,
+  filter: PageRequest & { status?: ProgramStatus; id?: string; partnerId?: string },
+): Promise<Page<Program>> {
   const page = await fetchPage(filter, (afterId, take) => {
     let q = scope.db.selectFrom('programs').selectAll().where('tenant_id', '=', scope.tenantId).orderBy('id').limit(take)
     if (afterId) q = q.where('id', '>', afterId)
     if (filter.status) q = q.where('status', '=', filter.status)
+    if (filter.id) q = q.where('id', '=', filter.id)
+    if (filter.partnerId) {
+      const partnerId = filter.partnerId
+      q = q.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('enrolments')
+            .select('enrolments.id')
+            .where('enrolments.tenant_id', '=', scope.tenantId)
+            .where('enrolments.partner_id', '=', partnerId)
+            .whereRef('enrolments.program_id', '=', 'programs.id'),
+        ),
+      )
+    }
     return q.execute()
   })
   return { items: page.items.map(toProgram), nextCursor: page.nextCursor }

@@ -1,13 +1,14 @@
 import { t } from 'elysia'
+import { confineProgram } from '../auth/binding.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { stats } from './service.ts'
 
-const Range = t.Object({
+export const StatsRange = t.Object({
   from: t.Optional(t.String({ maxLength: 40, description: 'ISO date or date-time, inclusive.' })),
   to: t.Optional(t.String({ maxLength: 40, description: 'ISO date or date-time, exclusive.' })),
 })
 const Amounts = t.Record(t.String(), t.String(), { description: 'Per currency.' })
-const StatsSchema = t.Object({
+export const StatsSchema = t.Object({
   from: t.Nullable(t.String()),
   to: t.Nullable(t.String()),
   clicks: t.Object({ total: t.Integer(), flagged: t.Integer() }),
@@ -22,14 +23,19 @@ export function reportRoutes(api: TenantApi) {
   return api
     .get('/partners/:id/stats', ({ params, query, withTenant }) => withTenant((scope) => stats(scope, { partnerId: params.id }, query)), {
       auth,
-      query: Range,
+      query: StatsRange,
       response: StatsSchema,
       detail: { tags, summary: "A partner's clicks, conversions, revenue and commissions over a date range" },
     })
-    .get('/programs/:id/stats', ({ params, query, withTenant }) => withTenant((scope) => stats(scope, { programId: params.id }, query)), {
-      auth,
-      query: Range,
-      response: StatsSchema,
-      detail: { tags, summary: "A program's clicks, conversions, revenue and commissions over a date range" },
-    })
+    .get(
+      '/programs/:id/stats',
+      ({ params, query, withTenant, principal }) =>
+        withTenant((scope) => stats(scope, { programId: confineProgram(principal, params.id) }, query)),
+      {
+        auth,
+        query: StatsRange,
+        response: StatsSchema,
+        detail: { tags, summary: "A program's clicks, conversions, revenue and commissions over a date range" },
+      },
+    )
 }

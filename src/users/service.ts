@@ -106,9 +106,21 @@ export async function addMembership(
   scope: TenantScope,
   userId: string,
   role: string,
+  /** Required for role `partner`, refused for the others. */
+  partnerId?: string,
 ): Promise<{ id: string; role: Role; created_at: string }> {
   if (!isRole(role)) throw new AppError(400, 'invalid_role', `role must be one of owner, admin, member, viewer, partner`)
-  const row = { id: newId('membership'), tenant_id: scope.tenantId, user_id: userId, role, created_at: new Date().toISOString() }
+  if ((role === 'partner') !== (partnerId !== undefined)) {
+    throw new AppError(400, 'invalid_role', 'partner portal users are made by inviting the partner (POST /partners/:id/invite)')
+  }
+  const row = {
+    id: newId('membership'),
+    tenant_id: scope.tenantId,
+    user_id: userId,
+    role,
+    partner_id: partnerId ?? null,
+    created_at: new Date().toISOString(),
+  }
   try {
     await scope.db.insertInto('memberships').values(row).execute()
   } catch (err) {
@@ -118,13 +130,16 @@ export async function addMembership(
   return { id: row.id, role, created_at: row.created_at }
 }
 
-/** The user's role in the scope's tenant, read fresh on every request (never trusted from a session). */
-export async function roleIn(scope: TenantScope, userId: string): Promise<Role | undefined> {
+/**
+ * The person's role in the scope's tenant, and for a partner's portal user the partner it is; read
+ * fresh on every request (never trusted from a session).
+ */
+export async function roleIn(scope: TenantScope, userId: string): Promise<{ role: Role; partnerId: string | null } | undefined> {
   const row = await scope.db
     .selectFrom('memberships')
-    .select('role')
+    .select(['role', 'partner_id'])
     .where('tenant_id', '=', scope.tenantId)
     .where('user_id', '=', userId)
     .executeTakeFirst()
-  return row && isRole(row.role) ? row.role : undefined
+  return row && isRole(row.role) ? { role: row.role, partnerId: row.partner_id } : undefined
 }

@@ -4,7 +4,7 @@ import type { TenantApi } from '../../http/tenant-api.ts'
 import { ALL_SCOPES, SCOPES } from '../scopes.ts'
 import { listApiKeys, mintApiKey, revokeApiKey } from './service.ts'
 
-const ApiKeySchema = t.Object({
+export const ApiKeySchema = t.Object({
   id: t.String(),
   name: t.String(),
   start: t.String({ description: 'First characters of the key, to recognise it; not a secret.' }),
@@ -13,6 +13,8 @@ const ApiKeySchema = t.Object({
   expiresAt: t.Nullable(t.String({ format: 'date-time' })),
   revokedAt: t.Nullable(t.String({ format: 'date-time' })),
   lastUsedAt: t.Nullable(t.String({ format: 'date-time' })),
+  partnerId: t.Nullable(t.String({ description: 'Bound to a partner: the key acts only as that partner.' })),
+  programId: t.Nullable(t.String({ description: "Bound to a program: the key sees and records only that program's data." })),
 })
 
 const MintBody = t.Object(
@@ -26,6 +28,8 @@ const MintBody = t.Object(
       }),
     ),
     expiresAt: t.Optional(t.String({ format: 'date-time' })),
+    partnerId: t.Optional(t.String({ maxLength: 64, description: 'Bind the key to a partner (give no scopes).' })),
+    programId: t.Optional(t.String({ maxLength: 64, description: 'Bind the key to a program.' })),
   },
   { additionalProperties: false },
 )

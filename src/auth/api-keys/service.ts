@@ -25,6 +25,10 @@ export interface ApiKey {
   expiresAt: string | null
   revokedAt: string | null
   lastUsedAt: string | null
+  /** Bound to a partner: the key acts only as that partner. */
+  partnerId: string | null
+  /** Bound to a program: the key sees and records only that program's data. */
+  programId: string | null
 }
 
 export interface MintedApiKey extends ApiKey {
@@ -36,7 +40,12 @@ export interface MintInput {
   name: string
   scopes?: string[]
   expiresAt?: string
+  partnerId?: string
+  programId?: string
 }
+
+/** What a key bound to one program may do: its program's partners, links, events and commissions. */
+const PROGRAM_KEY_SCOPES = ['events:write', 'partners:read', 'partners:write', 'commissions:read', 'links:read', 'links:write']
 
 const SECRET_LENGTH = 43 // base64url of 32 bytes
 /** last_used_at is written at most this often per key, so verifying a key stays a read. */
@@ -52,6 +61,8 @@ function toApiKey(row: DB['api_keys']): ApiKey {
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
     lastUsedAt: row.last_used_at,
+    partnerId: row.partner_id,
+    programId: row.program_id,
   }
 }
 
@@ -69,7 +80,36 @@ export function validateScopes(scopes: readonly string[]): string[] {
 export async function mintApiKey(scope: TenantScope, prefix: string, input: MintInput, by: Actor, now = new Date()): Promise<MintedApiKey> {
   const name = input.name.trim()
   if (!name) throw new AppError(400, 'invalid_name', 'name must not be empty')
-  const scopes = validateScopes(input.scopes ?? [ALL_SCOPES])
+  if (input.partnerId !== undefined && input.programId !== undefined) {
+    throw new AppError(400, 'invalid_binding', 'bind a key to a partner or to a program, not both')
+  }
+  let scopes: string[]
+  if (input.partnerId !== undefined) {
+    // A partner's key carries no management scopes: it reaches the partner's own routes (/me/…) only.
+    if (input.scopes?.length) throw new AppError(400, 'invalid_scopes', 'a key bound to a partner acts as the partner; give no scopes')
+    const partner = await scope.db
+      .selectFrom('partners')
+      .select('id')
+      .where('tenant_id', '=', scope.tenantId)
+      .where('id', '=', input.partnerId)
+      .executeTakeFirst()
+    if (!partner) throw new AppError(404, 'not_found', `no partner ${input.partnerId}`)
+    scopes = []
+  } else {
+    scopes = validateScopes(input.scopes ?? [ALL_SCOPES])
+  }
+  if (input.programId !== undefined) {
+    const outside = scopes.filter((s) => !PROGRAM_KEY_SCOPES.includes(s))
+    if (outside.length > 0)
+      throw new AppError(400, 'invalid_scopes', `a key bound to a program may carry only ${PROGRAM_KEY_SCOPES.join(', ')}`)
+    const program = await scope.db
+      .selectFrom('programs')
+      .select('id')
+      .where('tenant_id', '=', scope.tenantId)
+      .where('id', '=', input.programId)
+      .executeTakeFirst()
+    if (!program) throw new AppError(404, 'not_found', `no program ${input.programId}`)
+  }
   let expiresAt: string | null = null
   if (input.expiresAt !== undefined) {
     const at = new Date(input.expiresAt)
@@ -89,6 +129,8 @@ export async function mintApiKey(scope: TenantScope, prefix: string, input: Mint
     expires_at: expiresAt,
     revoked_at: null,
     last_used_at: null,
+    partner_id: input.partnerId ?? null,
+    program_id: input.programId ?? null,
   }
   await scope.db.insertInto('api_keys').values(row).execute()
   await scope.db.insertInto('api_key_index').values({ key_hash: row.key_hash, tenant_id: scope.tenantId }).execute()
@@ -98,10 +140,12 @@ export async function mintApiKey(scope: TenantScope, prefix: string, input: Mint
   return { ...minted, key }
 }
 
-export async function listApiKeys(scope: TenantScope, page: PageRequest): Promise<Page<ApiKey>> {
+/** `partnerId`: only the keys bound to that partner. */
+export async function listApiKeys(scope: TenantScope, page: PageRequest & { partnerId?: string }): Promise<Page<ApiKey>> {
   const result = await fetchPage(page, (afterId, take) => {
     let q = scope.db.selectFrom('api_keys').selectAll().where('tenant_id', '=', scope.tenantId).orderBy('id').limit(take)
     if (afterId) q = q.where('id', '>', afterId)
+    if (page.partnerId) q = q.where('partner_id', '=', page.partnerId)
     return q.execute()
   })
   return { items: result.items.map(toApiKey), nextCursor: result.nextCursor }
@@ -163,5 +207,12 @@ export async function verifyApiKey(scope: TenantScope, presented: string, now = 
       .where('tenant_id', '=', scope.tenantId)
       .execute()
   }
-  return { kind: 'api_key', id: row.id, tenantId: row.tenant_id, scopes: readJson<string[]>(row.scopes) }
+  return {
+    kind: 'api_key',
+    id: row.id,
+    tenantId: row.tenant_id,
+    scopes: readJson<string[]>(row.scopes),
+    ...(row.partner_id ? { partnerId: row.partner_id } : {}),
+    ...(row.program_id ? { programId: row.program_id } : {}),
+  }
 }

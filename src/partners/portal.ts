@@ -1,0 +1,68 @@
+/**
+ * Partners as people: the invitation that makes a partner's portal user, and what revoking a partner
+ * takes away (its keys, its sessions). The invitation mail itself is sent by whichever sign-in plugin
+ * subscribes to `partner.invited` (the magic plugin mails a sign-in link), so that the core holds no
+ * sign-in method of its own.
+ */
+import { isoNow } from '../db/codec.ts'
+import type { TenantScope } from '../db/with-tenant.ts'
+import { AppError } from '../errors.ts'
+import { addMembership, createUser, findUserRowByEmail } from '../users/service.ts'
+import { getPartner } from './service.ts'
+
+export interface Invitation {
+  partnerId: string
+  email: string
+  userId: string
+  invitedAt: string
+}
+
+/** `apiBase` is where the partner signs in (`/api` or `/api/t/<slug>`); it goes into the mail. */
+export async function invitePartner(scope: TenantScope, partnerId: string, apiBase: string): Promise<Invitation> {
+  const partner = await getPartner(scope, partnerId)
+  if (partner.status === 'revoked') throw new AppError(409, 'partner_revoked', 'reinstate the partner before inviting it')
+  const user =
+    (await findUserRowByEmail(scope.db, partner.email)) ??
+    (await createUser(scope.db, { email: partner.email, name: partner.name ?? undefined }))
+  const membership = await scope.db
+    .selectFrom('memberships')
+    .select(['role', 'partner_id'])
+    .where('tenant_id', '=', scope.tenantId)
+    .where('user_id', '=', user.id)
+    .executeTakeFirst()
+  if (!membership) await addMembership(scope, user.id, 'partner', partner.id)
+  else if (membership.partner_id !== partner.id) {
+    throw new AppError(409, 'already_member', `${partner.email} already belongs to this organization in another role`)
+  }
+  const invitation = { partnerId: partner.id, email: partner.email, userId: user.id, invitedAt: isoNow() }
+  scope.emit('partner.invited', { ...invitation, apiBase })
+  return invitation
+}
+
+/** Revoking a partner ends what it could still do: its API keys and its portal users' sessions here. */
+export async function endPartnerAccess(scope: TenantScope, partnerId: string): Promise<void> {
+  const now = isoNow()
+  await scope.db
+    .updateTable('api_keys')
+    .set({ revoked_at: now })
+    .where('tenant_id', '=', scope.tenantId)
+    .where('partner_id', '=', partnerId)
+    .where('revoked_at', 'is', null)
+    .execute()
+  const users = await scope.db
+    .selectFrom('memberships')
+    .select('user_id')
+    .where('tenant_id', '=', scope.tenantId)
+    .where('partner_id', '=', partnerId)
+    .execute()
+  if (users.length === 0) return
+  await scope.db
+    .deleteFrom('sessions')
+    .where(
+      'user_id',
+      'in',
+      users.map((u) => u.user_id),
+    )
+    .where('active_tenant_id', '=', scope.tenantId)
+    .execute()
+}
