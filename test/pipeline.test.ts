@@ -4,6 +4,7 @@
  * rules around each step.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { DomainEvent } from '../src/domain-events/bus.ts'
 import { DIALECTS } from './support/databases.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
 
@@ -55,12 +56,14 @@ describe.each(DIALECTS)('the partner program on %s', (dialect) => {
     return cref
   }
 
+  const events: DomainEvent[] = []
   beforeAll(async () => {
     server = await startTestServer(dialect, {
       commissions: { approve_interval_seconds: 0 },
       tracking: { velocity_per_minute: 1000, max_per_minute: 2000 },
     })
     key = server.adminKey
+    server.runtime.bus.subscribe('*', (e) => void events.push(e))
   })
   afterAll(() => server.stop())
 
@@ -454,5 +457,70 @@ describe.each(DIALECTS)('the partner program on %s', (dialect) => {
     const unknown = await call('POST', '/coupons/redeem', { ...body, code: 'NOPE-1', externalEventId: 'order-coupon-2' })
     expect(unknown.status).toBe(404)
     expect(await unknown.json()).toMatchObject({ error: 'unknown_coupon' })
+  })
+
+  it('raised a domain event for every step, after its transaction committed', async () => {
+    await new Promise((r) => setTimeout(r, 20))
+    const types = new Set(events.map((e) => e.type))
+    for (const type of [
+      'partner.created',
+      'partner.revoked',
+      'partner.enrolled',
+      'link.created',
+      'attribution.created',
+      'commission.accrued',
+      'commission.flagged',
+      'commission.approved',
+      'commission.paid',
+      'commission.reversed',
+      'commission.voided',
+      'payout.created',
+      'payout.paid',
+      'payout.failed',
+    ]) {
+      expect(types, type).toContain(type)
+    }
+    const paid = events.find((e) => e.type === 'payout.paid')!
+    expect(paid.data).toMatchObject({ status: 'paid', reference: expect.any(String) })
+    // A refused request raised nothing: no event names the rejected refund.
+    expect(JSON.stringify(events)).not.toContain('r-big')
+  })
+})
+
+describe.each(DIALECTS)('the approval job on %s', (dialect) => {
+  it('approves commissions once their holdback is over, by itself', async () => {
+    const server = await startTestServer(dialect, { commissions: { approve_interval_seconds: 1 } })
+    try {
+      const key = server.adminKey
+      const post = async (path: string, body: unknown) => (await server.call('POST', `/api${path}`, { key, body })).json()
+      const program = await post('/programs', {
+        name: 'Job',
+        currency: 'USD',
+        status: 'active',
+        destinationUrl: 'https://shop.example.com/',
+        holdbackDays: 0,
+        rules: [{ on: 'sale', amount: '1.00' }],
+      })
+      const partner = await post('/partners', { email: 'job@partners.example' })
+      const link = await post('/links', { partnerId: partner.id, programId: program.id })
+      const res = await fetch(`${server.url}/r/${link.key}`, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0' } })
+      await post('/attribution/identify', { cref: new URL(res.headers.get('location')!).searchParams.get('cref'), userId: 'job-1' })
+      const sale = await post('/attribution/events', {
+        userId: 'job-1',
+        type: 'sale',
+        value: '5.00',
+        currency: 'USD',
+        externalEventId: 'job-sale',
+      })
+      expect(sale.commissions[0].status).toBe('accrued')
+      let status = 'accrued'
+      for (let waited = 0; waited < 5000 && status !== 'approved'; waited += 100) {
+        await new Promise((r) => setTimeout(r, 100))
+        status = (await (await server.call('GET', `/api/commissions/${sale.commissions[0].id}`, { key })).json()).status
+      }
+      expect(status).toBe('approved')
+    } finally {
+      await server.stop()
+    }
   })
 })
