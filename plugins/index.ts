@@ -20,4 +20,6 @@ export const builtinPlugins: Record<string, BuiltinPlugin> = {
   magic: { load: () => import('./magic/index.ts'), enabledByDefault: false },
   // Off until providers are configured.
   oauth: { load: () => import('./oauth/index.ts'), enabledByDefault: false },
+  // Off until chosen: long-lived credential pairs are a door the operator opens on purpose.
+  xauth: { load: () => import('./xauth/index.ts'), enabledByDefault: false },
 }

@@ -20,7 +20,7 @@ import { listPayouts } from '../payouts/service.ts'
 import { findEnrolmentRow } from '../programs/enrolments.ts'
 import { StatsRange, StatsSchema } from '../reports/routes.ts'
 import { stats } from '../reports/service.ts'
-import { invitePartner } from './portal.ts'
+import { assertWithinQuota, invitePartner, partnerQuotas } from './portal.ts'
 import { PartnerSchema } from './routes.ts'
 import { getPartner } from './service.ts'
 
@@ -61,6 +61,7 @@ export function portalRoutes(prefix: string, mode: 'single' | 'multi', canInvite
           },
           partner: principal.partnerId ? await withTenant((scope) => getPartner(scope, principal.partnerId!)) : null,
           capabilities: capabilities(principal),
+          quotas: principal.partnerId ? await withTenant((scope) => partnerQuotas(scope, principal.partnerId!)) : null,
         }),
         {
           auth: true,
@@ -75,6 +76,9 @@ export function portalRoutes(prefix: string, mode: 'single' | 'multi', canInvite
             }),
             partner: t.Nullable(PartnerSchema),
             capabilities: t.Record(t.String(), t.Boolean()),
+            quotas: t.Nullable(
+              t.Record(t.String(), t.Object({ used: t.Integer(), limit: t.Integer() }), { description: "A partner's own keys and links." }),
+            ),
           }),
           detail: { tags, summary: 'Who is calling, and what it may do' },
         },
@@ -118,6 +122,7 @@ export function portalRoutes(prefix: string, mode: 'single' | 'multi', canInvite
             // A partner links to programs it was enrolled in; it cannot enrol itself.
             if (!(await findEnrolmentRow(scope, principal.partnerId!, body.programId)))
               throw new AppError(404, 'not_found', `no program ${body.programId}`)
+            await assertWithinQuota(scope, principal.partnerId!, 'links')
             return createLink(scope, { ...body, partnerId: principal.partnerId! })
           })
         },
@@ -175,7 +180,10 @@ export function portalRoutes(prefix: string, mode: 'single' | 'multi', canInvite
         '/me/api-keys',
         async ({ principal, body, withTenant, set, ip }) => {
           set.status = 201
-          return withTenant((scope) => mintApiKey(scope, prefix, { ...body, partnerId: principal.partnerId! }, { id: principal.id, ip }))
+          return withTenant(async (scope) => {
+            await assertWithinQuota(scope, principal.partnerId!, 'api_keys')
+            return mintApiKey(scope, prefix, { ...body, partnerId: principal.partnerId! }, { id: principal.id, ip })
+          })
         },
         {
           auth: partner,

@@ -10,6 +10,34 @@ import { AppError } from '../errors.ts'
 import { addMembership, createUser, findUserRowByEmail } from '../users/service.ts'
 import { getPartner } from './service.ts'
 
+/** What one partner may hold of its own making; refused past it with 409 quota_exceeded. */
+export const PARTNER_QUOTAS = { apiKeys: 10, links: 200 }
+
+/** The partner's use of its quotas, as `GET /me` shows it. */
+export async function partnerQuotas(scope: TenantScope, partnerId: string) {
+  const count = async (table: 'api_keys' | 'links', live: 'revoked_at' | 'archived_at') =>
+    Number(
+      (
+        await scope.db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<number | string>().as('n'))
+          .where('tenant_id', '=', scope.tenantId)
+          .where('partner_id', '=', partnerId)
+          .where(live, 'is', null)
+          .executeTakeFirstOrThrow()
+      ).n,
+    )
+  return {
+    api_keys: { used: await count('api_keys', 'revoked_at'), limit: PARTNER_QUOTAS.apiKeys },
+    links: { used: await count('links', 'archived_at'), limit: PARTNER_QUOTAS.links },
+  }
+}
+
+export async function assertWithinQuota(scope: TenantScope, partnerId: string, what: 'api_keys' | 'links'): Promise<void> {
+  const quota = (await partnerQuotas(scope, partnerId))[what]
+  if (quota.used >= quota.limit) throw new AppError(409, 'quota_exceeded', `a partner may hold ${quota.limit} ${what.replace('_', ' ')}`)
+}
+
 export interface Invitation {
   partnerId: string
   email: string

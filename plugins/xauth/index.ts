@@ -1,0 +1,174 @@
+/**
+ * xauth: `X-Auth-ID` + `X-Auth-Token` credential pairs for server-to-server integrations (see
+ * credentials.ts). Partner pairs reach only the partner's own routes (`/me`, `/me/…`); customer pairs
+ * (the company's integrations) only the others. A pair on the wrong paths is 403 `wrong_credentials`.
+ * Admins issue, list and revoke pairs under `/xauth/credentials`.
+ */
+import type { PluginDefinition } from '../../src/plugins/contract.ts'
+import { AUTH_ID, issueCredential, listCredentials, revokeCredential, tenantOfAuthId, verifyPair } from './credentials.ts'
+
+/** The path after the tenant API base (`/api` or `/api/t/<slug>`). */
+function routePath(request: Request): string {
+  return new URL(request.url).pathname.replace(/^\/api(\/t\/[^/]+)?/, '') || '/'
+}
+
+const isPartnerPath = (path: string) => path === '/me' || path.startsWith('/me/')
+
+const xauth: PluginDefinition = {
+  name: 'xauth',
+  version: '1.0.0',
+  setup(host) {
+    const invalid = () =>
+      new host.AppError(401, 'invalid_credentials', 'the X-Auth-ID / X-Auth-Token pair is invalid or revoked', {
+        'www-authenticate': 'Bearer realm="partnerd", error="invalid_token"',
+      })
+
+    host.migrations({
+      '0001_credentials': {
+        async up(db) {
+          await db.schema
+            .createTable('xauth_credentials')
+            .addColumn('auth_id', 'text', (c) => c.primaryKey())
+            .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+            .addColumn('kind', 'text', (c) => c.notNull())
+            .addColumn('name', 'text', (c) => c.notNull())
+            .addColumn('partner_id', 'text', (c) => c.references('partners.id').onDelete('cascade'))
+            .addColumn('scopes', 'text', (c) => c.notNull())
+            .addColumn('token_hash', 'text', (c) => c.notNull())
+            .addColumn('created_at', 'text', (c) => c.notNull())
+            .addColumn('revoked_at', 'text')
+            .addColumn('last_used_at', 'text')
+            .execute()
+          await host.isolateTenantRows(db, 'xauth_credentials')
+          // Readable across tenants on purpose: public id → tenant, so a foreign pair is a 404.
+          await db.schema
+            .createTable('xauth_index')
+            .addColumn('auth_id', 'text', (c) => c.primaryKey())
+            .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+            .execute()
+        },
+      },
+    })
+
+    host.addAuthStrategy({
+      name: 'xauth',
+      async authenticate({ request, tenant }) {
+        const authId = request.headers.get('x-auth-id')
+        const token = request.headers.get('x-auth-token')
+        if (authId === null && token === null) return null
+        if (!authId || !token || !AUTH_ID.test(authId) || token.length > 200) throw invalid()
+        const credential = await host.withTenant(tenant.id, (scope) => verifyPair(scope, authId, token))
+        if (!credential) {
+          const owner = await host.withTenant(tenant.id, (scope) => tenantOfAuthId(scope, authId))
+          if (owner && owner !== tenant.id) throw new host.AppError(404, 'tenant_not_found', `no tenant ${tenant.slug}`)
+          throw invalid()
+        }
+        const path = routePath(request)
+        const partnerPath = isPartnerPath(path)
+        if (path !== '/me' && partnerPath !== (credential.kind === 'partner')) {
+          throw new host.AppError(
+            403,
+            'wrong_credentials',
+            credential.kind === 'partner'
+              ? 'partner credentials reach only the partner routes (/me, /me/…)'
+              : 'customer credentials do not reach the partner routes (/me/…)',
+          )
+        }
+        return {
+          kind: `xauth_${credential.kind}`,
+          id: credential.authId,
+          tenantId: tenant.id,
+          scopes: credential.scopes,
+          ...(credential.partnerId ? { partnerId: credential.partnerId } : {}),
+        }
+      },
+    })
+
+    const t = host.t
+    const CredentialSchema = t.Object({
+      authId: t.String(),
+      kind: t.Union([t.Literal('partner'), t.Literal('customer')]),
+      name: t.String(),
+      partnerId: t.Union([t.String(), t.Null()]),
+      scopes: t.Array(t.String()),
+      createdAt: t.String({ format: 'date-time' }),
+      revokedAt: t.Union([t.String({ format: 'date-time' }), t.Null()]),
+      lastUsedAt: t.Union([t.String({ format: 'date-time' }), t.Null()]),
+    })
+    const tags = ['X-Auth credentials']
+    const scopeNames = [
+      'events:write',
+      'partners:read',
+      'partners:write',
+      'commissions:read',
+      'links:read',
+      'links:write',
+      'webhooks:manage',
+      'payouts:manage',
+    ]
+
+    host.routes((api) =>
+      api
+        .post(
+          '/xauth/credentials',
+          async ({ body, withTenant, set }) => {
+            if ((body.kind === 'partner') !== (body.partnerId !== undefined)) {
+              throw new host.AppError(400, 'invalid_request', 'partner credentials name their partnerId; customer credentials do not')
+            }
+            if (body.kind === 'partner' && body.scopes?.length) {
+              throw new host.AppError(400, 'invalid_scopes', 'partner credentials act as the partner; give no scopes')
+            }
+            if (body.kind === 'customer' && !body.scopes?.length) throw new host.AppError(400, 'invalid_scopes', 'give the scopes')
+            const issued = await withTenant(async (scope) => {
+              if (body.partnerId) {
+                const partner = await scope.db
+                  .selectFrom('partners')
+                  .select('status')
+                  .where('tenant_id', '=', scope.tenantId)
+                  .where('id', '=', body.partnerId)
+                  .executeTakeFirst()
+                if (!partner) throw new host.AppError(404, 'not_found', `no partner ${body.partnerId}`)
+              }
+              return issueCredential(scope, body)
+            })
+            set.status = 201
+            return issued
+          },
+          {
+            auth: { scopes: ['*'] },
+            body: t.Object(
+              {
+                kind: t.Union([t.Literal('partner'), t.Literal('customer')]),
+                name: t.String({ minLength: 1, maxLength: 100 }),
+                partnerId: t.Optional(t.String({ maxLength: 64 })),
+                scopes: t.Optional(t.Array(t.Union(scopeNames.map((s) => t.Literal(s))), { maxItems: scopeNames.length })),
+              },
+              { additionalProperties: false },
+            ),
+            response: { 201: t.Composite([CredentialSchema, t.Object({ authToken: t.String({ description: 'Shown once.' }) })]) },
+            detail: { tags, summary: 'Issue an X-Auth-ID / X-Auth-Token pair (the token is in the answer, once)' },
+          },
+        )
+        .get('/xauth/credentials', async ({ withTenant }) => ({ credentials: await withTenant((scope) => listCredentials(scope)) }), {
+          auth: { scopes: ['*'] },
+          response: t.Object({ credentials: t.Array(CredentialSchema) }),
+          detail: { tags, summary: 'List X-Auth credential pairs (never the tokens)' },
+        })
+        .post(
+          '/xauth/credentials/:authId/revoke',
+          async ({ params, withTenant }) => {
+            const revoked = await withTenant((scope) => revokeCredential(scope, (params as { authId: string }).authId))
+            if (!revoked) throw new host.AppError(404, 'not_found', 'no such credential')
+            return revoked
+          },
+          {
+            auth: { scopes: ['*'] },
+            response: CredentialSchema,
+            detail: { tags, summary: 'Revoke a pair; it fails from the next request on' },
+          },
+        ),
+    )
+  },
+}
+
+export default xauth
