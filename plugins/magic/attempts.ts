@@ -17,7 +17,18 @@ export interface NewAttempt {
   expiresAt: string
 }
 
-export type Verified = { ok: true; userId: string; email: string } | { ok: false }
+/** A sign-in attempt names its member; a registration (sign-up) may name nobody yet. */
+export type Verified =
+  | { ok: true; purpose: 'sign_in'; userId: string; email: string }
+  | { ok: true; purpose: 'register'; userId: string | null; email: string; name: string | null }
+  | { ok: false }
+
+interface Claimed {
+  user_id: string | null
+  email: string
+  purpose: string | null
+  name: string | null
+}
 
 const sha256 = (value: string) => new Bun.CryptoHasher('sha256').update(value).digest('hex')
 const nowIso = () => new Date().toISOString()
@@ -30,7 +41,13 @@ function sixDigits(): string {
   return String(buf[0]! % 1_000_000).padStart(6, '0')
 }
 
-export async function createAttempt(scope: PluginTenantScope, email: string, userId: string | null, ttlMs: number): Promise<NewAttempt> {
+export async function createAttempt(
+  scope: PluginTenantScope,
+  email: string,
+  userId: string | null,
+  ttlMs: number,
+  registration?: { name: string | null },
+): Promise<NewAttempt> {
   const id = crypto.randomUUID()
   const code = sixDigits()
   const linkToken = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
@@ -49,6 +66,8 @@ export async function createAttempt(scope: PluginTenantScope, email: string, use
       attempts: 0,
       failures: 0,
       used_at: null,
+      purpose: registration ? 'register' : 'sign_in',
+      name: registration?.name ?? null,
     })
     .execute()
   return { id, code, linkToken, expiresAt }
@@ -63,11 +82,11 @@ export async function verifyCode(scope: PluginTenantScope, attemptId: string, co
     .where('used_at', 'is', null)
     .where('attempts', '<', maxAttempts)
     .where('expires_at', '>', nowIso())
-    .returning(['code_hash', 'user_id', 'email'])
+    .returning(['code_hash', 'user_id', 'email', 'purpose', 'name'])
     .executeTakeFirst()
   if (!claimed) return { ok: false }
   const matches = /^\d{6}$/.test(code) && timingSafeEqual(Buffer.from(sha256(`${attemptId}:${code}`)), Buffer.from(claimed.code_hash))
-  if (!matches || !claimed.user_id) {
+  if (!matches || !usable(claimed)) {
     await scope.db
       .updateTable('magic_attempts')
       .set((eb: any) => ({ failures: eb('failures', '+', 1) }))
@@ -76,27 +95,35 @@ export async function verifyCode(scope: PluginTenantScope, attemptId: string, co
       .execute()
     return { ok: false }
   }
-  return consume(scope, (q: any) => q.where('id', '=', attemptId), claimed.user_id, claimed.email)
+  return consume(scope, (q: any) => q.where('id', '=', attemptId), claimed)
 }
 
 export async function verifyLink(scope: PluginTenantScope, token: string): Promise<Verified> {
   const row = await scope.db
     .selectFrom('magic_attempts')
-    .select(['id', 'user_id', 'email'])
+    .select(['id', 'user_id', 'email', 'purpose', 'name'])
     .where('tenant_id', '=', scope.tenantId)
     .where('link_hash', '=', sha256(token))
     .where('expires_at', '>', nowIso())
     .executeTakeFirst()
-  if (!row?.user_id) return { ok: false }
-  return consume(scope, (q: any) => q.where('id', '=', row.id), row.user_id, row.email)
+  if (!row || !usable(row)) return { ok: false }
+  return consume(scope, (q: any) => q.where('id', '=', row.id), row)
 }
 
 /** Marks the attempt used; of two verifications racing, one wins. */
-async function consume(scope: PluginTenantScope, which: (q: any) => any, userId: string, email: string): Promise<Verified> {
+async function consume(scope: PluginTenantScope, which: (q: any) => any, attempt: Claimed): Promise<Verified> {
   const result = await which(
     scope.db.updateTable('magic_attempts').set({ used_at: nowIso() }).where('tenant_id', '=', scope.tenantId).where('used_at', 'is', null),
   ).executeTakeFirst()
-  return Number(result.numUpdatedRows) === 1 ? { ok: true, userId, email } : { ok: false }
+  if (Number(result.numUpdatedRows) !== 1) return { ok: false }
+  if (attempt.purpose === 'register')
+    return { ok: true, purpose: 'register', userId: attempt.user_id, email: attempt.email, name: attempt.name }
+  return { ok: true, purpose: 'sign_in', userId: attempt.user_id!, email: attempt.email }
+}
+
+/** A sign-in attempt for an unknown email is kept (so answers look alike) but can never succeed. */
+function usable(attempt: Claimed): boolean {
+  return attempt.user_id !== null || attempt.purpose === 'register'
 }
 
 export async function attemptEmail(scope: PluginTenantScope, attemptId: string): Promise<string | undefined> {

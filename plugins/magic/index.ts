@@ -12,6 +12,7 @@ import { attemptEmail, createAttempt, emailUsage, verifyCode, verifyLink } from 
 import { linkPage } from './link-page.ts'
 
 interface MagicConfig {
+  sign_up: boolean
   code_ttl_seconds: number
   max_attempts_per_code: number
   sends_per_email_per_hour: number
@@ -26,6 +27,7 @@ const magic: PluginDefinition = {
   config: (t) =>
     t.Object(
       {
+        sign_up: t.Boolean({ default: false, description: 'Let new people sign up as partners by code (POST /auth/magic/register).' }),
         code_ttl_seconds: t.Integer({ default: 600, minimum: 60, maximum: 600, description: 'How long a code and link work.' }),
         max_attempts_per_code: t.Integer({ default: 5, minimum: 1, maximum: 10 }),
         sends_per_email_per_hour: t.Integer({ default: 5, minimum: 1 }),
@@ -65,34 +67,49 @@ const magic: PluginDefinition = {
           await host.isolateTenantRows(db, 'magic_attempts')
         },
       },
+      '0002_registration': {
+        async up(db) {
+          await db.schema.alterTable('magic_attempts').addColumn('purpose', 'text').execute()
+          await db.schema.alterTable('magic_attempts').addColumn('name', 'text').execute()
+        },
+      },
     })
 
-    const start = async ({ body, request, tenant, set, withTenant }: any) => {
-      host.identity.assertSameOrigin(request)
-      const email = String(body.email).trim().toLowerCase()
-      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw new host.AppError(400, 'invalid_email', 'not an email address')
-      const member = await host.identity.findMember(tenant, email)
-      const attempt = await withTenant(async (scope: any) => {
-        const usage = await emailUsage(scope, email)
-        if (usage.sentLastHour >= cfg.sends_per_email_per_hour) throw tooMany('codes sent', 3600)
-        if (usage.failuresLastDay >= cfg.failures_per_email_per_day) throw tooMany('failed codes', 86_400)
-        return createAttempt(scope, email, member?.userId ?? null, ttlMs)
-      })
-      if (member) {
-        const base = new URL(request.url).pathname.replace(/\/auth\/magic(-code)?(\/start)?$/, '')
-        const link = `${host.publicUrl}${base}/auth/magic/link#${attempt.linkToken}`
-        host.mail
-          .send({
-            to: email,
-            subject: `Your sign-in code: ${attempt.code}`,
-            text: `Your sign-in code is ${attempt.code}. It works for ${minutes} minutes, once.\n\nOr sign in with this link:\n${link}\n\nIf you did not ask to sign in, you can ignore this message.\n`,
-          })
-          .catch((err) => host.log.error({ err: (err as Error).message }, 'magic: sending the sign-in mail failed'))
+    /**
+     * Start (sign in) and register (sign up) differ only for an email that is not a member: start
+     * mails nothing, register mails a code that will make the person a partner.
+     */
+    const begin =
+      (registering: boolean) =>
+      async ({ body, request, tenant, set, withTenant }: any) => {
+        host.identity.assertSameOrigin(request)
+        const email = String(body.email).trim().toLowerCase()
+        if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw new host.AppError(400, 'invalid_email', 'not an email address')
+        const member = await host.identity.findMember(tenant, email)
+        const registration = registering && !member ? { name: body.name?.trim() || null } : undefined
+        const known = registration ? await host.identity.findUserByEmail(email) : undefined
+        const attempt = await withTenant(async (scope: any) => {
+          const usage = await emailUsage(scope, email)
+          if (usage.sentLastHour >= cfg.sends_per_email_per_hour) throw tooMany('codes sent', 3600)
+          if (usage.failuresLastDay >= cfg.failures_per_email_per_day) throw tooMany('failed codes', 86_400)
+          return createAttempt(scope, email, member?.userId ?? (known && !known.disabled ? known.userId : null), ttlMs, registration)
+        })
+        if (member || registration) {
+          const base = new URL(request.url).pathname.replace(/\/auth\/magic(-code)?(\/start)?$/, '')
+          const link = `${host.publicUrl}${base}/auth/magic/link#${attempt.linkToken}`
+          host.mail
+            .send({
+              to: email,
+              subject: `Your sign-in code: ${attempt.code}`,
+              text: `Your sign-in code is ${attempt.code}. It works for ${minutes} minutes, once.\n\nOr sign in with this link:\n${link}\n\nIf you did not ask to sign in, you can ignore this message.\n`,
+            })
+            .catch((err) => host.log.error({ err: (err as Error).message }, 'magic: sending the sign-in mail failed'))
+        }
+        set.status = 202
+        set.headers['set-cookie'] = `${ATTEMPT_COOKIE}=${attempt.id}; Max-Age=${cfg.code_ttl_seconds}; ${cookieAttrs}`
+        return { attemptId: attempt.id, expiresAt: attempt.expiresAt }
       }
-      set.status = 202
-      set.headers['set-cookie'] = `${ATTEMPT_COOKIE}=${attempt.id}; Max-Age=${cfg.code_ttl_seconds}; ${cookieAttrs}`
-      return { attemptId: attempt.id, expiresAt: attempt.expiresAt }
-    }
+    const start = begin(false)
 
     const verify = async ({ body, request, tenant, ip, set, withTenant }: any) => {
       host.identity.assertSameOrigin(request)
@@ -122,22 +139,38 @@ const magic: PluginDefinition = {
         })
         throw invalid()
       }
-      const principal = await host.identity.memberPrincipal(tenant, outcome.userId)
+      // A registration signs up whoever proved the email and is not yet a member; a member just signs in.
+      const member = outcome.purpose === 'register' ? await host.identity.findMember(tenant, outcome.email) : undefined
+      const userId =
+        outcome.purpose === 'sign_in'
+          ? outcome.userId
+          : (member?.userId ??
+            (
+              await host.identity.registerPartner({
+                tenant,
+                email: outcome.email,
+                name: outcome.name ?? undefined,
+                emailVerified: true,
+                verifiedUserId: outcome.userId ?? undefined,
+                ip,
+              })
+            ).userId)
+      const principal = await host.identity.memberPrincipal(tenant, userId)
       const session = await host.identity.startSession({
-        userId: outcome.userId,
+        userId,
         tenantId: tenant.id,
         ip,
         userAgent: request.headers.get('user-agent'),
       })
       await host.identity.audit(tenant.id, {
         type: 'sign_in',
-        actor: outcome.userId,
+        actor: userId,
         ip,
         detail: { method: body.token ? 'magic_link' : 'magic_code' },
       })
       set.headers['set-cookie'] = session.setCookie
       return {
-        user: { id: outcome.userId, email: outcome.email },
+        user: { id: userId, email: outcome.email },
         session: { id: session.sessionId, expiresAt: session.expiresAt },
         organization: { slug: tenant.slug, role: principal.role },
       }
@@ -189,6 +222,20 @@ const magic: PluginDefinition = {
           { detail: { tags: ['Sessions'], summary: 'The page a mailed link opens: confirm to sign in' } },
         ),
     )
+
+    if (cfg.sign_up) {
+      const register = begin(true)
+      const RegisterBody = host.t.Object(
+        { email: host.t.String({ minLength: 3, maxLength: 254 }), name: host.t.Optional(host.t.String({ maxLength: 200 })) },
+        { additionalProperties: false },
+      )
+      const doc = { tags: ['Sessions'], summary: 'Sign up as a partner: mails a code and link; verify them to join and sign in' }
+      host.routes((api) =>
+        api
+          .post('/auth/magic/register', register, { body: RegisterBody, detail: doc })
+          .post('/auth/register-magic', register, { body: RegisterBody, detail: { ...doc, summary: `${doc.summary} (PartnersMy path)` } }),
+      )
+    }
   },
 }
 

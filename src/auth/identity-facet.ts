@@ -10,8 +10,9 @@ import type { Database } from '../db/database.ts'
 import type { WithTenant } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { type RateLimit, RateLimiter } from '../http/rate-limit.ts'
+import { createPartner } from '../partners/service.ts'
 import type { Tenant } from '../tenants/service.ts'
-import { findUserRowByEmail, roleIn, verifyPassword } from '../users/service.ts'
+import { addMembership, createUser, findUserRowByEmail, normalizeEmail, roleIn, verifyPassword } from '../users/service.ts'
 import { assertSameOrigin } from './csrf.ts'
 import { memberPrincipal } from './member-principal.ts'
 import type { Principal } from './principal.ts'
@@ -51,6 +52,22 @@ export interface IdentityFacet {
   }>
   /** The user whose live session cookie this request carries, if any (for linking a new sign-in method). */
   sessionUser(request: Request): Promise<string | undefined>
+  /**
+   * Sign-up: a person joins `tenant` as a partner (a partner record, and a portal user tied to it);
+   * programs still have to enrol the partner before it earns. When the email was proven (a mailed
+   * code: `emailVerified`, and `verifiedUserId` for an existing account) the account and a partner
+   * record of that email are taken over; unproven (a password sign-up), an existing email is 409
+   * email_taken.
+   */
+  registerPartner(input: {
+    tenant: Tenant
+    email: string
+    name?: string
+    password?: string
+    emailVerified: boolean
+    verifiedUserId?: string
+    ip?: string
+  }): Promise<SignedIn>
   /** Whether the user has a password, so a plugin can refuse to remove their last way in. */
   hasPassword(userId: string): Promise<boolean>
   /** Writes an audit event in its own transaction (so a failed request still leaves its trace). */
@@ -112,6 +129,30 @@ export function identityFacet(config: Config, database: Database, withTenant: Wi
     async sessionUser(request) {
       const token = readCookie(request, cookie.name)
       return token ? (await resolveSession(database.db, token, settings))?.userId : undefined
+    },
+    async registerPartner({ tenant, email, name, password, emailVerified, verifiedUserId, ip }) {
+      const normalized = normalizeEmail(email)
+      const taken = () => new AppError(409, 'email_taken', `${normalized} already has an account; sign in instead`)
+      const signedUp = await withTenant(tenant.id, async (scope) => {
+        let userId = verifiedUserId
+        if (!userId) {
+          if (await findUserRowByEmail(scope.db, normalized)) throw taken()
+          userId = (await createUser(scope.db, { email: normalized, password, name, emailVerified })).id
+        }
+        if (await roleIn(scope, userId)) throw taken()
+        const existing = await scope.db
+          .selectFrom('partners')
+          .select('id')
+          .where('tenant_id', '=', scope.tenantId)
+          .where('email', '=', normalized)
+          .executeTakeFirst()
+        if (existing && !emailVerified) throw taken() // an unproven email cannot claim the company's partner record
+        const partnerId = existing?.id ?? (await createPartner(scope, { email: normalized, name })).id
+        await addMembership(scope, userId, 'partner', partnerId)
+        await recordAudit(scope, { type: 'sign_up', actor: userId, subject: partnerId, ip: ip ?? null, detail: { email: normalized } })
+        return { userId, email: normalized, role: 'partner' as const }
+      })
+      return signedUp
     },
     async hasPassword(userId) {
       const row = await database.db.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirst()
