@@ -23,6 +23,7 @@ import { sdkRoute } from './links/sdk.ts'
 import { memberRoutes } from './members/routes.ts'
 import { portalRoutes } from './partners/portal-routes.ts'
 import { partnerRoutes } from './partners/routes.ts'
+import { manualProvider } from './payouts/providers.ts'
 import { payoutRoutes } from './payouts/routes.ts'
 import { enrolmentRoutes } from './programs/enrolment-routes.ts'
 import { programRoutes } from './programs/routes.ts'
@@ -74,7 +75,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
       couponRoutes,
       attributionRoutes(config),
       commissionRoutes,
-      payoutRoutes,
+      payoutRoutes(new Map([manualProvider, ...runtime.plugins.payoutProviders].map((p) => [p.name, p]))),
       reportRoutes,
       dataRoutes,
       portalRoutes(config.auth.api_key_prefix, config.mode, () => runtime.bus.hasSubscribers('partner.invited')),

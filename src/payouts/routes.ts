@@ -1,9 +1,21 @@
 import { t } from 'elysia'
 import { PageQuery } from '../db/pagination.ts'
+import { AppError } from '../errors.ts'
 import { QueryEnum } from '../http/query-enum.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { genericCsv, paypalCsv } from './csv.ts'
-import { getPayout, listPayouts, markFailed, markPaid, payoutsForExport, runPayouts, toPayout } from './service.ts'
+import { manualProvider, type PayoutProvider } from './providers.ts'
+import {
+  applyOutcomes,
+  getPayout,
+  listPayouts,
+  markFailed,
+  markPaid,
+  payoutRequests,
+  payoutsForExport,
+  runPayouts,
+  toPayout,
+} from './service.ts'
 
 const STATUSES = ['pending', 'paid', 'failed'] as const
 export const PayoutSchema = t.Object({
@@ -26,98 +38,114 @@ const Ids = t.Array(t.String({ maxLength: 64 }), { minItems: 1, maxItems: 500, d
 const manage = { scopes: ['payouts:manage' as const] }
 const tags = ['Payouts']
 
-export function payoutRoutes(api: TenantApi) {
-  return api
-    .post(
-      '/payouts/run',
-      async ({ body, withTenant, set }) => {
-        set.status = 201
-        return { payouts: await withTenant((scope) => runPayouts(scope, body)) }
-      },
-      {
+/** `providers`: the payment providers by name (manual, and those plugins added). */
+export function payoutRoutes(providers: ReadonlyMap<string, PayoutProvider>) {
+  return (api: TenantApi) =>
+    api
+      .post(
+        '/payouts/run',
+        async ({ body, withTenant, set }) => {
+          const provider = providers.get(body.method ?? 'manual')
+          if (!provider)
+            throw new AppError(400, 'unknown_method', `no payment provider ${body.method}; known: ${[...providers.keys()].join(', ')}`)
+          const created = await withTenant((scope) => runPayouts(scope, { ...body, method: provider.name }))
+          set.status = 201
+          if (provider === manualProvider || created.length === 0) return { payouts: created }
+          // The run is committed first: a provider that fails or hangs leaves pending payouts, not a half-made run.
+          const outcomes = await provider.submit(await withTenant((scope) => payoutRequests(scope, created)))
+          await withTenant((scope) => applyOutcomes(scope, outcomes))
+          const ids = new Set(created.map((p) => p.id))
+          return {
+            payouts: await withTenant(async (scope) => (await Promise.all([...ids].map((id) => getPayout(scope, id)))).map(toPayout)),
+          }
+        },
+        {
+          auth: manage,
+          body: t.Object(
+            {
+              currency: t.Optional(t.String({ pattern: '^[A-Z]{3}$' })),
+              minimumAmount: t.Optional(
+                t.Record(t.String({ pattern: '^[A-Z]{3}$' }), t.String({ maxLength: 32 }), {
+                  description: 'Per currency, e.g. {"USD": "50.00"}.',
+                }),
+              ),
+              minimumReferrals: t.Optional(t.Integer({ minimum: 1, maximum: 1_000_000 })),
+              partnerIds: t.Optional(t.Array(t.String({ maxLength: 64 }), { maxItems: 1000 })),
+              method: t.Optional(
+                t.String({ pattern: '^[a-z0-9-]{1,40}$', description: 'Payment provider (default manual: pay by hand, then mark-paid).' }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 201: Payouts },
+          detail: { tags, summary: 'Group approved commissions by partner and currency into pending payouts' },
+        },
+      )
+      .get(
+        '/payouts',
+        async ({ query, withTenant }) => {
+          const page = await withTenant((scope) => listPayouts(scope, query))
+          return { payouts: page.items, nextCursor: page.nextCursor }
+        },
+        {
+          auth: manage,
+          query: t.Composite([
+            PageQuery,
+            t.Object({ status: t.Optional(QueryEnum(STATUSES)), partnerId: t.Optional(t.String({ maxLength: 64 })) }),
+          ]),
+          response: Page,
+          detail: { tags, summary: 'List payouts' },
+        },
+      )
+      .get(
+        '/payouts/export.csv',
+        async ({ query, withTenant, set }) => {
+          const rows = await withTenant((scope) => payoutsForExport(scope, query.status ?? 'pending'))
+          set.headers['content-type'] = 'text/csv; charset=utf-8'
+          set.headers['content-disposition'] = `attachment; filename="payouts-${query.format ?? 'generic'}.csv"`
+          return query.format === 'paypal' ? paypalCsv(rows, query.note ?? 'Partner commissions') : genericCsv(rows)
+        },
+        {
+          auth: manage,
+          query: t.Object({
+            status: t.Optional(QueryEnum(STATUSES, { description: 'Default pending.' })),
+            format: t.Optional(QueryEnum(['generic', 'paypal'], { description: "generic (with a header) or PayPal's mass-payment file." })),
+            note: t.Optional(t.String({ maxLength: 200 })),
+          }),
+          detail: { tags, summary: 'Payouts as CSV: generic, or PayPal mass payment' },
+        },
+      )
+      .get('/payouts/:id', ({ params, withTenant }) => withTenant(async (scope) => toPayout(await getPayout(scope, params.id))), {
         auth: manage,
-        body: t.Object(
-          {
-            currency: t.Optional(t.String({ pattern: '^[A-Z]{3}$' })),
-            minimumAmount: t.Optional(
-              t.Record(t.String({ pattern: '^[A-Z]{3}$' }), t.String({ maxLength: 32 }), {
-                description: 'Per currency, e.g. {"USD": "50.00"}.',
-              }),
-            ),
-            minimumReferrals: t.Optional(t.Integer({ minimum: 1, maximum: 1_000_000 })),
-            partnerIds: t.Optional(t.Array(t.String({ maxLength: 64 }), { maxItems: 1000 })),
-          },
-          { additionalProperties: false },
-        ),
-        response: { 201: Payouts },
-        detail: { tags, summary: 'Group approved commissions by partner and currency into pending payouts' },
-      },
-    )
-    .get(
-      '/payouts',
-      async ({ query, withTenant }) => {
-        const page = await withTenant((scope) => listPayouts(scope, query))
-        return { payouts: page.items, nextCursor: page.nextCursor }
-      },
-      {
-        auth: manage,
-        query: t.Composite([
-          PageQuery,
-          t.Object({ status: t.Optional(QueryEnum(STATUSES)), partnerId: t.Optional(t.String({ maxLength: 64 })) }),
-        ]),
-        response: Page,
-        detail: { tags, summary: 'List payouts' },
-      },
-    )
-    .get(
-      '/payouts/export.csv',
-      async ({ query, withTenant, set }) => {
-        const rows = await withTenant((scope) => payoutsForExport(scope, query.status ?? 'pending'))
-        set.headers['content-type'] = 'text/csv; charset=utf-8'
-        set.headers['content-disposition'] = `attachment; filename="payouts-${query.format ?? 'generic'}.csv"`
-        return query.format === 'paypal' ? paypalCsv(rows, query.note ?? 'Partner commissions') : genericCsv(rows)
-      },
-      {
-        auth: manage,
-        query: t.Object({
-          status: t.Optional(QueryEnum(STATUSES, { description: 'Default pending.' })),
-          format: t.Optional(QueryEnum(['generic', 'paypal'], { description: "generic (with a header) or PayPal's mass-payment file." })),
-          note: t.Optional(t.String({ maxLength: 200 })),
-        }),
-        detail: { tags, summary: 'Payouts as CSV: generic, or PayPal mass payment' },
-      },
-    )
-    .get('/payouts/:id', ({ params, withTenant }) => withTenant(async (scope) => toPayout(await getPayout(scope, params.id))), {
-      auth: manage,
-      response: PayoutSchema,
-      detail: { tags, summary: 'One payout' },
-    })
-    .get(
-      '/partners/:id/payouts',
-      async ({ params, query, withTenant }) => {
-        const page = await withTenant((scope) => listPayouts(scope, { ...query, partnerId: params.id }))
-        return { payouts: page.items, nextCursor: page.nextCursor }
-      },
-      { auth: manage, query: PageQuery, response: Page, detail: { tags, summary: "A partner's payout history" } },
-    )
-    .post(
-      '/payouts/mark-paid',
-      async ({ body, withTenant }) => ({ payouts: await withTenant((scope) => markPaid(scope, body.payoutIds, body.reference)) }),
-      {
-        auth: manage,
-        body: t.Object({ payoutIds: Ids, reference: t.Optional(t.String({ maxLength: 200 })) }, { additionalProperties: false }),
-        response: Payouts,
-        detail: { tags, summary: 'Mark exactly these pending payouts paid (all or none; 409 if one is not pending)' },
-      },
-    )
-    .post(
-      '/payouts/mark-failed',
-      async ({ body, withTenant }) => ({ payouts: await withTenant((scope) => markFailed(scope, body.payoutIds, body.reason)) }),
-      {
-        auth: manage,
-        body: t.Object({ payoutIds: Ids, reason: t.Optional(t.String({ maxLength: 500 })) }, { additionalProperties: false }),
-        response: Payouts,
-        detail: { tags, summary: 'Mark exactly these pending payouts failed: their commissions go back for the next run' },
-      },
-    )
+        response: PayoutSchema,
+        detail: { tags, summary: 'One payout' },
+      })
+      .get(
+        '/partners/:id/payouts',
+        async ({ params, query, withTenant }) => {
+          const page = await withTenant((scope) => listPayouts(scope, { ...query, partnerId: params.id }))
+          return { payouts: page.items, nextCursor: page.nextCursor }
+        },
+        { auth: manage, query: PageQuery, response: Page, detail: { tags, summary: "A partner's payout history" } },
+      )
+      .post(
+        '/payouts/mark-paid',
+        async ({ body, withTenant }) => ({ payouts: await withTenant((scope) => markPaid(scope, body.payoutIds, body.reference)) }),
+        {
+          auth: manage,
+          body: t.Object({ payoutIds: Ids, reference: t.Optional(t.String({ maxLength: 200 })) }, { additionalProperties: false }),
+          response: Payouts,
+          detail: { tags, summary: 'Mark exactly these pending payouts paid (all or none; 409 if one is not pending)' },
+        },
+      )
+      .post(
+        '/payouts/mark-failed',
+        async ({ body, withTenant }) => ({ payouts: await withTenant((scope) => markFailed(scope, body.payoutIds, body.reason)) }),
+        {
+          auth: manage,
+          body: t.Object({ payoutIds: Ids, reason: t.Optional(t.String({ maxLength: 500 })) }, { additionalProperties: false }),
+          response: Payouts,
+          detail: { tags, summary: 'Mark exactly these pending payouts failed: their commissions go back for the next run' },
+        },
+      )
 }

@@ -14,6 +14,7 @@ import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
 import { formatAmount, parseAmount } from '../money/money.ts'
+import type { PayoutOutcome, PayoutRequest } from './providers.ts'
 
 type Row = DB['payouts']
 
@@ -58,6 +59,8 @@ export interface RunOptions {
   minimumReferrals?: number
   /** Only these partners. */
   partnerIds?: string[]
+  /** The payment provider (default manual). */
+  method?: string
 }
 
 export async function runPayouts(scope: TenantScope, options: RunOptions): Promise<Payout[]> {
@@ -95,7 +98,7 @@ export async function runPayouts(scope: TenantScope, options: RunOptions): Promi
       amount_minor: sum,
       commission_count: group.length,
       status: 'pending',
-      method: 'manual',
+      method: options.method ?? 'manual',
       reference: null,
       failure_reason: null,
       created_at: at,
@@ -211,6 +214,31 @@ export async function markFailed(scope: TenantScope, ids: string[], reason: stri
     failed.push(payout)
   }
   return failed
+}
+
+/** What a provider needs to pay these payouts. */
+export async function payoutRequests(scope: TenantScope, payouts: Payout[]): Promise<PayoutRequest[]> {
+  if (payouts.length === 0) return []
+  const partners = await scope.db
+    .selectFrom('partners')
+    .select(['id', 'email'])
+    .where('tenant_id', '=', scope.tenantId)
+    .where(
+      'id',
+      'in',
+      payouts.map((p) => p.partnerId),
+    )
+    .execute()
+  const emails = new Map(partners.map((p) => [p.id, p.email]))
+  return payouts.map((p) => ({ id: p.id, partnerId: p.partnerId, email: emails.get(p.partnerId)!, amount: p.amount, currency: p.currency }))
+}
+
+/** Records what the provider answered: paid and failed payouts settle as if marked so by hand. */
+export async function applyOutcomes(scope: TenantScope, outcomes: PayoutOutcome[]): Promise<void> {
+  for (const outcome of outcomes) {
+    if (outcome.status === 'paid') await markPaid(scope, [outcome.id], outcome.reference)
+    else if (outcome.status === 'failed') await markFailed(scope, [outcome.id], outcome.reason)
+  }
 }
 
 /** Rows for the CSV exports: each payout with its partner's email and name. */

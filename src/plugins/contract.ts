@@ -14,6 +14,7 @@ import type { AppError } from '../errors.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Mailer } from '../mail/mailer.ts'
+import type { PayoutProvider } from '../payouts/providers.ts'
 
 export interface PluginDefinition<S extends TSchema = TSchema> {
   /** Lower-case letters, digits and hyphens; names the plugin in logs, errors and its migration table. */
@@ -45,6 +46,8 @@ export interface PluginHost<C = unknown> {
   /** Add routes under the tenant API base (`/api` or `/api/t/<slug>`), with the tenant and the `auth` macro. */
   routes(register: (api: TenantApi) => unknown): void
   addAuthStrategy(strategy: AuthStrategy): void
+  /** A payment provider for payout runs (`"method": "<name>"` in POST /payouts/run). */
+  addPayoutProvider(provider: PayoutProvider): void
   /** Subscribe to a domain event type, or `*` for all; called after the change committed. */
   on(type: string, handler: DomainEventHandler): void
   /** Migrations for the plugin's own tables, applied with the core's; keyed by sortable names. */

@@ -20,6 +20,7 @@ import { AppError, StartupError } from '../errors.ts'
 import type { TenantRoutes } from '../http/tenant-api.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Mailer } from '../mail/mailer.ts'
+import type { PayoutProvider } from '../payouts/providers.ts'
 import type { PluginDefinition, PluginHost } from './contract.ts'
 
 const NAME = /^[a-z][a-z0-9-]{0,39}$/
@@ -29,6 +30,7 @@ export interface LoadedPlugins {
   routes: TenantRoutes[]
   strategies: AuthStrategy[]
   migrationSets: MigrationSet[]
+  payoutProviders: PayoutProvider[]
 }
 
 export interface LoaderDeps {
@@ -53,7 +55,7 @@ function withDefaults(entries: PluginEntry[], registry: Record<string, BuiltinPl
 }
 
 export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Promise<LoadedPlugins> {
-  const loaded: LoadedPlugins = { names: [], routes: [], strategies: [], migrationSets: [] }
+  const loaded: LoadedPlugins = { names: [], routes: [], strategies: [], migrationSets: [], payoutProviders: [] }
   const registry = deps.registry ?? builtinPlugins
   const all = withDefaults(entries, registry)
   const defaultCount = all.length - entries.length
@@ -76,6 +78,12 @@ export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Pro
       AppError,
       routes: (register) => void loaded.routes.push(register),
       addAuthStrategy: (strategy) => void loaded.strategies.push(strategy),
+      addPayoutProvider: (provider) => {
+        if (provider.name === 'manual' || loaded.payoutProviders.some((p) => p.name === provider.name)) {
+          throw new StartupError(`${label}: a payout provider named ${provider.name} exists`)
+        }
+        loaded.payoutProviders.push(provider)
+      },
       on: (type, handler) => deps.bus.subscribe(type, handler),
       migrations: (set) => void Object.assign(migrations, set),
       isolateTenantRows,
