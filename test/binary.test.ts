@@ -252,6 +252,29 @@ describe('dist/partnerd', () => {
     }
   })
 
+  it('authenticates X-Auth-ID / X-Auth-Token pairs (the xauth plugin inside the binary)', async () => {
+    const dir = tempDir()
+    const adminKey = randomBytes(32).toString('hex')
+    const config = writeConfig(sqliteConfig(dir, { auth: { admin_api_keys: adminKey }, plugins: [{ builtin: 'xauth' }] }))
+    const { url, proc } = await serve(config)
+    const post = async (path: string, body: unknown) =>
+      (
+        await fetch(`${url}/api${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      ).json()
+    const partner = await post('/partners', { email: 'binary-pair@partners.example' })
+    const pair = await post('/xauth/credentials', { kind: 'partner', name: 'bin', partnerId: partner.id })
+    const me = await fetch(`${url}/api/me`, { headers: { 'x-auth-id': pair.authId, 'x-auth-token': pair.authToken } })
+    expect(me.status).toBe(200)
+    expect(await me.json()).toMatchObject({ principal: { kind: 'xauth_partner', partnerId: partner.id } })
+    const wrong = await fetch(`${url}/api/me`, { headers: { 'x-auth-id': pair.authId, 'x-auth-token': 'nope' } })
+    expect(wrong.status).toBe(401)
+    await stop(proc)
+  })
+
   it('answers --version and --help, and manages keys from the command line', () => {
     expect(run(['--version']).stdout.trim()).toBe(pkg.version)
     const help = run(['--help'])

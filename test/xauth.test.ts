@@ -4,6 +4,7 @@
  * are refused; with the plugin off, its routes are 404 and its headers mean nothing.
  */
 import { randomBytes } from 'node:crypto'
+import type { Kysely } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTenant } from '../src/tenants/service.ts'
 import { DIALECTS } from './support/databases.ts'
@@ -49,6 +50,13 @@ describe.each(DIALECTS)('X-Auth credential pairs on %s', (dialect) => {
     expect(wrongPath.body).toMatchObject({ error: 'wrong_credentials' })
     const listed = await admin('GET', '/xauth/credentials')
     expect(JSON.stringify(listed.body)).not.toContain(issued.body.authToken)
+    // The token is nowhere in the database: only its digest.
+    const tenant = await server.runtime.database.db.selectFrom('tenants').select('id').where('slug', '=', 'acme').executeTakeFirstOrThrow()
+    const rows = await server.runtime.withTenant(tenant.id, (scope) =>
+      (scope.db as unknown as Kysely<Record<string, Record<string, unknown>>>).selectFrom('xauth_credentials').selectAll().execute(),
+    )
+    expect(rows.length).toBeGreaterThan(0)
+    expect(JSON.stringify(rows)).not.toContain(issued.body.authToken)
   })
 
   it('issues a customer pair with scopes, refused on the partner routes', async () => {
