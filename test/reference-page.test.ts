@@ -32,11 +32,22 @@ describe('GET /api/reference in Chromium', () => {
     expect(await page.title()).toContain('partnerd')
 
     const doc = await (await server.call('GET', '/api/openapi.json')).json()
-    const operations = Object.values(doc.paths as Record<string, object>).flatMap((item) => Object.keys(item))
+    const operations = Object.values(doc.paths as Record<string, object>).flatMap((item) =>
+      Object.keys(item).filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m)),
+    )
     expect(await page.locator('section.op').count()).toBe(operations.length)
 
     const mint = page.locator('section.op', { has: page.locator('h3', { hasText: /POST\s+\/api\/api-keys$/ }) })
-    await expect(mint.locator('.auth').innerText()).resolves.toMatch(/Requires an API key .* or a session cookie with scope \*/)
+    await expect(mint.locator('.auth').innerText()).resolves.toMatch(/Requires an admin credential/)
+    const listPartners = page.locator('section.op', { has: page.locator('h3', { hasText: /GET\s+\/api\/partners$/ }) })
+    await expect(listPartners.locator('.auth').innerText()).resolves.toMatch(
+      /Requires an API key .* or a session cookie with scope partners:read/,
+    )
+    const myLinks = page.locator('section.op', { has: page.locator('h3', { hasText: /GET\s+\/api\/me\/links$/ }) })
+    await expect(myLinks.locator('.auth').innerText()).resolves.toMatch(/A partner only/)
+    // Nested fields read as dotted rows of one table.
+    const createProgram = page.locator('section.op', { has: page.locator('h3', { hasText: /POST\s+\/api\/programs$/ }) })
+    await expect(createProgram.innerText()).resolves.toContain('rules[].recurring.months')
     await expect(mint.innerText()).resolves.toContain('Request body')
     const health = page.locator('section.op', { has: page.locator('h3', { hasText: /GET\s+\/health$/ }) })
     await expect(health.locator('.auth').innerText()).resolves.toContain('Public')
