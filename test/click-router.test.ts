@@ -147,7 +147,7 @@ describe.each(DIALECTS)('click router on %s (multi-tenant)', (dialect) => {
 describe.each(DIALECTS)('click limits on %s', (dialect) => {
   let server: TestServer
   beforeAll(async () => {
-    server = await startTestServer(dialect, { tracking: { velocity_per_minute: 3, max_per_minute: 6 } })
+    server = await startTestServer(dialect, { tracking: { velocity_per_minute: 3, max_per_minute: 6, identify_per_minute: 5 } })
   })
   afterAll(() => server.stop())
 
@@ -202,5 +202,10 @@ describe.each(DIALECTS)('click limits on %s', (dialect) => {
     expect(await refused.json()).toMatchObject({ error: 'origin_not_allowed' })
     const bad = await server.call('POST', '/api/attribution/identify', { body: { userId: 'u' } })
     expect(bad.status).toBe(400)
+    // Two calls above counted against this address's budget of five a minute.
+    const statuses: number[] = []
+    for (let i = 0; i < 4; i++)
+      statuses.push((await server.call('POST', '/api/attribution/identify', { body: { cref: 'clk_x', userId: 'u' } })).status)
+    expect(statuses).toEqual([404, 404, 404, 429])
   })
 })

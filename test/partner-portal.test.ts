@@ -92,7 +92,10 @@ describe.each(DIALECTS)('partner portal on %s', (dialect) => {
       externalEventId: 'portal-1',
     })
     const commissions = await (await asPartner('GET', '/me/commissions')).json()
-    expect(commissions.commissions).toEqual([expect.objectContaining({ partnerId: me.id, amount: '4.00' })])
+    // The click came from the address the partner signs in from: a self-referral, held for review.
+    expect(commissions.commissions).toEqual([
+      expect.objectContaining({ partnerId: me.id, amount: '4.00', status: 'flagged', flag: 'self_referral' }),
+    ])
     expect(await (await asPartner('GET', '/me/stats')).json()).toMatchObject({ clicks: { total: 1 }, conversions: { sales: 1 } })
     expect((await (await asPartner('GET', '/me/payouts')).json()).payouts).toEqual([])
 

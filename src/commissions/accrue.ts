@@ -9,13 +9,14 @@
  *
  * The amount is split among the touches by their weights (largest remainder, so nothing is lost to
  * rounding), one commission per partner. It matures after the holdback. A touch that is flagged
- * (revoked partner, click velocity) or a customer with the partner's own email (self-referral) makes
- * the commission `flagged`: it earns nothing until a reviewer clears it. Nothing earns while the
+ * (revoked partner, click velocity) or a self-referral (the customer has the partner's email, or
+ * clicked from an address the partner signs in from) makes the commission `flagged`: it earns nothing until a reviewer clears it. Nothing earns while the
  * program is not active.
  */
 import type { DB } from '../db/schema.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { newId } from '../ids.ts'
+import { hashAddress } from '../links/visitor.ts'
 import { percentOf, splitByWeights } from '../money/money.ts'
 import { termsFor } from '../programs/enrolments.ts'
 import type { StoredRule } from '../programs/rules.ts'
@@ -79,7 +80,7 @@ export async function accrue(
     }
     const [amount] = splitByWeights(earned, [share.weightBp, 10_000 - share.weightBp])
     if (!amount) continue
-    const flag = share.flag ?? (await partnerFlag(scope, partnerId, conversion.customerEmail))
+    const flag = share.flag ?? (await partnerFlag(scope, partnerId, conversion.customerEmail, share.clickId))
     const at = new Date().toISOString()
     const row: DB['commissions'] = {
       id: newId('commission'),
@@ -153,7 +154,11 @@ export function monthsBetween(from: string, to: string): number {
   return Math.max(0, months)
 }
 
-async function partnerFlag(scope: TenantScope, partnerId: string, customerEmail: string | null): Promise<string | null> {
+/**
+ * Why the partner's commission must wait for review: revoked, or a self-referral: the customer has
+ * the partner's email, or the click came from an address the partner's own portal users sign in from.
+ */
+async function partnerFlag(scope: TenantScope, partnerId: string, customerEmail: string | null, clickId: string): Promise<string | null> {
   const partner = await scope.db
     .selectFrom('partners')
     .select(['status', 'email'])
@@ -162,5 +167,23 @@ async function partnerFlag(scope: TenantScope, partnerId: string, customerEmail:
     .executeTakeFirst()
   if (!partner || partner.status === 'revoked') return 'revoked'
   if (customerEmail && customerEmail === partner.email) return 'self_referral'
+  const click = await scope.db
+    .selectFrom('clicks')
+    .innerJoin('tenants', 'tenants.id', 'clicks.tenant_id')
+    .select(['clicks.ip_hash', 'tenants.click_salt'])
+    .where('clicks.tenant_id', '=', scope.tenantId)
+    .where('clicks.id', '=', clickId)
+    .executeTakeFirst()
+  if (click?.ip_hash && click.click_salt) {
+    const sessions = await scope.db
+      .selectFrom('sessions')
+      .innerJoin('memberships', 'memberships.user_id', 'sessions.user_id')
+      .select('sessions.ip')
+      .where('memberships.tenant_id', '=', scope.tenantId)
+      .where('memberships.partner_id', '=', partnerId)
+      .where('sessions.ip', 'is not', null)
+      .execute()
+    if (sessions.some((s) => hashAddress(click.click_salt!, s.ip!) === click.ip_hash)) return 'self_referral'
+  }
   return null
 }
