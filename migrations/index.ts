@@ -11,6 +11,7 @@ import * as programs from './0005_programs.ts'
 import * as tracking from './0006_tracking.ts'
 import * as commissions from './0007_commissions.ts'
 import * as partnerAccess from './0008_partner_access.ts'
+import * as webhooks from './0009_webhooks.ts'
 
 export const coreMigrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -21,4 +22,5 @@ export const coreMigrations: Record<string, Migration> = {
   '0006_tracking': tracking,
   '0007_commissions': commissions,
   '0008_partner_access': partnerAccess,
+  '0009_webhooks': webhooks,
 }

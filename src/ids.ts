@@ -25,6 +25,11 @@ export const ID_PREFIX = {
   event: 'evt_',
   commission: 'com_',
   payout: 'pay_',
+  webhookEndpoint: 'whk_',
+  /** A webhook message: the webhook-id receivers deduplicate by. */
+  webhookMessage: 'msg_',
+  /** A domain event as webhooks carry it (the envelope's id). */
+  webhookEvent: 'wev_',
 } as const
 
 export function newId(kind: keyof typeof ID_PREFIX): string {

@@ -16,6 +16,7 @@ import { StartupError } from './errors.ts'
 import { createLogger, type Logger } from './log/logger.ts'
 import { createMailer } from './mail/mailer.ts'
 import { type LoadedPlugins, loadPlugins } from './plugins/loader.ts'
+import { enqueueDeliveries } from './webhooks/outbox.ts'
 
 export interface Runtime {
   loaded: LoadedConfig
@@ -49,7 +50,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
   const database = await createDatabase({ ...target, role: 'serving' })
   try {
     const bus = new DomainEventBus(log)
-    const withTenant = tenantRunner(database, bus)
+    const withTenant = tenantRunner(database, bus, enqueueDeliveries)
     const plugins = await loadPlugins(config.plugins, {
       mode: config.mode,
       publicUrl: config.server.public_url,

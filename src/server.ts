@@ -32,6 +32,8 @@ import type { Runtime } from './runtime.ts'
 import { tenantResolver } from './tenants/resolver.ts'
 import { tenantRoutes } from './tenants/routes.ts'
 import { ensureDefaultTenant, type Tenant } from './tenants/service.ts'
+import { webhookRoutes } from './webhooks/routes.ts'
+import { DeliveryWorker } from './webhooks/worker.ts'
 
 export interface RunningServer {
   url: string
@@ -78,6 +80,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
       payoutRoutes(new Map([manualProvider, ...runtime.plugins.payoutProviders].map((p) => [p.name, p]))),
       reportRoutes,
       dataRoutes,
+      webhookRoutes(config),
       portalRoutes(config.auth.api_key_prefix, config.mode, () => runtime.bus.hasSubscribers('partner.invited')),
       ...runtime.plugins.routes,
     ],
@@ -124,6 +127,8 @@ export async function startServer(runtime: Runtime): Promise<RunningServer> {
     log,
     intervalSeconds: config.commissions.approve_interval_seconds,
   })
+  const deliveries = new DeliveryWorker(runtime.database, runtime.withTenant, config.webhooks, log)
+  deliveries.start()
   const server = app.server!
   const url = `http://${server.hostname === '0.0.0.0' ? '127.0.0.1' : server.hostname}:${server.port}`
   log.info(
@@ -136,6 +141,7 @@ export async function startServer(runtime: Runtime): Promise<RunningServer> {
     stop: async () => {
       await app.stop()
       await stopApprovals()
+      await deliveries.stop()
       await clickWriter.flush()
     },
   }

@@ -145,6 +145,34 @@ const CommissionsSchema = T.Object(
   section,
 )
 
+const WebhooksSchema = T.Object(
+  {
+    retry_schedule_ms: T.Array(T.Integer({ minimum: 1 }), {
+      default: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+      minItems: 1,
+      maxItems: 50,
+      description: 'Wait before each retry of a failed delivery (with ±20% jitter); after the last, the delivery fails.',
+    }),
+    timeout_ms: T.Integer({ default: 10_000, minimum: 100, description: 'A delivery not answered in time has failed.' }),
+    poll_interval_ms: T.Integer({ default: 1_000, minimum: 10, description: 'How often the worker looks for due deliveries.' }),
+    disable_after_seconds: T.Integer({
+      default: 432_000,
+      minimum: 1,
+      description: 'An endpoint failing without a success for this long is disabled (and its owner told).',
+    }),
+    rotation_overlap_seconds: T.Integer({
+      default: 86_400,
+      minimum: 0,
+      description: 'After a secret rotation, the old secret also signs this long.',
+    }),
+    allow_hosts: T.Array(T.String({ minLength: 1 }), {
+      default: [],
+      description: 'Hosts that may be private or loopback addresses (by default refused: SSRF guard).',
+    }),
+  },
+  section,
+)
+
 const PluginEntrySchema = T.Object(
   {
     builtin: T.Optional(T.String({ minLength: 1, description: 'Name of a built-in plugin.' })),
@@ -181,6 +209,7 @@ export const ConfigSchema = T.Object(
     mail: MailSchema,
     tracking: TrackingSchema,
     commissions: CommissionsSchema,
+    webhooks: WebhooksSchema,
     plugins: T.Array(PluginEntrySchema, { default: [] }),
     logging: LoggingSchema,
   },

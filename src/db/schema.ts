@@ -260,6 +260,44 @@ export interface PayoutsTable {
   paid_at: string | null
 }
 
+export interface WebhookEndpointsTable {
+  id: string
+  tenant_id: string
+  url: string
+  /** JSON array of event types, or ["*"]. */
+  events: unknown
+  label: string | null
+  /** `standard` (Standard Webhooks headers) or `openpartner` (x-openpartner-* headers). */
+  format: 'standard' | 'openpartner'
+  secret: string
+  /** After a rotation, the old secret also signs until previous_secret_until. */
+  previous_secret: string | null
+  previous_secret_until: string | null
+  active: boolean | number
+  disabled_reason: string | null
+  /** When the current run of failures began; null while deliveries succeed. */
+  failing_since: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface WebhookDeliveriesTable {
+  id: string
+  tenant_id: string
+  endpoint_id: string
+  event_type: string
+  payload: string
+  status: 'pending' | 'delivered' | 'failed'
+  attempts: number
+  next_attempt_at: string
+  /** A worker holds the delivery until then; after, another may take it (the first one died). */
+  locked_until: string | null
+  last_status: number | null
+  last_error: string | null
+  created_at: string
+  delivered_at: string | null
+}
+
 export interface DB {
   tenants: TenantsTable
   api_keys: ApiKeysTable
@@ -279,4 +317,6 @@ export interface DB {
   referrals: ReferralsTable
   commissions: CommissionsTable
   payouts: PayoutsTable
+  webhook_endpoints: WebhookEndpointsTable
+  webhook_deliveries: WebhookDeliveriesTable
 }

@@ -21,7 +21,10 @@ export interface TenantScope {
 
 export type WithTenant = <T>(tenantId: string, fn: (scope: TenantScope) => Promise<T>) => Promise<T>
 
-export function tenantRunner(database: Database, bus: DomainEventBus): WithTenant {
+/** Runs before the commit of a transaction that raised events, in it (the webhook outbox). */
+export type BeforeCommit = (trx: Transaction<DB>, tenantId: string, events: DomainEvent[]) => Promise<void>
+
+export function tenantRunner(database: Database, bus: DomainEventBus, beforeCommit?: BeforeCommit): WithTenant {
   return async (tenantId, fn) => {
     // A nested withTenant would wait for a second connection (on SQLite, forever): refuse it loudly.
     if (insideTenantTransaction()) throw new Error('withTenant was called inside withTenant: pass the open scope down instead')
@@ -30,13 +33,15 @@ export function tenantRunner(database: Database, bus: DomainEventBus): WithTenan
       if (database.dialect === 'postgres') {
         await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(trx)
       }
-      return runInsideTenantTransaction(() =>
+      const result = await runInsideTenantTransaction(() =>
         fn({
           tenantId,
           db: trx,
           emit: (type, data) => raised.push({ type, tenantId, occurredAt: isoNow(), data }),
         }),
       )
+      if (raised.length > 0 && beforeCommit) await beforeCommit(trx, tenantId, raised)
+      return result
     })
     if (raised.length > 0) void bus.publish(raised)
     return result

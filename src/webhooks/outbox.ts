@@ -1,0 +1,58 @@
+/**
+ * The outbox: a tenant transaction that raised domain events writes, before it commits, one delivery
+ * per (event, subscribed endpoint). The deliveries therefore exist exactly when the change does.
+ */
+import type { Transaction } from 'kysely'
+import { readJson } from '../db/codec.ts'
+import type { DB } from '../db/schema.ts'
+import type { DomainEvent } from '../domain-events/bus.ts'
+import { newId } from '../ids.ts'
+
+export interface Envelope {
+  id: string
+  type: string
+  created: string
+  data: unknown
+}
+
+export function deliveryRow(tenantId: string, endpointId: string, envelope: Envelope, now: string): DB['webhook_deliveries'] {
+  return {
+    id: newId('webhookMessage'),
+    tenant_id: tenantId,
+    endpoint_id: endpointId,
+    event_type: envelope.type,
+    payload: JSON.stringify(envelope),
+    status: 'pending',
+    attempts: 0,
+    next_attempt_at: now,
+    locked_until: null,
+    last_status: null,
+    last_error: null,
+    created_at: now,
+    delivered_at: null,
+  }
+}
+
+export async function enqueueDeliveries(trx: Transaction<DB>, tenantId: string, events: DomainEvent[]): Promise<void> {
+  const endpoints = await trx
+    .selectFrom('webhook_endpoints')
+    .select(['id', 'events'])
+    .where('tenant_id', '=', tenantId)
+    .where('active', '=', 1)
+    .execute()
+  if (endpoints.length === 0) return
+  const now = new Date().toISOString()
+  const rows: DB['webhook_deliveries'][] = []
+  for (const event of events) {
+    const envelope: Envelope = { id: newId('webhookEvent'), type: event.type, created: event.occurredAt, data: event.data }
+    for (const endpoint of endpoints) {
+      const wanted = readJson<string[]>(endpoint.events)
+      if (wanted.includes('*') || wanted.includes(event.type)) rows.push(deliveryRow(tenantId, endpoint.id, envelope, now))
+    }
+  }
+  for (let i = 0; i < rows.length; i += 200)
+    await trx
+      .insertInto('webhook_deliveries')
+      .values(rows.slice(i, i + 200))
+      .execute()
+}

@@ -1,0 +1,139 @@
+import { t } from 'elysia'
+import type { Config } from '../config/schema.ts'
+import { PageQuery } from '../db/pagination.ts'
+import { QueryEnum } from '../http/query-enum.ts'
+import type { TenantApi } from '../http/tenant-api.ts'
+import { listDeliveries, retryDelivery, retryFailed, sendTest } from './deliveries.ts'
+import { createEndpoint, deleteEndpoint, endpointRow, listEndpoints, rotateSecret, toEndpoint, updateEndpoint } from './endpoints.ts'
+
+const EndpointSchema = t.Object({
+  id: t.String(),
+  url: t.String(),
+  events: t.Array(t.String()),
+  label: t.Nullable(t.String()),
+  format: t.UnionEnum(['standard', 'openpartner']),
+  active: t.Boolean(),
+  disabledReason: t.Nullable(t.String({ description: 'Why it was switched off: 410 Gone, or failing too long.' })),
+  failingSince: t.Nullable(t.String({ format: 'date-time' })),
+  createdAt: t.String({ format: 'date-time' }),
+  updatedAt: t.String({ format: 'date-time' }),
+})
+const WithSecret = t.Composite([EndpointSchema, t.Object({ secret: t.String({ description: 'whsec_…: shown now, never again.' }) })])
+const DeliverySchema = t.Object({
+  id: t.String({ description: 'The webhook-id: the same on every attempt.' }),
+  endpointId: t.String(),
+  eventType: t.String(),
+  status: t.UnionEnum(['pending', 'delivered', 'failed']),
+  attempts: t.Integer(),
+  nextAttemptAt: t.Nullable(t.String({ format: 'date-time' })),
+  lastStatus: t.Nullable(t.Integer()),
+  lastError: t.Nullable(t.String()),
+  createdAt: t.String({ format: 'date-time' }),
+  deliveredAt: t.Nullable(t.String({ format: 'date-time' })),
+  payload: t.Unknown({ description: 'The envelope {id, type, created, data}, as sent.' }),
+})
+const Events = t.Array(t.String({ maxLength: 100 }), { minItems: 1, maxItems: 100, description: 'Event types, or "*" for all.' })
+const manage = { scopes: ['webhooks:manage' as const] }
+const tags = ['Webhooks']
+
+export function webhookRoutes(config: Config) {
+  const { allow_hosts: allowHosts, rotation_overlap_seconds: overlap } = config.webhooks
+  return (api: TenantApi) =>
+    api
+      .post(
+        '/webhooks',
+        async ({ body, withTenant, set }) => {
+          set.status = 201
+          return withTenant((scope) => createEndpoint(scope, body, allowHosts))
+        },
+        {
+          auth: manage,
+          body: t.Object(
+            {
+              url: t.String({ maxLength: 2048 }),
+              events: Events,
+              label: t.Optional(t.String({ maxLength: 200 })),
+              format: t.Optional(
+                t.UnionEnum(['standard', 'openpartner'], { description: 'Header set: Standard Webhooks (default) or OpenPartner’s.' }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 201: WithSecret },
+          detail: { tags, summary: 'Subscribe an endpoint to events (the signing secret is in the answer, once)' },
+        },
+      )
+      .get('/webhooks', async ({ withTenant }) => ({ webhooks: await withTenant((scope) => listEndpoints(scope)) }), {
+        auth: manage,
+        response: t.Object({ webhooks: t.Array(EndpointSchema) }),
+        detail: { tags, summary: 'List webhook endpoints' },
+      })
+      .get('/webhooks/:id', ({ params, withTenant }) => withTenant(async (scope) => toEndpoint(await endpointRow(scope, params.id))), {
+        auth: manage,
+        response: EndpointSchema,
+        detail: { tags, summary: 'One webhook endpoint' },
+      })
+      .patch('/webhooks/:id', ({ params, body, withTenant }) => withTenant((scope) => updateEndpoint(scope, params.id, body, allowHosts)), {
+        auth: manage,
+        body: t.Object(
+          {
+            url: t.Optional(t.String({ maxLength: 2048 })),
+            events: t.Optional(Events),
+            label: t.Optional(t.Nullable(t.String({ maxLength: 200 }))),
+            active: t.Optional(t.Boolean({ description: 'Switch off, or back on (which clears the failure clock).' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: EndpointSchema,
+        detail: { tags, summary: 'Change an endpoint’s URL, events, label, or switch it on or off' },
+      })
+      .delete(
+        '/webhooks/:id',
+        async ({ params, withTenant, set }) => {
+          await withTenant((scope) => deleteEndpoint(scope, params.id))
+          set.status = 204
+          return null
+        },
+        { auth: manage, detail: { tags, summary: 'Delete an endpoint and its delivery log' } },
+      )
+      .post('/webhooks/:id/rotate-secret', ({ params, withTenant }) => withTenant((scope) => rotateSecret(scope, params.id, overlap)), {
+        auth: manage,
+        response: WithSecret,
+        detail: { tags, summary: 'A new signing secret; the old one also signs for webhooks.rotation_overlap_seconds' },
+      })
+      .post(
+        '/webhooks/:id/test',
+        async ({ params, withTenant, set }) => {
+          set.status = 202
+          return withTenant((scope) => sendTest(scope, params.id))
+        },
+        { auth: manage, response: { 202: DeliverySchema }, detail: { tags, summary: 'Send a webhook.test message to this endpoint' } },
+      )
+      .get(
+        '/webhooks/:id/deliveries',
+        async ({ params, query, withTenant }) => {
+          const page = await withTenant((scope) => listDeliveries(scope, params.id, query))
+          return { deliveries: page.items, nextCursor: page.nextCursor }
+        },
+        {
+          auth: manage,
+          query: t.Composite([PageQuery, t.Object({ status: t.Optional(QueryEnum(['pending', 'delivered', 'failed'])) })]),
+          response: t.Object({ deliveries: t.Array(DeliverySchema), nextCursor: t.Nullable(t.String()) }),
+          detail: { tags, summary: 'The endpoint’s delivery log' },
+        },
+      )
+      .post(
+        '/webhooks/:id/deliveries/:deliveryId/retry',
+        ({ params, withTenant }) => withTenant((scope) => retryDelivery(scope, params.id, params.deliveryId)),
+        { auth: manage, response: DeliverySchema, detail: { tags, summary: 'Send one delivery again (same webhook-id)' } },
+      )
+      .post(
+        '/webhooks/:id/retry-failed',
+        async ({ params, withTenant }) => ({ retried: await withTenant((scope) => retryFailed(scope, params.id)) }),
+        {
+          auth: manage,
+          response: t.Object({ retried: t.Integer() }),
+          detail: { tags, summary: 'Send every failed delivery of the endpoint again' },
+        },
+      )
+}

@@ -1,0 +1,190 @@
+/**
+ * The delivery worker. Every poll it claims due deliveries (setting `locked_until`, so a worker that
+ * dies mid-delivery loses its claim after a while and another instance takes the delivery over; on
+ * PostgreSQL with FOR UPDATE SKIP LOCKED, so two instances never claim the same row), sends each with
+ * a timeout, and records the outcome in the delivery's tenant transaction:
+ *
+ * - 2xx: delivered. Anything else (3xx included: redirects are not followed) or no answer in time:
+ *   retried after the next wait of webhooks.retry_schedule_ms (±20% jitter), failed after the last.
+ * - 410 Gone disables the endpoint at once; an endpoint with no success for
+ *   webhooks.disable_after_seconds is disabled too; either raises `webhook.endpoint_disabled`.
+ *
+ * Delivery is at least once: a worker killed after the receiver answered but before the outcome was
+ * recorded sends that attempt again. Receivers drop repeats by `webhook-id`, which never changes.
+ */
+import { sql } from 'kysely'
+import type { Config } from '../config/schema.ts'
+import type { Database } from '../db/database.ts'
+import type { DB } from '../db/schema.ts'
+import type { TenantScope, WithTenant } from '../db/with-tenant.ts'
+import type { Logger } from '../log/logger.ts'
+import { signingSecrets, toEndpoint } from './endpoints.ts'
+import type { Envelope } from './outbox.ts'
+import { signedHeaders } from './signing.ts'
+import { assertPublicDestination } from './ssrf.ts'
+
+type Delivery = DB['webhook_deliveries']
+const BATCH = 50
+
+export class DeliveryWorker {
+  #timer: ReturnType<typeof setInterval> | undefined
+  #running: Promise<void> | undefined
+
+  constructor(
+    private readonly database: Database,
+    private readonly withTenant: WithTenant,
+    private readonly settings: Config['webhooks'],
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.#timer = setInterval(() => {
+      this.#running ??= this.runOnce()
+        .then(() => {})
+        .catch((err) => this.log.error({ err }, 'webhook delivery round failed'))
+        .finally(() => {
+          this.#running = undefined
+        })
+    }, this.settings.poll_interval_ms)
+    this.#timer.unref()
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer)
+    await this.#running
+  }
+
+  /** One round: claim what is due, deliver it all. Returns how many deliveries were attempted. */
+  async runOnce(): Promise<number> {
+    const claimed = await this.#claim()
+    await Promise.all(
+      claimed.map((d) => this.#deliver(d).catch((err) => this.log.error({ err, delivery: d.id }, 'webhook delivery failed'))),
+    )
+    return claimed.length
+  }
+
+  async #claim(): Promise<Delivery[]> {
+    const now = new Date()
+    const until = new Date(now.getTime() + this.settings.timeout_ms * 3 + 30_000).toISOString()
+    const postgres = this.database.dialect === 'postgres'
+    return this.database.db.transaction().execute(async (trx) => {
+      // The one cross-tenant read of the app: the worker says so (see the policy in 0009_webhooks).
+      if (postgres) await sql`select set_config('app.webhook_worker', 'on', true)`.execute(trx)
+      const due = sql`select id from webhook_deliveries
+        where status = 'pending' and next_attempt_at <= ${now.toISOString()} and (locked_until is null or locked_until < ${now.toISOString()})
+        order by next_attempt_at limit ${BATCH} ${postgres ? sql`for update skip locked` : sql``}`
+      const result = await sql<Delivery>`update webhook_deliveries set locked_until = ${until}
+        where id in (${due}) and status = 'pending' and (locked_until is null or locked_until < ${now.toISOString()})
+        returning *`.execute(trx)
+      return result.rows
+    })
+  }
+
+  async #deliver(delivery: Delivery): Promise<void> {
+    const endpoint = await this.withTenant(delivery.tenant_id, (scope) =>
+      scope.db
+        .selectFrom('webhook_endpoints')
+        .selectAll()
+        .where('tenant_id', '=', scope.tenantId)
+        .where('id', '=', delivery.endpoint_id)
+        .executeTakeFirst(),
+    )
+    if (!endpoint || !toEndpoint(endpoint).active) {
+      await this.#record(delivery, { ok: false, status: null, error: 'endpoint disabled', final: true })
+      return
+    }
+    const envelope = JSON.parse(delivery.payload) as Envelope
+    const headers = signedHeaders(endpoint.format, {
+      id: delivery.id,
+      type: envelope.type,
+      body: delivery.payload,
+      secrets: signingSecrets(endpoint),
+      timestamp: Math.floor(Date.now() / 1000),
+    })
+    let status: number | null = null
+    let error: string | null = null
+    try {
+      await assertPublicDestination(new URL(endpoint.url), this.settings.allow_hosts)
+      const response = await fetch(endpoint.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'partnerd-webhooks', ...headers },
+        body: delivery.payload,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.settings.timeout_ms),
+      })
+      status = response.status
+      await response.body?.cancel().catch(() => {})
+      if (status < 200 || status >= 300) error = `answered ${status}`
+    } catch (err) {
+      error =
+        (err as Error).name === 'TimeoutError' ? `no answer within ${this.settings.timeout_ms} ms` : (err as Error).message.slice(0, 300)
+    }
+    await this.#record(delivery, { ok: error === null, status, error, final: status === 410, gone: status === 410 })
+  }
+
+  async #record(
+    delivery: Delivery,
+    outcome: { ok: boolean; status: number | null; error: string | null; final: boolean; gone?: boolean },
+  ): Promise<void> {
+    const now = new Date()
+    const attempts = delivery.attempts + 1
+    const schedule = this.settings.retry_schedule_ms
+    await this.withTenant(delivery.tenant_id, async (scope) => {
+      const base = { attempts, last_status: outcome.status, last_error: outcome.error, locked_until: null }
+      if (outcome.ok) {
+        await this.#update(scope, delivery.id, { ...base, status: 'delivered', delivered_at: now.toISOString() })
+        await scope.db
+          .updateTable('webhook_endpoints')
+          .set({ failing_since: null })
+          .where('tenant_id', '=', scope.tenantId)
+          .where('id', '=', delivery.endpoint_id)
+          .execute()
+        return
+      }
+      const exhausted = outcome.final || attempts > schedule.length
+      const wait = exhausted ? 0 : schedule[attempts - 1]! * (0.8 + Math.random() * 0.4)
+      await this.#update(scope, delivery.id, {
+        ...base,
+        status: exhausted ? 'failed' : 'pending',
+        next_attempt_at: new Date(now.getTime() + wait).toISOString(),
+      })
+      await this.#noteFailure(scope, delivery.endpoint_id, now, outcome.gone === true)
+    })
+  }
+
+  async #update(scope: TenantScope, id: string, set: Partial<Delivery>): Promise<void> {
+    await scope.db.updateTable('webhook_deliveries').set(set).where('tenant_id', '=', scope.tenantId).where('id', '=', id).execute()
+  }
+
+  /** Starts the endpoint's failure clock, and disables it on 410 or once the clock has run out. */
+  async #noteFailure(scope: TenantScope, endpointId: string, now: Date, gone: boolean): Promise<void> {
+    const endpoint = await scope.db
+      .selectFrom('webhook_endpoints')
+      .selectAll()
+      .where('tenant_id', '=', scope.tenantId)
+      .where('id', '=', endpointId)
+      .executeTakeFirst()
+    if (!endpoint || !toEndpoint(endpoint).active) return
+    const since = endpoint.failing_since ?? now.toISOString()
+    const tooLong = now.getTime() - Date.parse(since) >= this.settings.disable_after_seconds * 1000
+    if (!gone && !tooLong) {
+      if (!endpoint.failing_since)
+        await scope.db
+          .updateTable('webhook_endpoints')
+          .set({ failing_since: since })
+          .where('tenant_id', '=', scope.tenantId)
+          .where('id', '=', endpointId)
+          .execute()
+      return
+    }
+    const reason = gone ? 'the receiver answered 410 Gone' : `no successful delivery since ${since}`
+    await scope.db
+      .updateTable('webhook_endpoints')
+      .set({ active: 0, disabled_reason: reason, failing_since: since, updated_at: now.toISOString() })
+      .where('tenant_id', '=', scope.tenantId)
+      .where('id', '=', endpointId)
+      .execute()
+    scope.emit('webhook.endpoint_disabled', { ...toEndpoint({ ...endpoint, active: 0, disabled_reason: reason, failing_since: since }) })
+    this.log.warn({ tenantId: scope.tenantId, endpoint: endpointId, reason }, 'webhook endpoint disabled')
+  }
+}

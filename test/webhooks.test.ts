@@ -1,0 +1,168 @@
+/**
+ * Outbound webhooks against a loopback receiver: Standard Webhooks signatures accepted by the
+ * unmodified `standardwebhooks` and `svix` verifiers, retries through failures, timeouts and
+ * redirects until delivered once per webhook-id, secret rotation, 410 disabling, the SSRF guard,
+ * OpenPartner's header set, and nothing sent for a change that was rolled back.
+ */
+import { createHmac } from 'node:crypto'
+import { Webhook as StandardWebhook } from 'standardwebhooks'
+import { Webhook as SvixWebhook } from 'svix'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DIALECTS } from './support/databases.ts'
+import { type Receiver, startReceiver } from './support/receiver.ts'
+import { startTestServer, type TestServer } from './support/server.ts'
+
+const SETTINGS = {
+  retry_schedule_ms: [30, 60, 120, 240, 480, 960],
+  poll_interval_ms: 20,
+  timeout_ms: 300,
+  allow_hosts: ['127.0.0.1'],
+  rotation_overlap_seconds: 3600,
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const value = await probe()
+    if (value) return value
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+describe.each(DIALECTS)('webhooks on %s', (dialect) => {
+  let server: TestServer
+  let receiver: Receiver
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await server.call(method, `/api${path}`, { key: server.adminKey, body })
+    return { status: res.status, body: res.status === 204 ? null : await res.json() }
+  }
+  const deliveries = async (endpointId: string) =>
+    (await api('GET', `/webhooks/${endpointId}/deliveries?limit=200`)).body.deliveries as {
+      id: string
+      status: string
+      attempts: number
+      eventType: string
+    }[]
+
+  beforeAll(async () => {
+    receiver = startReceiver()
+    server = await startTestServer(dialect, { webhooks: SETTINGS })
+  })
+  afterAll(async () => {
+    await server.stop()
+    receiver.stop()
+  })
+
+  it('refuses private, loopback and metadata destinations unless allowed', async () => {
+    for (const url of [
+      'http://127.0.0.2/x',
+      'http://10.1.2.3/x',
+      'http://169.254.169.254/latest/meta-data',
+      'http://[::1]/x',
+      'http://localhost/x',
+      'ftp://example.com/x',
+    ]) {
+      const res = await api('POST', '/webhooks', { url, events: ['*'] })
+      expect(res.status, url).toBe(400)
+      expect(['destination_not_allowed', 'invalid_url']).toContain(res.body.error)
+    }
+  })
+
+  it('delivers each event once per webhook-id through failures, a timeout and a redirect, signed for both verifiers', async () => {
+    const created = await api('POST', '/webhooks', { url: receiver.url, events: ['partner.created', 'partner.revoked'], label: 'crm' })
+    expect(created.status).toBe(201)
+    const { id: endpointId, secret } = created.body
+    expect(secret).toMatch(/^whsec_/)
+    expect(JSON.stringify((await api('GET', '/webhooks')).body)).not.toContain(secret)
+
+    receiver.received.length = 0
+    receiver.plan = ['fail', 'hang', 'redirect', 'fail']
+    const partners = []
+    for (let i = 0; i < 3; i++) partners.push((await api('POST', '/partners', { email: `hook${i}@partners.example` })).body)
+    await api('POST', `/partners/${partners[0].id}/revoke`)
+    await api('POST', '/programs', { name: 'not subscribed', currency: 'USD', destinationUrl: 'https://shop.example.com/' })
+
+    const done = await until('4 deliveries', async () => {
+      const list = await deliveries(endpointId)
+      return list.length === 4 && list.every((d) => d.status === 'delivered') && list
+    })
+    expect(done.map((d) => d.eventType).sort()).toEqual(['partner.created', 'partner.created', 'partner.created', 'partner.revoked'])
+    expect(done.reduce((n, d) => n + d.attempts, 0)).toBe(8) // four failed attempts, then four successes
+
+    const standard = new StandardWebhook(secret)
+    const svix = new SvixWebhook(secret)
+    const okIds = new Set<string>()
+    for (const request of receiver.received) {
+      standard.verify(request.body, request.headers)
+      svix.verify(request.body, request.headers)
+      const envelope = JSON.parse(request.body)
+      expect(envelope).toMatchObject({
+        id: expect.stringMatching(/^wev_/),
+        type: expect.any(String),
+        created: expect.any(String),
+        data: expect.any(Object),
+      })
+      okIds.add(request.headers['webhook-id']!)
+    }
+    expect(okIds).toEqual(new Set(done.map((d) => d.id)))
+    // A forged body is refused by the same verifiers.
+    const forged = receiver.received[0]!
+    expect(() => standard.verify(forged.body.replace('partner', 'Partner'), forged.headers)).toThrow()
+  })
+
+  it('signs with both secrets during a rotation, and disables an endpoint that answers 410', async () => {
+    const { id, secret: old } = (await api('POST', '/webhooks', { url: receiver.url, events: ['partner.updated'] })).body
+    const rotated = (await api('POST', `/webhooks/${id}/rotate-secret`)).body
+    expect(rotated.secret).not.toBe(old)
+    receiver.received.length = 0
+    const partner = (await api('POST', '/partners', { email: 'rotating@partners.example' })).body
+    await api('PATCH', `/partners/${partner.id}`, { name: 'Renamed' })
+    const request = await until('the rotated delivery', async () =>
+      receiver.received.find((r) => JSON.parse(r.body).type === 'partner.updated'),
+    )
+    expect(request.headers['webhook-signature']!.split(' ')).toHaveLength(2)
+    new StandardWebhook(old).verify(request.body, request.headers)
+    new StandardWebhook(rotated.secret).verify(request.body, request.headers)
+
+    receiver.plan = ['gone']
+    await api('PATCH', `/partners/${partner.id}`, { name: 'Gone' })
+    const disabled = await until('the endpoint disabled', async () => {
+      const endpoint = (await api('GET', `/webhooks/${id}`)).body
+      return !endpoint.active && endpoint
+    })
+    expect(disabled.disabledReason).toContain('410')
+    await api('PATCH', `/partners/${partner.id}`, { name: 'Ignored' })
+    await new Promise((r) => setTimeout(r, 200))
+    expect((await deliveries(id)).filter((d) => d.status === 'delivered')).toHaveLength(1)
+
+    // Switched back on, the failed delivery can be sent again by hand.
+    await api('PATCH', `/webhooks/${id}`, { active: true })
+    expect((await api('POST', `/webhooks/${id}/retry-failed`)).body.retried).toBe(1)
+    await until('the retried delivery', async () => (await deliveries(id)).filter((d) => d.status === 'delivered').length === 2)
+  })
+
+  it('speaks OpenPartner’s header set where asked, and sends a test message', async () => {
+    const { id, secret } = (await api('POST', '/webhooks', { url: receiver.url, events: ['*'], format: 'openpartner' })).body
+    receiver.received.length = 0
+    const test = await api('POST', `/webhooks/${id}/test`)
+    expect(test.status).toBe(202)
+    const request = await until('the test message', async () =>
+      receiver.received.find((r) => r.headers['x-openpartner-event'] === 'webhook.test'),
+    )
+    const expected = createHmac('sha256', secret).update(`${request.headers['x-openpartner-timestamp']}.${request.body}`).digest('hex')
+    expect(request.headers['x-openpartner-signature']).toBe(expected)
+    expect(request.headers['x-openpartner-delivery']).toBe(test.body.id)
+    expect(request.headers['webhook-signature']).toBeUndefined()
+  })
+
+  it('sends nothing for a change that was rolled back', async () => {
+    const { id } = (await api('POST', '/webhooks', { url: receiver.url, events: ['partner.created'] })).body
+    const before = (await deliveries(id)).length
+    expect((await api('POST', '/partners', { email: 'hook0@partners.example' })).status).toBe(409) // exists: nothing written
+    await new Promise((r) => setTimeout(r, 150))
+    expect((await deliveries(id)).length).toBe(before)
+    expect((await api('DELETE', `/webhooks/${id}`)).status).toBe(204)
+    expect((await api('GET', `/webhooks/${id}`)).status).toBe(404)
+  })
+})
