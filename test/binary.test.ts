@@ -14,6 +14,7 @@ import pkg from '../package.json' with { type: 'json' }
 import { DIALECTS, databaseSection, tempDir } from './support/databases.ts'
 import { startOidcProvider } from './support/oidc.ts'
 import { freePort } from './support/ports.ts'
+import { startReceiver } from './support/receiver.ts'
 import { walkRedirects } from './support/redirects.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
@@ -273,6 +274,43 @@ describe('dist/partnerd', () => {
     const wrong = await fetch(`${url}/api/me`, { headers: { 'x-auth-id': pair.authId, 'x-auth-token': 'nope' } })
     expect(wrong.status).toBe(401)
     await stop(proc)
+  })
+
+  it('keeps pending webhook deliveries across a kill -9, and delivers each once when the receiver recovers', async () => {
+    const receiver = startReceiver()
+    receiver.otherwise = 'fail'
+    const dir = tempDir()
+    const adminKey = randomBytes(32).toString('hex')
+    const config = writeConfig(
+      sqliteConfig(dir, {
+        auth: { admin_api_keys: adminKey },
+        webhooks: { retry_schedule_ms: [50, 100, 200, 400, 800, 1600], poll_interval_ms: 20, timeout_ms: 500, allow_hosts: ['127.0.0.1'] },
+      }),
+    )
+    try {
+      const first = await serve(config)
+      const post = (url: string, path: string, body: unknown) =>
+        fetch(`${url}/api${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      expect((await post(first.url, '/webhooks', { url: receiver.url, events: ['partner.created'] })).status).toBe(201)
+      for (let i = 0; i < 5; i++) expect((await post(first.url, '/partners', { email: `kill${i}@partners.example` })).status).toBe(201)
+      for (let waited = 0; receiver.received.length < 5 && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20))
+      expect(receiver.received.length).toBeGreaterThanOrEqual(5) // all tried, all refused
+      first.proc.kill('SIGKILL')
+      await new Promise((r) => first.proc.once('exit', r))
+
+      receiver.otherwise = 'ok'
+      const second = await serve(config)
+      for (let waited = 0; receiver.successesById().size < 5 && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20))
+      expect(receiver.successesById().size).toBe(5)
+      expect([...receiver.successesById().values()].every((n) => n === 1)).toBe(true)
+      await stop(second.proc)
+    } finally {
+      receiver.stop()
+    }
   })
 
   it('answers --version and --help, and manages keys from the command line', () => {

@@ -166,3 +166,33 @@ describe.each(DIALECTS)('webhooks on %s', (dialect) => {
     expect((await api('GET', `/webhooks/${id}`)).status).toBe(404)
   })
 })
+
+describe('webhooks from two instances on one PostgreSQL', () => {
+  it('never sends the same delivery from both', async () => {
+    const receiver = startReceiver()
+    receiver.delayMs = 20
+    const first = await startTestServer('postgres', { webhooks: SETTINGS })
+    // A second instance on the same database, as a SaaS operator runs several.
+    const second = await startTestServer('postgres', { webhooks: SETTINGS, database: { postgres: first.runtime.config.database.postgres } })
+    try {
+      const key = first.adminKey
+      const { id } = await (
+        await first.call('POST', '/api/webhooks', { key, body: { url: receiver.url, events: ['partner.created'] } })
+      ).json()
+      const partners = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => first.call('POST', '/api/partners', { key, body: { email: `twin${i}@partners.example` } })),
+      )
+      expect(partners.every((r) => r.status === 201)).toBe(true)
+      await until('30 deliveries', async () => receiver.successesById().size === 30, 15_000)
+      await new Promise((r) => setTimeout(r, 200))
+      expect([...receiver.successesById().values()].every((n) => n === 1)).toBe(true)
+      expect(receiver.received).toHaveLength(30)
+      const log = await (await first.call('GET', `/api/webhooks/${id}/deliveries?limit=200`, { key })).json()
+      expect(log.deliveries.every((d: { status: string; attempts: number }) => d.status === 'delivered' && d.attempts === 1)).toBe(true)
+    } finally {
+      await second.stop()
+      await first.stop()
+      receiver.stop()
+    }
+  })
+})

@@ -65,7 +65,8 @@ export class DeliveryWorker {
 
   async #claim(): Promise<Delivery[]> {
     const now = new Date()
-    const until = new Date(now.getTime() + this.settings.timeout_ms * 3 + 30_000).toISOString()
+    // Long enough to send and record; a worker that died holding the claim loses it after this.
+    const until = new Date(now.getTime() + this.settings.timeout_ms * 2 + 5_000).toISOString()
     const postgres = this.database.dialect === 'postgres'
     return this.database.db.transaction().execute(async (trx) => {
       // The one cross-tenant read of the app: the worker says so (see the policy in 0009_webhooks).
