@@ -12,6 +12,7 @@ import * as tracking from './0006_tracking.ts'
 import * as commissions from './0007_commissions.ts'
 import * as partnerAccess from './0008_partner_access.ts'
 import * as webhooks from './0009_webhooks.ts'
+import * as postbacks from './0010_postbacks.ts'
 
 export const coreMigrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -23,4 +24,5 @@ export const coreMigrations: Record<string, Migration> = {
   '0007_commissions': commissions,
   '0008_partner_access': partnerAccess,
   '0009_webhooks': webhooks,
+  '0010_postbacks': postbacks,
 }

@@ -196,3 +196,65 @@ describe('webhooks from two instances on one PostgreSQL', () => {
     }
   })
 })
+
+describe.each(DIALECTS)('partner postbacks on %s', (dialect) => {
+  it('fires a partner’s GET template on its own commission events, with the macros filled', async () => {
+    const receiver = startReceiver()
+    const server = await startTestServer(dialect, { webhooks: SETTINGS })
+    try {
+      const key = server.adminKey
+      const api = async (method: string, path: string, body?: unknown) => {
+        const res = await server.call(method, `/api${path}`, { key, body })
+        return { status: res.status, body: await res.json() }
+      }
+      const program = (
+        await api('POST', '/programs', {
+          name: 'PB',
+          currency: 'USD',
+          status: 'active',
+          destinationUrl: 'https://shop.example.com/',
+          holdbackDays: 0,
+          rules: [{ on: 'sale', percent: '10' }],
+        })
+      ).body
+      const [mine, other] = [
+        (await api('POST', '/partners', { email: 'pb@partners.example' })).body,
+        (await api('POST', '/partners', { email: 'pb2@partners.example' })).body,
+      ]
+      const template = `${receiver.url}?click={click_id}&amount={commission_amount}&cur={currency}&type={event_type}`
+      for (const bad of [`http://{partner_id}.example.com/x`, `${receiver.url}?x={nope}`, 'http://10.0.0.1/?c={click_id}']) {
+        expect((await api('POST', `/partners/${mine.id}/postbacks`, { url: bad })).status, bad).toBe(400)
+      }
+      expect((await api('POST', `/partners/${mine.id}/postbacks`, { url: template, events: ['commission.accrued'] })).status).toBe(201)
+      let cref = ''
+      for (const p of [mine, other]) {
+        const link = (await api('POST', '/links', { partnerId: p.id, programId: program.id })).body
+        const res = await fetch(`${server.url}/r/${link.key}`, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0' } })
+        const id = new URL(res.headers.get('location')!).searchParams.get('cref')!
+        if (p === mine) cref = id
+        await api('POST', '/attribution/identify', { cref: id, userId: `pb-customer-${p.id}` })
+        await api('POST', '/attribution/events', {
+          userId: `pb-customer-${p.id}`,
+          type: 'sale',
+          value: '123.40',
+          currency: 'USD',
+          externalEventId: `pb-${p.id}`,
+        })
+      }
+      await until('the postback', async () => receiver.received.length >= 1)
+      await new Promise((r) => setTimeout(r, 150))
+      expect(receiver.received).toHaveLength(1) // the other partner's commission does not reach it
+      const sent = receiver.received[0]!
+      expect(sent.method).toBe('GET')
+      expect(Object.fromEntries(new URL(sent.url).searchParams)).toEqual({
+        click: cref,
+        amount: '12.34',
+        cur: 'USD',
+        type: 'commission.accrued',
+      })
+    } finally {
+      await server.stop()
+      receiver.stop()
+    }
+  })
+})

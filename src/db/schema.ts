@@ -267,8 +267,8 @@ export interface WebhookEndpointsTable {
   /** JSON array of event types, or ["*"]. */
   events: unknown
   label: string | null
-  /** `standard` (Standard Webhooks headers) or `openpartner` (x-openpartner-* headers). */
-  format: 'standard' | 'openpartner'
+  /** `standard` (Standard Webhooks headers), `openpartner` (x-openpartner-* headers), or `postback` (a partner's GET template). */
+  format: 'standard' | 'openpartner' | 'postback'
   secret: string
   /** After a rotation, the old secret also signs until previous_secret_until. */
   previous_secret: string | null
@@ -279,6 +279,8 @@ export interface WebhookEndpointsTable {
   failing_since: string | null
   created_at: string
   updated_at: string
+  /** Set for a partner's postback: only that partner's events reach it. */
+  partner_id: string | null
 }
 
 export interface WebhookDeliveriesTable {

@@ -84,13 +84,20 @@ export async function createEndpoint(
     failing_since: null,
     created_at: now,
     updated_at: now,
+    partner_id: null,
   }
   await scope.db.insertInto('webhook_endpoints').values(row).execute()
   return { ...toEndpoint(row), secret: row.secret }
 }
 
 export async function listEndpoints(scope: TenantScope): Promise<WebhookEndpoint[]> {
-  const rows = await scope.db.selectFrom('webhook_endpoints').selectAll().where('tenant_id', '=', scope.tenantId).orderBy('id').execute()
+  const rows = await scope.db
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .where('tenant_id', '=', scope.tenantId)
+    .where('partner_id', 'is', null)
+    .orderBy('id')
+    .execute()
   return rows.map(toEndpoint)
 }
 

@@ -36,7 +36,7 @@ export function deliveryRow(tenantId: string, endpointId: string, envelope: Enve
 export async function enqueueDeliveries(trx: Transaction<DB>, tenantId: string, events: DomainEvent[]): Promise<void> {
   const endpoints = await trx
     .selectFrom('webhook_endpoints')
-    .select(['id', 'events'])
+    .select(['id', 'events', 'partner_id'])
     .where('tenant_id', '=', tenantId)
     .where('active', '=', 1)
     .execute()
@@ -47,7 +47,10 @@ export async function enqueueDeliveries(trx: Transaction<DB>, tenantId: string, 
     const envelope: Envelope = { id: newId('webhookEvent'), type: event.type, created: event.occurredAt, data: event.data }
     for (const endpoint of endpoints) {
       const wanted = readJson<string[]>(endpoint.events)
-      if (wanted.includes('*') || wanted.includes(event.type)) rows.push(deliveryRow(tenantId, endpoint.id, envelope, now))
+      if (!wanted.includes('*') && !wanted.includes(event.type)) continue
+      // A partner's postback hears only of that partner's commissions.
+      if (endpoint.partner_id && (event.data as { partnerId?: string } | null)?.partnerId !== endpoint.partner_id) continue
+      rows.push(deliveryRow(tenantId, endpoint.id, envelope, now))
     }
   }
   for (let i = 0; i < rows.length; i += 200)

@@ -5,13 +5,14 @@ import { QueryEnum } from '../http/query-enum.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { listDeliveries, retryDelivery, retryFailed, sendTest } from './deliveries.ts'
 import { createEndpoint, deleteEndpoint, endpointRow, listEndpoints, rotateSecret, toEndpoint, updateEndpoint } from './endpoints.ts'
+import { createPostback, deletePostback, listPostbacks, POSTBACK_MACROS } from './postbacks.ts'
 
 const EndpointSchema = t.Object({
   id: t.String(),
   url: t.String(),
   events: t.Array(t.String()),
   label: t.Nullable(t.String()),
-  format: t.UnionEnum(['standard', 'openpartner']),
+  format: t.UnionEnum(['standard', 'openpartner', 'postback']),
   active: t.Boolean(),
   disabledReason: t.Nullable(t.String({ description: 'Why it was switched off: 410 Gone, or failing too long.' })),
   failingSince: t.Nullable(t.String({ format: 'date-time' })),
@@ -33,6 +34,15 @@ const DeliverySchema = t.Object({
   payload: t.Unknown({ description: 'The envelope {id, type, created, data}, as sent.' }),
 })
 const Events = t.Array(t.String({ maxLength: 100 }), { minItems: 1, maxItems: 100, description: 'Event types, or "*" for all.' })
+const PostbackBody = t.Object(
+  {
+    url: t.String({ maxLength: 2048, description: 'GET URL template; macros in the path or query.' }),
+    events: t.Optional(
+      t.Array(t.String({ maxLength: 100 }), { minItems: 1, maxItems: 4, description: 'Default: every commission event.' }),
+    ),
+  },
+  { additionalProperties: false },
+)
 const manage = { scopes: ['webhooks:manage' as const] }
 const tags = ['Webhooks']
 
@@ -126,6 +136,62 @@ export function webhookRoutes(config: Config) {
         '/webhooks/:id/deliveries/:deliveryId/retry',
         ({ params, withTenant }) => withTenant((scope) => retryDelivery(scope, params.id, params.deliveryId)),
         { auth: manage, response: DeliverySchema, detail: { tags, summary: 'Send one delivery again (same webhook-id)' } },
+      )
+      .post(
+        '/partners/:id/postbacks',
+        async ({ params, body, withTenant, set }) => {
+          set.status = 201
+          return withTenant((scope) => createPostback(scope, params.id, body, allowHosts))
+        },
+        {
+          auth: { scopes: ['partners:write'] },
+          body: PostbackBody,
+          response: { 201: EndpointSchema },
+          detail: {
+            tags,
+            summary: `Give a partner a postback: a GET URL with macros (${POSTBACK_MACROS.map((m) => `{${m}}`).join(', ')})`,
+          },
+        },
+      )
+      .get(
+        '/partners/:id/postbacks',
+        async ({ params, withTenant }) => ({ postbacks: await withTenant((scope) => listPostbacks(scope, params.id)) }),
+        {
+          auth: { scopes: ['partners:read'] },
+          response: t.Object({ postbacks: t.Array(EndpointSchema) }),
+          detail: { tags, summary: "A partner's postbacks (their deliveries: GET /webhooks/:id/deliveries)" },
+        },
+      )
+      .delete(
+        '/partners/:id/postbacks/:postbackId',
+        async ({ params, withTenant, set }) => {
+          await withTenant((scope) => deletePostback(scope, params.id, params.postbackId))
+          set.status = 204
+          return null
+        },
+        { auth: { scopes: ['partners:write'] }, detail: { tags, summary: 'Remove a partner’s postback' } },
+      )
+      .post(
+        '/me/postbacks',
+        async ({ principal, body, withTenant, set }) => {
+          set.status = 201
+          return withTenant((scope) => createPostback(scope, principal.partnerId!, body, allowHosts))
+        },
+        {
+          auth: { partner: true },
+          body: PostbackBody,
+          response: { 201: EndpointSchema },
+          detail: { tags, summary: 'Set up my own postback' },
+        },
+      )
+      .get(
+        '/me/postbacks',
+        async ({ principal, withTenant }) => ({ postbacks: await withTenant((scope) => listPostbacks(scope, principal.partnerId!)) }),
+        {
+          auth: { partner: true },
+          response: t.Object({ postbacks: t.Array(EndpointSchema) }),
+          detail: { tags, summary: 'My postbacks' },
+        },
       )
       .post(
         '/webhooks/:id/retry-failed',

@@ -8,7 +8,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto'
 
-export type WebhookFormat = 'standard' | 'openpartner'
+export type WebhookFormat = 'standard' | 'openpartner' | 'postback'
 
 export function newWebhookSecret(): string {
   return `whsec_${randomBytes(24).toString('base64')}`

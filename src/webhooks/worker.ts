@@ -20,6 +20,7 @@ import type { TenantScope, WithTenant } from '../db/with-tenant.ts'
 import type { Logger } from '../log/logger.ts'
 import { signingSecrets, toEndpoint } from './endpoints.ts'
 import type { Envelope } from './outbox.ts'
+import { expandPostback } from './postbacks.ts'
 import { signedHeaders } from './signing.ts'
 import { assertPublicDestination } from './ssrf.ts'
 
@@ -95,21 +96,25 @@ export class DeliveryWorker {
       return
     }
     const envelope = JSON.parse(delivery.payload) as Envelope
-    const headers = signedHeaders(endpoint.format, {
-      id: delivery.id,
-      type: envelope.type,
-      body: delivery.payload,
-      secrets: signingSecrets(endpoint),
-      timestamp: Math.floor(Date.now() / 1000),
-    })
+    const postback = endpoint.format === 'postback'
+    const target = postback ? expandPostback(endpoint.url, envelope) : endpoint.url
+    const headers = postback
+      ? { 'webhook-id': delivery.id }
+      : signedHeaders(endpoint.format, {
+          id: delivery.id,
+          type: envelope.type,
+          body: delivery.payload,
+          secrets: signingSecrets(endpoint),
+          timestamp: Math.floor(Date.now() / 1000),
+        })
     let status: number | null = null
     let error: string | null = null
     try {
-      await assertPublicDestination(new URL(endpoint.url), this.settings.allow_hosts)
-      const response = await fetch(endpoint.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'partnerd-webhooks', ...headers },
-        body: delivery.payload,
+      await assertPublicDestination(new URL(target), this.settings.allow_hosts)
+      const response = await fetch(target, {
+        method: postback ? 'GET' : 'POST',
+        headers: { ...(postback ? {} : { 'content-type': 'application/json' }), 'user-agent': 'partnerd-webhooks', ...headers },
+        body: postback ? undefined : delivery.payload,
         redirect: 'manual',
         signal: AbortSignal.timeout(this.settings.timeout_ms),
       })

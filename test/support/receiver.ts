@@ -3,6 +3,8 @@
  * or silence longer than the sender's timeout.
  */
 export interface Received {
+  method: string
+  url: string
   headers: Record<string, string>
   body: string
   at: number
@@ -46,7 +48,7 @@ export function startReceiver(): Receiver {
     idleTimeout: 30,
     async fetch(request) {
       const body = await request.text()
-      const entry: Received = { headers: request.headers.toJSON(), body, at: Date.now() }
+      const entry: Received = { method: request.method, url: request.url, headers: request.headers.toJSON(), body, at: Date.now() }
       receiver.received.push(entry)
       const step = receiver.plan.shift() ?? receiver.otherwise
       if (step === 'hang') await new Promise((r) => setTimeout(r, 2_000))
