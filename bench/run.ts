@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CONNECTIONS, LOAD_SECONDS, load, median, PARTNERD, ROOT, sh, started, startTimed, state, stop, table } from './support.ts'
 import { trackingBench } from './tracking.ts'
+import { webhooksBench } from './webhooks.ts'
 
 const WORK = mkdtempSync(join(tmpdir(), 'partnerd-bench-'))
 const BASELINE = join(WORK, 'baseline')
@@ -63,8 +64,14 @@ async function main() {
   const flags = buildScript.split(/\s+/).filter((word) => word.startsWith('--') && word !== '--outfile')
   sh('bun', ['build', ...flags, join(ROOT, 'bench/baseline-server.ts'), '--outfile', BASELINE])
   // --only tracking: the partner-program section alone.
-  if (!process.argv.includes('tracking')) await foundation()
-  await trackingBench({ work: WORK, baseline: BASELINE })
+  // Sections: `tracking` or `webhooks` alone, or all by default.
+  const only = ['tracking', 'webhooks'].find((name) => process.argv.includes(name))
+  if (!only) await foundation()
+  if (!only || only === 'tracking') await trackingBench({ work: WORK, baseline: BASELINE })
+  if (!only || only === 'webhooks') {
+    console.log('\nWebhooks: the worker against plain POSTs of the same bodies from one process, 50 at a time.\n')
+    table(await webhooksBench({ work: WORK }))
+  }
 }
 
 /** The foundation: size, cold start, memory, /health, and what authentication costs. */

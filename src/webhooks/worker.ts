@@ -25,6 +25,15 @@ import { signedHeaders } from './signing.ts'
 import { assertPublicDestination } from './ssrf.ts'
 
 type Delivery = DB['webhook_deliveries']
+type Endpoint = DB['webhook_endpoints']
+interface Outcome {
+  ok: boolean
+  status: number | null
+  error: string | null
+  /** No retry: the receiver is gone, or the endpoint is off. */
+  final: boolean
+  gone?: boolean
+}
 const BATCH = 50
 
 export class DeliveryWorker {
@@ -55,13 +64,21 @@ export class DeliveryWorker {
     await this.#running
   }
 
-  /** One round: claim what is due, deliver it all. Returns how many deliveries were attempted. */
+  /**
+   * One round: claim what is due and deliver it, batch after batch while batches come back full.
+   * Each tenant in a batch costs one read (its endpoints) and one write (the outcomes), not two per
+   * delivery. Returns how many deliveries were attempted.
+   */
   async runOnce(): Promise<number> {
-    const claimed = await this.#claim()
-    await Promise.all(
-      claimed.map((d) => this.#deliver(d).catch((err) => this.log.error({ err, delivery: d.id }, 'webhook delivery failed'))),
-    )
-    return claimed.length
+    let total = 0
+    for (;;) {
+      const claimed = await this.#claim()
+      total += claimed.length
+      const byTenant = new Map<string, Delivery[]>()
+      for (const d of claimed) byTenant.set(d.tenant_id, [...(byTenant.get(d.tenant_id) ?? []), d])
+      await Promise.all([...byTenant].map(([tenantId, deliveries]) => this.#deliverTenant(tenantId, deliveries)))
+      if (claimed.length < BATCH) return total
+    }
   }
 
   async #claim(): Promise<Delivery[]> {
@@ -82,19 +99,26 @@ export class DeliveryWorker {
     })
   }
 
-  async #deliver(delivery: Delivery): Promise<void> {
-    const endpoint = await this.withTenant(delivery.tenant_id, (scope) =>
-      scope.db
-        .selectFrom('webhook_endpoints')
-        .selectAll()
-        .where('tenant_id', '=', scope.tenantId)
-        .where('id', '=', delivery.endpoint_id)
-        .executeTakeFirst(),
+  async #deliverTenant(tenantId: string, deliveries: Delivery[]): Promise<void> {
+    const endpointIds = [...new Set(deliveries.map((d) => d.endpoint_id))]
+    const endpoints = await this.withTenant(tenantId, (scope) =>
+      scope.db.selectFrom('webhook_endpoints').selectAll().where('tenant_id', '=', scope.tenantId).where('id', 'in', endpointIds).execute(),
     )
-    if (!endpoint || !toEndpoint(endpoint).active) {
-      await this.#record(delivery, { ok: false, status: null, error: 'endpoint disabled', final: true })
-      return
-    }
+    const byId = new Map(endpoints.map((e) => [e.id, e]))
+    const outcomes = await Promise.all(
+      deliveries.map(async (delivery) => {
+        const endpoint = byId.get(delivery.endpoint_id)
+        if (!endpoint || !toEndpoint(endpoint).active) return { delivery, ok: false, status: null, error: 'endpoint disabled', final: true }
+        return { delivery, ...(await this.#send(delivery, endpoint)) }
+      }),
+    )
+    await this.withTenant(tenantId, async (scope) => {
+      for (const outcome of outcomes) await this.#record(scope, outcome.delivery, outcome)
+    })
+  }
+
+  /** One attempt over HTTP; never throws. */
+  async #send(delivery: Delivery, endpoint: Endpoint): Promise<Outcome> {
     const envelope = JSON.parse(delivery.payload) as Envelope
     const postback = endpoint.format === 'postback'
     const target = postback ? expandPostback(endpoint.url, envelope) : endpoint.url
@@ -125,37 +149,33 @@ export class DeliveryWorker {
       error =
         (err as Error).name === 'TimeoutError' ? `no answer within ${this.settings.timeout_ms} ms` : (err as Error).message.slice(0, 300)
     }
-    await this.#record(delivery, { ok: error === null, status, error, final: status === 410, gone: status === 410 })
+    return { ok: error === null, status, error, final: status === 410, gone: status === 410 }
   }
 
-  async #record(
-    delivery: Delivery,
-    outcome: { ok: boolean; status: number | null; error: string | null; final: boolean; gone?: boolean },
-  ): Promise<void> {
+  async #record(scope: TenantScope, delivery: Delivery, outcome: Outcome): Promise<void> {
     const now = new Date()
     const attempts = delivery.attempts + 1
     const schedule = this.settings.retry_schedule_ms
-    await this.withTenant(delivery.tenant_id, async (scope) => {
-      const base = { attempts, last_status: outcome.status, last_error: outcome.error, locked_until: null }
-      if (outcome.ok) {
-        await this.#update(scope, delivery.id, { ...base, status: 'delivered', delivered_at: now.toISOString() })
-        await scope.db
-          .updateTable('webhook_endpoints')
-          .set({ failing_since: null })
-          .where('tenant_id', '=', scope.tenantId)
-          .where('id', '=', delivery.endpoint_id)
-          .execute()
-        return
-      }
-      const exhausted = outcome.final || attempts > schedule.length
-      const wait = exhausted ? 0 : schedule[attempts - 1]! * (0.8 + Math.random() * 0.4)
-      await this.#update(scope, delivery.id, {
-        ...base,
-        status: exhausted ? 'failed' : 'pending',
-        next_attempt_at: new Date(now.getTime() + wait).toISOString(),
-      })
-      await this.#noteFailure(scope, delivery.endpoint_id, now, outcome.gone === true)
+    const base = { attempts, last_status: outcome.status, last_error: outcome.error, locked_until: null }
+    if (outcome.ok) {
+      await this.#update(scope, delivery.id, { ...base, status: 'delivered', delivered_at: now.toISOString() })
+      await scope.db
+        .updateTable('webhook_endpoints')
+        .set({ failing_since: null })
+        .where('tenant_id', '=', scope.tenantId)
+        .where('id', '=', delivery.endpoint_id)
+        .where('failing_since', 'is not', null)
+        .execute()
+      return
+    }
+    const exhausted = outcome.final || attempts > schedule.length
+    const wait = exhausted ? 0 : schedule[attempts - 1]! * (0.8 + Math.random() * 0.4)
+    await this.#update(scope, delivery.id, {
+      ...base,
+      status: exhausted ? 'failed' : 'pending',
+      next_attempt_at: new Date(now.getTime() + wait).toISOString(),
     })
+    await this.#noteFailure(scope, delivery.endpoint_id, now, outcome.gone === true)
   }
 
   async #update(scope: TenantScope, id: string, set: Partial<Delivery>): Promise<void> {
