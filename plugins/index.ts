@@ -22,4 +22,6 @@ export const builtinPlugins: Record<string, BuiltinPlugin> = {
   oauth: { load: () => import('./oauth/index.ts'), enabledByDefault: false },
   // Off until chosen: long-lived credential pairs are a door the operator opens on purpose.
   xauth: { load: () => import('./xauth/index.ts'), enabledByDefault: false },
+  // Off until configured: it needs the Stripe endpoint's signing secret.
+  stripe: { load: () => import('./stripe/index.ts'), enabledByDefault: false },
 }

@@ -4,6 +4,7 @@
  */
 import { sql } from 'kysely'
 import type { BuiltinPlugin } from '../plugins/index.ts'
+import { trackingFacet } from './attribution/facet.ts'
 import { parseAdminKeys } from './auth/admin-keys.ts'
 import { identityFacet } from './auth/identity-facet.ts'
 import { type LoadedConfig, resolveConfigPath } from './config/load.ts'
@@ -60,6 +61,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       withTenant,
       identity: identityFacet(config, database, withTenant),
       mail: createMailer(config.mail, (path) => resolveConfigPath(loaded, path)),
+      tracking: trackingFacet(withTenant),
       registry: options.pluginRegistry,
     })
     const migrationSets = [coreMigrationSet, ...plugins.migrationSets]

@@ -304,7 +304,14 @@ async function refund(scope: TenantScope, event: EventRow, now: Date): Promise<A
     .where('tenant_id', '=', scope.tenantId)
     .where('customer_id', '=', event.customer_id)
     .where('id', '!=', event.id)
-  if (event.refund_of !== null) sales = sales.where('external_event_id', '=', event.refund_of)
+  // A named sale is found whoever it was recorded for (payment systems name the payment, not your
+  // customer id); otherwise the customer's latest sale.
+  if (event.refund_of !== null)
+    sales = scope.db
+      .selectFrom('events')
+      .selectAll()
+      .where('tenant_id', '=', scope.tenantId)
+      .where('external_event_id', '=', event.refund_of)
   else
     sales = sales
       .where(

@@ -7,6 +7,7 @@
 import type { Static, TSchema, Type } from '@sinclair/typebox'
 import type { Kysely } from 'kysely'
 import type { Migration } from 'kysely/migration'
+import type { TrackingFacet } from '../attribution/facet.ts'
 import type { IdentityFacet } from '../auth/identity-facet.ts'
 import type { AuthStrategy } from '../auth/principal.ts'
 import type { DomainEventHandler } from '../domain-events/bus.ts'
@@ -60,6 +61,8 @@ export interface PluginHost<C = unknown> {
   readonly identity: IdentityFacet
   /** Outgoing mail (config `mail`): SMTP, or .eml files in development. */
   readonly mail: Mailer
+  /** For integrations: record conversion events and identify customers, as the tracking API does. */
+  readonly tracking: TrackingFacet
 }
 
 export function definePlugin<S extends TSchema>(plugin: PluginDefinition<S>): PluginDefinition<S> {

@@ -9,6 +9,7 @@ import { Type } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import type { Migration } from 'kysely/migration'
 import { type BuiltinPlugin, builtinPlugins } from '../../plugins/index.ts'
+import type { TrackingFacet } from '../attribution/facet.ts'
 import type { IdentityFacet } from '../auth/identity-facet.ts'
 import type { AuthStrategy } from '../auth/principal.ts'
 import type { PluginEntry } from '../config/schema.ts'
@@ -42,6 +43,7 @@ export interface LoaderDeps {
   withTenant: WithTenant
   identity: IdentityFacet
   mail: Mailer
+  tracking: TrackingFacet
   registry?: Record<string, BuiltinPlugin>
 }
 
@@ -90,6 +92,7 @@ export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Pro
       withTenant: (tenantId, fn) => deps.withTenant(tenantId, fn),
       identity: deps.identity,
       mail: deps.mail,
+      tracking: deps.tracking,
     }
     try {
       await plugin.setup(host)

@@ -1,0 +1,30 @@
+/**
+ * What integration plugins (Stripe, CRMs, Zapier actions) get to feed the program: record a
+ * conversion event and tie a click to a customer, with the same rules, idempotency and answers as
+ * POST /attribution/events and /attribution/identify.
+ */
+import { isUniqueViolation } from '../db/errors.ts'
+import type { WithTenant } from '../db/with-tenant.ts'
+import { type EventInput, type EventResult, recordEvent } from './events.ts'
+import { type IdentifyResult, identify } from './identify.ts'
+
+export interface TrackingFacet {
+  /** `replayed` when the externalEventId was known (the stored result is answered). */
+  recordEvent(tenantId: string, input: EventInput): Promise<{ result: EventResult; replayed: boolean }>
+  identify(tenantId: string, input: { cref: string; userId: string }): Promise<IdentifyResult>
+}
+
+export function trackingFacet(withTenant: WithTenant): TrackingFacet {
+  return {
+    async recordEvent(tenantId, input) {
+      try {
+        return await withTenant(tenantId, (scope) => recordEvent(scope, input))
+      } catch (err) {
+        // The same event delivered twice at once: one insert won; this one now finds it.
+        if (!isUniqueViolation(err)) throw err
+        return withTenant(tenantId, (scope) => recordEvent(scope, input))
+      }
+    },
+    identify: (tenantId, input) => withTenant(tenantId, (scope) => identify(scope, { ...input, ipHash: null })),
+  }
+}
