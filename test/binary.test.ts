@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { join, resolve } from 'node:path'
+import Stripe from 'stripe'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import pkg from '../package.json' with { type: 'json' }
@@ -311,6 +312,28 @@ describe('dist/partnerd', () => {
     } finally {
       receiver.stop()
     }
+  })
+
+  it('takes Stripe webhooks (the stripe plugin inside the binary)', async () => {
+    const secret = 'whsec_binary_stripe_secret'
+    const adminKey = randomBytes(32).toString('hex')
+    const config = writeConfig(
+      sqliteConfig(tempDir(), { auth: { admin_api_keys: adminKey }, plugins: [{ builtin: 'stripe', config: { webhook_secret: secret } }] }),
+    )
+    const { url, proc } = await serve(config)
+    const payload = JSON.stringify({
+      id: 'evt_bin_1',
+      type: 'invoice.paid',
+      data: { object: { id: 'in_bin', amount_paid: 1999, currency: 'eur', customer: 'cus_bin', payment_intent: 'pi_bin' } },
+    })
+    const signature = new Stripe('sk_test_not_used').webhooks.generateTestHeaderString({ payload, secret })
+    const send = (sig: string) =>
+      fetch(`${url}/api/integrations/stripe/webhook`, { method: 'POST', headers: { 'stripe-signature': sig }, body: payload })
+    const ok = await send(signature)
+    expect(ok.status).toBe(200)
+    expect(await ok.json()).toMatchObject({ recorded: true, eventId: expect.stringMatching(/^evt_/) })
+    expect((await send(signature.replace(/v1=[0-9a-f]+/, 'v1=00'))).status).toBe(401)
+    await stop(proc)
   })
 
   it('answers --version and --help, and manages keys from the command line', () => {
