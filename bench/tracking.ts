@@ -293,7 +293,13 @@ async function readsAtScale(dialect: Dialect, work: string, postgres: Postgres):
       })
       const partner = await api(server.url, 'POST', '/partners', { email: 'reader@partners.example' })
       // The small database still fills a page, so both sides serialise the same amount.
-      if (!scaled) for (let i = 0; i < 99; i++) await api(server.url, 'POST', '/partners', { email: `few${i}@partners.example` })
+      if (!scaled) {
+        for (let i = 0; i < 99; i++) {
+          const few = await api(server.url, 'POST', '/partners', { email: `few${i}@partners.example` })
+          // Enough revoked ones to fill a page of ?status=revoked too.
+          if (i < 60) await api(server.url, 'POST', `/partners/${few.id}/revoke`)
+        }
+      }
       if (scaled) {
         await stop(server.proc)
         await seed(t, await tenantId(t), program.id)

@@ -193,13 +193,23 @@ describe.each(DIALECTS)('the partner program on %s', (dialect) => {
     const prg = await program()
     const lnk = await link((await partner()).id, prg.id)
     await visit(lnk.key, 'cust-replay')
-    const body = { userId: 'cust-replay', type: 'sale', value: '10.00', currency: 'USD', externalEventId: 'order-777' }
+    const body = {
+      userId: 'cust-replay',
+      type: 'sale',
+      value: '10.00',
+      currency: 'USD',
+      externalEventId: 'order-777',
+      metadata: { plan: 'pro', seats: { min: 1, max: 5 } },
+    }
     const first = await call('POST', '/attribution/events', body)
     expect(first.status).toBe(201)
     const firstBody = await first.json()
     const second = await call('POST', '/attribution/events', body)
     expect(second.status).toBe(200)
     expect(await second.json()).toEqual(firstBody)
+    // The same body with its keys in another order is the same event.
+    const reordered = { ...Object.fromEntries(Object.entries(body).reverse()), metadata: { seats: { max: 5, min: 1 }, plan: 'pro' } }
+    expect((await call('POST', '/attribution/events', reordered)).status).toBe(200)
     const conflict = await call('POST', '/attribution/events', { ...body, value: '11.00' })
     expect(conflict.status).toBe(409)
     expect(await conflict.json()).toMatchObject({ error: 'event_conflict' })

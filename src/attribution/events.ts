@@ -79,9 +79,23 @@ export interface EventResult {
 
 type EventRow = DB['events']
 
+/** JSON with object keys sorted at every depth: the same body in another key order is the same event. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical)
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([k, v]) => [k, canonical(v)]),
+    )
+  }
+  return value
+}
+
 function requestHash(input: EventInput): string {
-  const canonical = Object.fromEntries(Object.entries(input).sort(([a], [b]) => a.localeCompare(b)))
-  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex')
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(input)))
+    .digest('hex')
 }
 
 export function occurredAt(ts: string | undefined, now: Date): string {
