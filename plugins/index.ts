@@ -24,4 +24,6 @@ export const builtinPlugins: Record<string, BuiltinPlugin> = {
   xauth: { load: () => import('./xauth/index.ts'), enabledByDefault: false },
   // Off until configured: it needs the Stripe endpoint's signing secret.
   stripe: { load: () => import('./stripe/index.ts'), enabledByDefault: false },
+  // Off until chosen: the server side of the Zapier integration (integrations/zapier).
+  zapier: { load: () => import('./zapier/index.ts'), enabledByDefault: false },
 }

@@ -17,6 +17,7 @@ import { StartupError } from './errors.ts'
 import { createLogger, type Logger } from './log/logger.ts'
 import { createMailer } from './mail/mailer.ts'
 import { type LoadedPlugins, loadPlugins } from './plugins/loader.ts'
+import { programFacet } from './plugins/program-facet.ts'
 import { enqueueDeliveries } from './webhooks/outbox.ts'
 
 export interface Runtime {
@@ -62,6 +63,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       identity: identityFacet(config, database, withTenant),
       mail: createMailer(config.mail, (path) => resolveConfigPath(loaded, path)),
       tracking: trackingFacet(withTenant),
+      program: programFacet(withTenant, config.webhooks.allow_hosts),
       registry: options.pluginRegistry,
     })
     const migrationSets = [coreMigrationSet, ...plugins.migrationSets]

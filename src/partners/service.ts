@@ -29,7 +29,7 @@ export interface Partner {
 /** Metadata is for the tenant's own references (CRM ids, notes), not a document store. */
 export const METADATA_MAX_BYTES = 16_384
 
-function toPartner(row: DB['partners']): Partner {
+export function toPartner(row: DB['partners']): Partner {
   return {
     id: row.id,
     email: row.email,

@@ -16,6 +16,7 @@ import type { TenantApi } from '../http/tenant-api.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Mailer } from '../mail/mailer.ts'
 import type { PayoutProvider } from '../payouts/providers.ts'
+import type { ProgramFacet } from './program-facet.ts'
 
 export interface PluginDefinition<S extends TSchema = TSchema> {
   /** Lower-case letters, digits and hyphens; names the plugin in logs, errors and its migration table. */
@@ -63,6 +64,8 @@ export interface PluginHost<C = unknown> {
   readonly mail: Mailer
   /** For integrations: record conversion events and identify customers, as the tracking API does. */
   readonly tracking: TrackingFacet
+  /** For integrations: create partners, read recent partners, commissions and payouts, subscribe webhooks. */
+  readonly program: ProgramFacet
 }
 
 export function definePlugin<S extends TSchema>(plugin: PluginDefinition<S>): PluginDefinition<S> {

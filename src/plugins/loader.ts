@@ -23,6 +23,7 @@ import type { Logger } from '../log/logger.ts'
 import type { Mailer } from '../mail/mailer.ts'
 import type { PayoutProvider } from '../payouts/providers.ts'
 import type { PluginDefinition, PluginHost } from './contract.ts'
+import type { ProgramFacet } from './program-facet.ts'
 
 const NAME = /^[a-z][a-z0-9-]{0,39}$/
 
@@ -44,6 +45,7 @@ export interface LoaderDeps {
   identity: IdentityFacet
   mail: Mailer
   tracking: TrackingFacet
+  program: ProgramFacet
   registry?: Record<string, BuiltinPlugin>
 }
 
@@ -93,6 +95,7 @@ export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Pro
       identity: deps.identity,
       mail: deps.mail,
       tracking: deps.tracking,
+      program: deps.program,
     }
     try {
       await plugin.setup(host)
