@@ -94,6 +94,13 @@ describe.each(DIALECTS)('CRM webhooks on %s', (dialect) => {
     const unmapped = await hubspot([{ eventId: 103, propertyValue: 'closedwon', properties: { amount: '5', deal_currency_code: 'USD' } }])
     expect(unmapped.status).toBe(422)
     expect(await unmapped.json()).toMatchObject({ error: 'unmapped_payload', detail: expect.stringContaining('properties.app_user_id') })
+    // Two won deals, the second in a currency no one pays in: neither is recorded.
+    const mixed = await hubspot([
+      { eventId: 104, propertyValue: 'closedwon', properties: { amount: '7', deal_currency_code: 'USD', app_user_id: 'crm-user-1' } },
+      { eventId: 105, propertyValue: 'closedwon', properties: { amount: '7', deal_currency_code: 'XXX', app_user_id: 'crm-user-1' } },
+    ])
+    expect(mixed.status).toBe(400)
+    expect((await api('GET', '/commissions')).commissions).toHaveLength(1)
   })
 
   it('takes Pipedrive’s deal updates with Basic auth, once the deal becomes won', async () => {

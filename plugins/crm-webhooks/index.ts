@@ -13,7 +13,7 @@
  *
  * Paths default per kind (see DEFAULTS). Each won deal is recorded once (the source's event id is the
  * externalEventId); a bad proof is 401 and records nothing; a won deal missing a mapped fact is 422
- * naming the path, and nothing of that request is recorded.
+ * naming the path. A request's won deals are recorded in one transaction: all of them, or none.
  */
 import type { PluginDefinition } from '../../src/plugins/contract.ts'
 import { authentic, DEFAULTS, pick, type SourceConfig, type SourceKind } from './sources.ts'
@@ -103,10 +103,9 @@ const crmWebhooks: PluginDefinition = {
               metadata: { source: name },
             }
           })
-          const recorded = []
-          for (const event of events) recorded.push((await host.tracking.recordEvent(tenant.id, event)).result.eventId)
+          const outcomes = events.length > 0 ? await host.tracking.recordEvents(tenant.id, events) : []
           set.status = 200
-          return { received: items.length, recorded }
+          return { received: items.length, recorded: outcomes.map((o) => o.result.eventId) }
         },
         {
           parse: ({ request }) => request.text(),

@@ -11,6 +11,8 @@ import { type IdentifyResult, identify } from './identify.ts'
 export interface TrackingFacet {
   /** `replayed` when the externalEventId was known (the stored result is answered). */
   recordEvent(tenantId: string, input: EventInput): Promise<{ result: EventResult; replayed: boolean }>
+  /** Several events in one transaction: all recorded, or (on any refusal) none. */
+  recordEvents(tenantId: string, inputs: EventInput[]): Promise<{ result: EventResult; replayed: boolean }[]>
   identify(tenantId: string, input: { cref: string; userId: string }): Promise<IdentifyResult>
 }
 
@@ -23,6 +25,20 @@ export function trackingFacet(withTenant: WithTenant): TrackingFacet {
         // The same event delivered twice at once: one insert won; this one now finds it.
         if (!isUniqueViolation(err)) throw err
         return withTenant(tenantId, (scope) => recordEvent(scope, input))
+      }
+    },
+    async recordEvents(tenantId, inputs) {
+      const all = () =>
+        withTenant(tenantId, async (scope) => {
+          const outcomes = []
+          for (const input of inputs) outcomes.push(await recordEvent(scope, input))
+          return outcomes
+        })
+      try {
+        return await all()
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err
+        return all()
       }
     },
     identify: (tenantId, input) => withTenant(tenantId, (scope) => identify(scope, { ...input, ipHash: null })),
