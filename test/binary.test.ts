@@ -4,8 +4,9 @@
  * the CLI, and every bad start exiting at once with one line naming its cause.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { createHmac, randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { createServer, type Server } from 'node:net'
 import { join, resolve } from 'node:path'
 import Stripe from 'stripe'
@@ -333,6 +334,37 @@ describe('dist/partnerd', () => {
     expect(ok.status).toBe(200)
     expect(await ok.json()).toMatchObject({ recorded: true, eventId: expect.stringMatching(/^evt_/) })
     expect((await send(signature.replace(/v1=[0-9a-f]+/, 'v1=00'))).status).toBe(401)
+    await stop(proc)
+  })
+
+  it('serves the Zapier integration and CRM webhooks (the zapier and crm-webhooks plugins inside the binary)', async () => {
+    const adminKey = randomBytes(32).toString('hex')
+    const shared = 'binary-crm-shared-secret-0123'
+    const config = writeConfig(
+      sqliteConfig(tempDir(), {
+        auth: { admin_api_keys: adminKey },
+        plugins: [
+          { builtin: 'zapier' },
+          { builtin: 'crm-webhooks', config: { sources: { crm: { kind: 'generic', secret: shared, user_id: 'customer' } } } },
+        ],
+      }),
+    )
+    const { url, proc } = await serve(config)
+    const zapier = createRequire(import.meta.url)('zapier-platform-core')
+    const App = createRequire(import.meta.url)('../integrations/zapier/index.js')
+    const appTester = zapier.createAppTester(App)
+    const authData = { baseUrl: `${url}/api`, apiKey: adminKey }
+    expect(await appTester(App.authentication.test, { authData })).toMatchObject({ tenant: { slug: 'default' } })
+    const partner = await appTester(App.creates.create_partner.operation.perform, {
+      authData,
+      inputData: { email: 'binzap@partners.example' },
+    })
+    expect((await appTester(App.triggers.partner_created.operation.performList, { authData }))[0]).toMatchObject({ id: partner.id })
+
+    const body = JSON.stringify({ id: 'deal-1', stage: 'won', customer: 'bin-customer', amount: '10.00', currency: 'usd' })
+    const signature = `sha256=${createHmac('sha256', shared).update(body).digest('hex')}`
+    const won = await fetch(`${url}/api/integrations/crm/crm`, { method: 'POST', headers: { 'x-signature': signature }, body })
+    expect(await won.json()).toMatchObject({ recorded: [expect.stringMatching(/^evt_/)] })
     await stop(proc)
   })
 
