@@ -26,6 +26,8 @@ export const builtinPlugins: Record<string, BuiltinPlugin> = {
   stripe: { load: () => import('./stripe/index.ts'), enabledByDefault: false },
   // Off until chosen: the server side of the Zapier integration (integrations/zapier).
   zapier: { load: () => import('./zapier/index.ts'), enabledByDefault: false },
+  // Off until chosen: the server side of the ActivePieces piece (integrations/activepieces).
+  activepieces: { load: () => import('./activepieces/index.ts'), enabledByDefault: false },
   // Off until sources are configured.
   'crm-webhooks': { load: () => import('./crm-webhooks/index.ts'), enabledByDefault: false },
 }
