@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path'
 import Stripe from 'stripe'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
+import { createPartner as createPieceAction } from '../integrations/activepieces/index.ts'
 import pkg from '../package.json' with { type: 'json' }
 import { DIALECTS, databaseSection, tempDir } from './support/databases.ts'
 import { startOidcProvider } from './support/oidc.ts'
@@ -280,6 +281,7 @@ describe('dist/partnerd', () => {
 
   it('keeps pending webhook deliveries across a kill -9, and delivers each once when the receiver recovers', async () => {
     const receiver = startReceiver()
+    receiver.plan = ['hang'] // the first attempt times out; the rest fail until the restart
     receiver.otherwise = 'fail'
     const dir = tempDir()
     const adminKey = randomBytes(32).toString('hex')
@@ -299,8 +301,8 @@ describe('dist/partnerd', () => {
         })
       expect((await post(first.url, '/webhooks', { url: receiver.url, events: ['partner.created'] })).status).toBe(201)
       for (let i = 0; i < 5; i++) expect((await post(first.url, '/partners', { email: `kill${i}@partners.example` })).status).toBe(201)
-      for (let waited = 0; receiver.received.length < 5 && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20))
-      expect(receiver.received.length).toBeGreaterThanOrEqual(5) // all tried, all refused
+      for (let waited = 0; receiver.received.length < 6 && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20))
+      expect(receiver.received.length).toBeGreaterThanOrEqual(6) // all tried, one timed out, all refused
       first.proc.kill('SIGKILL')
       await new Promise((r) => first.proc.once('exit', r))
 
@@ -337,7 +339,7 @@ describe('dist/partnerd', () => {
     await stop(proc)
   })
 
-  it('serves the Zapier integration and CRM webhooks (the zapier and crm-webhooks plugins inside the binary)', async () => {
+  it('serves the Zapier integration, the ActivePieces piece and CRM webhooks (their plugins inside the binary)', async () => {
     const adminKey = randomBytes(32).toString('hex')
     const shared = 'binary-crm-shared-secret-0123'
     const config = writeConfig(
@@ -345,6 +347,7 @@ describe('dist/partnerd', () => {
         auth: { admin_api_keys: adminKey },
         plugins: [
           { builtin: 'zapier' },
+          { builtin: 'activepieces' },
           { builtin: 'crm-webhooks', config: { sources: { crm: { kind: 'generic', secret: shared, user_id: 'customer' } } } },
         ],
       }),
@@ -360,6 +363,11 @@ describe('dist/partnerd', () => {
       inputData: { email: 'binzap@partners.example' },
     })
     expect((await appTester(App.triggers.partner_created.operation.performList, { authData }))[0]).toMatchObject({ id: partner.id })
+
+    const pieceRun = (createPieceAction as unknown as { run: (ctx: unknown) => Promise<{ email: string }> }).run
+    expect(await pieceRun({ auth: authData, propsValue: { email: 'binpiece@partners.example' } })).toMatchObject({
+      email: 'binpiece@partners.example',
+    })
 
     const body = JSON.stringify({ id: 'deal-1', stage: 'won', customer: 'bin-customer', amount: '10.00', currency: 'usd' })
     const signature = `sha256=${createHmac('sha256', shared).update(body).digest('hex')}`

@@ -114,6 +114,22 @@ describe.each(DIALECTS)('stripe webhooks on %s', (dialect) => {
     expect(refund.status, JSON.stringify(refund.body)).toBe(200)
     const after = (await api('GET', `/partners/${partner.id}/commissions?status=reversed`)).commissions
     expect(after).toEqual([expect.objectContaining({ amount: '10.00', eventId: first.body.eventId })])
+
+    // A dispute names the charge's payment, not the customer: it still finds the renewal's sale.
+    const dispute = await send(
+      stripeEvent('evt_dispute_1', 'charge.dispute.created', {
+        id: 'dp_1',
+        object: 'dispute',
+        amount: 2000,
+        currency: 'usd',
+        charge: 'ch_2',
+        payment_intent: 'pi_2',
+        reason: 'fraudulent',
+      }),
+    )
+    expect(dispute.status, JSON.stringify(dispute.body)).toBe(200)
+    const reversed = (await api('GET', `/partners/${partner.id}/commissions?status=reversed`)).commissions
+    expect(reversed.map((c: { amount: string }) => c.amount).sort()).toEqual(['10.00', '4.00'])
   })
 
   it('refuses bad and stale signatures, recording nothing', async () => {

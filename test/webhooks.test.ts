@@ -167,6 +167,48 @@ describe.each(DIALECTS)('webhooks on %s', (dialect) => {
   })
 })
 
+describe.each(DIALECTS)('an endpoint that keeps failing on %s', (dialect) => {
+  it('is disabled once it has failed for disable_after_seconds, and its owner is told', async () => {
+    const receiver = startReceiver()
+    receiver.otherwise = 'fail'
+    const server = await startTestServer(dialect, {
+      webhooks: { ...SETTINGS, retry_schedule_ms: new Array(40).fill(50), disable_after_seconds: 1 },
+    })
+    const told: unknown[] = []
+    server.runtime.bus.subscribe('webhook.endpoint_disabled', (e) => void told.push(e.data))
+    try {
+      const key = server.adminKey
+      const { id } = await (
+        await server.call('POST', '/api/webhooks', { key, body: { url: receiver.url, events: ['partner.created'] } })
+      ).json()
+      await server.call('POST', '/api/partners', { key, body: { email: 'failing@partners.example' } })
+      const endpoint = await until('the endpoint disabled', async () => {
+        const e = await (await server.call('GET', `/api/webhooks/${id}`, { key })).json()
+        return !e.active && e
+      })
+      expect(endpoint.disabledReason).toMatch(/no successful delivery since/)
+      expect(endpoint.failingSince).toEqual(expect.any(String))
+      await until('the owner told', async () => told.length > 0)
+      expect(told[0]).toMatchObject({ id, active: false })
+
+      // A disabled endpoint's pending delivery ends failed; back on, with the receiver well again, it is
+      // sent again by hand.
+      const failed = await until('the delivery failed', async () => {
+        const list = (await (await server.call('GET', `/api/webhooks/${id}/deliveries?status=failed`, { key })).json()).deliveries
+        return list[0] as { id: string } | undefined
+      })
+      receiver.otherwise = 'ok'
+      await server.call('PATCH', `/api/webhooks/${id}`, { key, body: { active: true } })
+      const retried = await (await server.call('POST', `/api/webhooks/${id}/deliveries/${failed.id}/retry`, { key })).json()
+      expect(retried).toMatchObject({ id: failed.id, status: 'pending' })
+      await until('the retried delivery', async () => receiver.successesById().get(failed.id) === 1)
+    } finally {
+      await server.stop()
+      receiver.stop()
+    }
+  })
+})
+
 describe('webhooks from two instances on one PostgreSQL', () => {
   it('never sends the same delivery from both', async () => {
     const receiver = startReceiver()
