@@ -73,8 +73,12 @@ export class ClickWriter {
   async #drain(): Promise<void> {
     while (this.#queue.length > 0) {
       // bun:sqlite runs a commit synchronously, and no request is read meanwhile: yield to the event
-      // loop once, so the requests already waiting add their clicks to this batch.
-      await new Promise<void>((resolve) => setImmediate(resolve))
+      // loop, so the requests already waiting add their clicks to this batch; again while they keep
+      // coming (a few turns at most, so an idle router still writes at once).
+      for (let turn = 0, before = -1; turn < 4 && this.#queue.length > before; turn++) {
+        before = this.#queue.length
+        await new Promise<void>((resolve) => setImmediate(resolve))
+      }
       const batch = this.#queue.splice(0, this.maxBatch)
       if (batch.length === 0) return
       try {

@@ -5,6 +5,7 @@
  */
 import { readJson } from '../db/codec.ts'
 import type { WithTenant } from '../db/with-tenant.ts'
+import { clickRefTemplate } from './destination.ts'
 
 export interface RoutedLink {
   linkId: string
@@ -12,6 +13,8 @@ export interface RoutedLink {
   programId: string
   /** The link's own deep link, else the program's destination. */
   destinationUrl: string
+  /** `destinationUrl` with `cref=<clickId>` added, prepared once. */
+  locationFor: (clickId: string) => string
   programDestinationUrl: string
   deepLinkHosts: string[]
   programStatus: string
@@ -62,6 +65,7 @@ export class LinkDirectory {
         partnerId: row.partner_id,
         programId: row.program_id,
         destinationUrl: row.destination_url ?? row.program_destination,
+        locationFor: clickRefTemplate(row.destination_url ?? row.program_destination),
         programDestinationUrl: row.program_destination,
         deepLinkHosts: readJson<string[]>(row.deep_link_hosts),
         programStatus: row.program_status,

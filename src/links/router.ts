@@ -105,7 +105,7 @@ export function createClickRouter(deps: ClickRouterDeps) {
       flag,
       created_at: new Date().toISOString(),
     })
-    set.headers.location = withClickRef(destination, clickId)
+    set.headers.location = deepLink ? withClickRef(deepLink, clickId) : link.locationFor(clickId)
     set.headers['set-cookie'] = `${CLICK_COOKIE}=${clickId}${cookieTail}`
     return null
   }
