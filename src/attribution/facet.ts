@@ -3,7 +3,7 @@
  * conversion event and tie a click to a customer, with the same rules, idempotency and answers as
  * POST /attribution/events and /attribution/identify.
  */
-import { isUniqueViolation } from '../db/errors.ts'
+import { againOnUniqueViolation } from '../db/errors.ts'
 import type { WithTenant } from '../db/with-tenant.ts'
 import { type EventInput, type EventResult, recordEvent } from './events.ts'
 import { type IdentifyResult, identify } from './identify.ts'
@@ -18,29 +18,15 @@ export interface TrackingFacet {
 
 export function trackingFacet(withTenant: WithTenant): TrackingFacet {
   return {
-    async recordEvent(tenantId, input) {
-      try {
-        return await withTenant(tenantId, (scope) => recordEvent(scope, input))
-      } catch (err) {
-        // The same event delivered twice at once: one insert won; this one now finds it.
-        if (!isUniqueViolation(err)) throw err
-        return withTenant(tenantId, (scope) => recordEvent(scope, input))
-      }
-    },
-    async recordEvents(tenantId, inputs) {
-      const all = () =>
+    recordEvent: (tenantId, input) => againOnUniqueViolation(() => withTenant(tenantId, (scope) => recordEvent(scope, input))),
+    recordEvents: (tenantId, inputs) =>
+      againOnUniqueViolation(() =>
         withTenant(tenantId, async (scope) => {
           const outcomes = []
           for (const input of inputs) outcomes.push(await recordEvent(scope, input))
           return outcomes
-        })
-      try {
-        return await all()
-      } catch (err) {
-        if (!isUniqueViolation(err)) throw err
-        return all()
-      }
-    },
+        }),
+      ),
     identify: (tenantId, input) => withTenant(tenantId, (scope) => identify(scope, { ...input, ipHash: null })),
   }
 }

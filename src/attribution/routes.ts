@@ -2,14 +2,14 @@ import { t } from 'elysia'
 import { CommissionSchema } from '../commissions/routes.ts'
 import type { Config } from '../config/schema.ts'
 import { readJson } from '../db/codec.ts'
-import { isUniqueViolation } from '../db/errors.ts'
+import { againOnUniqueViolation } from '../db/errors.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { RateLimiter } from '../http/rate-limit.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { clickCookie } from '../links/router.ts'
 import { hashAddress } from '../links/visitor.ts'
-import { EVENT_TYPE_PATTERN, type EventResult, recordEvent } from './events.ts'
+import { EVENT_TYPE_PATTERN, recordEvent } from './events.ts'
 import { identify } from './identify.ts'
 import { MODELS } from './models.ts'
 
@@ -83,15 +83,9 @@ export function attributionRoutes(config: Config) {
       .post(
         '/attribution/events',
         async ({ body, withTenant, set, principal }) => {
-          const record = () => withTenant((scope) => recordEvent(scope, body, new Date(), principal.programId))
-          let outcome: { result: EventResult; replayed: boolean }
-          try {
-            outcome = await record()
-          } catch (err) {
-            // The same event sent twice at once: one insert won; this one now finds it and replays.
-            if (!isUniqueViolation(err)) throw err
-            outcome = await record()
-          }
+          const outcome = await againOnUniqueViolation(() =>
+            withTenant((scope) => recordEvent(scope, body, new Date(), principal.programId)),
+          )
           set.status = outcome.replayed ? 200 : 201
           return outcome.result
         },

@@ -7,6 +7,7 @@ import { isRole, ROLES } from '../auth/roles.ts'
 import { randomSecret } from '../auth/secrets.ts'
 import type { LoadedConfig } from '../config/load.ts'
 import { exportTenant, importTenant } from '../data/transfer.ts'
+import { fetchAll } from '../db/pagination.ts'
 import { StartupError } from '../errors.ts'
 import { createLogger } from '../log/logger.ts'
 import { addMember } from '../members/service.ts'
@@ -63,13 +64,7 @@ export async function tenantCommand(loaded: LoadedConfig, action: string | undef
       return
     }
     if (action === 'list') {
-      const all: Tenant[] = []
-      let cursor: string | undefined
-      do {
-        const page = await listTenants(rt.database.db, { cursor, limit: 200 })
-        all.push(...page.items)
-        cursor = page.nextCursor ?? undefined
-      } while (cursor)
+      const all = await fetchAll((page) => listTenants(rt.database.db, page))
       if (opts.json) print(JSON.stringify(all))
       else for (const t of all) print(`${t.slug}\t${t.id}\t${t.name}\t${t.createdAt}`)
       return

@@ -1,13 +1,12 @@
 import { t } from 'elysia'
 import { assertInProgram, confineProgram } from '../auth/binding.ts'
 import { toCsv } from '../data/csv.ts'
-import { PageQuery } from '../db/pagination.ts'
+import { fetchAll, PageQuery } from '../db/pagination.ts'
 import { QueryEnum } from '../http/query-enum.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import {
   approveCommission,
   approveMatured,
-  type Commission,
   clearCommission,
   commissionRow,
   listCommissions,
@@ -78,16 +77,7 @@ export function commissionRoutes(api: TenantApi) {
       '/commissions/export.csv',
       async ({ query, withTenant, set, principal }) => {
         const programId = confineProgram(principal, query.programId)
-        const all = await withTenant(async (scope) => {
-          const rows: Commission[] = []
-          let cursor: string | undefined
-          do {
-            const page = await listCommissions(scope, { ...query, programId, cursor, limit: 200 })
-            rows.push(...page.items)
-            cursor = page.nextCursor ?? undefined
-          } while (cursor)
-          return rows
-        })
+        const all = await withTenant((scope) => fetchAll((page) => listCommissions(scope, { ...query, ...page, programId })))
         set.headers['content-type'] = 'text/csv; charset=utf-8'
         set.headers['content-disposition'] = 'attachment; filename="commissions.csv"'
         const columns = [

@@ -1,7 +1,7 @@
 import { t } from 'elysia'
 import { EventBody, EventResultSchema } from '../attribution/routes.ts'
 import { confineProgram } from '../auth/binding.ts'
-import { isUniqueViolation } from '../db/errors.ts'
+import { againOnUniqueViolation } from '../db/errors.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { COUPON_PATTERN, createCoupon, listCoupons, redeemCoupon } from './service.ts'
 
@@ -47,14 +47,9 @@ export function couponRoutes(api: TenantApi) {
     .post(
       '/coupons/redeem',
       async ({ body, withTenant, set, principal }) => {
-        const redeem = () => withTenant((scope) => redeemCoupon(scope, body, new Date(), principal.programId))
-        let outcome: Awaited<ReturnType<typeof redeemCoupon>>
-        try {
-          outcome = await redeem()
-        } catch (err) {
-          if (!isUniqueViolation(err)) throw err
-          outcome = await redeem()
-        }
+        const outcome = await againOnUniqueViolation(() =>
+          withTenant((scope) => redeemCoupon(scope, body, new Date(), principal.programId)),
+        )
         set.status = outcome.replayed ? 200 : 201
         return outcome.result
       },

@@ -3,3 +3,16 @@ export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; message?: string }
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '')
 }
+
+/**
+ * Runs `write` and, when a unique constraint refused it, once more: for idempotent writes whose second
+ * run finds what the concurrent first one stored (the same event sent twice at once) and answers it.
+ */
+export async function againOnUniqueViolation<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write()
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err
+    return write()
+  }
+}

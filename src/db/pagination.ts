@@ -66,3 +66,15 @@ function decodeCursor(cursor: string): string {
   }
   return decoded.slice(3)
 }
+
+/** Every page, for exports and small lists a caller wants whole. */
+export async function fetchAll<T>(page: (request: PageRequest) => Promise<Page<T>>): Promise<T[]> {
+  const items: T[] = []
+  let cursor: string | undefined
+  do {
+    const next = await page({ cursor, limit: MAX_PAGE_SIZE })
+    items.push(...next.items)
+    cursor = next.nextCursor ?? undefined
+  } while (cursor)
+  return items
+}

@@ -10,7 +10,7 @@ import type { Principal } from '../auth/principal.ts'
 import { hasScopes } from '../auth/scopes.ts'
 import { CommissionSchema } from '../commissions/routes.ts'
 import { listCommissions } from '../commissions/service.ts'
-import { PageQuery } from '../db/pagination.ts'
+import { fetchAll, PageQuery } from '../db/pagination.ts'
 import { AppError } from '../errors.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { LinkSchema } from '../links/routes.ts'
@@ -198,16 +198,9 @@ export function portalRoutes(prefix: string, mode: 'single' | 'multi', canInvite
       .get(
         '/me/api-keys',
         async ({ principal, withTenant }) => {
-          const keys: Awaited<ReturnType<typeof listApiKeys>>['items'] = []
-          await withTenant(async (scope) => {
-            let cursor: string | undefined
-            do {
-              const page = await listApiKeys(scope, { cursor, limit: 200, partnerId: principal.partnerId })
-              keys.push(...page.items)
-              cursor = page.nextCursor ?? undefined
-            } while (cursor)
-          })
-          return { apiKeys: keys }
+          return {
+            apiKeys: await withTenant((scope) => fetchAll((page) => listApiKeys(scope, { ...page, partnerId: principal.partnerId }))),
+          }
         },
         {
           auth: partner,
