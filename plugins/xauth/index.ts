@@ -96,16 +96,7 @@ const xauth: PluginDefinition = {
       lastUsedAt: t.Union([t.String({ format: 'date-time' }), t.Null()]),
     })
     const tags = ['X-Auth credentials']
-    const scopeNames = [
-      'events:write',
-      'partners:read',
-      'partners:write',
-      'commissions:read',
-      'links:read',
-      'links:write',
-      'webhooks:manage',
-      'payouts:manage',
-    ]
+    const scopeNames = host.scopes
 
     host.routes((api) =>
       api

@@ -41,6 +41,8 @@ export interface PluginHost<C = unknown> {
   readonly mode: 'single' | 'multi'
   /** server.public_url: the base URL clients use. */
   readonly publicUrl: string
+  /** The scopes an API key or credential may carry (`*` aside), as the core defines them. */
+  readonly scopes: readonly string[]
   /** The schema builder (TypeBox), for route and config schemas. */
   readonly t: typeof Type
   /** The error type the core maps to `{error, detail}` responses. */

@@ -12,6 +12,7 @@ import { type BuiltinPlugin, builtinPlugins } from '../../plugins/index.ts'
 import type { TrackingFacet } from '../attribution/facet.ts'
 import type { IdentityFacet } from '../auth/identity-facet.ts'
 import type { AuthStrategy } from '../auth/principal.ts'
+import { SCOPES } from '../auth/scopes.ts'
 import type { PluginEntry } from '../config/schema.ts'
 import type { MigrationSet } from '../db/migrate.ts'
 import { isolateTenantRows } from '../db/tenant-isolation.ts'
@@ -79,6 +80,7 @@ export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Pro
       mode: deps.mode,
       publicUrl: deps.publicUrl,
       t: Type,
+      scopes: SCOPES,
       AppError,
       routes: (register) => void loaded.routes.push(register),
       addAuthStrategy: (strategy) => void loaded.strategies.push(strategy),

@@ -68,14 +68,29 @@ export async function createEndpoint(
 ): Promise<WebhookEndpoint & { secret: string }> {
   const url = parseWebhookUrl(input.url)
   await assertPublicDestination(url, allowHosts)
+  const row = await insertEndpoint(scope, {
+    url: url.toString(),
+    events: checkEvents(input.events),
+    label: input.label?.trim() || null,
+    format: input.format ?? 'standard',
+    partnerId: null,
+  })
+  return { ...toEndpoint(row), secret: row.secret }
+}
+
+/** Stores a new, active endpoint with a fresh secret (checked input: webhooks and postbacks alike). */
+export async function insertEndpoint(
+  scope: TenantScope,
+  fields: { url: string; events: string[]; label: string | null; format: WebhookFormat; partnerId: string | null },
+): Promise<Row> {
   const now = new Date().toISOString()
   const row: Row = {
     id: newId('webhookEndpoint'),
     tenant_id: scope.tenantId,
-    url: url.toString(),
-    events: writeJson(checkEvents(input.events)),
-    label: input.label?.trim() || null,
-    format: input.format ?? 'standard',
+    url: fields.url,
+    events: writeJson(fields.events),
+    label: fields.label,
+    format: fields.format,
     secret: newWebhookSecret(),
     previous_secret: null,
     previous_secret_until: null,
@@ -84,10 +99,10 @@ export async function createEndpoint(
     failing_since: null,
     created_at: now,
     updated_at: now,
-    partner_id: null,
+    partner_id: fields.partnerId,
   }
   await scope.db.insertInto('webhook_endpoints').values(row).execute()
-  return { ...toEndpoint(row), secret: row.secret }
+  return row
 }
 
 export async function listEndpoints(scope: TenantScope): Promise<WebhookEndpoint[]> {

@@ -1,18 +1,8 @@
-/**
- * Partner postbacks: a partner's own GET URL, with macros filled from its commission events, for the
- * trackers affiliates run (`https://tracker.example/pb?click={click_id}&payout={commission_amount}`).
- * A postback is a webhook endpoint of format `postback` owned by the partner: only that partner's
- * events reach it, and it is delivered, retried and logged like any webhook.
- */
-import { writeJson } from '../db/codec.ts'
-import type { DB } from '../db/schema.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
-import { newId } from '../ids.ts'
 import { getPartner } from '../partners/service.ts'
-import { toEndpoint, type WebhookEndpoint } from './endpoints.ts'
+import { insertEndpoint, toEndpoint, type WebhookEndpoint } from './endpoints.ts'
 import type { Envelope } from './outbox.ts'
-import { newWebhookSecret } from './signing.ts'
 import { assertPublicDestination, parseWebhookUrl } from './ssrf.ts'
 
 export const POSTBACK_EVENTS = ['commission.accrued', 'commission.approved', 'commission.paid', 'commission.reversed']
@@ -65,26 +55,14 @@ export async function createPostback(
   const events = input.events ?? POSTBACK_EVENTS
   const outside = events.filter((e) => !POSTBACK_EVENTS.includes(e))
   if (outside.length > 0) throw new AppError(400, 'invalid_events', `postbacks fire on ${POSTBACK_EVENTS.join(', ')}`)
-  const now = new Date().toISOString()
-  const row: DB['webhook_endpoints'] = {
-    id: newId('webhookEndpoint'),
-    tenant_id: scope.tenantId,
+  // The secret every endpoint gets is unused by GET postbacks.
+  const row = await insertEndpoint(scope, {
     url: await checkTemplate(input.url, allowHosts),
-    events: writeJson([...new Set(events)]),
+    events: [...new Set(events)],
     label: 'postback',
     format: 'postback',
-    // Unused by GET postbacks, kept so every endpoint has one should the format change.
-    secret: newWebhookSecret(),
-    previous_secret: null,
-    previous_secret_until: null,
-    active: 1,
-    disabled_reason: null,
-    failing_since: null,
-    created_at: now,
-    updated_at: now,
-    partner_id: partnerId,
-  }
-  await scope.db.insertInto('webhook_endpoints').values(row).execute()
+    partnerId,
+  })
   return toEndpoint(row)
 }
 
