@@ -107,8 +107,17 @@ async function countOf(t: Target, table: string): Promise<number> {
   return Number((await t.query(`select count(*) as n from ${table}`))[0]!.n)
 }
 
-/** Router and ingestion on one database; returns the table rows. */
-async function routerAndEvents(t: Target, ceiling: ReturnType<typeof load>, work: string): Promise<string[][]> {
+/**
+ * The router's load: wrk's connections are visitors clicking at once. Group commit needs clicks in
+ * flight together to share a commit, and a durable commit takes a WAL write (SQLite) or a WAL flush
+ * (PostgreSQL), so with few connections the router is bound by that latency (Little's law), not by
+ * its work: both are reported, against the ceiling at the same number of connections.
+ */
+export const ROUTER_CONNECTIONS = [32, 256] as const
+type Ceilings = Record<(typeof ROUTER_CONNECTIONS)[number], ReturnType<typeof load>>
+
+/** A running partnerd on the target, with a program, a partner and the link `bench`. */
+async function serveWithLink(t: Target) {
   const server = await startTimed(PARTNERD, ['serve', '--config', t.config])
   const program = await api(server.url, 'POST', '/programs', {
     name: 'Bench',
@@ -120,12 +129,36 @@ async function routerAndEvents(t: Target, ceiling: ReturnType<typeof load>, work
   })
   const partner = await api(server.url, 'POST', '/partners', { email: 'bench@partners.example' })
   const link = await api(server.url, 'POST', '/links', { partnerId: partner.id, programId: program.id, key: 'bench' })
+  return { server, program, partner, link }
+}
 
+/** The click router at each number of connections; every redirect answered must be a click stored. */
+async function router(t: Target, ceilings: Ceilings, running: Awaited<ReturnType<typeof serveWithLink>>): Promise<string[][]> {
+  const { server, link } = running
+  const rows: string[][] = []
+  let answered = 0
   const before = await countOf(t, 'clicks')
   const warm = load(`${server.url}/r/${link.key}`, { seconds: 1, connections: 8, warm: false })
-  const router = load(`${server.url}/r/${link.key}`, { warm: false })
-  const answered = warm.requests - warm.errors + router.requests - router.errors
+  answered += warm.requests - warm.errors
+  for (const connections of ROUTER_CONNECTIONS) {
+    const ceiling = ceilings[connections]
+    const run = load(`${server.url}/r/${link.key}`, { warm: false, connections })
+    if (run.errors > 0) throw new Error(`${run.errors} redirects failed`)
+    answered += run.requests
+    const label = `${t.dialect}: GET /r/<key>, ${connections} connections`
+    rows.push(
+      [`${label}, requests/s`, run.rps.toFixed(0), ceiling.rps.toFixed(0), (run.rps / ceiling.rps).toFixed(2)],
+      [`${label}, p99 (ms)`, run.p99ms.toFixed(2), ceiling.p99ms.toFixed(2), (run.p99ms / ceiling.p99ms).toFixed(2)],
+    )
+  }
+  const stored = (await countOf(t, 'clicks')) - before
+  rows.push([`${t.dialect}: clicks stored / redirects answered`, String(stored), String(answered), (stored / answered).toFixed(4)])
+  return rows
+}
 
+/** Event ingestion through the API against raw inserts of the same rows; returns the table row. */
+async function events(t: Target, work: string, running: Awaited<ReturnType<typeof serveWithLink>>): Promise<string[]> {
+  const { server, link, partner, program } = running
   // Customers who clicked and were identified, so that each event is attributed and earns.
   for (let i = 0; i < CUSTOMERS; i++) {
     const res = await fetch(`${server.url}/r/${link.key}`, { redirect: 'manual' })
@@ -152,21 +185,14 @@ request = function()
 end
 `,
   )
-  const events = load(server.url, { script, warm: false })
+  const run = load(server.url, { script, warm: false })
   await stop(server.proc)
-  const stored = (await countOf(t, 'clicks')) - before
   const commissions = await countOf(t, 'commissions')
   const eventCount = await countOf(t, 'events')
-
   const raw = await rawInserts(t, { tenantId: await tenantId(t), partnerId: partner.id, programId: program.id })
-  if (events.errors > 0) throw new Error(`${events.errors} event requests failed`)
+  if (run.errors > 0) throw new Error(`${run.errors} event requests failed`)
   if (commissions !== eventCount) throw new Error(`${eventCount} events but ${commissions} commissions`)
-  return [
-    [`${t.dialect}: GET /r/<key> requests/s`, router.rps.toFixed(0), ceiling.rps.toFixed(0), (router.rps / ceiling.rps).toFixed(2)],
-    [`${t.dialect}: GET /r/<key> p99 (ms)`, router.p99ms.toFixed(2), ceiling.p99ms.toFixed(2), (router.p99ms / ceiling.p99ms).toFixed(2)],
-    [`${t.dialect}: clicks stored / redirects answered`, String(stored), String(answered), (stored / answered).toFixed(4)],
-    [`${t.dialect}: events/s, API vs raw inserts`, events.rps.toFixed(0), raw.toFixed(0), (events.rps / raw).toFixed(2)],
-  ]
+  return [`${t.dialect}: events/s, API vs raw inserts`, run.rps.toFixed(0), raw.toFixed(0), (run.rps / raw).toFixed(2)]
 }
 
 async function tenantId(t: Target): Promise<string> {
@@ -318,25 +344,43 @@ async function readsAtScale(dialect: Dialect, work: string, postgres: Postgres):
   ])
 }
 
-export async function trackingBench(options: { work: string; baseline: string }): Promise<void> {
+/** The bare server's /r/ at each number of connections the router is measured with. */
+async function ceilings(baseline: string): Promise<Ceilings> {
+  const base = await startTimed(baseline, [])
+  const measured = {} as Ceilings
+  for (const connections of ROUTER_CONNECTIONS) measured[connections] = load(`${base.url}/r/bench`, { connections })
+  await stop(base.proc)
+  return measured
+}
+
+/** `routerOnly`: the click router alone (`bun run bench -- router`), without ingestion and reads. */
+export async function trackingBench(options: { work: string; baseline: string; routerOnly?: boolean }): Promise<void> {
   const postgres = await startPostgres()
   try {
-    const base = await startTimed(options.baseline, [])
-    const ceiling = load(`${base.url}/r/bench`)
-    await stop(base.proc)
     const rows: string[][] = []
     for (const dialect of ['sqlite', 'postgres'] as const) {
       const t = await target(dialect, options.work, postgres)
       try {
-        rows.push(...(await routerAndEvents(t, ceiling, options.work)))
+        // The ceiling just before each database's run: the machine's speed drifts.
+        const measured = await ceilings(options.baseline)
+        const running = await serveWithLink(t)
+        rows.push(...(await router(t, measured, running)))
+        if (options.routerOnly) await stop(running.server.proc)
+        else rows.push(await events(t, options.work, running))
       } finally {
         await t.close()
       }
     }
-    for (const dialect of ['sqlite', 'postgres'] as const) rows.push(...(await readsAtScale(dialect, options.work, postgres)))
-    console.log('\nThe partner program. Router baseline: a bare compiled Bun server answering the same 302 and cookie.')
-    console.log('Ingestion baseline: the same rows inserted straight into the database, a transaction per event.')
-    console.log('Reads: the same requests on a database of 100 partners; a flat list keeps its ratio near 1.\n')
+    if (!options.routerOnly) {
+      for (const dialect of ['sqlite', 'postgres'] as const) rows.push(...(await readsAtScale(dialect, options.work, postgres)))
+    }
+    console.log('\nThe partner program. Router baseline: a bare compiled Bun server answering the same 302 and cookie,')
+    console.log('at the same number of connections.')
+    if (!options.routerOnly) {
+      console.log('Ingestion baseline: the same rows inserted straight into the database, a transaction per event.')
+      console.log('Reads: the same requests on a database of 100 partners; a flat list keeps its ratio near 1.')
+    }
+    console.log()
     table(rows)
   } finally {
     await Promise.all(started.map(stop))

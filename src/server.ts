@@ -47,6 +47,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
   const resolveTenant = tenantResolver(runtime.database.db, singleTenant)
   const clickRouter = createClickRouter({
     config,
+    log: runtime.log,
     database: runtime.database,
     withTenant: runtime.withTenant,
     bus: runtime.bus,
@@ -59,6 +60,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
     withTenant: runtime.withTenant,
     resolveTenant,
     outsideApi: [clickRouter.plugin, sdkRoute],
+    nativeRoutes: clickRouter.native,
     strategies: [
       keyStrategy({ adminKeys: runtime.adminKeys, prefix: config.auth.api_key_prefix, db: runtime.database.db }),
       sessionStrategy(config, runtime.database),
@@ -142,7 +144,7 @@ export async function startServer(runtime: Runtime): Promise<RunningServer> {
       await app.stop()
       await stopApprovals()
       await deliveries.stop()
-      await clickWriter.flush()
+      await clickWriter.close()
     },
   }
 }

@@ -1,12 +1,18 @@
 /**
  * The click router and the tracking edge: open-redirect corpus, crawlers, velocity flags and the hard
- * cap, multi-tenant paths, identify's CORS, and that every redirect answered is a click stored.
+ * cap, multi-tenant paths, identify's CORS, and that every redirect answered is a click stored. The
+ * router is answered straight from Bun's router (http/app.ts `nativeRoutes`) and its clicks are stored
+ * on a thread of their own (links/click-thread.ts): both are checked over real HTTP here.
  */
+import { Database as Sqlite } from 'bun:sqlite'
 import { randomBytes } from 'node:crypto'
+import { copyFileSync } from 'node:fs'
+import { join } from 'node:path'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { allowedDeepLink } from '../src/links/destination.ts'
 import { createTenant } from '../src/tenants/service.ts'
-import { DIALECTS } from './support/databases.ts'
+import { DIALECTS, tempDir } from './support/databases.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
 
 const RULES = { destinationUrl: 'https://good.com/start', deepLinkHosts: ['docs.good.com'] }
@@ -79,6 +85,22 @@ describe.each(DIALECTS)('click router on %s (multi-tenant)', (dialect) => {
     )
   }
 
+  /** Runs SQL as the schema's owner, beside the server. */
+  const asOwner = async (text: string) => {
+    const { location } = server.runtime.database
+    if ('sqlite' in location) {
+      const db = new Sqlite(location.sqlite.path)
+      db.exec('PRAGMA busy_timeout = 5000')
+      db.exec(text)
+      db.close()
+      return
+    }
+    const client = new pg.Client({ connectionString: server.runtime.config.database.postgres!.migration_url })
+    await client.connect()
+    await client.query(text)
+    await client.end()
+  }
+
   beforeAll(async () => {
     server = await startTestServer(dialect, {
       mode: 'multi',
@@ -125,6 +147,37 @@ describe.each(DIALECTS)('click router on %s (multi-tenant)', (dialect) => {
       expect(res.status, path).toBe(404)
       expect((await res.json()).error).toMatch(/not_found/)
     }
+  })
+
+  it('gives its answers a request id and counts them by route, like every route', async () => {
+    const echoed = await follow(`/r/acme/${linkKey}`, { 'x-request-id': 'click-trace-1', 'x-forwarded-for': '198.51.100.7' })
+    expect(echoed.status).toBe(302)
+    expect(echoed.headers.get('x-request-id')).toBe('click-trace-1')
+    const missing = await follow('/r/acme/nope', { 'x-request-id': 'a b<script>' })
+    expect(missing.status).toBe(404)
+    expect(missing.headers.get('x-request-id')).toMatch(/^[0-9A-Z]{26}$/)
+    const metrics = await (await fetch(`${server.url}/metrics`)).text()
+    expect(metrics).toMatch(/partnerd_http_requests_total\{method="GET",route="\/r\/:slug\/:linkKey",status="302"\} [1-9]/)
+    expect(metrics).toMatch(/partnerd_http_requests_total\{method="GET",route="\/r\/:slug\/:linkKey",status="404"\} [1-9]/)
+    expect(metrics).toMatch(/partnerd_http_request_duration_seconds_count\{method="GET",route="\/r\/:slug\/:linkKey"\} [1-9]/)
+  })
+
+  it('answers 500 and stores nothing when a click cannot be stored, and stores the next one', async () => {
+    await asOwner('alter table clicks rename to clicks_away')
+    let failed: Response
+    try {
+      failed = await follow(`/r/acme/${linkKey}`, { 'x-forwarded-for': '198.51.100.8' })
+    } finally {
+      await asOwner('alter table clicks_away rename to clicks')
+    }
+    expect(failed.status).toBe(500)
+    expect(await failed.json()).toMatchObject({ error: 'internal_error' })
+    expect(failed.headers.get('location')).toBeNull()
+    expect(failed.headers.get('set-cookie')).toBeNull()
+    const before = await clickCount()
+    const next = await follow(`/r/acme/${linkKey}`, { 'x-forwarded-for': '198.51.100.9' })
+    expect(next.status).toBe(302)
+    expect(await clickCount()).toBe(before + 1)
   })
 
   it('does not count crawlers and link previews, but still sends them on', async () => {
@@ -207,5 +260,47 @@ describe.each(DIALECTS)('click limits on %s', (dialect) => {
     for (let i = 0; i < 4; i++)
       statuses.push((await server.call('POST', '/api/attribution/identify', { body: { cref: 'clk_x', userId: 'u' } })).status)
     expect(statuses).toEqual([404, 404, 404, 429])
+  })
+})
+
+describe('the click writer on sqlite', () => {
+  let server: TestServer
+
+  beforeAll(async () => {
+    server = await startTestServer('sqlite')
+  })
+  afterAll(() => server.stop())
+
+  it('checkpoints the WAL on its own thread: never on the connection that serves requests', async () => {
+    const { database } = server.runtime
+    const setting = await database.withSqlite!((handle) => handle.query('PRAGMA wal_autocheckpoint').get())
+    expect(setting).toEqual({ wal_autocheckpoint: 0 })
+
+    const key = server.adminKey
+    const program = await (
+      await server.call('POST', '/api/programs', {
+        key,
+        body: { name: 'W', currency: 'EUR', status: 'active', destinationUrl: 'https://shop.example.com/' },
+      })
+    ).json()
+    const partner = await (await server.call('POST', '/api/partners', { key, body: { email: 'wal@example.com' } })).json()
+    const link = await (await server.call('POST', '/api/links', { key, body: { partnerId: partner.id, programId: program.id } })).json()
+    for (let i = 0; i < 3; i++) expect((await fetch(`${server.url}/r/${link.key}`, { redirect: 'manual' })).status).toBe(302)
+    // Written after the clicks, by the serving connection.
+    const late = await (await server.call('POST', '/api/partners', { key, body: { email: 'late@example.com' } })).json()
+
+    // Once writes pause, the thread copies the WAL into the database file (within two seconds). A copy
+    // of the file alone, without its WAL, then holds the clicks and the API's writes.
+    await Bun.sleep(2500)
+    if (!('sqlite' in database.location)) throw new Error('expected SQLite')
+    const copy = join(tempDir(), 'checkpointed.db')
+    copyFileSync(database.location.sqlite.path, copy)
+    const file = new Sqlite(copy, { readonly: true })
+    try {
+      expect(file.query('select count(*) as n from clicks').get()).toEqual({ n: 3 })
+      expect(file.query('select id from partners where id = ?').get(late.id)).toEqual({ id: late.id })
+    } finally {
+      file.close()
+    }
   })
 })

@@ -11,7 +11,8 @@ import pg from 'pg'
 import type { Config } from '../config/schema.ts'
 import { StartupError } from '../errors.ts'
 import type { DB } from './schema.ts'
-import { BunSqliteDialect, openSqlite } from './sqlite-dialect.ts'
+import { type BunSqliteOptions, openSqlite } from './sqlite-connection.ts'
+import { BunSqliteDialect } from './sqlite-dialect.ts'
 
 export type Dialect = 'sqlite' | 'postgres'
 
@@ -19,14 +20,18 @@ export interface Database {
   dialect: Dialect
   db: Kysely<DB>
   /**
-   * SQLite only: the bun:sqlite handle under Kysely, for a hot path that must skip the query builder
-   * (the click writer). Use it only inside a Kysely transaction, which holds the one connection.
+   * SQLite only: runs a synchronous `fn` on the bun:sqlite handle under Kysely, once no transaction
+   * holds the one connection: for a setting of the connection (the click writer's checkpoints).
    */
-  sqlite?: BunSqlite
+  withSqlite?: <T>(fn: (handle: BunSqlite) => T) => Promise<T>
+  /** How another thread reaches the same database: the click writer's (links/click-thread.ts). */
+  location: DatabaseLocation
   /** Throws when the database cannot answer; /ready uses it. */
   ping(): Promise<void>
   close(): Promise<void>
 }
+
+export type DatabaseLocation = { sqlite: BunSqliteOptions } | { postgres: { url: string } }
 
 export interface DatabaseTarget {
   database: Config['database']
@@ -59,11 +64,13 @@ function openSqliteDatabase(path: string, busyTimeoutMs: number): Database {
   } catch (err) {
     throw new StartupError(`database.sqlite.path: cannot open ${path}: ${(err as Error).message}`)
   }
-  const db = new Kysely<DB>({ dialect: new BunSqliteDialect(raw) })
+  const dialect = new BunSqliteDialect(raw)
+  const db = new Kysely<DB>({ dialect })
   return {
     dialect: 'sqlite',
     db,
-    sqlite: raw,
+    withSqlite: (fn) => dialect.withHandle(fn),
+    location: { sqlite: { path, busyTimeoutMs } },
     ping: async () => void raw.query('select 1').get(),
     close: () => db.destroy(),
   }
@@ -100,6 +107,7 @@ async function openPostgres(url: string, key: string, poolSize: number): Promise
   return {
     dialect: 'postgres',
     db,
+    location: { postgres: { url } },
     ping: async () => void (await sql`select 1`.execute(db)),
     close: () => db.destroy(),
   }

@@ -3,7 +3,7 @@
  * compiled binary, and kysely-bun-sqlite lacks savepoints; Kysely's dialect needs only `prepare` and
  * three statement methods, so a few lines adapt bun:sqlite to it.
  */
-import { Database as BunDatabase } from 'bun:sqlite'
+import type { Database as BunDatabase } from 'bun:sqlite'
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -15,20 +15,6 @@ import {
   type SqliteStatement,
 } from 'kysely'
 import { insideTenantTransaction, NESTED_ACCESS } from './transaction-context.ts'
-
-export interface BunSqliteOptions {
-  path: string
-  busyTimeoutMs: number
-}
-
-export function openSqlite({ path, busyTimeoutMs }: BunSqliteOptions): BunDatabase {
-  const db = new BunDatabase(path, { create: true, strict: false })
-  db.exec('PRAGMA journal_mode = WAL')
-  db.exec('PRAGMA foreign_keys = ON')
-  db.exec(`PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`)
-  db.exec('PRAGMA synchronous = NORMAL') // durable across process crashes in WAL mode; fsync at checkpoints
-  return db
-}
 
 function adapt(db: BunDatabase): SqliteDatabase {
   return {
@@ -98,18 +84,37 @@ class ImmediateTransactionSqliteDriver extends SqliteDriver {
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'))
   }
+
+  /** Runs `fn` once the connection is this caller's; `fn` is synchronous, so nothing interleaves. */
+  async exclusive<T>(fn: () => T): Promise<T> {
+    await this.acquireConnection()
+    try {
+      return fn()
+    } finally {
+      await this.releaseConnection()
+    }
+  }
 }
 
 export class BunSqliteDialect extends SqliteDialect {
   readonly #db: BunDatabase
+  readonly #driver: ImmediateTransactionSqliteDriver
   constructor(db: BunDatabase) {
     super({ database: adapt(db) })
     this.#db = db
+    this.#driver = new ImmediateTransactionSqliteDriver({ database: adapt(db) })
   }
   override createAdapter(): SqliteAdapter {
     return new TransactionalDdlSqliteAdapter()
   }
   override createDriver(): Driver {
-    return new ImmediateTransactionSqliteDriver({ database: adapt(this.#db) })
+    return this.#driver
+  }
+  /**
+   * Runs a synchronous `fn` on the bun:sqlite handle once no transaction holds the connection, for a
+   * setting of the connection. Refused inside withTenant, like any second use of the connection.
+   */
+  withHandle<T>(fn: (db: BunDatabase) => T): Promise<T> {
+    return this.#driver.exclusive(() => fn(this.#db))
   }
 }

@@ -13,7 +13,7 @@ import type { Database } from '../db/database.ts'
 import type { WithTenant } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
-import type { Tenant } from '../tenants/service.ts'
+import type { TenantResolver } from '../tenants/resolver.ts'
 import { VERSION } from '../version.ts'
 import { clientAddress } from './client-address.ts'
 import { errorMapper } from './errors.ts'
@@ -26,12 +26,28 @@ export interface AppDeps {
   log: Logger
   database: Database
   withTenant: WithTenant
-  resolveTenant: (slug: string | undefined) => Promise<Tenant | undefined>
+  resolveTenant: TenantResolver
   strategies: readonly AuthStrategy[]
   routes: readonly TenantRoutes[]
   /** Routes outside /api, such as the click router. */
   outsideApi?: readonly AnyElysia[]
+  /**
+   * Paths a listening server answers straight from Bun's router, with no framework in between: the
+   * click router, whose every microsecond counts. Each must also be mounted in `outsideApi` (which
+   * documents it and serves app.handle()); here it still gets its request id, error body, metric
+   * and access-log line, the same as every other route.
+   */
+  nativeRoutes?: Record<string, NativeHandler>
 }
+
+/**
+ * A handler for Bun's router: the request (with `params`), the server it came through, and the
+ * headers every response carries (the request id), to be put on the response it builds. Errors are
+ * thrown as AppErrors, as anywhere else.
+ */
+export type NativeHandler = (request: BunRequest, server: Server, headers: Record<string, string>) => Promise<Response>
+type BunRequest = Request & { params: Record<string, string> }
+type Server = { requestIP(r: Request): { address: string } | null }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 const OPENAPI_PATH = '/api/openapi.json'
@@ -42,6 +58,43 @@ export function createApp(deps: AppDeps) {
   const metrics = createMetrics()
   const started = new WeakMap<Request, { at: number; id: string; ip: string | undefined }>()
   const requestIdOf = (r: Request) => started.get(r)?.id
+  const mapError = errorMapper(log, requestIdOf)
+  const logRequests = log.isLevelEnabled('info')
+
+  /** The client's X-Request-Id when it is sane, else a new one. */
+  const requestIdFor = (request: Request) => {
+    const incoming = request.headers.get('x-request-id')
+    return incoming && REQUEST_ID.test(incoming) ? incoming : ulid()
+  }
+  /** Every answered request: a metric, and an access-log line when info is logged. */
+  const answered = (request: Request, pattern: string, status: number, start: { at: number; id: string; ip: string | undefined }) => {
+    const seconds = (performance.now() - start.at) / 1000
+    metrics.observe(request.method, pattern, status, seconds)
+    if (logRequests) {
+      log.info(
+        { requestId: start.id, method: request.method, route: pattern, status, ms: Math.round(seconds * 10000) / 10, ip: start.ip },
+        'request',
+      )
+    }
+  }
+  const native = (pattern: string, handler: NativeHandler) => async (request: BunRequest, server: Server) => {
+    const start = { at: performance.now(), id: requestIdFor(request), ip: undefined as string | undefined }
+    let response: Response
+    try {
+      response = await handler(request, server, { 'x-request-id': start.id })
+    } catch (error) {
+      started.set(request, start) // for the 500's log line
+      const set: { status?: number | string; headers: Record<string, string> } = { headers: { 'x-request-id': start.id } }
+      const body = mapError({ code: 'UNKNOWN', error, set, request })
+      response = Response.json(body, { status: Number(set.status), headers: set.headers })
+    }
+    if (logRequests) start.ip = clientAddress(request, server, config.server.trust_proxy)
+    answered(request, pattern, response.status, start)
+    return response
+  }
+  const nativeRoutes = Object.fromEntries(
+    Object.entries(deps.nativeRoutes ?? {}).map(([pattern, handler]) => [pattern, { GET: native(pattern, handler) }]),
+  )
 
   const api = createTenantApi({
     mode: config.mode,
@@ -55,10 +108,9 @@ export function createApp(deps: AppDeps) {
   let referenceHtml: string | undefined
   const tooLarge = () => new AppError(413, 'payload_too_large', `bodies are limited to ${config.server.body_limit_bytes} bytes`)
 
-  const app = new Elysia({ normalize: false })
+  const app = new Elysia({ normalize: false, serve: { routes: nativeRoutes } })
     .onRequest(async ({ request, set, server }) => {
-      const incoming = request.headers.get('x-request-id')
-      const id = incoming && REQUEST_ID.test(incoming) ? incoming : ulid()
+      const id = requestIdFor(request)
       started.set(request, { at: performance.now(), id, ip: clientAddress(request, server, config.server.trust_proxy) })
       set.headers['x-request-id'] = id
       const declared = request.headers.get('content-length')
@@ -69,19 +121,13 @@ export function createApp(deps: AppDeps) {
         if ((await request.clone().arrayBuffer()).byteLength > config.server.body_limit_bytes) throw tooLarge()
       }
     })
-    .onError(errorMapper(log, requestIdOf))
+    .onError(mapError)
     .onAfterResponse(({ request, route, set }) => {
       const start = started.get(request)
       if (!start) return
       const status = typeof set.status === 'number' ? set.status : 200
-      const seconds = (performance.now() - start.at) / 1000
       // A 404 has no route; label it so, or every scanned path would become a series.
-      const pattern = route && status !== 404 ? route : 'unmatched'
-      metrics.observe(request.method, pattern, status, seconds)
-      log.info(
-        { requestId: start.id, method: request.method, route: pattern, status, ms: Math.round(seconds * 10000) / 10, ip: start.ip },
-        'request',
-      )
+      answered(request, route && status !== 404 ? route : 'unmatched', status, start)
     })
     .use(
       openapi({

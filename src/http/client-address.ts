@@ -4,11 +4,10 @@
  */
 const known = new WeakMap<Request, { trustProxy: boolean; address: string | undefined }>()
 
-export function clientAddress(
-  request: Request,
-  server: { requestIP(r: Request): { address: string } | null } | null | undefined,
-  trustProxy: boolean,
-): string | undefined {
+/** What can tell a request's peer: Bun's server. */
+export type AddressSource = { requestIP(r: Request): { address: string } | null } | null | undefined
+
+export function clientAddress(request: Request, server: AddressSource, trustProxy: boolean): string | undefined {
   // Asked several times a request (log, rate limits, click hash); the socket lookup is not free.
   const seen = known.get(request)
   if (seen?.trustProxy === trustProxy) return seen.address

@@ -9,13 +9,14 @@ import { type AuthRequirement, authenticate, authorize, securityOf } from '../au
 import type { AuthStrategy, Principal } from '../auth/principal.ts'
 import type { TenantScope, WithTenant } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
+import type { TenantResolver } from '../tenants/resolver.ts'
 import type { Tenant } from '../tenants/service.ts'
 import { clientAddress } from './client-address.ts'
 
 export interface TenantApiOptions {
   mode: 'single' | 'multi'
   /** Single mode: the one tenant. Multi mode: looks a slug up (cached by the caller). */
-  resolveTenant: (slug: string | undefined) => Promise<Tenant | undefined>
+  resolveTenant: TenantResolver
   withTenant: WithTenant
   strategies: readonly AuthStrategy[]
   /** Read X-Forwarded-For for the client's address (server.trust_proxy). */

@@ -3,119 +3,191 @@
  * per click would cap the router at the database's commit rate. Each click waits in a queue; while
  * one batch commits, the clicks that arrive meanwhile gather into the next, so under load many clicks
  * share a commit and an idle router still writes the first click at once.
+ *
+ * The batches are stored by a thread of their own (click-thread.ts), on SQLite and PostgreSQL alike:
+ * this thread only queues, hands over and answers.
  */
-import { CompiledQuery, sql } from 'kysely'
-import type { Database } from '../db/database.ts'
-import type { DB } from '../db/schema.ts'
+import type { Database, DatabaseLocation } from '../db/database.ts'
+import type { Logger } from '../log/logger.ts'
+import { threadEntry } from '../threads.ts'
+import { type ClickRow, clickValues } from './click-columns.ts'
+import { type ClickThreadReply, type ClickThreadRequest, POSTGRES_CONNECTIONS } from './click-thread.ts'
 
-type ClickRow = DB['clicks']
-
-interface Waiting {
-  row: ClickRow
-  resolve: () => void
-  reject: (err: unknown) => void
+/** The clicks gathering for the next commit, and the one promise they all wait on. */
+interface Batch {
+  rows: ClickRow[]
+  committed: Promise<void>
+  settle: (err?: unknown) => void
 }
 
-/**
- * The hot path writes through fixed SQL text rather than the query builder: building a many-row
- * INSERT for every batch cost more than the database's own work. Every column is text.
- */
-const COLUMNS = [
-  'id',
-  'tenant_id',
-  'link_id',
-  'partner_id',
-  'program_id',
-  'source',
-  'ip_hash',
-  'user_agent',
-  'referer',
-  'sub_source',
-  'flag',
-  'created_at',
-] as const satisfies readonly (keyof ClickRow)[]
-const SQLITE_INSERT = `insert into clicks (${COLUMNS.join(', ')}) values (${COLUMNS.map(() => '?').join(', ')})`
-/** One statement per batch: each column sent as an array, unnested back into rows. */
-const POSTGRES_INSERT = `insert into clicks (${COLUMNS.join(', ')}) select * from unnest(${COLUMNS.map((_, i) => `$${i + 1}::text[]`).join(', ')})`
-
 export class ClickWriter {
-  #queue: Waiting[] = []
-  readonly #drains = new Set<Promise<void>>()
+  /** Batches not yet handed over; the last one gathers the clicks that arrive. */
+  readonly #waiting: Batch[] = []
+  #inFlight = 0
+  #idle: (() => void)[] = []
+  readonly #thread: ClickThread
   /** Batches committed, and clicks in them: what the benchmark reports. */
   readonly stats = { batches: 0, clicks: 0 }
+  /**
+   * Batches in flight at once. SQLite takes them one after another: a second waits in the thread, so
+   * the thread starts on it while the first one's answer travels back. PostgreSQL commits one per
+   * connection at once, sharing the server's WAL flushes.
+   */
+  readonly #concurrency: number
 
   constructor(
-    private readonly database: Database,
+    database: Database,
+    log: Logger,
     private readonly maxBatch = 2000,
-    /**
-     * Batches committing at once. SQLite has one connection, so one. PostgreSQL's commit waits on the
-     * server's fsync while the pool has other connections idle: a few batches in flight keep it busy.
-     */
-    private readonly concurrency = database.dialect === 'postgres' ? 4 : 1,
-  ) {}
+  ) {
+    this.#thread = new ClickThread(database, log)
+    this.#concurrency = 'sqlite' in database.location ? 2 : POSTGRES_CONNECTIONS
+  }
 
-  /** Resolves once the click is committed; rejects if its batch failed. */
+  /**
+   * Resolves once the click is committed; rejects if its batch failed. The clicks of a batch share
+   * one promise: a promise per click cost more than the rest of the queue.
+   */
   write(row: ClickRow): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ row, resolve, reject })
-      if (this.#drains.size < this.concurrency) {
-        const drain: Promise<void> = this.#drain().finally(() => this.#drains.delete(drain))
-        this.#drains.add(drain)
-      }
-    })
+    let batch = this.#waiting.at(-1)
+    if (!batch || batch.rows.length >= this.maxBatch) {
+      batch = newBatch()
+      this.#waiting.push(batch)
+      // One turn of the event loop, so the requests read in the same burst join it; then it goes as
+      // soon as fewer than #concurrency batches are in flight, gathering clicks until then.
+      setImmediate(() => this.#send())
+    }
+    batch.rows.push(row)
+    return batch.committed
   }
 
   /** Waits for every queued click to be written. */
   async flush(): Promise<void> {
-    while (this.#drains.size > 0) await Promise.all(this.#drains)
+    while (this.#waiting.length > 0 || this.#inFlight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve))
   }
 
-  async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
-      // bun:sqlite runs a commit synchronously, and no request is read meanwhile: yield to the event
-      // loop, so the requests already waiting add their clicks to this batch; again while they keep
-      // coming (a few turns at most, so an idle router still writes at once).
-      for (let turn = 0, before = -1; turn < 4 && this.#queue.length > before; turn++) {
-        before = this.#queue.length
-        await new Promise<void>((resolve) => setImmediate(resolve))
-      }
-      const batch = this.#queue.splice(0, this.maxBatch)
-      if (batch.length === 0) return
-      try {
-        await this.#insert(batch.map((w) => w.row))
-        this.stats.batches++
-        this.stats.clicks += batch.length
-        for (const w of batch) w.resolve()
-      } catch (err) {
-        for (const w of batch) w.reject(err)
-      }
-    }
+  /** Writes what is queued, then stops the thread. */
+  async close(): Promise<void> {
+    await this.flush()
+    await this.#thread.stop()
   }
 
-  async #insert(rows: ClickRow[]): Promise<void> {
-    const byTenant = new Map<string, ClickRow[]>()
-    for (const row of rows) {
-      const group = byTenant.get(row.tenant_id)
-      if (group) group.push(row)
-      else byTenant.set(row.tenant_id, [row])
+  #send(): void {
+    while (this.#inFlight < this.#concurrency && this.#waiting.length > 0) {
+      const batch = this.#waiting.shift()!
+      this.#inFlight++
+      this.#thread
+        .commit(batch.rows)
+        .then(
+          () => {
+            this.stats.batches++
+            this.stats.clicks += batch.rows.length
+            batch.settle()
+          },
+          (err) => batch.settle(err),
+        )
+        .finally(() => {
+          this.#inFlight--
+          this.#send()
+          if (this.#inFlight === 0 && this.#waiting.length === 0) {
+            for (const resolve of this.#idle.splice(0)) resolve()
+          }
+        })
     }
-    await this.database.db.transaction().execute(async (trx) => {
-      for (const [tenantId, tenantRows] of byTenant) {
-        if (this.database.sqlite) {
-          // One prepared statement run per row on the connection this transaction holds.
-          const insert = this.database.sqlite.query(SQLITE_INSERT)
-          for (const row of tenantRows) insert.run(COLUMNS.map((c) => row[c]) as never)
-        } else {
-          // Row-level security checks each row against the transaction's tenant: set it per group.
-          await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(trx)
-          await trx.executeQuery(
-            CompiledQuery.raw(
-              POSTGRES_INSERT,
-              COLUMNS.map((c) => tenantRows.map((row) => row[c])),
-            ),
-          )
-        }
-      }
+  }
+}
+
+function newBatch(): Batch {
+  let settle!: Batch['settle']
+  const committed = new Promise<void>((resolve, reject) => {
+    settle = (err) => (err === undefined ? resolve() : reject(err))
+  })
+  return { rows: [], committed, settle }
+}
+
+/**
+ * The thread, seen from here. It starts with the writer; one that dies fails the batches it held
+ * (their redirects answer 500: nothing was stored) and the next batch starts a new one.
+ */
+class ClickThread {
+  #worker: Worker | undefined
+  #seq = 0
+  readonly #pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>()
+  readonly #location: DatabaseLocation
+
+  constructor(
+    private readonly database: Database,
+    private readonly log: Logger,
+  ) {
+    this.#location = database.location
+    this.#start()
+  }
+
+  commit(rows: ClickRow[]): Promise<void> {
+    const worker = this.#worker ?? this.#start()
+    const seq = ++this.#seq
+    return new Promise((resolve, reject) => {
+      this.#pending.set(seq, { resolve, reject })
+      send(worker, { seq, rows: JSON.stringify(rows.map(clickValues)) })
     })
   }
+
+  async stop(): Promise<void> {
+    const worker = this.#worker
+    this.#worker = undefined
+    if (!worker) return
+    const closed = new Promise((resolve) => worker.addEventListener('close', resolve, { once: true }))
+    worker.terminate()
+    await closed
+    this.#failAll(new Error('the click writer was stopped'))
+    await this.#mainCheckpoints(true)
+  }
+
+  #start(): Worker {
+    const worker = new Worker(threadEntry('./links/click-thread.ts'))
+    worker.onmessage = ({ data }: MessageEvent<ClickThreadReply>) => {
+      const waiting = this.#pending.get(data.seq)
+      this.#pending.delete(data.seq)
+      if (data.error === undefined) waiting?.resolve()
+      else waiting?.reject(new Error(`click batch not stored: ${data.error}`))
+    }
+    const died = (reason: string) => {
+      if (this.#worker !== worker) return
+      this.#worker = undefined
+      worker.terminate()
+      this.log.error(`the click writer's thread ${reason}; the next click starts a new one`)
+      this.#failAll(new Error(`the click writer's thread ${reason}`))
+      void this.#mainCheckpoints(true)
+    }
+    worker.addEventListener('error', (event) => died(`failed: ${event.message}`))
+    worker.addEventListener('close', () => died('stopped'))
+    // The server keeps the process alive; an idle writer's thread should not.
+    ;(worker as Worker & { unref(): void }).unref()
+    send(worker, { open: this.#location })
+    this.#worker = worker
+    void this.#mainCheckpoints(false)
+    return worker
+  }
+
+  /**
+   * SQLite: while the thread runs it checkpoints the WAL (click-thread.ts), so the main connection
+   * does not; without it, the main connection goes back to SQLite's own checkpoints.
+   */
+  async #mainCheckpoints(on: boolean): Promise<void> {
+    const pages = on ? 1000 : 0
+    await this.database
+      .withSqlite?.((handle) => handle.exec(`PRAGMA wal_autocheckpoint = ${pages}`))
+      .catch((err) => {
+        this.log.error({ err }, `cannot set wal_autocheckpoint to ${pages}`)
+      })
+  }
+
+  #failAll(err: Error): void {
+    for (const waiting of this.#pending.values()) waiting.reject(err)
+    this.#pending.clear()
+  }
+}
+
+function send(worker: Worker, message: ClickThreadRequest): void {
+  worker.postMessage(message)
 }

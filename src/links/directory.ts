@@ -33,10 +33,15 @@ export class LinkDirectory {
     private readonly ttlMs: number,
   ) {}
 
-  async find(tenantId: string, key: string): Promise<RoutedLink | undefined> {
+  /** The link, at once when it is cached (the router's every click), else once read. */
+  find(tenantId: string, key: string): RoutedLink | undefined | Promise<RoutedLink | undefined> {
     const cacheKey = `${tenantId}\n${key}`
     const hit = this.#cache.get(cacheKey)
     if (hit && hit.until > Date.now()) return hit.link
+    return this.#read(tenantId, key, cacheKey)
+  }
+
+  async #read(tenantId: string, key: string, cacheKey: string): Promise<RoutedLink | undefined> {
     const link = await this.withTenant(tenantId, async ({ db }) => {
       const row = await db
         .selectFrom('links')

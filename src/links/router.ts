@@ -21,10 +21,12 @@ import type { ClickFlag } from '../db/schema.ts'
 import type { WithTenant } from '../db/with-tenant.ts'
 import type { DomainEventBus } from '../domain-events/bus.ts'
 import { AppError } from '../errors.ts'
-import { clientAddress } from '../http/client-address.ts'
+import type { NativeHandler } from '../http/app.ts'
+import { type AddressSource, clientAddress } from '../http/client-address.ts'
 import { RateLimiter } from '../http/rate-limit.ts'
 import { newId } from '../ids.ts'
-import type { Tenant } from '../tenants/service.ts'
+import type { Logger } from '../log/logger.ts'
+import type { TenantResolver } from '../tenants/resolver.ts'
 import { ClickWriter } from './click-writer.ts'
 import { allowedDeepLink, withClickRef } from './destination.ts'
 import { LinkDirectory } from './directory.ts'
@@ -40,55 +42,59 @@ const LINK_CHANGES = ['partner.revoked', 'partner.activated', 'program.updated',
 
 export interface ClickRouterDeps {
   config: Config
+  log: Logger
   database: Database
   withTenant: WithTenant
   bus: DomainEventBus
-  resolveTenant: (slug: string | undefined) => Promise<Tenant | undefined>
+  resolveTenant: TenantResolver
+}
+
+/** The router's path parameters: the tenant's slug (multi mode) and the link's key. */
+export interface FollowedLink {
+  slug?: string
+  linkKey: string
 }
 
 export function createClickRouter(deps: ClickRouterDeps) {
   const { config } = deps
-  const writer = new ClickWriter(deps.database)
+  const writer = new ClickWriter(deps.database, deps.log)
   const directory = new LinkDirectory(deps.withTenant, config.tracking.link_cache_seconds * 1000)
   for (const type of LINK_CHANGES) deps.bus.subscribe(type, () => directory.forget())
-  const hardCap = new RateLimiter({ limit: config.tracking.max_per_minute, windowMs: MINUTE })
-  const velocity = new RateLimiter({ limit: Number.MAX_SAFE_INTEGER, windowMs: MINUTE })
+  // One count of an address's clicks per minute: past velocity_per_minute they are flagged, past
+  // max_per_minute refused.
+  const perMinute = new RateLimiter({ limit: config.tracking.max_per_minute, windowMs: MINUTE })
   const secure = config.server.public_url.startsWith('https://')
   const cookieTail = `; Path=/; Max-Age=${config.tracking.cookie_days * 86_400}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`
 
-  const route = async (ctx: {
-    params: Record<string, string>
-    query: Record<string, string | undefined>
-    request: Request
-    server: Parameters<typeof clientAddress>[1]
-    set: { status?: number | string; headers: Record<string, string | number> }
-  }) => {
-    const { params, query, request, set } = ctx
+  /** The whole router, from request to response; errors are thrown as AppErrors for the caller to map. */
+  async function follow(
+    request: Request,
+    server: AddressSource,
+    params: FollowedLink,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
     const notFound = () => new AppError(404, 'link_not_found', `no link ${params.linkKey}`)
-    const tenant = await deps.resolveTenant(params.slug)
+    // Both answer at once from their caches on nearly every click: await only a read.
+    const tenantOrRead = deps.resolveTenant(params.slug)
+    const tenant = tenantOrRead instanceof Promise ? await tenantOrRead : tenantOrRead
     if (!tenant) throw new AppError(404, 'tenant_not_found', `no tenant ${params.slug}`)
-    if (!LINK_KEY.test(params.linkKey ?? '')) throw notFound()
-    const link = await directory.find(tenant.id, params.linkKey!)
+    if (!LINK_KEY.test(params.linkKey)) throw notFound()
+    const linkOrRead = directory.find(tenant.id, params.linkKey)
+    const link = linkOrRead instanceof Promise ? await linkOrRead : linkOrRead
     if (!link || link.archived || link.programStatus === 'archived') throw notFound()
 
+    // Most clicks carry no query: parse one only when there is one.
+    const query = request.url.includes('?') ? new URL(request.url).searchParams : undefined
+    const to = query?.get('to')
     const userAgent = request.headers.get('user-agent')?.slice(0, 512) ?? null
-    const deepLink = query.to
-      ? allowedDeepLink(query.to, { destinationUrl: link.programDestinationUrl, deepLinkHosts: link.deepLinkHosts })
-      : undefined
-    const destination = deepLink ?? link.destinationUrl
-    set.status = 302
-    set.headers['cache-control'] = 'no-store'
+    const deepLink = to ? allowedDeepLink(to, { destinationUrl: link.programDestinationUrl, deepLinkHosts: link.deepLinkHosts }) : undefined
 
-    if (isBot(userAgent)) {
-      set.headers.location = destination
-      return null
-    }
-    const ipHash = hashAddress(link.clickSalt, clientAddress(request, ctx.server, config.server.trust_proxy))
-    const visitor = `${tenant.id}\n${ipHash ?? '-'}`
-    hardCap.hit(visitor)
+    if (isBot(userAgent)) return redirect(headers, deepLink ?? link.destinationUrl)
+    const ipHash = hashAddress(link.clickSalt, clientAddress(request, server, config.server.trust_proxy))
+    const clicks = perMinute.hit(`${tenant.id}\n${ipHash ?? '-'}`)
     let flag: ClickFlag | null = null
     if (link.partnerStatus === 'revoked') flag = 'revoked'
-    else if (velocity.record(visitor) > config.tracking.velocity_per_minute) flag = 'velocity'
+    else if (clicks > config.tracking.velocity_per_minute) flag = 'velocity'
 
     const clickId = newId('click')
     await writer.write({
@@ -101,20 +107,37 @@ export function createClickRouter(deps: ClickRouterDeps) {
       ip_hash: ipHash,
       user_agent: userAgent,
       referer: request.headers.get('referer')?.slice(0, 1024) ?? null,
-      sub_source: query.sub?.slice(0, 128) || null,
+      sub_source: query?.get('sub')?.slice(0, 128) || null,
       flag,
       created_at: new Date().toISOString(),
     })
-    set.headers.location = deepLink ? withClickRef(deepLink, clickId) : link.locationFor(clickId)
-    set.headers['set-cookie'] = `${CLICK_COOKIE}=${clickId}${cookieTail}`
-    return null
+    return redirect(
+      headers,
+      deepLink ? withClickRef(deepLink, clickId) : link.locationFor(clickId),
+      `${CLICK_COOKIE}=${clickId}${cookieTail}`,
+    )
   }
 
-  const plugin = new Elysia({ name: 'click-router' })
-  const detail = { tags: ['Tracking'], summary: 'Follow a partner link: records the click, sets _cref, 302 to the destination with cref' }
-  if (config.mode === 'single') plugin.get('/r/:linkKey', route, { detail })
-  else plugin.get('/r/:slug/:linkKey', route, { detail })
-  return { plugin, writer, directory }
+  const path = config.mode === 'single' ? '/r/:linkKey' : '/r/:slug/:linkKey'
+  // Documented, and reachable through app.handle(); a listening server answers the same path straight
+  // from Bun's router through `native` (see http/app.ts), with no framework in between.
+  const plugin = new Elysia({ name: 'click-router' }).get(
+    path,
+    ({ request, server, params }) => follow(request, server, params as unknown as FollowedLink),
+    { detail: { tags: ['Tracking'], summary: 'Follow a partner link: records the click, sets _cref, 302 to the destination with cref' } },
+  )
+  const native: Record<string, NativeHandler> = {
+    [path]: (request, server, headers) => follow(request, server, request.params as unknown as FollowedLink, headers),
+  }
+  return { plugin, native, writer, directory }
+}
+
+/** A 302 carrying `headers` (the envelope's) as well. */
+function redirect(headers: Record<string, string>, location: string, cookie?: string): Response {
+  headers.location = location
+  headers['cache-control'] = 'no-store'
+  if (cookie) headers['set-cookie'] = cookie
+  return new Response(null, { status: 302, headers })
 }
 
 /** The click id a visitor's browser carries, from the router's cookie. */

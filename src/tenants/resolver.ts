@@ -11,18 +11,24 @@ const TTL_MS = 30_000
 const MAX_ENTRIES = 10_000
 const SLUG = new RegExp(SLUG_PATTERN)
 
-export function tenantResolver(db: Kysely<DB>, single?: Tenant): (slug: string | undefined) => Promise<Tenant | undefined> {
-  if (single) return async () => single
+/** Answers at once when it knows the tenant (the click router takes that path on every click). */
+export type TenantResolver = (slug: string | undefined) => Tenant | undefined | Promise<Tenant | undefined>
+
+export function tenantResolver(db: Kysely<DB>, single?: Tenant): TenantResolver {
+  if (single) return () => single
   const cache = new Map<string, { tenant: Tenant; until: number }>()
-  return async (slug) => {
-    if (!slug || !SLUG.test(slug)) return undefined
-    const hit = cache.get(slug)
-    if (hit && hit.until > Date.now()) return hit.tenant
+  const read = async (slug: string) => {
     const tenant = await findTenantBySlug(db, slug)
     if (tenant) {
       if (cache.size >= MAX_ENTRIES) cache.clear()
       cache.set(slug, { tenant, until: Date.now() + TTL_MS })
     }
     return tenant
+  }
+  return (slug) => {
+    if (!slug || !SLUG.test(slug)) return undefined
+    const hit = cache.get(slug)
+    if (hit && hit.until > Date.now()) return hit.tenant
+    return read(slug)
   }
 }

@@ -1,0 +1,47 @@
+/**
+ * The columns a click is written with, in one order for every store: SQLite binds them positionally
+ * and PostgreSQL receives one array per column. Every column is text (or null).
+ */
+import type { DB } from '../db/schema.ts'
+
+export type ClickRow = DB['clicks']
+
+export const CLICK_COLUMNS = [
+  'id',
+  'tenant_id',
+  'link_id',
+  'partner_id',
+  'program_id',
+  'source',
+  'ip_hash',
+  'user_agent',
+  'referer',
+  'sub_source',
+  'flag',
+  'created_at',
+] as const satisfies readonly (keyof ClickRow)[]
+
+/** Where tenant_id stands in CLICK_COLUMNS. */
+export const TENANT_COLUMN = CLICK_COLUMNS.indexOf('tenant_id')
+
+/** A click as the values of CLICK_COLUMNS, in order. */
+export type ClickValues = (string | null)[]
+
+export function clickValues(row: ClickRow): ClickValues {
+  return CLICK_COLUMNS.map((c) => row[c])
+}
+
+/** One row per statement run, prepared once (bun:sqlite caches it). */
+export const SQLITE_CLICK_INSERT = `insert into clicks (${CLICK_COLUMNS.join(', ')}) values (${CLICK_COLUMNS.map(() => '?').join(', ')})`
+
+/**
+ * One statement per batch of a tenant, its own transaction. The rows travel as one JSON array of
+ * CLICK_COLUMNS values ($1), read as jsonb: parsed once, where `->>` on json parses each row again.
+ * Measured on the server, per row: jsonb 17-25 µs, a text[] per column 25-30 µs, json 28-46 µs.
+ * Row-level security checks every row against app.tenant_id, which the statement sets first ($2):
+ * the insert can take no row before the one-row CTE has been read.
+ */
+export const POSTGRES_CLICK_INSERT = `with tenant as materialized (select set_config('app.tenant_id', $2, true))
+insert into clicks (${CLICK_COLUMNS.join(', ')})
+select ${CLICK_COLUMNS.map((_, i) => `row->>${i}`).join(', ')}
+from tenant, jsonb_array_elements($1::jsonb) as row`
