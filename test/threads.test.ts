@@ -1,0 +1,29 @@
+/**
+ * Worker threads in the compiled binary: each entry file named with threadEntry() must be an entry
+ * point of package.json's build script, or the binary has no such file and the thread cannot start
+ * (the router would answer every click with a 500).
+ */
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+
+const ROOT = join(import.meta.dirname, '..')
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) return sourceFiles(path)
+    return entry.name.endsWith('.ts') ? [path] : []
+  })
+}
+
+describe('thread entry points', () => {
+  it('builds every file a thread starts from into the binary', () => {
+    const build: string = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.build
+    const entries = sourceFiles(join(ROOT, 'src')).flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(/threadEntry\('\.\/([^']+)'\)/g)].map((m) => `src/${m[1]}`),
+    )
+    expect(entries).toContain('src/links/click-thread.ts')
+    for (const entry of entries) expect(build.split(/\s+/), entry).toContain(entry)
+  })
+})
