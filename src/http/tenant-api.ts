@@ -58,12 +58,13 @@ export function createTenantApi(options: TenantApiOptions) {
         },
         // Authentication runs at transform, before the body is validated: a caller without a good
         // credential learns nothing about what the route accepts.
-        async transform(ctx) {
+        // Destructured: Elysia reads each hook's source to learn what it uses, and a context object
+        // handed on whole confused it in the minified binary (a warning on the first request).
+        async transform({ request, tenant }) {
           // The derive above always sets the tenant; the macro's context type only knows it may.
-          const tenant = ctx.tenant!
-          const principal = await authenticate(options.strategies, { request: ctx.request, tenant, withTenant: options.withTenant })
-          authorize(principal, requirement, tenant)
-          principals.set(ctx.request, principal)
+          const principal = await authenticate(options.strategies, { request, tenant: tenant!, withTenant: options.withTenant })
+          authorize(principal, requirement, tenant!)
+          principals.set(request, principal)
         },
         resolve: ({ request }) => ({ principal: principals.get(request)! }),
       }),
