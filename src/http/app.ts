@@ -5,13 +5,13 @@
  */
 import { openapi } from '@elysiajs/openapi'
 import { type AnyElysia, Elysia } from 'elysia'
-import { ulid } from 'ulid'
 import type { AuthStrategy } from '../auth/principal.ts'
 import { sessionCookie } from '../auth/sessions/cookie.ts'
 import type { Config } from '../config/schema.ts'
 import type { Database } from '../db/database.ts'
 import type { WithTenant } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
+import { newRequestId } from '../ids.ts'
 import type { Logger } from '../log/logger.ts'
 import type { TenantResolver } from '../tenants/resolver.ts'
 import { VERSION } from '../version.ts'
@@ -64,7 +64,7 @@ export function createApp(deps: AppDeps) {
   /** The client's X-Request-Id when it is sane, else a new one. */
   const requestIdFor = (request: Request) => {
     const incoming = request.headers.get('x-request-id')
-    return incoming && REQUEST_ID.test(incoming) ? incoming : ulid()
+    return incoming && REQUEST_ID.test(incoming) ? incoming : newRequestId()
   }
   /** Every answered request: a metric, and an access-log line when info is logged. */
   const answered = (request: Request, pattern: string, status: number, start: { at: number; id: string; ip: string | undefined }) => {
