@@ -1,7 +1,7 @@
 /**
- * Worker threads in the compiled binary: each entry file named with threadEntry() must be an entry
- * point of package.json's build script, or the binary has no such file and the thread cannot start
- * (the router would answer every click with a 500).
+ * Worker threads: each entry file named with threadEntry() must be an entry point of package.json's
+ * build script, or the compiled binary has no such file and the thread cannot start (the router would
+ * answer every click with a 500); and the main thread must not run an entry's top level.
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -25,5 +25,16 @@ describe('thread entry points', () => {
     )
     expect(entries).toContain('src/links/click-thread.ts')
     for (const entry of entries) expect(build.split(/\s+/), entry).toContain(entry)
+  })
+
+  it('are imported elsewhere for their types only: their top level is the thread’s own', () => {
+    // A value import would run the entry's top level on the main thread too: its `self.onmessage`
+    // would then be the process's, and would keep it from ever exiting.
+    for (const file of sourceFiles(join(ROOT, 'src'))) {
+      for (const line of readFileSync(file, 'utf8').split('\n')) {
+        if (!/from '[./]*(links\/)?click-thread\.ts'/.test(line)) continue
+        expect(line, file).toMatch(/^import type /)
+      }
+    }
   })
 })

@@ -1,6 +1,8 @@
 /**
- * The columns a click is written with, in one order for every store: SQLite binds them positionally
- * and PostgreSQL receives one array per column. Every column is text (or null).
+ * What the click writer and its thread (click-thread.ts) share: the columns a click is written with,
+ * in one order (SQLite binds them positionally, PostgreSQL reads them by position from jsonb), the
+ * statements, and the thread's PostgreSQL connections. Every column is text (or null). The writer
+ * takes from the thread's module only types: its top level is the thread's own.
  */
 import type { DB } from '../db/schema.ts'
 
@@ -45,3 +47,6 @@ export const POSTGRES_CLICK_INSERT = `with tenant as materialized (select set_co
 insert into clicks (${CLICK_COLUMNS.join(', ')})
 select ${CLICK_COLUMNS.map((_, i) => `row->>${i}`).join(', ')}
 from tenant, jsonb_array_elements($1::jsonb) as row`
+
+/** Connections of the thread's PostgreSQL pool: the batches the writer keeps in flight at once. */
+export const POSTGRES_CONNECTIONS = 4

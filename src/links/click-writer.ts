@@ -10,8 +10,8 @@
 import type { Database } from '../db/database.ts'
 import type { Logger } from '../log/logger.ts'
 import { threadEntry } from '../threads.ts'
-import type { ClickRow } from './click-columns.ts'
-import { type ClickThreadReply, type ClickThreadRequest, POSTGRES_CONNECTIONS } from './click-thread.ts'
+import { type ClickRow, POSTGRES_CONNECTIONS } from './click-columns.ts'
+import type { ClickThreadReply, ClickThreadRequest } from './click-thread.ts'
 
 /** The clicks gathering for the next commit, and the one promise they all wait on. */
 interface Batch {
@@ -100,6 +100,8 @@ function newBatch(): Batch {
  * The thread, seen from here. It starts with the writer; one that dies fails the batches it held
  * (their redirects answer 500: nothing was stored) and the next batch starts a new one.
  */
+const STOP_WAIT_MS = 2000
+
 class ClickThread {
   #worker: Worker | undefined
   #seq = 0
@@ -127,7 +129,10 @@ class ClickThread {
     if (!worker) return
     const closed = new Promise((resolve) => worker.addEventListener('close', resolve, { once: true }))
     worker.terminate()
-    await closed
+    // Stopping must end even if the thread never reports that it closed.
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))])
+    clearTimeout(timer)
     this.#failAll(new Error('the click writer was stopped'))
     await this.#mainCheckpoints(true)
   }
