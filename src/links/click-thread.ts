@@ -42,7 +42,8 @@ let opened: Promise<Store> | undefined
 
 self.onmessage = async ({ data }: MessageEvent<ClickThreadRequest>) => {
   if ('open' in data) {
-    opened = 'sqlite' in data.open ? Promise.resolve(sqliteStore(openSqlite(data.open.sqlite))) : postgresStore(data.open.postgres.url)
+    opened = open(data.open)
+    opened.catch(() => {}) // a database that cannot be opened is reported with each batch
     return
   }
   const reply: ClickThreadReply = { seq: data.seq }
@@ -54,6 +55,10 @@ self.onmessage = async ({ data }: MessageEvent<ClickThreadRequest>) => {
     reply.error = (err as Error).message ?? String(err)
   }
   self.postMessage(reply)
+}
+
+async function open(location: DatabaseLocation): Promise<Store> {
+  return 'sqlite' in location ? sqliteStore(openSqlite(location.sqlite)) : postgresStore(location.postgres.url)
 }
 
 function sqliteStore(db: Database): Store {
