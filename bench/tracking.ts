@@ -113,7 +113,7 @@ async function countOf(t: Target, table: string): Promise<number> {
  * (PostgreSQL), so with few connections the router is bound by that latency (Little's law), not by
  * its work: both are reported, against the ceiling at the same number of connections.
  */
-export const ROUTER_CONNECTIONS = [32, 256] as const
+const ROUTER_CONNECTIONS = [32, 256] as const
 /**
  * The machine's speed drifts from second to second (its cores are shared), so the ceiling and the
  * router are measured in turns, ROUNDS times each, and the medians are reported: the ratio is the

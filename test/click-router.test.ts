@@ -197,6 +197,15 @@ describe.each(DIALECTS)('click router on %s (multi-tenant)', (dialect) => {
   })
 })
 
+/** An active program, a partner of `email` and a link of theirs, made through a single-mode server's API. */
+async function newLink(server: TestServer, email: string): Promise<{ key: string }> {
+  const key = server.adminKey
+  const body = { name: 'P', currency: 'EUR', status: 'active', destinationUrl: 'https://shop.example.com/' }
+  const program = await (await server.call('POST', '/api/programs', { key, body })).json()
+  const partner = await (await server.call('POST', '/api/partners', { key, body: { email } })).json()
+  return (await server.call('POST', '/api/links', { key, body: { partnerId: partner.id, programId: program.id } })).json()
+}
+
 describe.each(DIALECTS)('click limits on %s', (dialect) => {
   let server: TestServer
   beforeAll(async () => {
@@ -205,15 +214,7 @@ describe.each(DIALECTS)('click limits on %s', (dialect) => {
   afterAll(() => server.stop())
 
   it('flags a burst from one address, then answers 429 with Retry-After past the hard cap', async () => {
-    const key = server.adminKey
-    const program = await (
-      await server.call('POST', '/api/programs', {
-        key,
-        body: { name: 'P', currency: 'EUR', status: 'active', destinationUrl: 'https://shop.example.com/' },
-      })
-    ).json()
-    const partner = await (await server.call('POST', '/api/partners', { key, body: { email: 'burst@example.com' } })).json()
-    const link = await (await server.call('POST', '/api/links', { key, body: { partnerId: partner.id, programId: program.id } })).json()
+    const link = await newLink(server, 'burst@example.com')
     const statuses: number[] = []
     const crefs: string[] = []
     for (let i = 0; i < 8; i++) {
@@ -273,18 +274,10 @@ describe('the click writer on sqlite', () => {
 
   it('checkpoints the WAL on its own thread: never on the connection that serves requests', async () => {
     const { database } = server.runtime
-    const setting = await database.withSqlite!((handle) => handle.query('PRAGMA wal_autocheckpoint').get())
-    expect(setting).toEqual({ wal_autocheckpoint: 0 })
+    expect(database.walAutocheckpoint!()).toBe(0)
 
     const key = server.adminKey
-    const program = await (
-      await server.call('POST', '/api/programs', {
-        key,
-        body: { name: 'W', currency: 'EUR', status: 'active', destinationUrl: 'https://shop.example.com/' },
-      })
-    ).json()
-    const partner = await (await server.call('POST', '/api/partners', { key, body: { email: 'wal@example.com' } })).json()
-    const link = await (await server.call('POST', '/api/links', { key, body: { partnerId: partner.id, programId: program.id } })).json()
+    const link = await newLink(server, 'wal@example.com')
     for (let i = 0; i < 3; i++) expect((await fetch(`${server.url}/r/${link.key}`, { redirect: 'manual' })).status).toBe(302)
     // Written after the clicks, by the serving connection.
     const late = await (await server.call('POST', '/api/partners', { key, body: { email: 'late@example.com' } })).json()

@@ -3,7 +3,6 @@
  * reachable before it is returned so a bad path or URL stops start-up with one line naming the key.
  */
 
-import type { Database as BunSqlite } from 'bun:sqlite'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { Kysely, PostgresDialect, sql } from 'kysely'
@@ -20,10 +19,12 @@ export interface Database {
   dialect: Dialect
   db: Kysely<DB>
   /**
-   * SQLite only: runs a synchronous `fn` on the bun:sqlite handle under Kysely, once no transaction
-   * holds the one connection: for a setting of the connection (the click writer's checkpoints).
+   * SQLite only: sets how many WAL pages make the serving connection checkpoint after a commit (0:
+   * never), and answers the setting now in force (no argument: only answers). A setting of the
+   * connection, not of a transaction: safe whoever holds the connection. The click writer turns it
+   * off while its thread checkpoints (links/click-thread.ts).
    */
-  withSqlite?: <T>(fn: (handle: BunSqlite) => T) => Promise<T>
+  walAutocheckpoint?: (pages?: number) => number
   /** How another thread reaches the same database: the click writer's (links/click-thread.ts). */
   location: DatabaseLocation
   /** Throws when the database cannot answer; /ready uses it. */
@@ -64,12 +65,14 @@ function openSqliteDatabase(path: string, busyTimeoutMs: number): Database {
   } catch (err) {
     throw new StartupError(`database.sqlite.path: cannot open ${path}: ${(err as Error).message}`)
   }
-  const dialect = new BunSqliteDialect(raw)
-  const db = new Kysely<DB>({ dialect })
+  const db = new Kysely<DB>({ dialect: new BunSqliteDialect(raw) })
   return {
     dialect: 'sqlite',
     db,
-    withSqlite: (fn) => dialect.withHandle(fn),
+    walAutocheckpoint: (pages) => {
+      const setting = pages === undefined ? 'PRAGMA wal_autocheckpoint' : `PRAGMA wal_autocheckpoint = ${Math.trunc(pages)}`
+      return (raw.query(setting).get() as { wal_autocheckpoint: number }).wal_autocheckpoint
+    },
     location: { sqlite: { path, busyTimeoutMs } },
     ping: async () => void raw.query('select 1').get(),
     close: () => db.destroy(),

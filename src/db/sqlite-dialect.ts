@@ -84,37 +84,18 @@ class ImmediateTransactionSqliteDriver extends SqliteDriver {
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'))
   }
-
-  /** Runs `fn` once the connection is this caller's; `fn` is synchronous, so nothing interleaves. */
-  async exclusive<T>(fn: () => T): Promise<T> {
-    await this.acquireConnection()
-    try {
-      return fn()
-    } finally {
-      await this.releaseConnection()
-    }
-  }
 }
 
 export class BunSqliteDialect extends SqliteDialect {
   readonly #db: BunDatabase
-  readonly #driver: ImmediateTransactionSqliteDriver
   constructor(db: BunDatabase) {
     super({ database: adapt(db) })
     this.#db = db
-    this.#driver = new ImmediateTransactionSqliteDriver({ database: adapt(db) })
   }
   override createAdapter(): SqliteAdapter {
     return new TransactionalDdlSqliteAdapter()
   }
   override createDriver(): Driver {
-    return this.#driver
-  }
-  /**
-   * Runs a synchronous `fn` on the bun:sqlite handle once no transaction holds the connection, for a
-   * setting of the connection. Refused inside withTenant, like any second use of the connection.
-   */
-  withHandle<T>(fn: (db: BunDatabase) => T): Promise<T> {
-    return this.#driver.exclusive(() => fn(this.#db))
+    return new ImmediateTransactionSqliteDriver({ database: adapt(this.#db) })
   }
 }

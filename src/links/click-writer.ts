@@ -134,7 +134,7 @@ class ClickThread {
     await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))])
     clearTimeout(timer)
     this.#failAll(new Error('the click writer was stopped'))
-    await this.#mainCheckpoints(true)
+    this.#mainCheckpoints(true)
   }
 
   #start(): Worker {
@@ -151,7 +151,7 @@ class ClickThread {
       worker.terminate()
       this.log.error(`the click writer's thread ${reason}; the next click starts a new one`)
       this.#failAll(new Error(`the click writer's thread ${reason}`))
-      void this.#mainCheckpoints(true)
+      this.#mainCheckpoints(true)
     }
     worker.addEventListener('error', (event) => died(`failed: ${event.message}`))
     worker.addEventListener('close', () => died('stopped'))
@@ -159,7 +159,7 @@ class ClickThread {
     ;(worker as Worker & { unref(): void }).unref()
     send(worker, { open: this.database.location })
     this.#worker = worker
-    void this.#mainCheckpoints(false)
+    this.#mainCheckpoints(false)
     return worker
   }
 
@@ -167,13 +167,8 @@ class ClickThread {
    * SQLite: while the thread runs it checkpoints the WAL (click-thread.ts), so the main connection
    * does not; without it, the main connection goes back to SQLite's own checkpoints.
    */
-  async #mainCheckpoints(on: boolean): Promise<void> {
-    const pages = on ? 1000 : 0
-    await this.database
-      .withSqlite?.((handle) => handle.exec(`PRAGMA wal_autocheckpoint = ${pages}`))
-      .catch((err) => {
-        this.log.error({ err }, `cannot set wal_autocheckpoint to ${pages}`)
-      })
+  #mainCheckpoints(on: boolean): void {
+    this.database.walAutocheckpoint?.(on ? 1000 : 0)
   }
 
   #failAll(err: Error): void {
