@@ -1,8 +1,10 @@
 /**
  * The router's view of a link: everything a redirect needs, in one read, kept for a few seconds
- * (tracking.link_cache_seconds) so a busy link costs no query. Changes made through this instance
- * clear the cache at once (see the domain events in router.ts); other instances see them after the TTL.
+ * (tracking.link_cache_seconds) so a busy link costs no query (cache.ts: a busy link that expires is
+ * read once, not once per click in flight). Changes made through this instance clear the cache at once
+ * (see the domain events in router.ts); other instances see them after the TTL.
  */
+import { ReadThroughCache } from '../cache.ts'
 import { readJson } from '../db/codec.ts'
 import type { WithTenant } from '../db/with-tenant.ts'
 import { clickRefTemplate } from './destination.ts'
@@ -26,23 +28,23 @@ export interface RoutedLink {
 const MAX_ENTRIES = 50_000
 
 export class LinkDirectory {
-  readonly #cache = new Map<string, { link: RoutedLink | undefined; until: number }>()
+  readonly #cache: ReadThroughCache<RoutedLink | undefined>
 
   constructor(
     private readonly withTenant: WithTenant,
-    private readonly ttlMs: number,
-  ) {}
+    ttlMs: number,
+  ) {
+    this.#cache = new ReadThroughCache((cacheKey) => this.#read(cacheKey), { ttlMs, maxEntries: MAX_ENTRIES })
+  }
 
   /** The link, at once when it is cached (the router's every click), else once read. */
   find(tenantId: string, key: string): RoutedLink | undefined | Promise<RoutedLink | undefined> {
-    const cacheKey = `${tenantId}\n${key}`
-    const hit = this.#cache.get(cacheKey)
-    if (hit && hit.until > Date.now()) return hit.link
-    return this.#read(tenantId, key, cacheKey)
+    return this.#cache.get(`${tenantId}\n${key}`)
   }
 
-  async #read(tenantId: string, key: string, cacheKey: string): Promise<RoutedLink | undefined> {
-    const link = await this.withTenant(tenantId, async ({ db }) => {
+  #read(cacheKey: string): Promise<RoutedLink | undefined> {
+    const [tenantId, key] = cacheKey.split('\n') as [string, string]
+    return this.withTenant(tenantId, async ({ db }) => {
       const row = await db
         .selectFrom('links')
         .innerJoin('programs', 'programs.id', 'links.program_id')
@@ -79,11 +81,6 @@ export class LinkDirectory {
         clickSalt: row.click_salt,
       }
     })
-    if (this.ttlMs > 0) {
-      if (this.#cache.size >= MAX_ENTRIES) this.#cache.clear()
-      this.#cache.set(cacheKey, { link, until: Date.now() + this.ttlMs })
-    }
-    return link
   }
 
   forget(): void {

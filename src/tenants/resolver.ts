@@ -1,9 +1,10 @@
 /**
  * Slug → tenant for each request. Single mode has one tenant, known at start. Multi mode looks the slug
- * up and keeps it for a short while; the cache is advisory (each instance has its own, and a tenant
- * created elsewhere is found on its first request because misses are not cached).
+ * up and keeps it for a short while (cache.ts); the cache is advisory (each instance has its own, and a
+ * tenant created elsewhere is found on its first request because misses are not kept).
  */
 import type { Kysely } from 'kysely'
+import { ReadThroughCache } from '../cache.ts'
 import type { DB } from '../db/schema.ts'
 import { findTenantBySlug, SLUG_PATTERN, type Tenant } from './service.ts'
 
@@ -16,19 +17,10 @@ export type TenantResolver = (slug: string | undefined) => Tenant | undefined | 
 
 export function tenantResolver(db: Kysely<DB>, single?: Tenant): TenantResolver {
   if (single) return () => single
-  const cache = new Map<string, { tenant: Tenant; until: number }>()
-  const read = async (slug: string) => {
-    const tenant = await findTenantBySlug(db, slug)
-    if (tenant) {
-      if (cache.size >= MAX_ENTRIES) cache.clear()
-      cache.set(slug, { tenant, until: Date.now() + TTL_MS })
-    }
-    return tenant
-  }
-  return (slug) => {
-    if (!slug || !SLUG.test(slug)) return undefined
-    const hit = cache.get(slug)
-    if (hit && hit.until > Date.now()) return hit.tenant
-    return read(slug)
-  }
+  const cache = new ReadThroughCache((slug) => findTenantBySlug(db, slug), {
+    ttlMs: TTL_MS,
+    maxEntries: MAX_ENTRIES,
+    keep: (tenant) => tenant !== undefined,
+  })
+  return (slug) => (slug && SLUG.test(slug) ? cache.get(slug) : undefined)
 }
