@@ -2,8 +2,10 @@
  * A read-through cache for the lookups made on every request of a hot path (the click router's tenant
  * and link). A value answers at once, synchronously, for `ttlMs` after it was read. Past that, the first
  * request starts one read and every other request for the key shares it: a busy key that expires sends
- * one query, not one per request in flight. While that read runs, the expired value still answers (for
- * at most another `ttlMs`), so a busy key never waits on its own refresh either.
+ * one query, not one per request in flight. While that read runs, the expired value still answers if it
+ * expired less than STALE_GRACE_MS ago, so a busy key (refreshed as soon as it expires) never waits on
+ * its own refresh; a key idle for longer waits for the read, so no answer is older than the TTL by more
+ * than that grace.
  *
  * A read that fails is not kept: its callers get the error and the next request reads again. `clear()`
  * makes every later request read, and a read that was already running when it was called is not kept.
@@ -17,9 +19,12 @@ export interface ReadThroughOptions<V> {
   keep?: (value: V) => boolean
 }
 
+/** How long past its TTL a value may answer while its refresh runs (at most the TTL itself). */
+const STALE_GRACE_MS = 1000
+
 interface Entry<V> {
   value: V
-  /** Until then the value answers alone; until `until + ttlMs`, alongside a refresh. */
+  /** Until then the value answers alone; for STALE_GRACE_MS more, while it is read again. */
   until: number
 }
 
@@ -40,7 +45,7 @@ export class ReadThroughCache<V> {
     const now = Date.now()
     if (entry && entry.until > now) return entry.value
     const reading = this.#reading.get(key) ?? this.#start(key)
-    return entry && entry.until + this.options.ttlMs > now ? entry.value : reading
+    return entry && entry.until + Math.min(STALE_GRACE_MS, this.options.ttlMs) > now ? entry.value : reading
   }
 
   clear(): void {
