@@ -15,6 +15,17 @@ function reads() {
   return { calls, read }
 }
 
+/** A cache holding `A1` for key `a`, read once, with the clock `pastTtlMs` beyond its TTL. */
+async function expired(ttlMs: number, pastTtlMs: number) {
+  const { calls, read } = reads()
+  const cache = new ReadThroughCache(read, { ttlMs, maxEntries: 10 })
+  const first = cache.get('a')
+  calls[0]!.resolve('A1')
+  await first
+  vi.advanceTimersByTime(ttlMs + pastTtlMs)
+  return { calls, cache }
+}
+
 describe('ReadThroughCache', () => {
   beforeEach(() => {
     vi.useFakeTimers({ toFake: ['Date'] })
@@ -38,12 +49,7 @@ describe('ReadThroughCache', () => {
   })
 
   it('refreshes an expired value once, answering the old value meanwhile', async () => {
-    const { calls, read } = reads()
-    const cache = new ReadThroughCache(read, { ttlMs: 1000, maxEntries: 10 })
-    const first = cache.get('a')
-    calls[0]!.resolve('A1')
-    await first
-    vi.advanceTimersByTime(1001)
+    const { calls, cache } = await expired(1000, 1)
     for (let i = 0; i < 50; i++) expect(cache.get('a')).toBe('A1')
     expect(calls).toHaveLength(2)
     calls[1]!.resolve('A2')
@@ -53,12 +59,7 @@ describe('ReadThroughCache', () => {
   })
 
   it('answers the old value for a second past its TTL at most; later, it waits on the read', async () => {
-    const { calls, read } = reads()
-    const cache = new ReadThroughCache(read, { ttlMs: 10_000, maxEntries: 10 })
-    const first = cache.get('a')
-    calls[0]!.resolve('A1')
-    await first
-    vi.advanceTimersByTime(10_000 + 500)
+    const { calls, cache } = await expired(10_000, 500)
     expect(cache.get('a')).toBe('A1')
     vi.advanceTimersByTime(501)
     const waiting = cache.get('a')
@@ -81,12 +82,7 @@ describe('ReadThroughCache', () => {
   })
 
   it('drops the old value when its refresh fails, so an outage is not hidden behind it', async () => {
-    const { calls, read } = reads()
-    const cache = new ReadThroughCache(read, { ttlMs: 1000, maxEntries: 10 })
-    const first = cache.get('a')
-    calls[0]!.resolve('A1')
-    await first
-    vi.advanceTimersByTime(1001)
+    const { calls, cache } = await expired(1000, 1)
     expect(cache.get('a')).toBe('A1')
     calls[1]!.reject(new Error('database gone'))
     await new Promise((resolve) => setTimeout(resolve, 0))
