@@ -132,7 +132,7 @@ const TrackingSchema = T.Object(
     link_cache_seconds: T.Integer({
       default: 5,
       minimum: 0,
-      description: 'How long an instance keeps a link it looked up (a change made elsewhere shows within this, and a second more while the link is read again).',
+      description: 'How long an instance keeps a link it looked up (a change made elsewhere shows within this, plus a second).',
     }),
     identify_per_minute: T.Integer({ default: 60, minimum: 1, description: 'Identify calls per client address and minute.' }),
   },
