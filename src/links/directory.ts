@@ -2,7 +2,7 @@
  * The router's view of a link: everything a redirect needs, in one read, kept for a few seconds
  * (tracking.link_cache_seconds) so a busy link costs no query (cache.ts: a busy link that expires is
  * read once, not once per click in flight). Changes made through this instance clear the cache at once
- * (see the domain events in router.ts); other instances see them after the TTL.
+ * (see the domain events in router.ts); other instances see them within the TTL and a second.
  */
 import { ReadThroughCache } from '../cache.ts'
 import { readJson } from '../db/codec.ts'
