@@ -49,6 +49,13 @@ export type NativeHandler = (request: BunRequest, server: Server, headers: Recor
 type BunRequest = Request & { params: Record<string, string> }
 type Server = { requestIP(r: Request): { address: string } | null }
 
+/** When a request came in, its id, and (once looked up) the client's address, for its metric and log line. */
+interface RequestStart {
+  at: number
+  id: string
+  ip: string | undefined
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 const OPENAPI_PATH = '/api/openapi.json'
 const REFERENCE_PATH = '/api/reference'
@@ -56,7 +63,7 @@ const REFERENCE_PATH = '/api/reference'
 export function createApp(deps: AppDeps) {
   const { config, log } = deps
   const metrics = createMetrics()
-  const started = new WeakMap<Request, { at: number; id: string; ip: string | undefined }>()
+  const started = new WeakMap<Request, RequestStart>()
   const requestIdOf = (r: Request) => started.get(r)?.id
   const mapError = errorMapper(log, requestIdOf)
   const logRequests = log.isLevelEnabled('info')
@@ -67,7 +74,7 @@ export function createApp(deps: AppDeps) {
     return incoming && REQUEST_ID.test(incoming) ? incoming : newRequestId()
   }
   /** Every answered request: a metric, and an access-log line when info is logged. */
-  const answered = (request: Request, pattern: string, status: number, start: { at: number; id: string; ip: string | undefined }) => {
+  const answered = (request: Request, pattern: string, status: number, start: RequestStart) => {
     const seconds = (performance.now() - start.at) / 1000
     metrics.observe(request.method, pattern, status, seconds)
     if (logRequests) {
@@ -78,7 +85,7 @@ export function createApp(deps: AppDeps) {
     }
   }
   const native = (pattern: string, handler: NativeHandler) => async (request: BunRequest, server: Server) => {
-    const start = { at: performance.now(), id: requestIdFor(request), ip: undefined as string | undefined }
+    const start: RequestStart = { at: performance.now(), id: requestIdFor(request), ip: undefined }
     let response: Response
     try {
       response = await handler(request, server, { 'x-request-id': start.id })

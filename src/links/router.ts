@@ -37,6 +37,8 @@ export const CLICK_COOKIE = '_cref'
 const LINK_KEY = new RegExp(LINK_KEY_PATTERN)
 const MINUTE = 60_000
 
+const linkNotFound = (linkKey: string) => new AppError(404, 'link_not_found', `no link ${linkKey}`)
+
 /** Domain events after which a cached link may be stale. */
 const LINK_CHANGES = ['partner.revoked', 'partner.activated', 'program.updated', 'link.archived']
 
@@ -73,15 +75,14 @@ export function createClickRouter(deps: ClickRouterDeps) {
     params: FollowedLink,
     headers: Record<string, string> = {},
   ): Promise<Response> {
-    const notFound = () => new AppError(404, 'link_not_found', `no link ${params.linkKey}`)
     // Both answer at once from their caches on nearly every click: await only a read.
     const tenantOrRead = deps.resolveTenant(params.slug)
     const tenant = tenantOrRead instanceof Promise ? await tenantOrRead : tenantOrRead
     if (!tenant) throw new AppError(404, 'tenant_not_found', `no tenant ${params.slug}`)
-    if (!LINK_KEY.test(params.linkKey)) throw notFound()
+    if (!LINK_KEY.test(params.linkKey)) throw linkNotFound(params.linkKey)
     const linkOrRead = directory.find(tenant.id, params.linkKey)
     const link = linkOrRead instanceof Promise ? await linkOrRead : linkOrRead
-    if (!link || link.archived || link.programStatus === 'archived') throw notFound()
+    if (!link || link.archived || link.programStatus === 'archived') throw linkNotFound(params.linkKey)
 
     // Most clicks carry no query: parse one only when there is one.
     const query = request.url.includes('?') ? new URL(request.url).searchParams : undefined
