@@ -4,6 +4,7 @@
  * rules around each step.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { recordEvent } from '../src/attribution/events.ts'
 import type { DomainEvent } from '../src/domain-events/bus.ts'
 import { DIALECTS } from './support/databases.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
@@ -214,6 +215,17 @@ describe.each(DIALECTS)('the partner program on %s', (dialect) => {
     expect(conflict.status).toBe(409)
     expect(await conflict.json()).toMatchObject({ error: 'event_conflict' })
     expect((await json('GET', `/commissions?programId=${prg.id}`)).commissions).toHaveLength(1)
+
+    // A replay is answered even once its ts has grown too old for a new event.
+    const tenant = await server.runtime.database.db.selectFrom('tenants').select('id').executeTakeFirstOrThrow()
+    const now = new Date()
+    const old = { ...body, externalEventId: 'order-old', ts: new Date(now.getTime() - 399 * 86_400_000).toISOString() }
+    const record = (input: typeof old, at: Date) => server.runtime.withTenant(tenant.id, (scope) => recordEvent(scope, input, at))
+    const original = await record(old, now)
+    expect(original.replayed).toBe(false)
+    const later = new Date(now.getTime() + 2 * 86_400_000)
+    expect(await record(old, later)).toEqual({ result: original.result, replayed: true })
+    await expect(record({ ...old, externalEventId: 'order-new-but-old' }, later)).rejects.toMatchObject({ code: 'invalid_timestamp' })
   })
 
   it('attributes the backlog: events before identify are attributed when the click is identified', async () => {

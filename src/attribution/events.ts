@@ -17,6 +17,7 @@ import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
 import { parseAmount, prorate } from '../money/money.ts'
 import { METADATA_MAX_BYTES } from '../partners/service.ts'
+import { currentTerms } from '../programs/enrolments.ts'
 import { normalizeEmail } from '../users/service.ts'
 import { type AttributionModel, modelWeights } from './models.ts'
 
@@ -138,8 +139,10 @@ async function resultOf(scope: TenantScope, row: EventRow): Promise<EventResult>
   }
 }
 
-/** Records an event and derives its attribution and commissions; `replayed` when it was known. */
-/** `onlyProgram`: a key bound to one program attributes its events to that program alone. */
+/**
+ * Records an event and derives its attribution and commissions; `replayed` when it was known.
+ * `onlyProgram`: a key bound to one program attributes its events to that program alone.
+ */
 export async function recordEvent(
   scope: TenantScope,
   input: EventInput,
@@ -147,9 +150,45 @@ export async function recordEvent(
   onlyProgram?: string,
 ): Promise<{ result: EventResult; replayed: boolean }> {
   const hash = requestHash(input)
-  const known = await replay(scope, input, hash)
-  if (known) return { result: known, replayed: true }
+  let row: EventRow
+  try {
+    row = eventRow(scope.tenantId, input, hash, now)
+  } catch (err) {
+    // A replay is answered as it was first, even where its body would no longer pass (a ts now too old).
+    const known = await replay(scope, input, hash)
+    if (known) return { result: known, replayed: true }
+    throw err
+  }
+  // The insert is also the replay check: a known externalEventId inserts nothing (and, on
+  // PostgreSQL, a concurrent first recording of it is waited for), and its stored result answers.
+  const inserted = await scope.db
+    .insertInto('events')
+    .values(row)
+    .onConflict((conflict) => conflict.columns(['tenant_id', 'external_event_id']).doNothing())
+    .returning('id')
+    .executeTakeFirst()
+  if (!inserted) {
+    const known = await replay(scope, input, hash)
+    if (!known) throw new Error(`event ${input.externalEventId} conflicted but is not stored`)
+    return { result: known, replayed: true }
+  }
+  const trigger = TRIGGERS[input.type]
+  const derived = trigger === 'refund' ? await refund(scope, row, now) : await attribute(scope, row, trigger, onlyProgram)
+  await scope.db
+    .updateTable('events')
+    .set({ attribution: writeJson(derived.attribution) })
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', row.id)
+    .execute()
+  scope.emit('event.recorded', { eventId: row.id, externalEventId: row.external_event_id, type: row.type, userId: row.customer_id })
+  return {
+    result: { eventId: row.id, externalEventId: row.external_event_id, attribution: derived.attribution, commissions: derived.commissions },
+    replayed: false,
+  }
+}
 
+/** The event as stored, checked: amounts, metadata and ts; its attribution is derived once it is in. */
+function eventRow(tenantId: string, input: EventInput, hash: string, now: Date): EventRow {
   const trigger = TRIGGERS[input.type]
   if ((input.value === undefined) !== (input.currency === undefined)) {
     throw new AppError(400, 'invalid_amount', 'value and currency go together')
@@ -164,9 +203,9 @@ export async function recordEvent(
   if (Buffer.byteLength(metadata) > METADATA_MAX_BYTES) {
     throw new AppError(400, 'metadata_too_large', `metadata is limited to ${METADATA_MAX_BYTES} bytes of JSON`)
   }
-  const row: EventRow = {
+  return {
     id: newId('event'),
-    tenant_id: scope.tenantId,
+    tenant_id: tenantId,
     external_event_id: input.externalEventId,
     customer_id: input.userId,
     type: input.type,
@@ -180,16 +219,6 @@ export async function recordEvent(
     request_hash: hash,
     attribution: writeJson({ status: 'unattributed', model: null, touches: [] } satisfies Attribution),
   }
-  await scope.db.insertInto('events').values(row).execute()
-  const attribution = trigger === 'refund' ? await refund(scope, row, now) : await attribute(scope, row, trigger, onlyProgram)
-  await scope.db
-    .updateTable('events')
-    .set({ attribution: writeJson(attribution) })
-    .where('tenant_id', '=', scope.tenantId)
-    .where('id', '=', row.id)
-    .execute()
-  scope.emit('event.recorded', { eventId: row.id, externalEventId: row.external_event_id, type: row.type, userId: row.customer_id })
-  return { result: await resultOf(scope, { ...row, attribution: writeJson(attribution) }), replayed: false }
 }
 
 interface ClickTouch {
@@ -198,6 +227,16 @@ interface ClickTouch {
   program_id: string
   flag: string | null
   created_at: string
+}
+
+/** What an event's derivation gave: its attribution, and the commissions (or clawbacks) it created. */
+export interface Derived {
+  attribution: Attribution
+  commissions: Commission[]
+}
+
+function unattributed(): Derived {
+  return { attribution: { status: 'unattributed', model: null, touches: [] }, commissions: [] }
 }
 
 /**
@@ -209,7 +248,7 @@ export async function attribute(
   event: EventRow,
   trigger: 'signup' | 'sale' | undefined,
   onlyProgram?: string,
-): Promise<Attribution> {
+): Promise<Derived> {
   const referrals = await scope.db
     .selectFrom('referrals')
     .selectAll()
@@ -229,10 +268,10 @@ export async function attribute(
   const programIds = [...new Set([...referrals.map((r) => r.program_id), ...clicks.map((c) => c.program_id)])].filter(
     (id) => onlyProgram === undefined || id === onlyProgram,
   )
-  if (programIds.length === 0) return { status: 'unattributed', model: null, touches: [] }
+  if (programIds.length === 0) return unattributed()
   const programs = await scope.db
     .selectFrom('programs')
-    .select(['id', 'currency', 'status', 'attribution_window_days', 'attribution_model'])
+    .select(['id', 'currency', 'status', 'attribution_window_days', 'attribution_model', 'rules', 'holdback_days'])
     .where('tenant_id', '=', scope.tenantId)
     .where('id', 'in', programIds)
     .orderBy('id')
@@ -241,7 +280,7 @@ export async function attribute(
   const touches: AttributionTouch[] = []
   let model: AttributionModel | null = null
   let reason: NoCommission | undefined
-  let earned = false
+  const commissions: Commission[] = []
   for (const program of programs) {
     let referral = referrals.find((r) => r.program_id === program.id)
     let programTouches: Touch[]
@@ -290,7 +329,7 @@ export async function attribute(
         .where('program_id', '=', program.id)
         .execute()
     }
-    const facts: ProgramFacts = { id: program.id, currency: program.currency, status: program.status }
+    const facts: ProgramFacts = { id: program.id, currency: program.currency, status: program.status, terms: currentTerms(program) }
     const outcome = await accrue(scope, facts, programTouches, {
       eventId: event.id,
       customerId: event.customer_id,
@@ -301,17 +340,18 @@ export async function attribute(
       occurredAt: event.occurred_at,
       firstSaleAt,
     })
-    if (outcome.commissions.length > 0) earned = true
+    if (outcome.commissions.length > 0) commissions.push(...outcome.commissions)
     else reason ??= outcome.reason
   }
-  if (touches.length === 0) return { status: 'unattributed', model: null, touches: [] }
+  if (touches.length === 0) return unattributed()
   scope.emit('attribution.created', { eventId: event.id, userId: event.customer_id, model, touches })
-  if (!trigger) return { status: 'not_commissionable', model, touches }
-  return { status: 'attributed', model, touches, ...(earned || !reason ? {} : { reason }) }
+  if (!trigger) return { attribution: { status: 'not_commissionable', model, touches }, commissions }
+  const earned = commissions.length > 0
+  return { attribution: { status: 'attributed', model, touches, ...(earned || !reason ? {} : { reason }) }, commissions }
 }
 
 /** A refund or chargeback: takes back the refunded share of what the sale earned. */
-async function refund(scope: TenantScope, event: EventRow, now: Date): Promise<Attribution> {
+async function refund(scope: TenantScope, event: EventRow, now: Date): Promise<Derived> {
   let sales = scope.db
     .selectFrom('events')
     .selectAll()
@@ -337,7 +377,7 @@ async function refund(scope: TenantScope, event: EventRow, now: Date): Promise<A
   const sale = await sales.orderBy('occurred_at', 'desc').orderBy('id', 'desc').executeTakeFirst()
   if (!sale) {
     if (event.refund_of !== null) throw new AppError(404, 'unknown_event', `no sale ${event.refund_of} for user ${event.customer_id}`)
-    return { status: 'reversal', model: null, touches: [], reason: 'no_sale_to_refund' }
+    return { attribution: { status: 'reversal', model: null, touches: [], reason: 'no_sale_to_refund' }, commissions: [] }
   }
   if (TRIGGERS[sale.type] !== 'sale') throw new AppError(400, 'invalid_refund', `${event.refund_of} is a ${sale.type} event, not a sale`)
   if (event.refund_of === null) {
@@ -364,7 +404,7 @@ async function refund(scope: TenantScope, event: EventRow, now: Date): Promise<A
       throw new AppError(400, 'invalid_refund', 'refunds would exceed the sale')
     }
   }
-  const commissions = await scope.db
+  const earnedBySale = await scope.db
     .selectFrom('commissions')
     .selectAll()
     .where('tenant_id', '=', scope.tenantId)
@@ -372,13 +412,16 @@ async function refund(scope: TenantScope, event: EventRow, now: Date): Promise<A
     .where('kind', '=', 'commission')
     .orderBy('id')
     .execute()
-  for (const commission of commissions) {
+  // The refund's own entries are its clawbacks; a commission reversed whole stays the sale's.
+  const clawbacks: Commission[] = []
+  for (const commission of earnedBySale) {
     const share =
       event.value_minor === null || !saleValue
         ? commission.amount_minor
         : prorate(commission.amount_minor, Number(event.value_minor), saleValue)
-    await reverseCommission(scope, commission, share, { eventId: event.id, now })
+    const reversal = await reverseCommission(scope, commission, share, { eventId: event.id, now })
+    if (reversal?.clawback) clawbacks.push(reversal.clawback)
   }
   const saleAttribution = readJson<Attribution>(sale.attribution)
-  return { status: 'reversal', model: saleAttribution.model, touches: saleAttribution.touches }
+  return { attribution: { status: 'reversal', model: saleAttribution.model, touches: saleAttribution.touches }, commissions: clawbacks }
 }

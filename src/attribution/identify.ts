@@ -65,7 +65,7 @@ async function attributeBacklog(scope: TenantScope, customerId: string, since: s
   for (const event of waiting) {
     const trigger = triggerOf(event.type)
     if (trigger === 'refund' || readJson<Attribution>(event.attribution).status !== 'unattributed') continue
-    const attribution = await attribute(scope, event, trigger)
+    const { attribution } = await attribute(scope, event, trigger)
     if (attribution.status === 'unattributed') continue
     await scope.db
       .updateTable('events')

@@ -13,12 +13,13 @@
  * clicked from an address the partner signs in from) makes the commission `flagged`: it earns nothing until a reviewer clears it. Nothing earns while the
  * program is not active.
  */
+import { readJson } from '../db/codec.ts'
 import type { DB } from '../db/schema.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { newId } from '../ids.ts'
 import { hashAddress } from '../links/visitor.ts'
 import { percentOf, splitByWeights } from '../money/money.ts'
-import { termsFor } from '../programs/enrolments.ts'
+import type { Terms } from '../programs/enrolments.ts'
 import type { StoredRule } from '../programs/rules.ts'
 import { type Commission, toCommission } from './service.ts'
 
@@ -35,6 +36,8 @@ export interface ProgramFacts {
   id: string
   currency: string
   status: string
+  /** Its current terms: what a partner who is not enrolled earns by. */
+  terms: Terms
 }
 
 export interface Conversion {
@@ -72,7 +75,9 @@ export async function accrue(
   let reason: NoCommission | undefined
   for (const [partnerId, share] of shares) {
     if (share.weightBp === 0) continue
-    const terms = await termsFor(scope, partnerId, program.id)
+    const partner = await partnerFacts(scope, partnerId, program.id, share.clickId)
+    // The enrolment's snapshot of the terms (grandfathering), else the program's current terms.
+    const terms = partner?.terms ? readJson<Terms>(partner.terms) : program.terms
     const earned = await earning(scope, terms.rules, program, partnerId, conversion)
     if (typeof earned === 'string') {
       reason = earned
@@ -80,7 +85,7 @@ export async function accrue(
     }
     const [amount] = splitByWeights(earned, [share.weightBp, 10_000 - share.weightBp])
     if (!amount) continue
-    const flag = share.flag ?? (await partnerFlag(scope, partnerId, conversion.customerEmail, share.clickId))
+    const flag = share.flag ?? (await partnerFlag(scope, partnerId, partner, conversion.customerEmail))
     const at = new Date().toISOString()
     const row: DB['commissions'] = {
       id: newId('commission'),
@@ -155,26 +160,43 @@ export function monthsBetween(from: string, to: string): number {
 }
 
 /**
+ * What accrual needs to know of the partner, in one query: their enrolment's terms in the program,
+ * and, for the self-referral check, their status and email and the address hash of the click that
+ * earns (with the tenant's key of those hashes). Undefined when the partner is gone.
+ */
+function partnerFacts(scope: TenantScope, partnerId: string, programId: string, clickId: string) {
+  return scope.db
+    .selectFrom('partners')
+    .innerJoin('tenants', 'tenants.id', 'partners.tenant_id')
+    .leftJoin('enrolments', (join) =>
+      join
+        .onRef('enrolments.partner_id', '=', 'partners.id')
+        .on('enrolments.tenant_id', '=', scope.tenantId)
+        .on('enrolments.program_id', '=', programId),
+    )
+    .leftJoin('clicks', (join) => join.on('clicks.tenant_id', '=', scope.tenantId).on('clicks.id', '=', clickId))
+    .select(['partners.status', 'partners.email', 'enrolments.terms', 'clicks.ip_hash', 'tenants.click_salt'])
+    .where('partners.tenant_id', '=', scope.tenantId)
+    .where('partners.id', '=', partnerId)
+    .executeTakeFirst()
+}
+
+type PartnerFacts = Awaited<ReturnType<typeof partnerFacts>>
+
+/**
  * Why the partner's commission must wait for review: revoked, or a self-referral: the customer has
  * the partner's email, or the click came from an address the partner's own portal users sign in from.
  */
-async function partnerFlag(scope: TenantScope, partnerId: string, customerEmail: string | null, clickId: string): Promise<string | null> {
-  const partner = await scope.db
-    .selectFrom('partners')
-    .select(['status', 'email'])
-    .where('tenant_id', '=', scope.tenantId)
-    .where('id', '=', partnerId)
-    .executeTakeFirst()
+async function partnerFlag(
+  scope: TenantScope,
+  partnerId: string,
+  partner: PartnerFacts,
+  customerEmail: string | null,
+): Promise<string | null> {
   if (!partner || partner.status === 'revoked') return 'revoked'
   if (customerEmail && customerEmail === partner.email) return 'self_referral'
-  const click = await scope.db
-    .selectFrom('clicks')
-    .innerJoin('tenants', 'tenants.id', 'clicks.tenant_id')
-    .select(['clicks.ip_hash', 'tenants.click_salt'])
-    .where('clicks.tenant_id', '=', scope.tenantId)
-    .where('clicks.id', '=', clickId)
-    .executeTakeFirst()
-  if (click?.ip_hash && click.click_salt) {
+  const { ip_hash: clickHash, click_salt: salt } = partner
+  if (clickHash && salt) {
     const sessions = await scope.db
       .selectFrom('sessions')
       .innerJoin('memberships', 'memberships.user_id', 'sessions.user_id')
@@ -183,7 +205,7 @@ async function partnerFlag(scope: TenantScope, partnerId: string, customerEmail:
       .where('memberships.partner_id', '=', partnerId)
       .where('sessions.ip', 'is not', null)
       .execute()
-    if (sessions.some((s) => hashAddress(click.click_salt!, s.ip!) === click.ip_hash)) return 'self_referral'
+    if (sessions.some((s) => hashAddress(salt, s.ip!) === clickHash)) return 'self_referral'
   }
   return null
 }

@@ -47,11 +47,12 @@ async function programTerms(scope: TenantScope, programId: string): Promise<{ te
     .where('id', '=', programId)
     .executeTakeFirst()
   if (!program) throw new AppError(404, 'not_found', `no program ${programId}`)
-  return {
-    terms: { rules: readJson<StoredRule[]>(program.rules), holdbackDays: program.holdback_days },
-    currency: program.currency,
-    status: program.status,
-  }
+  return { terms: currentTerms(program), currency: program.currency, status: program.status }
+}
+
+/** A program's terms as they stand: what a partner enrolled now is given, and what one not enrolled earns by. */
+export function currentTerms(program: Pick<DB['programs'], 'rules' | 'holdback_days'>): Terms {
+  return { rules: readJson<StoredRule[]>(program.rules), holdbackDays: program.holdback_days }
 }
 
 /** Enrols the partner unless already enrolled; `created` says which. */
@@ -91,12 +92,6 @@ export async function findEnrolmentRow(scope: TenantScope, partnerId: string, pr
     .where('partner_id', '=', partnerId)
     .where('program_id', '=', programId)
     .executeTakeFirst()
-}
-
-/** The partner's terms in the program: the enrolment's snapshot, else the program's current terms. */
-export async function termsFor(scope: TenantScope, partnerId: string, programId: string): Promise<Terms> {
-  const row = await findEnrolmentRow(scope, partnerId, programId)
-  return row ? readJson<Terms>(row.terms) : (await programTerms(scope, programId)).terms
 }
 
 /** Gives an enrolled partner the program's current terms. */
