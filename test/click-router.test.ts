@@ -10,6 +10,8 @@ import { copyFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ClickRow } from '../src/links/click-columns.ts'
+import { ClickWriter } from '../src/links/click-writer.ts'
 import { allowedDeepLink } from '../src/links/destination.ts'
 import { createTenant } from '../src/tenants/service.ts'
 import { DIALECTS, tempDir } from './support/databases.ts'
@@ -295,5 +297,42 @@ describe('the click writer on sqlite', () => {
     } finally {
       file.close()
     }
+  })
+})
+
+describe('the click writer, when its thread dies', () => {
+  let server: TestServer
+
+  beforeAll(async () => {
+    server = await startTestServer('sqlite')
+  })
+  afterAll(() => server.stop())
+
+  it('fails the batch the thread held, and the next click starts a new thread', async () => {
+    const { database, log } = server.runtime
+    const writer = new ClickWriter(database, log, { thread: new URL('./support/failing-click-thread.ts', import.meta.url).href })
+    const click = (id: string, userAgent: string): ClickRow => ({
+      id,
+      tenant_id: 'ten_thread',
+      link_id: null,
+      partner_id: 'partner',
+      program_id: 'prg_thread',
+      source: 'link',
+      ip_hash: null,
+      user_agent: userAgent,
+      referer: null,
+      sub_source: null,
+      flag: null,
+      created_at: new Date().toISOString(),
+    })
+    try {
+      await writer.write(click('clk_thread_1', 'browser'))
+      await expect(writer.write(click('clk_thread_2', 'crash'))).rejects.toThrow(/click writer's thread failed/)
+      await writer.write(click('clk_thread_3', 'browser'))
+    } finally {
+      await writer.close()
+    }
+    const stored = await database.db.selectFrom('clicks').select('id').where('tenant_id', '=', 'ten_thread').orderBy('id').execute()
+    expect(stored.map((row) => row.id)).toEqual(['clk_thread_1', 'clk_thread_3'])
   })
 })

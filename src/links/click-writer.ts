@@ -20,6 +20,14 @@ interface Batch {
   settle: (err?: unknown) => void
 }
 
+/** Clicks in one batch at most. */
+const MAX_BATCH = 2000
+
+export interface ClickWriterOptions {
+  /** The URL of the thread's entry file (click-thread.ts); tests start one that fails on cue. */
+  thread?: string
+}
+
 export class ClickWriter {
   /** Batches not yet handed over; the last one gathers the clicks that arrive. */
   readonly #waiting: Batch[] = []
@@ -33,19 +41,15 @@ export class ClickWriter {
    */
   readonly #concurrency: number
 
-  constructor(
-    database: Database,
-    log: Logger,
-    private readonly maxBatch = 2000,
-  ) {
-    this.#thread = new ClickThread(database, log)
+  constructor(database: Database, log: Logger, options: ClickWriterOptions = {}) {
+    this.#thread = new ClickThread(database, log, options.thread ?? threadEntry('./links/click-thread.ts'))
     this.#concurrency = 'sqlite' in database.location ? 2 : POSTGRES_CONNECTIONS
   }
 
   /** Resolves once the click is committed; rejects if its batch failed. A batch's clicks share one promise. */
   write(row: ClickRow): Promise<void> {
     let batch = this.#waiting.at(-1)
-    if (!batch || batch.rows.length >= this.maxBatch) {
+    if (!batch || batch.rows.length >= MAX_BATCH) {
       batch = newBatch()
       this.#waiting.push(batch)
       // One turn of the event loop, so the requests read in the same burst join it; then it goes as
@@ -110,6 +114,7 @@ class ClickThread {
   constructor(
     private readonly database: Database,
     private readonly log: Logger,
+    private readonly entry: string,
   ) {
     this.#start()
   }
@@ -138,7 +143,7 @@ class ClickThread {
   }
 
   #start(): Worker {
-    const worker = new Worker(threadEntry('./links/click-thread.ts'))
+    const worker = new Worker(this.entry)
     worker.onmessage = ({ data }: MessageEvent<ClickThreadReply>) => {
       const waiting = this.#pending.get(data.seq)
       this.#pending.delete(data.seq)
