@@ -301,6 +301,8 @@ describe('the click writer on sqlite', () => {
 })
 
 describe('the click writer, when its thread dies', () => {
+  // A server of its own: a second writer on a database turns its serving connection's checkpoints
+  // back on when it stops, which the WAL test above must not see.
   let server: TestServer
 
   beforeAll(async () => {
