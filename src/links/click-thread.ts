@@ -2,18 +2,17 @@
  * The click writer's thread: it stores the batches the router hands it (click-writer.ts) on a
  * connection of its own, so that the thread answering requests never waits on a commit, a WAL flush
  * or the database driver's work. Measured on that thread, each click's insert and share of a SQLite
- * commit cost it 8-14 µs, and the checkpoints a commit set off stalled it for 10-40 ms.
+ * commit cost it 8-14 µs.
  *
- * On SQLite it is also where the WAL is checkpointed. Its connection keeps SQLite's own checkpoint
- * after the commit that takes the WAL past 1,000 pages; as the writer of nearly every commit, it
- * finds the WAL wholly copied afterwards, so the WAL is rewound and stays small (a long WAL makes
- * every page lookup slower). The main connection checkpoints nothing while this thread runs, so no
- * request waits on a checkpoint's fsync; when clicks are idle, a timer here checkpoints the API's
- * writes.
+ * On SQLite its commits never checkpoint: the WAL is copied into the database file by a thread of
+ * its own (db/checkpoint-thread.ts), whose fsyncs would stall every click waiting on a commit here.
+ * After each of that thread's passes, this one (the writer of nearly every commit) copies the few
+ * frames written meanwhile (`{tail}`), so its next commit finds the WAL wholly copied and rewinds
+ * it: the WAL stays small (a long WAL makes every page lookup slower).
  *
  * Messages in: `{open}` once, then `{seq, rows}` with the batch's click rows as JSON (one string crosses
- * threads far cheaper than a structured clone of many objects). Messages out: `{seq}` once the batch
- * is committed, or `{seq, error}` once it is rolled back.
+ * threads far cheaper than a structured clone of many objects), and `{tail}`. Messages out: `{seq}`
+ * once the batch is committed, or `{seq, error}` once it is rolled back.
  */
 import type { Database } from 'bun:sqlite'
 import type { DatabaseLocation } from '../db/database.ts'
@@ -28,19 +27,26 @@ import {
   TENANT_COLUMN,
 } from './click-columns.ts'
 
-export type ClickThreadRequest = { open: DatabaseLocation } | { seq: number; rows: string }
+export type ClickThreadRequest = { open: DatabaseLocation } | { seq: number; rows: string } | { tail: true }
 export interface ClickThreadReply {
   seq: number
   error?: string
 }
 
-const IDLE_CHECKPOINT_MS = 1000
-
 declare const self: Worker
-type Store = (rows: ClickValues[]) => Promise<void> | void
+interface Store {
+  write(rows: ClickValues[]): Promise<void> | void
+  /** SQLite: copies what the checkpoint thread's last pass left of the WAL. */
+  tail?(): void
+}
 let opened: Promise<Store> | undefined
 
 self.onmessage = async ({ data }: MessageEvent<ClickThreadRequest>) => {
+  if ('tail' in data) {
+    // A tail that fails (the database cannot be opened, the disk errs) is left to the next pass.
+    await opened?.then((store) => store.tail?.()).catch(() => {})
+    return
+  }
   if ('open' in data) {
     opened = open(data.open)
     opened.catch(() => {}) // a database that cannot be opened is reported with each batch
@@ -50,7 +56,7 @@ self.onmessage = async ({ data }: MessageEvent<ClickThreadRequest>) => {
   try {
     if (!opened) throw new Error('click thread: no database opened')
     const store = await opened
-    await store((JSON.parse(data.rows) as ClickRow[]).map(clickValues))
+    await store.write((JSON.parse(data.rows) as ClickRow[]).map(clickValues))
   } catch (err) {
     reply.error = (err as Error).message ?? String(err)
   }
@@ -62,19 +68,15 @@ async function open(location: DatabaseLocation): Promise<Store> {
 }
 
 function sqliteStore(db: Database): Store {
+  db.exec('PRAGMA wal_autocheckpoint = 0')
   const insert = db.query(SQLITE_CLICK_INSERT)
-  // BEGIN IMMEDIATE … COMMIT, or ROLLBACK when a row throws.
-  const insertAll = db.transaction((rows: ClickValues[]) => {
-    for (const row of rows) insert.run(row as never)
-  }).immediate
-  let wrote = false
-  setInterval(() => {
-    if (!wrote) db.query('PRAGMA wal_checkpoint(PASSIVE)').get()
-    wrote = false
-  }, IDLE_CHECKPOINT_MS)
-  return (rows: ClickValues[]) => {
-    insertAll(rows)
-    wrote = true
+  const checkpoint = db.query('PRAGMA wal_checkpoint(PASSIVE)')
+  return {
+    // BEGIN IMMEDIATE … COMMIT, or ROLLBACK when a row throws.
+    write: db.transaction((rows: ClickValues[]) => {
+      for (const row of rows) insert.run(row as never)
+    }).immediate,
+    tail: () => void checkpoint.get(),
   }
 }
 
@@ -85,7 +87,7 @@ async function postgresStore(url: string): Promise<Store> {
   const pool = new pg.Pool({ connectionString: url, max: POSTGRES_CONNECTIONS })
   // An idle client that loses its server must not end the thread; the pool replaces it.
   pool.on('error', () => {})
-  return async (rows: ClickValues[]) => {
+  const write = async (rows: ClickValues[]) => {
     const byTenant = new Map<string, ClickValues[]>()
     for (const row of rows) {
       const tenantId = row[TENANT_COLUMN]!
@@ -101,4 +103,5 @@ async function postgresStore(url: string): Promise<Store> {
       ),
     )
   }
+  return { write }
 }

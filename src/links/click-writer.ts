@@ -7,6 +7,7 @@
  * The batches are stored by a thread of their own (click-thread.ts), on SQLite and PostgreSQL alike:
  * this thread only queues, hands over and answers.
  */
+import { Checkpointer } from '../db/checkpointer.ts'
 import type { Database } from '../db/database.ts'
 import type { Logger } from '../log/logger.ts'
 import { threadEntry } from '../threads.ts'
@@ -108,6 +109,8 @@ const STOP_WAIT_MS = 2000
 
 class ClickThread {
   #worker: Worker | undefined
+  /** SQLite: the WAL's checkpoints, which the thread's commits leave to it (click-thread.ts). */
+  #checkpointer: Checkpointer | undefined
   #seq = 0
   readonly #pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>()
 
@@ -139,6 +142,8 @@ class ClickThread {
     await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))])
     clearTimeout(timer)
     this.#failAll(new Error('the click writer was stopped'))
+    this.#checkpointer?.stop()
+    this.#checkpointer = undefined
     this.#mainCheckpoints(true)
   }
 
@@ -164,13 +169,19 @@ class ClickThread {
     ;(worker as Worker & { unref(): void }).unref()
     send(worker, { open: this.database.location })
     this.#worker = worker
+    const { location } = this.database
+    if ('sqlite' in location) {
+      this.#checkpointer ??= new Checkpointer(location.sqlite, this.log, () => {
+        if (this.#worker) send(this.#worker, { tail: true })
+      })
+    }
     this.#mainCheckpoints(false)
     return worker
   }
 
   /**
-   * SQLite: while the thread runs it checkpoints the WAL (click-thread.ts), so the main connection
-   * does not; without it, the main connection goes back to SQLite's own checkpoints.
+   * SQLite: while the thread runs, the WAL's checkpoints are the checkpoint thread's, so the main
+   * connection makes none; without it, the main connection goes back to SQLite's own checkpoints.
    */
   #mainCheckpoints(on: boolean): void {
     this.database.walAutocheckpoint?.(on ? 1000 : 0)
