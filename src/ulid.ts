@@ -5,7 +5,7 @@
  *
  * Written here because every click makes two (its id and its request's), and the `ulid` package's
  * monotonic factory encodes the time digit by digit and increments the randomness a character at a
- * time on every call: its ids cost the click router about 5% of its throughput (measured). Here a
+ * time on every call: 0.80-0.93 µs an id, against 0.33 here (measured, the string flattened). Here a
  * millisecond's time and upper randomness are encoded once, and each id only adds the lower 40 bits,
  * ten bits to a table lookup. The `ulid` package checks these ids in the tests.
  */
