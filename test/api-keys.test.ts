@@ -160,7 +160,13 @@ describe.each(DIALECTS)('API keys on %s', (dialect) => {
     let haystack: string
     const { config } = server.runtime
     if (dialect === 'sqlite') {
-      await sql`pragma wal_checkpoint(TRUNCATE)`.execute(server.runtime.database.db)
+      // Everything into the database file: the WAL's checkpoint thread may be mid-pass, which makes
+      // this checkpoint give up (busy = 1), so it is tried again.
+      for (let attempt = 0; attempt < 100; attempt++) {
+        const { rows } = await sql<{ busy: number }>`pragma wal_checkpoint(TRUNCATE)`.execute(server.runtime.database.db)
+        if (rows[0]?.busy === 0) break
+        await Bun.sleep(10)
+      }
       const path = server.runtime.loaded.config.database.sqlite!.path
       haystack = readFileSync(path).toString('latin1')
     } else {
