@@ -9,7 +9,8 @@
  *   identified click, with a commission) against raw inserts of the same rows (an event and a
  *   commission per transaction) straight into the same database.
  * - Reads at scale: list and stats latency with 100k partners and 1M clicks, against a database of 100
- *   partners (enough to fill a page, so both sides return as much).
+ *   partners (enough to fill a page) holding the probed partner with as many clicks, so both sides
+ *   return as much.
  */
 
 import { Database as Sqlite } from 'bun:sqlite'
@@ -24,6 +25,9 @@ type Dialect = 'sqlite' | 'postgres'
 const ADMIN_KEY = randomBytes(32).toString('hex')
 const CUSTOMERS = 200
 const SCALE = { partners: 100_000, clicks: 1_000_000 }
+/** The seeded partner whose stats and email the reads ask for (seed() names it so). */
+const PROBE = 4242
+const PROBE_EMAIL = `seed${PROBE}@partners.example`
 const APP_ROLE = 'partnerd_bench_app'
 
 interface Target {
@@ -351,9 +355,16 @@ async function readsAtScale(dialect: Dialect, work: string, postgres: Postgres):
         currency: 'USD',
         destinationUrl: 'https://shop.example.com/',
       })
-      const partner = await api(server.url, 'POST', '/partners', { email: 'reader@partners.example' })
-      // The small database still fills a page, so both sides serialise the same amount.
+      let probe = `0SEED${String(PROBE).padStart(21, '0')}`
+      // The small database still fills a page, and holds the partner both sides look up by email,
+      // with as many clicks as each seeded partner has: both sides serialise and count as much.
       if (!scaled) {
+        probe = (await api(server.url, 'POST', '/partners', { email: PROBE_EMAIL })).id
+        const link = await api(server.url, 'POST', '/links', { partnerId: probe, programId: program.id, key: 'probe' })
+        for (let i = 0; i < SCALE.clicks / SCALE.partners; i++) {
+          const click = await fetch(`${server.url}/r/${link.key}`, { redirect: 'manual' })
+          if (click.status !== 302) throw new Error(`probe click: ${click.status}`)
+        }
         for (let i = 0; i < 99; i++) {
           const few = await api(server.url, 'POST', '/partners', { email: `few${i}@partners.example` })
           // Enough revoked ones to fill a page of ?status=revoked too.
@@ -365,11 +376,10 @@ async function readsAtScale(dialect: Dialect, work: string, postgres: Postgres):
         await seed(t, await tenantId(t), program.id)
       }
       const running = scaled ? await startTimed(PARTNERD, ['serve', '--config', t.config]) : server
-      const probe = scaled ? `0SEED${String(4242).padStart(21, '0')}` : partner.id
       const endpoints: Record<string, string> = {
         'GET /partners (first page)': '/api/partners?limit=50',
         'GET /partners?status=revoked': '/api/partners?status=revoked&limit=50',
-        'GET /partners?email=…': `/api/partners?email=seed4242@partners.example`,
+        'GET /partners?email=…': `/api/partners?email=${PROBE_EMAIL}`,
         'GET /partners/:id/stats': `/api/partners/${probe}/stats`,
         'GET /commissions (first page)': '/api/commissions?limit=50',
       }
