@@ -217,7 +217,7 @@ function eventRow(tenantId: string, input: EventInput, hash: string, now: Date):
     occurred_at: occurredAt(input.ts, now),
     received_at: now.toISOString(),
     request_hash: hash,
-    attribution: writeJson({ status: 'unattributed', model: null, touches: [] } satisfies Attribution),
+    attribution: writeJson(unattributed().attribution),
   }
 }
 

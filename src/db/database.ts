@@ -21,8 +21,8 @@ export interface Database {
   /**
    * SQLite only: sets how many WAL pages make the serving connection checkpoint after a commit (0:
    * never), and answers the setting now in force (no argument: only answers). A setting of the
-   * connection, not of a transaction: safe whoever holds the connection. The click writer turns it
-   * off while the WAL checkpoint thread it starts runs (db/checkpoint-thread.ts).
+   * connection, not of a transaction: safe whoever holds the connection. It is off while a WAL
+   * checkpoint thread runs (db/checkpointer.ts).
    */
   walAutocheckpoint?: (pages?: number) => number
   /** How another thread reaches the same database: the click writer's (links/click-thread.ts). */

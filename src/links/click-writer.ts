@@ -144,7 +144,6 @@ class ClickThread {
     this.#failAll(new Error('the click writer was stopped'))
     this.#checkpointer?.stop()
     this.#checkpointer = undefined
-    this.#mainCheckpoints(true)
   }
 
   #start(): Worker {
@@ -161,7 +160,6 @@ class ClickThread {
       worker.terminate()
       this.log.error(`the click writer's thread ${reason}; the next click starts a new one`)
       this.#failAll(new Error(`the click writer's thread ${reason}`))
-      this.#mainCheckpoints(true)
     }
     worker.addEventListener('error', (event) => died(`failed: ${event.message}`))
     worker.addEventListener('close', () => died('stopped'))
@@ -169,22 +167,12 @@ class ClickThread {
     ;(worker as Worker & { unref(): void }).unref()
     send(worker, { open: this.database.location })
     this.#worker = worker
-    const { location } = this.database
-    if ('sqlite' in location) {
-      this.#checkpointer ??= new Checkpointer(location.sqlite, this.log, () => {
+    if ('sqlite' in this.database.location) {
+      this.#checkpointer ??= new Checkpointer(this.database, this.log, () => {
         if (this.#worker) send(this.#worker, { tail: true })
       })
     }
-    this.#mainCheckpoints(false)
     return worker
-  }
-
-  /**
-   * SQLite: while the thread runs, the WAL's checkpoints are the checkpoint thread's, so the main
-   * connection makes none; without it, the main connection goes back to SQLite's own checkpoints.
-   */
-  #mainCheckpoints(on: boolean): void {
-    this.database.walAutocheckpoint?.(on ? 1000 : 0)
   }
 
   #failAll(err: Error): void {
