@@ -2,7 +2,7 @@
  * `bun run bench`: what the foundation costs, each figure as a ratio against a baseline measured in the
  * same run on the same machine (these machines are shared and noisy; only ratios compare across runs).
  *
- * Baseline: bench/baseline-server.ts, the smallest Bun HTTP server, compiled with the same flags.
+ * Baseline: bench/baseline-server.ts, the smallest Bun HTTP server, compiled with the same flags and run with the same allocator settings.
  *   - binary size
  *   - cold start: spawn → first 200 from /ready (median of 7); partnerd on a new SQLite database
  *     (migrations, first tenant, admin key) and on an existing one
@@ -17,7 +17,21 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CONNECTIONS, LOAD_SECONDS, load, median, PARTNERD, ROOT, sh, started, startTimed, state, stop, table } from './support.ts'
+import {
+  CONNECTIONS,
+  LOAD_SECONDS,
+  load,
+  median,
+  PARTNERD,
+  ROOT,
+  sh,
+  startBaseline,
+  started,
+  startTimed,
+  state,
+  stop,
+  table,
+} from './support.ts'
 import { trackingBench } from './tracking.ts'
 import { webhooksBench } from './webhooks.ts'
 
@@ -48,7 +62,7 @@ async function coldStarts(argsFor: (i: number) => string[]): Promise<{ partnerd:
   const times = { partnerd: [] as number[], baseline: [] as number[] }
   for (let i = 0; i < RUNS; i++) {
     for (const side of ['partnerd', 'baseline'] as const) {
-      const { proc, ms } = side === 'partnerd' ? await startTimed(PARTNERD, argsFor(i)) : await startTimed(BASELINE, [])
+      const { proc, ms } = side === 'partnerd' ? await startTimed(PARTNERD, argsFor(i)) : await startBaseline(BASELINE)
       times[side].push(ms)
       await stop(proc)
     }
@@ -88,7 +102,7 @@ async function foundation() {
   const [newDb, existingDb, base] = [fresh.partnerd, existing.partnerd, [...fresh.baseline, ...existing.baseline]]
 
   const p = await startTimed(PARTNERD, ['serve', '--config', existingConfig])
-  const b = await startTimed(BASELINE, [])
+  const b = await startBaseline(BASELINE)
   await Bun.sleep(1000)
   const rss = { partnerd: rssMiB(p.proc.pid!), baseline: rssMiB(b.proc.pid!) }
   const partnerdLoad = load(`${p.url}/health`)

@@ -1,6 +1,7 @@
 /** What every benchmark section shares: processes it started, wrk, and waiting for a server. */
 import { spawn, spawnSync } from 'node:child_process'
 import { join, resolve } from 'node:path'
+import { ALLOCATOR_ENV } from '../src/allocator.ts'
 
 export const ROOT = resolve(import.meta.dir, '..')
 export const PARTNERD = join(ROOT, 'dist', 'partnerd')
@@ -28,6 +29,14 @@ export function freePort(): number {
   const port = probe.port!
   probe.stop(true)
   return port
+}
+
+/**
+ * Starts the baseline server. It runs with the allocator settings partnerd gives itself
+ * (src/allocator.ts), so that a ratio measures partnerd's work and not the allocator's.
+ */
+export function startBaseline(path: string): ReturnType<typeof startTimed> {
+  return startTimed(path, [], ALLOCATOR_ENV)
 }
 
 /** Spawns on a free port ($PORT) and polls /ready; resolves with the time from spawn to the first 200. */

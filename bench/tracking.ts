@@ -19,7 +19,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
 import { startEmbeddedPostgres } from '../test/support/embedded-postgres.ts'
-import { freePort, load, median, PARTNERD, started, startTimed, stop, table } from './support.ts'
+import { freePort, load, median, PARTNERD, startBaseline, started, startTimed, stop, table } from './support.ts'
 
 type Dialect = 'sqlite' | 'postgres'
 const ADMIN_KEY = randomBytes(32).toString('hex')
@@ -145,7 +145,7 @@ async function serveWithLink(t: Target) {
 /** The click router at each number of connections; every redirect answered must be a click stored. */
 async function router(t: Target, baseline: string, running: Awaited<ReturnType<typeof serveWithLink>>): Promise<string[][]> {
   const { server, link } = running
-  const bare = await startTimed(baseline, [])
+  const bare = await startBaseline(baseline)
   const rows: string[][] = []
   let answered = 0
   const before = await countOf(t, 'clicks')

@@ -51,9 +51,14 @@ interface Served {
   proc: ChildProcess
 }
 
-/** Starts `partnerd serve`, resolves once it logs its URL; collects stderr for the bootstrap key. */
-function serve(config: string): Promise<Served> {
-  const proc = spawn(BINARY, ['serve', '--config', config], { env: { ...process.env, ADMIN_API_KEY: '' } })
+/**
+ * Starts `partnerd serve`, resolves once it logs its URL; collects stderr for the bootstrap key.
+ * `env` is added to the environment; a variable given as undefined is removed from it.
+ */
+function serve(config: string, env: Record<string, string | undefined> = {}): Promise<Served> {
+  const environment: Record<string, string | undefined> = { ...process.env, ADMIN_API_KEY: '', ...env }
+  for (const [name, value] of Object.entries(environment)) if (value === undefined) delete environment[name]
+  const proc = spawn(BINARY, ['serve', '--config', config], { env: environment })
   running.push(proc)
   let out = ''
   let err = ''
@@ -135,6 +140,27 @@ describe('dist/partnerd', () => {
     expect(await ok.json()).toMatchObject({ slug: 'default' })
     await stop(proc)
     expect(run(['health', '--config', config]).code).toBe(1)
+  })
+
+  it("starts itself again in place with the allocator's hole purging off, and keeps an operator's own setting", async () => {
+    const config = writeConfig(sqliteConfig(tempDir()))
+    // Verbose, mimalloc prints its options each time a process starts.
+    const purgeHoles = async (served: Served, starts: number) => {
+      for (let waited = 0; waited < 5000 && served.stderr().split('process init').length <= starts; waited += 20) {
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      return [...served.stderr().matchAll(/option 'purge_holes': (\d+)/g)].map((m) => m[1])
+    }
+    const tuned = await serve(config, { MIMALLOC_VERBOSE: '1', MIMALLOC_PURGE_HOLES: undefined })
+    expect(await purgeHoles(tuned, 2)).toEqual(['1', '0'])
+    // The same process, the one that was spawned, now runs with the setting.
+    expect(readFileSync(`/proc/${tuned.proc.pid}/environ`, 'utf8').split('\0')).toContain('MIMALLOC_PURGE_HOLES=0')
+    expect((await fetch(`${tuned.url}/health`)).status).toBe(200)
+    await stop(tuned.proc)
+
+    const kept = await serve(config, { MIMALLOC_VERBOSE: '1', MIMALLOC_PURGE_HOLES: '1' })
+    expect((await fetch(`${kept.url}/health`)).status).toBe(200)
+    expect(await purgeHoles(kept, 1)).toEqual(['1'])
   })
 
   it('loads the example plugin from disk: its config, its table (kept across restarts), its route and errors', async () => {
