@@ -48,5 +48,10 @@ insert into clicks (${CLICK_COLUMNS.join(', ')})
 select ${CLICK_COLUMNS.map((_, i) => `row->>${i}`).join(', ')}
 from tenant, jsonb_array_elements($1::jsonb) as row`
 
-/** Connections of the thread's PostgreSQL pool: the batches the writer keeps in flight at once. */
-export const POSTGRES_CONNECTIONS = 4
+/**
+ * Connections of the thread's PostgreSQL pool: the batches the writer keeps in flight at once. One:
+ * batches committed side by side contend for the same last pages of the clicks' indexes, and each is
+ * smaller. Measured at 256 connections against four: 17-26 µs of server CPU per click instead of
+ * 31-37, and 1.1-1.3× the clicks answered; at 32 connections 1.05-1.09×.
+ */
+export const POSTGRES_CONNECTIONS = 1

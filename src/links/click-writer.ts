@@ -37,8 +37,8 @@ export class ClickWriter {
   readonly #thread: ClickThread
   /**
    * Batches in flight at once. SQLite takes them one after another: a second waits in the thread, so
-   * the thread starts on it while the first one's answer travels back. PostgreSQL commits one per
-   * connection at once, sharing the server's WAL flushes.
+   * the thread starts on it while the first one's answer travels back. PostgreSQL takes one per
+   * connection of the thread's pool (click-columns.ts).
    */
   readonly #concurrency: number
 
