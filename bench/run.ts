@@ -2,7 +2,8 @@
  * `bun run bench`: what the foundation costs, each figure as a ratio against a baseline measured in the
  * same run on the same machine (these machines are shared and noisy; only ratios compare across runs).
  *
- * Baseline: bench/baseline-server.ts, the smallest Bun HTTP server, compiled with the same flags and run with the same allocator settings.
+ * Baseline: bench/baseline-server.ts, the smallest Bun HTTP server, compiled with the same flags and
+ * run with the same allocator settings.
  *   - binary size
  *   - cold start: spawn → first 200 from /ready (median of 7); partnerd on a new SQLite database
  *     (migrations, first tenant, admin key) and on an existing one
