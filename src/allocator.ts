@@ -17,9 +17,13 @@ export const ALLOCATOR_ENV = { MIMALLOC_PURGE_HOLES: '0' } as const
 export function restartWithAllocatorSettings(): void {
   const missing = Object.entries(ALLOCATOR_ENV).filter(([name]) => process.env[name] === undefined)
   if (missing.length === 0 || typeof process.execve !== 'function') return
+  // Runtime flags (`bun --inspect`, `--cpu-prof`, `--watch`) mean a debugger, a profiler or a watcher
+  // holds this process: a restart would cut it off, and a profiler's signal caught in the restart
+  // kills the new process. Such a run keeps the allocator's defaults.
+  if (process.execArgv.length > 0) return
   // A compiled binary's argv[1] is its own embedded entry; `bun src/main.ts` needs the script again.
   const script = Bun.main.startsWith('/$bunfs/') ? [] : [process.argv[1]!]
-  const argv = [process.execPath, ...process.execArgv, ...script, ...process.argv.slice(2)]
+  const argv = [process.execPath, ...script, ...process.argv.slice(2)]
   try {
     process.execve(process.execPath, argv, { ...process.env, ...Object.fromEntries(missing) })
   } catch (err) {
