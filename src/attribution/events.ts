@@ -131,12 +131,12 @@ async function resultOf(scope: TenantScope, row: EventRow): Promise<EventResult>
     .where('event_id', '=', row.id)
     .orderBy('id')
     .execute()
-  return {
-    eventId: row.id,
-    externalEventId: row.external_event_id,
-    attribution: readJson<Attribution>(row.attribution),
-    commissions: commissions.map(toCommission),
-  }
+  return eventResult(row, { attribution: readJson<Attribution>(row.attribution), commissions: commissions.map(toCommission) })
+}
+
+/** The answer to an event, the same when it is recorded and when it is replayed. */
+function eventResult(row: EventRow, derived: Derived): EventResult {
+  return { eventId: row.id, externalEventId: row.external_event_id, attribution: derived.attribution, commissions: derived.commissions }
 }
 
 /**
@@ -172,7 +172,7 @@ export async function recordEvent(
     if (!known) throw new Error(`event ${input.externalEventId} conflicted but is not stored`)
     return { result: known, replayed: true }
   }
-  const trigger = TRIGGERS[input.type]
+  const trigger = triggerOf(input.type)
   const derived = trigger === 'refund' ? await refund(scope, row, now) : await attribute(scope, row, trigger, onlyProgram)
   await scope.db
     .updateTable('events')
@@ -181,15 +181,12 @@ export async function recordEvent(
     .where('id', '=', row.id)
     .execute()
   scope.emit('event.recorded', { eventId: row.id, externalEventId: row.external_event_id, type: row.type, userId: row.customer_id })
-  return {
-    result: { eventId: row.id, externalEventId: row.external_event_id, attribution: derived.attribution, commissions: derived.commissions },
-    replayed: false,
-  }
+  return { result: eventResult(row, derived), replayed: false }
 }
 
 /** The event as stored, checked: amounts, metadata and ts; its attribution is derived once it is in. */
 function eventRow(tenantId: string, input: EventInput, hash: string, now: Date): EventRow {
-  const trigger = TRIGGERS[input.type]
+  const trigger = triggerOf(input.type)
   if ((input.value === undefined) !== (input.currency === undefined)) {
     throw new AppError(400, 'invalid_amount', 'value and currency go together')
   }
