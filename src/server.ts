@@ -117,6 +117,9 @@ export async function startServer(runtime: Runtime): Promise<RunningServer> {
       // A backstop only: the app answers oversized bodies itself with a JSON 413 (see http/app.ts), so
       // Bun's own cap sits above the limit and stops only a stream far past it.
       maxRequestBodySize: config.server.body_limit_bytes * 2,
+      // Elysia asks for SO_REUSEPORT by default: a second partnerd started on the same port would
+      // then share its connections without a word. An occupied port must fail the start instead.
+      reusePort: false,
     })
   } catch (err) {
     const e = err as { code?: string; message?: string }

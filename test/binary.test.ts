@@ -459,6 +459,14 @@ describe('dist/partnerd', () => {
       blocker.close()
     }
   })
+  it('refuses to start on a port another partnerd listens on, rather than share it', async () => {
+    const port = await freePort()
+    const first = await serve(writeConfig({ ...sqliteConfig(tempDir()), server: { host: '127.0.0.1', port } }))
+    const second = run(['serve', '--config', writeConfig({ ...sqliteConfig(tempDir()), server: { host: '127.0.0.1', port } })])
+    expect(second.code, second.stderr).toBe(1)
+    expect(second.stderr.trim()).toMatch(new RegExp(`^partnerd: server\\.port: 127\\.0\\.0\\.1:${port} is in use$`))
+    expect((await fetch(`${first.url}/health`)).status).toBe(200)
+  })
 })
 
 describe.each(DIALECTS)('dist/partnerd runs the partner program on %s', (dialect) => {
