@@ -46,7 +46,7 @@ const PostgresSchema = T.Object(
       default: 10,
       minimum: 1,
       maximum: 1000,
-      description: 'Connections per instance for requests and jobs; the click writer holds 4 more of its own.',
+      description: 'Connections per instance for requests and jobs; the click writer holds one more of its own.',
     }),
   },
   strict,

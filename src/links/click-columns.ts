@@ -52,6 +52,7 @@ from tenant, jsonb_array_elements($1::jsonb) as row`
  * Connections of the thread's PostgreSQL pool: the batches the writer keeps in flight at once. One:
  * batches committed side by side contend for the same last pages of the clicks' indexes, and each is
  * smaller. Measured at 256 connections against four: 17-26 µs of server CPU per click instead of
- * 31-37, and 1.1-1.3× the clicks answered; at 32 connections 1.05-1.09×.
+ * 31-37, and 1.1-1.3× the clicks answered; at 32 connections 1.05-1.09×. The operator's count of
+ * connections names it too (database.postgres.pool_size in config/schema.ts and config.example.yaml).
  */
 export const POSTGRES_CONNECTIONS = 1
