@@ -151,6 +151,17 @@ describe.each(DIALECTS)('click router on %s (multi-tenant)', (dialect) => {
     }
   })
 
+  it('counts a visitor behind the proxy by the address the proxy appended, whatever X-Forwarded-For they wrote', async () => {
+    // The proxy appends the address it saw to the visitor's own header: a new forged entry each
+    // click must not make a new visitor of them.
+    const statuses: number[] = []
+    for (let i = 0; i < 8; i++) {
+      const res = await follow(`/r/acme/${linkKey}`, { 'x-forwarded-for': `203.0.113.${i}, 198.51.100.50` })
+      statuses.push(res.status)
+    }
+    expect(statuses).toEqual([302, 302, 302, 302, 302, 302, 429, 429])
+  })
+
   it('gives its answers a request id and counts them by route, like every route', async () => {
     const echoed = await follow(`/r/acme/${linkKey}`, { 'x-request-id': 'click-trace-1', 'x-forwarded-for': '198.51.100.7' })
     expect(echoed.status).toBe(302)

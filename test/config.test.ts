@@ -26,6 +26,14 @@ describe('config', () => {
     expect(config.server).toMatchObject({ port: 9090, host: '127.0.0.1', trust_proxy: true })
   })
 
+  it('takes server.trust_proxy as a switch or a count of proxies', () => {
+    expect(parseConfig('server:\n  trust_proxy: ${TP}', { TP: '2' }).server.trust_proxy).toBe(2)
+    expect(parseConfig('server:\n  trust_proxy: 3', {}).server.trust_proxy).toBe(3)
+    const expected = 'server.trust_proxy must be true or false or a whole number from 0 to 10'
+    expect(fails('server:\n  trust_proxy: 11')).toThrow(`${expected} (got 11)`)
+    expect(fails('server:\n  trust_proxy: nginx')).toThrow(`${expected} (got "nginx")`)
+  })
+
   it('names the key of every mistake', () => {
     expect(fails('server:\n  prot: 1')).toThrow('unknown key server.prot')
     expect(fails('bogus: true')).toThrow('unknown key bogus')

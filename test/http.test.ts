@@ -130,9 +130,22 @@ describe('client address', () => {
   const peer = { requestIP: () => ({ address: '10.0.0.9' }) }
   const request = new Request('http://localhost/x', { headers: { 'x-forwarded-for': '203.0.113.7, 10.0.0.1' } })
 
-  it('is the socket peer unless a trusted proxy forwarded it, so clients cannot forge it', () => {
+  it('is the socket peer unless trusted proxies forwarded it, so clients cannot forge it', () => {
     expect(clientAddress(request, peer, false)).toBe('10.0.0.9')
-    expect(clientAddress(request, peer, true)).toBe('203.0.113.7')
+    expect(clientAddress(request, peer, 0)).toBe('10.0.0.9')
     expect(clientAddress(new Request('http://localhost/x'), peer, true)).toBe('10.0.0.9')
+  })
+
+  it('behind N proxies is the Nth entry from the right: what the client wrote before it is ignored', () => {
+    // One proxy appended the address it saw (10.0.0.1) to the client's own header.
+    expect(clientAddress(request, peer, true)).toBe('10.0.0.1')
+    expect(clientAddress(request, peer, 1)).toBe('10.0.0.1')
+    // Two: the outer one saw the client, the inner one (the peer's) saw the outer one.
+    expect(clientAddress(request, peer, 2)).toBe('203.0.113.7')
+    // A proxy that replaces the header leaves fewer entries: the leftmost is the client.
+    expect(clientAddress(new Request('http://localhost/x', { headers: { 'x-forwarded-for': ' 198.51.100.4 ' } }), peer, 2)).toBe(
+      '198.51.100.4',
+    )
+    expect(clientAddress(new Request('http://localhost/x', { headers: { 'x-forwarded-for': ', ,' } }), peer, 1)).toBe('10.0.0.9')
   })
 })

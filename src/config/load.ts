@@ -83,9 +83,26 @@ function describeSchemaError(error: { path: string; message: string; schema: unk
   const found = valueAt(root, segments)
   if (/unexpected property/i.test(error.message)) return `unknown key ${at}`
   if (found === undefined) return `${at} is required`
-  const choices = (error.schema as { anyOf?: { const?: unknown }[] }).anyOf?.map((s) => s.const)
-  if (choices?.every((c) => c !== undefined)) return `${at} must be one of ${choices.join(', ')} (got ${JSON.stringify(found)})`
+  const variants = (error.schema as { anyOf?: Variant[] }).anyOf
+  if (variants?.every((v) => v.const !== undefined))
+    return `${at} must be one of ${variants.map((v) => v.const).join(', ')} (got ${JSON.stringify(found)})`
+  if (variants) return `${at} must be ${variants.map(describeVariant).join(' or ')} (got ${JSON.stringify(found)})`
   return `${at}: ${error.message.toLowerCase()} (got ${JSON.stringify(found)})`
+}
+
+interface Variant {
+  const?: unknown
+  type?: string
+  minimum?: number
+  maximum?: number
+}
+
+/** A union's member in words: `true or false`, `a whole number from 0 to 10`. */
+function describeVariant(variant: Variant): string {
+  if (variant.type === 'boolean') return 'true or false'
+  if (variant.type === 'integer' && variant.minimum !== undefined && variant.maximum !== undefined)
+    return `a whole number from ${variant.minimum} to ${variant.maximum}`
+  return `a value of type ${variant.type ?? 'unknown'}`
 }
 
 function checkCrossFieldRules(config: Config): void {

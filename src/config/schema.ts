@@ -17,11 +17,11 @@ const ServerSchema = T.Object(
     public_url: T.String({
       default: 'http://localhost:8080',
       pattern: '^https?://[^\\s/]+(/.*)?$',
-      description: 'Base URL clients use to reach this server (links, cookies, emails).',
+      description: 'Base URL clients use to reach this server (links, cookies, emails); https gives cookies Secure.',
     }),
-    trust_proxy: T.Boolean({
+    trust_proxy: T.Union([T.Boolean(), T.Integer({ minimum: 0, maximum: 10 })], {
       default: false,
-      description: 'Trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy in front of partnerd.',
+      description: 'Reverse proxies in front of partnerd (true: one): the client address is the X-Forwarded-For entry the nearest one saw.',
     }),
     body_limit_bytes: T.Integer({ default: 1_048_576, minimum: 1024, description: 'Largest accepted request body.' }),
   },

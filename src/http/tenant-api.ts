@@ -11,7 +11,7 @@ import type { TenantScope, WithTenant } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import type { TenantResolver } from '../tenants/resolver.ts'
 import type { Tenant } from '../tenants/service.ts'
-import { clientAddress } from './client-address.ts'
+import { clientAddress, type TrustProxy } from './client-address.ts'
 
 export interface TenantApiOptions {
   mode: 'single' | 'multi'
@@ -20,7 +20,7 @@ export interface TenantApiOptions {
   withTenant: WithTenant
   strategies: readonly AuthStrategy[]
   /** Read X-Forwarded-For for the client's address (server.trust_proxy). */
-  trustProxy: boolean
+  trustProxy: TrustProxy
 }
 
 export function apiBasePath(mode: 'single' | 'multi'): string {
