@@ -151,6 +151,20 @@ describe.each(DIALECTS)('click router on %s (multi-tenant)', (dialect) => {
     }
   })
 
+  it('stores a sub-source carrying a NUL without it, rather than fail the batch its click shares', async () => {
+    // PostgreSQL refuses NUL in text: one such click would fail every click committed with it.
+    const [poisoned, ...others] = await Promise.all(
+      ['a%00b', 'c', 'd'].map((sub, i) => follow(`/r/acme/${linkKey}?sub=${sub}`, { 'x-forwarded-for': `192.0.2.${200 + i}` })),
+    )
+    expect([poisoned!.status, ...others.map((r) => r.status)]).toEqual([302, 302, 302])
+    const cref = new URL(poisoned!.headers.get('location')!).searchParams.get('cref')!
+    const tenant = await server.runtime.database.db.selectFrom('tenants').select('id').where('slug', '=', 'acme').executeTakeFirstOrThrow()
+    const click = await server.runtime.withTenant(tenant.id, ({ db }) =>
+      db.selectFrom('clicks').select('sub_source').where('id', '=', cref).executeTakeFirstOrThrow(),
+    )
+    expect(click.sub_source).toBe('ab')
+  })
+
   it('counts a visitor behind the proxy by the address the proxy appended, whatever X-Forwarded-For they wrote', async () => {
     // The proxy appends the address it saw to the visitor's own header: a new forged entry each
     // click must not make a new visitor of them.

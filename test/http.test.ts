@@ -46,6 +46,23 @@ describe.each(DIALECTS)('HTTP conventions on %s', (dialect) => {
       [await server.call('POST', '/api/api-keys', { key: server.adminKey, body: { name: 'x'.repeat(5000) } }), 413, 'payload_too_large'],
       [await server.call('GET', '/api/api-keys?limit=0', { key: server.adminKey }), 400, 'invalid_request', /query\.limit/],
       [await server.call('GET', '/api/api-keys?cursor=bm9wZQ', { key: server.adminKey }), 400, 'invalid_cursor'],
+      // PostgreSQL cannot store a NUL: both databases refuse it before a handler runs.
+      [
+        await server.call('POST', '/api/api-keys', { key: server.adminKey, body: { name: 'a\u0000b' } }),
+        400,
+        'invalid_request',
+        /body\.name: text may not contain the NUL/,
+      ],
+      [await server.call('GET', '/api/partners?email=a%00b', { key: server.adminKey }), 400, 'invalid_request', /query\.email/],
+      [
+        await server.call('POST', '/api/api-keys', {
+          key: server.adminKey,
+          body: `{"name":"x","scopes":${'['.repeat(40)}${']'.repeat(40)}}`,
+        }),
+        400,
+        'invalid_request',
+        /body\.scopes(\.0)+: nested deeper than 32 levels/,
+      ],
     ]
     for (const [res, status, error, detail] of cases) {
       const body = await res.json()

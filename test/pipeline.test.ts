@@ -451,6 +451,21 @@ describe.each(DIALECTS)('the partner program on %s', (dialect) => {
       expect(res.status, JSON.stringify(body).slice(0, 80)).toBe(status)
       expect(answer.error, JSON.stringify(answer)).toBe(error)
     }
+    // Text PostgreSQL cannot store, and metadata nested 100k deep (200 KB, within the body limit),
+    // which code walking it by recursion would overflow on: refused before any handler runs.
+    const refused: [string, RegExp][] = [
+      [JSON.stringify({ ...base, userId: 'cust\u0000bad', externalEventId: `bad-${++seq}` }), /body\.userId: text may not contain the NUL/],
+      [
+        `{"userId":"cust-bad","type":"lead","externalEventId":"bad-${++seq}","metadata":{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`,
+        /body\.metadata\.a(\.0)+: nested deeper than 32 levels/,
+      ],
+    ]
+    for (const [text, detail] of refused) {
+      const res = await call('POST', '/attribution/events', text, { 'content-type': 'application/json' })
+      const answer = await res.json()
+      expect({ status: res.status, error: answer.error }).toEqual({ status: 400, error: 'invalid_request' })
+      expect(answer.detail).toMatch(detail)
+    }
     expect(await count()).toBe(before)
     const noKey = await server.call('POST', '/api/attribution/events', { body: { ...base, externalEventId: 'x' } })
     expect(noKey.status).toBe(401)

@@ -17,6 +17,7 @@ import type { TenantResolver } from '../tenants/resolver.ts'
 import { VERSION } from '../version.ts'
 import { clientAddress } from './client-address.ts'
 import { errorMapper } from './errors.ts'
+import { checkInput } from './input-guard.ts'
 import { createMetrics } from './metrics.ts'
 import { renderReferencePage } from './reference-page.ts'
 import { createTenantApi, type TenantRoutes } from './tenant-api.ts'
@@ -128,6 +129,8 @@ export function createApp(deps: AppDeps) {
         if ((await request.clone().arrayBuffer()).byteLength > config.server.body_limit_bytes) throw tooLarge()
       }
     })
+    // After parsing, before validation and every handler (input-guard.ts).
+    .onTransform(({ body, query, params }) => checkInput({ params, query, body }))
     .onError(mapError)
     .onAfterResponse(({ request, route, set }) => {
       const start = started.get(request)

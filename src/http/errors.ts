@@ -6,6 +6,7 @@
 import type { ValidationError } from 'elysia'
 import { AppError } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
+import { isNulRefusal } from './input-guard.ts'
 
 export interface ErrorBody {
   error: string
@@ -36,6 +37,10 @@ export function errorMapper(log: Logger, requestIdOf: (r: Request) => string | u
       case 'VALIDATION':
         set.status = 400
         return { error: 'invalid_request', detail: describeValidation(error as ValidationError) }
+    }
+    if (isNulRefusal(error)) {
+      set.status = 400
+      return { error: 'invalid_request', detail: 'text may not contain the NUL character (\\u0000)' }
     }
     set.status = 500
     log.error({ err: error, requestId: requestIdOf(request), code }, 'unhandled error')

@@ -23,6 +23,7 @@ import type { DomainEventBus } from '../domain-events/bus.ts'
 import { AppError } from '../errors.ts'
 import type { NativeHandler } from '../http/app.ts'
 import { type AddressSource, clientAddress } from '../http/client-address.ts'
+import { withoutNul } from '../http/input-guard.ts'
 import { RateLimiter } from '../http/rate-limit.ts'
 import { newId } from '../ids.ts'
 import type { Logger } from '../log/logger.ts'
@@ -87,7 +88,7 @@ export function createClickRouter(deps: ClickRouterDeps) {
     // Most clicks carry no query: parse one only when there is one.
     const query = request.url.includes('?') ? new URL(request.url).searchParams : undefined
     const to = query?.get('to')
-    const userAgent = request.headers.get('user-agent')?.slice(0, 512) ?? null
+    const userAgent = stored(request.headers.get('user-agent'), 512)
     const deepLink = to ? allowedDeepLink(to, { destinationUrl: link.programDestinationUrl, deepLinkHosts: link.deepLinkHosts }) : undefined
 
     if (isBot(userAgent)) return redirect(headers, deepLink ?? link.destinationUrl)
@@ -107,8 +108,8 @@ export function createClickRouter(deps: ClickRouterDeps) {
       source: 'link',
       ip_hash: ipHash,
       user_agent: userAgent,
-      referer: request.headers.get('referer')?.slice(0, 1024) ?? null,
-      sub_source: query?.get('sub')?.slice(0, 128) || null,
+      referer: stored(request.headers.get('referer'), 1024),
+      sub_source: stored(query?.get('sub'), 128) || null,
       flag,
       created_at: new Date().toISOString(),
     })
@@ -131,6 +132,14 @@ export function createClickRouter(deps: ClickRouterDeps) {
     [path]: (request, server, headers) => follow(request, server, request.params as unknown as FollowedLink, headers),
   }
   return { plugin, native, writer, directory }
+}
+
+/**
+ * A visitor's text as a click stores it: cut to `max`, and without NULs, which PostgreSQL refuses and
+ * would fail the whole batch the click shares with others (http/input-guard.ts).
+ */
+function stored(text: string | null | undefined, max: number): string | null {
+  return text == null ? null : withoutNul(text.slice(0, max))
 }
 
 /** A 302 carrying `headers` (the envelope's) as well. */

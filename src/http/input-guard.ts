@@ -1,0 +1,46 @@
+/**
+ * What every request's input is checked for before a route reads it, on both databases alike:
+ *
+ * - The NUL character (U+0000). PostgreSQL's text and jsonb cannot hold it: a value carrying one
+ *   fails its whole statement, which would answer 500 on PostgreSQL and store it on SQLite. The click
+ *   router, which answers every visitor, drops it from what it stores instead (links/router.ts).
+ * - Nesting deeper than MAX_DEPTH. No field of the API nests that deep, and code that walks a value
+ *   by recursion (JSON.stringify, the event hash) would overflow the stack on a body nested 100k
+ *   deep, which fits in the body limit.
+ *
+ * The walk itself uses no recursion.
+ */
+import { AppError } from '../errors.ts'
+
+const NUL = '\u0000'
+export const MAX_DEPTH = 32
+
+/** Throws a 400 naming where the request's path parameters, query or body carry a NUL or nest too deep. */
+export function checkInput(input: { params?: unknown; query?: unknown; body?: unknown }): void {
+  for (const part of ['params', 'query', 'body'] as const) {
+    const stack: [unknown, string, number][] = [[input[part], part, 0]]
+    while (stack.length > 0) {
+      const [value, path, depth] = stack.pop()!
+      if (typeof value === 'string') {
+        if (value.includes(NUL)) throw new AppError(400, 'invalid_request', `${path}: text may not contain the NUL character (\\u0000)`)
+      } else if (value && typeof value === 'object') {
+        if (depth === MAX_DEPTH) throw new AppError(400, 'invalid_request', `${path}: nested deeper than ${MAX_DEPTH} levels`)
+        for (const [key, child] of Object.entries(value)) {
+          if (key.includes(NUL)) throw new AppError(400, 'invalid_request', `${path}: a key may not contain the NUL character (\\u0000)`)
+          stack.push([child, `${path}.${key}`, depth + 1])
+        }
+      }
+    }
+  }
+}
+
+/** `text` without NULs, for what the router stores from a visitor's request. */
+export function withoutNul(text: string): string {
+  return text.includes(NUL) ? text.replaceAll(NUL, '') : text
+}
+
+/** PostgreSQL refused a NUL (22021 in text, 22P05 as jsonb's \u0000): input that came by another way. */
+export function isNulRefusal(err: unknown): boolean {
+  const code = (err as { code?: string })?.code
+  return code === '22021' || code === '22P05'
+}
