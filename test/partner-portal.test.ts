@@ -184,6 +184,29 @@ describe.each(DIALECTS)('partner portal on %s', (dialect) => {
     expect(sale.commissions.map((c: { programId: string; amount: string }) => [c.programId, c.amount])).toEqual([[a.id, '1.00']])
     const visible = await (await call('GET', '/commissions')).json()
     expect(visible.commissions.every((c: { programId: string }) => c.programId === a.id)).toBe(true)
+
+    // A sale recorded by an unbound key earns where the customer last clicked: program B. A refund of
+    // it sent with the key bound to program A takes back nothing of what it earned in B.
+    type Earned = { id: string; programId: string; status: string }
+    const wideSale = await admin('POST', '/attribution/events', {
+      userId: 'two-programs',
+      type: 'sale',
+      value: '9.00',
+      currency: 'USD',
+      externalEventId: 'wide-1',
+    })
+    expect(wideSale.commissions.map((c: Earned) => c.programId)).toEqual([b.id])
+    const refunded = await call('POST', '/attribution/events', {
+      userId: 'two-programs',
+      type: 'refund',
+      refundOf: 'wide-1',
+      externalEventId: 'bound-refund-1',
+    })
+    expect(refunded.status).toBe(201)
+    expect((await refunded.json()).commissions).toEqual([])
+    const [inB] = wideSale.commissions as Earned[]
+    const after = (await admin('GET', '/commissions?limit=100')).commissions.find((c: Earned) => c.id === inB!.id)
+    expect(after.status).toBe(inB!.status)
   })
 
   it('answers 409 when no sign-in plugin can mail the invitation', async () => {

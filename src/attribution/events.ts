@@ -173,7 +173,7 @@ export async function recordEvent(
     return { result: known, replayed: true }
   }
   const trigger = triggerOf(input.type)
-  const derived = trigger === 'refund' ? await refund(scope, row, now) : await attribute(scope, row, trigger, onlyProgram)
+  const derived = trigger === 'refund' ? await refund(scope, row, now, onlyProgram) : await attribute(scope, row, trigger, onlyProgram)
   await scope.db
     .updateTable('events')
     .set({ attribution: writeJson(derived.attribution) })
@@ -347,8 +347,11 @@ export async function attribute(
   return { attribution: { status: 'attributed', model, touches, ...(earned || !reason ? {} : { reason }) }, commissions }
 }
 
-/** A refund or chargeback: takes back the refunded share of what the sale earned. */
-async function refund(scope: TenantScope, event: EventRow, now: Date): Promise<Derived> {
+/**
+ * A refund or chargeback: takes back the refunded share of what the sale earned; from a key bound to
+ * one program (`onlyProgram`), of what it earned in that program alone.
+ */
+async function refund(scope: TenantScope, event: EventRow, now: Date, onlyProgram?: string): Promise<Derived> {
   let sales = scope.db
     .selectFrom('events')
     .selectAll()
@@ -407,6 +410,7 @@ async function refund(scope: TenantScope, event: EventRow, now: Date): Promise<D
     .where('tenant_id', '=', scope.tenantId)
     .where('event_id', '=', sale.id)
     .where('kind', '=', 'commission')
+    .$if(onlyProgram !== undefined, (q) => q.where('program_id', '=', onlyProgram!))
     .orderBy('id')
     .execute()
   // The refund's own entries are its clawbacks; a commission reversed whole stays the sale's.
