@@ -3,9 +3,11 @@
  * identify → sale → commission → holdback → approve → payout → paid → refund → clawback, and the
  * rules around each step.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordEvent } from '../src/attribution/events.ts'
 import type { DomainEvent } from '../src/domain-events/bus.ts'
+import { markFailed, markPaid } from '../src/payouts/service.ts'
 import { DIALECTS } from './support/databases.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
 
@@ -411,6 +413,29 @@ describe.each(DIALECTS)('the partner program on %s', (dialect) => {
     await json('POST', '/payouts/mark-failed', { payoutIds: [second.id], reason: 'account closed' })
     const retry = await json('POST', '/payouts/run', { partnerIds: [b.id] })
     expect(retry.payouts).toEqual([expect.objectContaining({ amount: '7.00', currency: 'EUR' })])
+
+    // Marked failed while a request marking it paid is still uncommitted: the second has read the
+    // payout pending, and must not fail it (and free its commissions for another run) once the
+    // first commits.
+    const [again] = retry.payouts
+    const tenant = await server.runtime.database.db.selectFrom('tenants').select('id').executeTakeFirstOrThrow()
+    let release!: () => void
+    const hold = new Promise<void>((resolve) => (release = resolve))
+    const paying = server.runtime.withTenant(tenant.id, async (scope) => {
+      await markPaid(scope, [again.id], 'PP-2')
+      await hold
+    })
+    await Bun.sleep(50)
+    const failing = server.runtime.withTenant(tenant.id, (scope) => markFailed(scope, [again.id], 'bounced')).catch((err) => err)
+    await Bun.sleep(100)
+    release()
+    await paying
+    expect(await failing).toMatchObject({ status: 409, code: 'payout_not_pending' })
+    expect((await json('GET', `/payouts/${again.id}`)).status).toBe('paid')
+    const held = await inTenant((db) =>
+      db.selectFrom('commissions').select(['status', 'payout_id']).where('partner_id', '=', b.id).execute(),
+    )
+    expect(held).toEqual([{ status: 'paid', payout_id: again.id }])
   })
 
   it('refuses bad events with a clear 4xx and writes nothing', async () => {

@@ -104,13 +104,15 @@ export async function commissionRow(scope: TenantScope, id: string): Promise<Row
 
 async function setStatus(scope: TenantScope, row: Row, status: CommissionStatus, extra: Partial<Row> = {}): Promise<Commission> {
   const updated: Row = { ...row, ...extra, status, updated_at: new Date().toISOString() }
-  // The status guard makes two concurrent changes of one commission settle on one winner.
+  // The guard makes two concurrent changes of one commission settle on one winner; its payout is part
+  // of it, so that a commission a payout run claimed meanwhile is not reversed under it.
   const result = await scope.db
     .updateTable('commissions')
     .set({ ...extra, status, updated_at: updated.updated_at })
     .where('tenant_id', '=', scope.tenantId)
     .where('id', '=', row.id)
     .where('status', '=', row.status)
+    .where('payout_id', row.payout_id === null ? 'is' : '=', row.payout_id)
     .executeTakeFirst()
   if (Number(result.numUpdatedRows) !== 1) throw new AppError(409, 'conflict', `commission ${row.id} changed meanwhile; read it again`)
   return toCommission(updated)

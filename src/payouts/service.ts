@@ -7,6 +7,7 @@
  * partnerd records the reference.
  */
 
+import type { Updateable } from 'kysely'
 import { toCommission } from '../commissions/service.ts'
 import { fetchPage, type Page, type PageRequest } from '../db/pagination.ts'
 import type { DB } from '../db/schema.ts'
@@ -165,23 +166,33 @@ async function pendingPayouts(scope: TenantScope, ids: string[]): Promise<Row[]>
   return rows
 }
 
+/**
+ * Moves a pending payout on. The status guard settles two concurrent requests (paid and failed, or
+ * paid twice) on one winner: the other answers 409 and its transaction writes nothing.
+ */
+async function settle(scope: TenantScope, row: { id: string }, set: Updateable<DB['payouts']>): Promise<void> {
+  const result = await scope.db
+    .updateTable('payouts')
+    .set(set)
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', row.id)
+    .where('status', '=', 'pending')
+    .executeTakeFirst()
+  if (Number(result.numUpdatedRows) !== 1) throw new AppError(409, 'payout_not_pending', `payout ${row.id} was settled meanwhile`)
+}
+
 export async function markPaid(scope: TenantScope, ids: string[], reference: string | undefined): Promise<Payout[]> {
   const rows = await pendingPayouts(scope, ids)
   const at = new Date().toISOString()
   const paid: Payout[] = []
   for (const row of rows) {
-    await scope.db
-      .updateTable('payouts')
-      .set({ status: 'paid', reference: reference ?? null, paid_at: at, updated_at: at })
-      .where('tenant_id', '=', scope.tenantId)
-      .where('id', '=', row.id)
-      .where('status', '=', 'pending')
-      .execute()
+    await settle(scope, row, { status: 'paid', reference: reference ?? null, paid_at: at, updated_at: at })
     const commissions = await scope.db
       .updateTable('commissions')
       .set({ status: 'paid', updated_at: at })
       .where('tenant_id', '=', scope.tenantId)
       .where('payout_id', '=', row.id)
+      .where('status', '=', 'approved')
       .returningAll()
       .execute()
     for (const c of commissions) scope.emit('commission.paid', toCommission(c))
@@ -197,12 +208,7 @@ export async function markFailed(scope: TenantScope, ids: string[], reason: stri
   const at = new Date().toISOString()
   const failed: Payout[] = []
   for (const row of rows) {
-    await scope.db
-      .updateTable('payouts')
-      .set({ status: 'failed', failure_reason: reason ?? null, updated_at: at })
-      .where('tenant_id', '=', scope.tenantId)
-      .where('id', '=', row.id)
-      .execute()
+    await settle(scope, row, { status: 'failed', failure_reason: reason ?? null, updated_at: at })
     await scope.db
       .updateTable('commissions')
       .set({ payout_id: null, updated_at: at })
