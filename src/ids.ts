@@ -3,9 +3,10 @@
  * the same on SQLite and PostgreSQL. Types whose ids clients see get a short prefix, as the API does
  * for `prt_` and `evt_`; prefixes are listed here so each is chosen once.
  */
-import { monotonicUlid } from './ulid.ts'
+import { monotonicUlid, randomUlid } from './ulid.ts'
 
 const nextUlid = monotonicUlid()
+const nextSecretUlid = randomUlid()
 
 export const ID_PREFIX = {
   tenant: 'ten_',
@@ -32,8 +33,15 @@ export const ID_PREFIX = {
   webhookEvent: 'wev_',
 } as const
 
+/**
+ * Kinds whose ids stand for a secret: a click's id is the `cref` that ties a visitor to a partner
+ * (identify takes it from anyone), so no id may tell another. Others are monotonic: sortable within
+ * a millisecond too.
+ */
+const UNGUESSABLE: ReadonlySet<keyof typeof ID_PREFIX> = new Set(['click'])
+
 export function newId(kind: keyof typeof ID_PREFIX): string {
-  return ID_PREFIX[kind] + nextUlid()
+  return ID_PREFIX[kind] + (UNGUESSABLE.has(kind) ? nextSecretUlid() : nextUlid())
 }
 
 /** An X-Request-Id for a request that came without one: a ULID, so that ids sort by time in the logs. */

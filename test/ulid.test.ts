@@ -2,11 +2,12 @@
  * partnerd's monotonic ULIDs (src/ulid.ts), read back with the `ulid` package: each must be a valid
  * ULID carrying the time it was made at, and each must sort after the one before, within a
  * millisecond, across milliseconds, when the clock steps back and when the randomness runs out.
+ * Click ids, which stand for a secret, carry fresh randomness instead: no id tells another.
  */
 import { decodeTime, isValid } from 'ulid'
 import { describe, expect, it } from 'vitest'
 import { newId } from '../src/ids.ts'
-import { monotonicUlid, type UlidSource } from '../src/ulid.ts'
+import { monotonicUlid, randomUlid, type UlidSource } from '../src/ulid.ts'
 
 const ALL_SET = [0xffffffff, 0xffffffff, 0xffffffff]
 
@@ -82,5 +83,45 @@ describe('monotonic ULIDs', () => {
   it('carry each kind’s prefix', () => {
     expect(newId('click')).toMatch(/^clk_[0-9A-HJKMNP-TV-Z]{26}$/)
     expect(isValid(newId('partner'))).toBe(true)
+  })
+})
+
+describe('ULIDs for secrets', () => {
+  it('are valid ULIDs of their time, each with 80 fresh random bits', () => {
+    const before = Date.now()
+    const ids = Array.from({ length: 50_000 }, randomUlid())
+    const after = Date.now()
+    for (const id of ids.slice(0, 100)) {
+      expect(isValid(id), id).toBe(true)
+      expect(decodeTime(id)).toBeGreaterThanOrEqual(before)
+      expect(decodeTime(id)).toBeLessThanOrEqual(after)
+    }
+    expect(new Set(ids).size).toBe(ids.length)
+    // Monotonic ids of one millisecond differ in their last digits only; these differ throughout.
+    const sameMs = ids.filter((id) => id.slice(0, 10) === ids[0]!.slice(0, 10))
+    expect(sameMs.length).toBeGreaterThan(1)
+    expect(new Set(sameMs.map((id) => id.slice(10, 18))).size).toBe(sameMs.length)
+    // Every one of the 16 random digits takes all 32 values.
+    for (let digit = 10; digit < 26; digit++) expect(new Set(ids.map((id) => id[digit])).size, `digit ${digit}`).toBe(32)
+  })
+
+  it('encode the randomness they draw, five bytes to eight digits', () => {
+    const bytes = [0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1]
+    const source: UlidSource = { now: () => 0, random: (into) => new Uint8Array(into.buffer).set(bytes) }
+    expect(randomUlid(source)()).toBe(`0000000000${'Z'.repeat(8)}00000001`)
+  })
+
+  it('make click ids, and only those', () => {
+    // Two ids of one kind made in the same millisecond (almost always the first two).
+    const pair = (kind: 'click' | 'event') => {
+      for (;;) {
+        const ids = [newId(kind), newId(kind)] as const
+        if (ids[0].slice(4, 14) === ids[1].slice(4, 14)) return ids
+      }
+    }
+    const clicks = pair('click')
+    expect(clicks[0].slice(14, 22)).not.toBe(clicks[1].slice(14, 22))
+    const events = pair('event')
+    expect(events[0].slice(14, 22)).toBe(events[1].slice(14, 22))
   })
 })
