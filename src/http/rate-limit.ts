@@ -11,8 +11,13 @@ export interface RateLimit {
   windowMs: number
 }
 
+/** Keys held before expired windows are swept out. */
+const SWEEP_ABOVE = 100_000
+
 export class RateLimiter {
   readonly #windows = new Map<string, { count: number; resetAt: number }>()
+  /** No sweep before this time: a flood of new keys, none expired yet, must not rescan the map on each. */
+  #nextSweepAt = 0
   constructor(
     private readonly rule: RateLimit,
     private readonly now: () => number = Date.now,
@@ -33,11 +38,16 @@ export class RateLimiter {
     const now = this.now()
     let window = this.#windows.get(key)
     if (!window || window.resetAt <= now) {
-      if (this.#windows.size > 100_000) this.#sweep(now)
+      if (this.#windows.size > SWEEP_ABOVE && now >= this.#nextSweepAt) this.#sweep(now)
       window = { count: 0, resetAt: now + this.rule.windowMs }
       this.#windows.set(key, window)
     }
     return ++window.count
+  }
+
+  /** Keys with a window held. */
+  get size(): number {
+    return this.#windows.size
   }
 
   /** check, then record: every call counts. Returns the window's count. */
@@ -46,7 +56,9 @@ export class RateLimiter {
     return this.record(key)
   }
 
+  /** Drops expired windows; the next sweep waits a tenth of a window, when some more have expired. */
   #sweep(now: number): void {
     for (const [key, w] of this.#windows) if (w.resetAt <= now) this.#windows.delete(key)
+    this.#nextSweepAt = now + this.rule.windowMs / 10
   }
 }
