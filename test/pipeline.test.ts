@@ -6,6 +6,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordEvent } from '../src/attribution/events.ts'
+import { reverseCommission } from '../src/commissions/service.ts'
 import type { DomainEvent } from '../src/domain-events/bus.ts'
 import { markFailed, markPaid } from '../src/payouts/service.ts'
 import { DIALECTS } from './support/databases.ts'
@@ -436,6 +437,36 @@ describe.each(DIALECTS)('the partner program on %s', (dialect) => {
       db.selectFrom('commissions').select(['status', 'payout_id']).where('partner_id', '=', b.id).execute(),
     )
     expect(held).toEqual([{ status: 'paid', payout_id: again.id }])
+  })
+
+  it('takes back a commission once when two refunds of its sale arrive at once', async () => {
+    const prg = await program({ rules: [{ on: 'sale', amount: '10.00' }] })
+    const ptn = await partner()
+    await visit((await link(ptn.id, prg.id)).key, 'refunded-twice')
+    const sale = await event({ userId: 'refunded-twice', type: 'sale', value: '100.00', currency: 'USD' })
+    const [commission] = sale.commissions
+    // Two events to name the refunds by (reverseCommission is called here as a refund calls it).
+    const causes = [await event({ userId: 'refunded-twice', type: 'lead' }), await event({ userId: 'refunded-twice', type: 'lead' })]
+    const row = await inTenant((db) => db.selectFrom('commissions').selectAll().where('id', '=', commission.id).executeTakeFirstOrThrow())
+    const tenant = await server.runtime.database.db.selectFrom('tenants').select('id').executeTakeFirstOrThrow()
+    // Each refund takes back 6.00 of the 10.00; the second starts while the first is uncommitted.
+    let release!: () => void
+    const hold = new Promise<void>((resolve) => (release = resolve))
+    const first = server.runtime.withTenant(tenant.id, async (scope) => {
+      await reverseCommission(scope, row, 600, { eventId: causes[0].eventId, now: new Date() })
+      await hold
+    })
+    await Bun.sleep(50)
+    const second = server.runtime.withTenant(tenant.id, (scope) =>
+      reverseCommission(scope, row, 600, { eventId: causes[1].eventId, now: new Date() }),
+    )
+    await Bun.sleep(100)
+    release()
+    await Promise.all([first, second])
+    const back = await inTenant((db) =>
+      db.selectFrom('commissions').select('amount_minor').where('reverses_id', '=', commission.id).execute(),
+    )
+    expect(back.map((r) => Number(r.amount_minor)).sort((a, b) => a - b)).toEqual([-600, -400])
   })
 
   it('refuses bad events with a clear 4xx and writes nothing', async () => {

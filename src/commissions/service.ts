@@ -168,11 +168,22 @@ export async function approveMatured(scope: TenantScope, now = new Date()): Prom
  */
 export async function reverseCommission(
   scope: TenantScope,
-  row: Row,
+  given: Row,
   share: number,
   cause: { eventId: string; now: Date },
 ): Promise<{ reversed?: Commission; clawback?: Commission } | undefined> {
-  if (row.kind !== 'commission' || row.status === 'reversed' || row.status === 'voided') return undefined
+  if (given.kind !== 'commission') return undefined
+  // Two refunds of one sale at once must not each take back the same money. Touching the row takes
+  // its lock (on PostgreSQL; SQLite's write transactions run one at a time already), so the second
+  // waits for the first to commit and then reads the commission and its clawbacks as it left them.
+  await scope.db
+    .updateTable('commissions')
+    .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', given.id)
+    .execute()
+  const row = await commissionRow(scope, given.id)
+  if (row.status === 'reversed' || row.status === 'voided') return undefined
   const previous = await scope.db
     .selectFrom('commissions')
     .select(['amount_minor'])
