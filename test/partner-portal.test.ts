@@ -185,6 +185,17 @@ describe.each(DIALECTS)('partner portal on %s', (dialect) => {
     const visible = await (await call('GET', '/commissions')).json()
     expect(visible.commissions.every((c: { programId: string }) => c.programId === a.id)).toBe(true)
 
+    // The partner's stats and coupons, read with the bound key, are its program's alone.
+    expect((await admin('GET', `/partners/${p.id}/stats`)).clicks.total).toBe(2)
+    expect((await (await call('GET', `/partners/${p.id}/stats`)).json()).clicks.total).toBe(1)
+    for (const [code, programId] of [
+      ['BOUND-A', a.id],
+      ['BOUND-B', b.id],
+    ])
+      await admin('POST', `/partners/${p.id}/coupons`, { code, programId })
+    const coupons = await (await call('GET', `/partners/${p.id}/coupons`)).json()
+    expect(coupons.coupons.map((c: { code: string }) => c.code)).toEqual(['BOUND-A'])
+
     // A sale recorded by an unbound key earns where the customer last clicked: program B. A refund of
     // it sent with the key bound to program A takes back nothing of what it earned in B.
     type Earned = { id: string; programId: string; status: string }

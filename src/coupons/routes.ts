@@ -37,7 +37,9 @@ export function couponRoutes(api: TenantApi) {
     )
     .get(
       '/partners/:id/coupons',
-      async ({ params, withTenant }) => ({ coupons: await withTenant((scope) => listCoupons(scope, params.id)) }),
+      async ({ params, withTenant, principal }) => ({
+        coupons: await withTenant((scope) => listCoupons(scope, params.id, confineProgram(principal, undefined))),
+      }),
       {
         auth: { scopes: ['links:read'] },
         response: t.Object({ coupons: t.Array(CouponSchema) }),

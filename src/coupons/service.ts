@@ -70,13 +70,15 @@ export async function createCoupon(scope: TenantScope, partnerId: string, input:
   return coupon
 }
 
-export async function listCoupons(scope: TenantScope, partnerId: string): Promise<Coupon[]> {
+/** A partner's coupons; in one program only for a key bound to it. */
+export async function listCoupons(scope: TenantScope, partnerId: string, onlyProgram?: string): Promise<Coupon[]> {
   await getPartner(scope, partnerId)
   const rows = await scope.db
     .selectFrom('coupons')
     .selectAll()
     .where('tenant_id', '=', scope.tenantId)
     .where('partner_id', '=', partnerId)
+    .$if(onlyProgram !== undefined, (q) => q.where('program_id', '=', onlyProgram!))
     .orderBy('id')
     .execute()
   return rows.map(toCoupon)

@@ -21,12 +21,20 @@ const auth = { scopes: ['commissions:read' as const] }
 
 export function reportRoutes(api: TenantApi) {
   return api
-    .get('/partners/:id/stats', ({ params, query, withTenant }) => withTenant((scope) => stats(scope, { partnerId: params.id }, query)), {
-      auth,
-      query: StatsRange,
-      response: StatsSchema,
-      detail: { tags, summary: "A partner's clicks, conversions, revenue and commissions over a date range" },
-    })
+    .get(
+      '/partners/:id/stats',
+      ({ params, query, withTenant, principal }) =>
+        withTenant((scope) => stats(scope, { partnerId: params.id, programId: confineProgram(principal, undefined) }, query)),
+      {
+        auth,
+        query: StatsRange,
+        response: StatsSchema,
+        detail: {
+          tags,
+          summary: "A partner's clicks, conversions, revenue and commissions over a date range (a program-bound key: in its program)",
+        },
+      },
+    )
     .get(
       '/programs/:id/stats',
       ({ params, query, withTenant, principal }) =>

@@ -25,13 +25,21 @@ export interface Stats {
   commissions: Record<string, Record<string, string>>
 }
 
+/**
+ * A partner's or a program's stats; a partner's within one program when both are given (a key bound
+ * to that program asks for them).
+ */
 export async function stats(scope: TenantScope, subject: { partnerId?: string; programId?: string }, range: StatsRange): Promise<Stats> {
   const from = range.from ? isoDate(range.from, 'from') : undefined
   const to = range.to ? isoDate(range.to, 'to') : undefined
   if (from && to && from >= to) throw new AppError(400, 'invalid_request', 'query.from must come before query.to')
-  const column = subject.partnerId ? 'partner_id' : 'program_id'
-  const id = (subject.partnerId ?? subject.programId)!
   const table = subject.partnerId ? 'partners' : 'programs'
+  const id = (subject.partnerId ?? subject.programId)!
+  // Each query keeps the rows of the subject: its partner, its program, or both.
+  const filters = [
+    ...(subject.partnerId ? [['partner_id', subject.partnerId] as const] : []),
+    ...(subject.programId ? [['program_id', subject.programId] as const] : []),
+  ]
   const exists = await scope.db
     .selectFrom(table)
     .select('id')
@@ -44,7 +52,7 @@ export async function stats(scope: TenantScope, subject: { partnerId?: string; p
     .selectFrom('clicks')
     .select((eb) => [eb.fn.countAll<number | string>().as('total'), eb.fn.count<number | string>('flag').as('flagged')])
     .where('tenant_id', '=', scope.tenantId)
-    .where(column, '=', id)
+    .where((eb) => eb.and(filters.map(([column, value]) => eb(column, '=', value))))
   if (from) clicks = clicks.where('created_at', '>=', from)
   if (to) clicks = clicks.where('created_at', '<', to)
   const clickRow = await clicks.executeTakeFirstOrThrow()
@@ -58,7 +66,7 @@ export async function stats(scope: TenantScope, subject: { partnerId?: string; p
       eb.fn.sum<number | string>('events.value_minor').as('value'),
     ])
     .where('commissions.tenant_id', '=', scope.tenantId)
-    .where(`commissions.${column}`, '=', id)
+    .where((eb) => eb.and(filters.map(([column, value]) => eb(`commissions.${column}`, '=', value))))
     .where('commissions.kind', '=', 'commission')
     .where('commissions.status', 'not in', ['voided'])
     .groupBy(['commissions.trigger', 'events.currency'])
@@ -80,7 +88,7 @@ export async function stats(scope: TenantScope, subject: { partnerId?: string; p
     .select(['status', 'currency'])
     .select((eb) => eb.fn.sum<number | string>('amount_minor').as('amount'))
     .where('tenant_id', '=', scope.tenantId)
-    .where(column, '=', id)
+    .where((eb) => eb.and(filters.map(([column, value]) => eb(column, '=', value))))
     .groupBy(['status', 'currency'])
   if (from) amounts = amounts.where('created_at', '>=', from)
   if (to) amounts = amounts.where('created_at', '<', to)
