@@ -344,7 +344,14 @@ describe.each(DIALECTS)('the partner program on %s', (dialect) => {
     expect(await approve.json()).toMatchObject({ error: 'commission_flagged' })
     const queue = await json('GET', '/commissions?status=flagged')
     expect(queue.commissions.map((c: { id: string }) => c.id)).toContain(self.commissions[0].id)
+    // Partly refunded while it waits for review: the clawback waits with it, and is cleared with it.
+    const partly = await event({ userId: 'cust-self', type: 'refund', value: '4.00', currency: 'USD' })
+    const [selfBack] = partly.commissions
+    expect(selfBack).toMatchObject({ kind: 'clawback', status: 'flagged' })
+    const alone = await call('POST', `/commissions/${selfBack.id}/clear`)
+    expect(alone.status).toBe(409)
     expect(await json('POST', `/commissions/${self.commissions[0].id}/clear`)).toMatchObject({ status: 'accrued', flag: null })
+    expect(await json('GET', `/commissions/${selfBack.id}`)).toMatchObject({ status: 'accrued', flag: null })
 
     await json('POST', `/partners/${ptn.id}/revoke`)
     const res = await click(lnk.key)
@@ -357,7 +364,10 @@ describe.each(DIALECTS)('the partner program on %s', (dialect) => {
     await json('POST', '/attribution/identify', { cref: crefOf(res), userId: 'cust-after-revoke' })
     const late = await event({ userId: 'cust-after-revoke', type: 'sale', value: '10.00', currency: 'USD' })
     expect(late.commissions[0]).toMatchObject({ status: 'flagged', flag: 'revoked' })
+    const lateBack = (await event({ userId: 'cust-after-revoke', type: 'refund', value: '5.00', currency: 'USD' })).commissions[0]
     expect(await json('POST', `/commissions/${late.commissions[0].id}/reject`)).toMatchObject({ status: 'voided' })
+    // Rejected, it earned nothing: nothing of it is taken back either.
+    expect(await json('GET', `/commissions/${lateBack.id}`)).toMatchObject({ status: 'voided' })
   })
 
   it('earns nothing while a program is paused, though its links still redirect', async () => {

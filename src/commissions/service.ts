@@ -230,17 +230,42 @@ export async function reverseById(scope: TenantScope, id: string): Promise<{ com
 
 /** Review: a flagged commission cleared accrues as if it had never been flagged. */
 export async function clearCommission(scope: TenantScope, id: string): Promise<Commission> {
-  const row = await commissionRow(scope, id)
-  if (row.status !== 'flagged') throw wrongStatus(row, 'cleared')
+  const row = await reviewedRow(scope, id, 'cleared')
   const cleared = await setStatus(scope, row, 'accrued', { flag: null })
   scope.emit('commission.accrued', cleared)
+  for (const clawback of await moveClawbacks(scope, row, { status: 'accrued', flag: null })) scope.emit('commission.accrued', clawback)
   return cleared
 }
 
+/** Review: a flagged commission rejected is voided: it earns nothing, and nothing of it is taken back. */
 export async function rejectCommission(scope: TenantScope, id: string): Promise<Commission> {
-  const row = await commissionRow(scope, id)
-  if (row.status !== 'flagged') throw wrongStatus(row, 'rejected')
+  const row = await reviewedRow(scope, id, 'rejected')
   const voided = await setStatus(scope, row, 'voided')
   scope.emit('commission.voided', voided)
+  for (const clawback of await moveClawbacks(scope, row, { status: 'voided' })) scope.emit('commission.voided', clawback)
   return voided
+}
+
+/** A flagged commission for review; a clawback is not reviewed on its own, it follows its commission. */
+async function reviewedRow(scope: TenantScope, id: string, action: string): Promise<Row> {
+  const row = await commissionRow(scope, id)
+  if (row.kind !== 'commission') throw new AppError(409, 'invalid_status', `a clawback is ${action} with its commission`)
+  if (row.status !== 'flagged') throw wrongStatus(row, action)
+  return row
+}
+
+/**
+ * The flagged clawbacks of a commission under review (a partial refund while it waited), moved as it
+ * is: cleared, they are taken back from what it earns; rejected, they are voided with it.
+ */
+async function moveClawbacks(scope: TenantScope, row: Row, change: Partial<Row>): Promise<Commission[]> {
+  const moved = await scope.db
+    .updateTable('commissions')
+    .set({ ...change, updated_at: new Date().toISOString() })
+    .where('tenant_id', '=', scope.tenantId)
+    .where('reverses_id', '=', row.id)
+    .where('status', '=', 'flagged')
+    .returningAll()
+    .execute()
+  return moved.map(toCommission)
 }
