@@ -13,7 +13,7 @@
 import { AppError } from '../errors.ts'
 
 const NUL = '\u0000'
-export const MAX_DEPTH = 32
+const MAX_DEPTH = 32
 
 /** Throws a 400 naming where the request's path parameters, query or body carry a NUL or nest too deep. */
 export function checkInput(input: { params?: unknown; query?: unknown; body?: unknown }): void {
