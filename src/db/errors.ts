@@ -5,6 +5,16 @@ export function isUniqueViolation(err: unknown): boolean {
 }
 
 /**
+ * PostgreSQL refused a NUL character (22021 in text, 22P05 as jsonb's \u0000), which it cannot store.
+ * Requests carrying one are refused before any route runs (http/input-guard.ts); this is input that
+ * came by another way.
+ */
+export function isNulRefusal(err: unknown): boolean {
+  const code = (err as { code?: string })?.code
+  return code === '22021' || code === '22P05'
+}
+
+/**
  * Runs `write` and, when a unique constraint refused it, once more: for idempotent writes whose second
  * run finds what the concurrent first one stored (the same event sent twice at once) and answers it.
  */

@@ -4,9 +4,9 @@
  * bare 500 (logged with the request id, never shown: no stack, no SQL).
  */
 import type { ValidationError } from 'elysia'
+import { isNulRefusal } from '../db/errors.ts'
 import { AppError } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
-import { isNulRefusal } from './input-guard.ts'
 
 export interface ErrorBody {
   error: string

@@ -3,7 +3,8 @@
  *
  * - The NUL character (U+0000). PostgreSQL's text and jsonb cannot hold it: a value carrying one
  *   fails its whole statement, which would answer 500 on PostgreSQL and store it on SQLite. The click
- *   router, which answers every visitor, drops it from what it stores instead (links/router.ts).
+ *   router, which answers every visitor, drops it from what it stores instead (links/router.ts); a
+ *   NUL reaching PostgreSQL by another way is told apart by isNulRefusal (db/errors.ts).
  * - Nesting deeper than MAX_DEPTH. No field of the API nests that deep, and code that walks a value
  *   by recursion (JSON.stringify, the event hash) would overflow the stack on a body nested 100k
  *   deep, which fits in the body limit.
@@ -37,10 +38,4 @@ export function checkInput(input: { params?: unknown; query?: unknown; body?: un
 /** `text` without NULs, for what the router stores from a visitor's request. */
 export function withoutNul(text: string): string {
   return text.includes(NUL) ? text.replaceAll(NUL, '') : text
-}
-
-/** PostgreSQL refused a NUL (22021 in text, 22P05 as jsonb's \u0000): input that came by another way. */
-export function isNulRefusal(err: unknown): boolean {
-  const code = (err as { code?: string })?.code
-  return code === '22021' || code === '22P05'
 }
