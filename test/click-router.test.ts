@@ -176,6 +176,17 @@ describe.each(DIALECTS)('click router on %s (multi-tenant)', (dialect) => {
     expect(statuses).toEqual([302, 302, 302, 302, 302, 302, 429, 429])
   })
 
+  it('counts the IPv6 addresses of one /64 as one visitor, who cannot escape the cap by changing address', async () => {
+    const statuses: number[] = []
+    for (let i = 1; i <= 8; i++) {
+      const res = await follow(`/r/acme/${linkKey}`, { 'x-forwarded-for': `2001:db8:7:7::${i.toString(16)}` })
+      statuses.push(res.status)
+    }
+    expect(statuses).toEqual([302, 302, 302, 302, 302, 302, 429, 429])
+    // Another /64 is another visitor.
+    expect((await follow(`/r/acme/${linkKey}`, { 'x-forwarded-for': '2001:db8:7:8::1' })).status).toBe(302)
+  })
+
   it('gives its answers a request id and counts them by route, like every route', async () => {
     const echoed = await follow(`/r/acme/${linkKey}`, { 'x-request-id': 'click-trace-1', 'x-forwarded-for': '198.51.100.7' })
     expect(echoed.status).toBe(302)

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { clientAddress } from '../src/http/client-address.ts'
+import { addressGroup, clientAddress } from '../src/http/client-address.ts'
 import { DIALECTS } from './support/databases.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
 
@@ -164,5 +164,23 @@ describe('client address', () => {
       '198.51.100.4',
     )
     expect(clientAddress(new Request('http://localhost/x', { headers: { 'x-forwarded-for': ', ,' } }), peer, 1)).toBe('10.0.0.9')
+  })
+
+  it('counts as one client per IPv4 address, or per IPv6 /64 however the address is written', () => {
+    expect(addressGroup('203.0.113.7')).toBe('203.0.113.7')
+    expect(addressGroup('::ffff:203.0.113.7')).toBe('203.0.113.7')
+    const group = '2001:db8:0:1::/64'
+    for (const address of [
+      '2001:db8:0:1::1',
+      '2001:DB8::1:0:0:0:ffff',
+      '2001:0db8:0000:0001:1234:5678:9abc:def0',
+      '2001:db8:0:1::1%eth0',
+    ]) {
+      expect(addressGroup(address)).toBe(group)
+    }
+    expect(addressGroup('2001:db8:0:2::1')).not.toBe(group)
+    expect(addressGroup('::1')).toBe('0:0:0:0::/64')
+    expect(addressGroup('64:ff9b::192.0.2.1')).toBe('64:ff9b:0:0::/64')
+    expect(addressGroup('not:an::address::')).toBe('not:an::address::')
   })
 })

@@ -5,6 +5,7 @@ import { readJson } from '../db/codec.ts'
 import { againOnUniqueViolation } from '../db/errors.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
+import { addressGroup } from '../http/client-address.ts'
 import { RateLimiter } from '../http/rate-limit.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { clickCookie } from '../links/router.ts'
@@ -105,7 +106,7 @@ export function attributionRoutes(config: Config) {
       .post(
         '/attribution/identify',
         async ({ body, request, withTenant, ip, set }) => {
-          identifyLimit.hit(ip ?? '-')
+          identifyLimit.hit(ip ? addressGroup(ip) : '-')
           const origin = request.headers.get('origin')
           const cref = body.cref ?? clickCookie(request)
           if (!cref) throw new AppError(400, 'invalid_request', 'body.cref: the click id (or a _cref cookie)')

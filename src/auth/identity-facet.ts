@@ -9,6 +9,7 @@ import { readBool } from '../db/codec.ts'
 import type { Database } from '../db/database.ts'
 import type { WithTenant } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
+import { addressGroup } from '../http/client-address.ts'
 import { type RateLimit, RateLimiter } from '../http/rate-limit.ts'
 import { createPartner } from '../partners/service.ts'
 import type { Tenant } from '../tenants/service.ts'
@@ -87,7 +88,7 @@ export function identityFacet(config: Config, database: Database, withTenant: Wi
   const perAccount = new RateLimiter({ limit: limits.failures_per_account, windowMs })
   const perAddress = new RateLimiter({ limit: limits.failures_per_address, windowMs })
   const audit = (tenantId: string, input: AuditInput) => withTenant(tenantId, (scope) => recordAudit(scope, input))
-  const addressKey = (tenant: Tenant, ip: string | undefined) => `${tenant.id}|${ip ?? 'unknown'}`
+  const addressKey = (tenant: Tenant, ip: string | undefined) => `${tenant.id}|${ip ? addressGroup(ip) : 'unknown'}`
   const addressFailures = {
     check: (tenant: Tenant, ip: string | undefined) => perAddress.check(addressKey(tenant, ip)),
     fail: (tenant: Tenant, ip: string | undefined) => perAddress.record(addressKey(tenant, ip)),

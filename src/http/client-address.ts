@@ -36,3 +36,29 @@ function forwardedClient(header: string | null, proxies: number): string | undef
     .filter(Boolean)
   return hops[Math.max(0, hops.length - proxies)]
 }
+
+/**
+ * What per-address limits count as one client: an IPv4 address, or the /64 an IPv6 address belongs
+ * to. One subscriber is given a /64 or more and may pick any address in it, so counting IPv6
+ * addresses one by one would let a single visitor write a new address on every request.
+ * IPv4-mapped IPv6 addresses count as their IPv4 address.
+ */
+export function addressGroup(address: string): string {
+  if (!address.includes(':')) return address
+  const bare = address.split('%')[0]!.toLowerCase() // without a zone (fe80::1%eth0)
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(bare)
+  if (mapped) return mapped[1]!
+  const halves = bare.split('::')
+  if (halves.length > 2) return bare // not an IPv6 address: counted as it is
+  const groups = (half: string | undefined) => (half ? half.split(':') : [])
+  const head = groups(halves[0])
+  if (halves.length === 2) {
+    const tail = groups(halves[1])
+    // An embedded IPv4 tail (::a.b.c.d) stands for two groups; only the first four groups matter here.
+    const tailGroups = tail.length + (tail.at(-1)?.includes('.') ? 1 : 0)
+    head.push(...Array<string>(Math.max(0, 8 - head.length - tailGroups)).fill('0'), ...tail)
+  }
+  const prefix = head.slice(0, 4)
+  if (prefix.length < 4 || prefix.some((group) => !/^[0-9a-f]{1,4}$/.test(group))) return bare
+  return `${prefix.map((group) => Number.parseInt(group, 16).toString(16)).join(':')}::/64`
+}

@@ -9,7 +9,7 @@
  * - Crawlers and link previewers are redirected without a click being counted.
  * - A revoked partner's link still redirects; its clicks are flagged `revoked`. An address clicking
  *   faster than tracking.velocity_per_minute gets its clicks flagged `velocity`; past
- *   tracking.max_per_minute it gets 429. Flagged clicks earn nothing until a reviewer clears them.
+ *   tracking.max_per_minute it gets 429. An IPv6 /64 counts as one address (http/client-address.ts). Flagged clicks earn nothing until a reviewer clears them.
  * - Paused and draft programs redirect and record; they earn nothing (commissions/accrue.ts).
  *   Archived links and programs answer 404.
  */
@@ -22,7 +22,7 @@ import type { WithTenant } from '../db/with-tenant.ts'
 import type { DomainEventBus } from '../domain-events/bus.ts'
 import { AppError } from '../errors.ts'
 import type { NativeHandler } from '../http/app.ts'
-import { type AddressSource, clientAddress } from '../http/client-address.ts'
+import { type AddressSource, addressGroup, clientAddress } from '../http/client-address.ts'
 import { withoutNul } from '../http/input-guard.ts'
 import { RateLimiter } from '../http/rate-limit.ts'
 import { newId } from '../ids.ts'
@@ -92,8 +92,9 @@ export function createClickRouter(deps: ClickRouterDeps) {
     const deepLink = to ? allowedDeepLink(to, { destinationUrl: link.programDestinationUrl, deepLinkHosts: link.deepLinkHosts }) : undefined
 
     if (isBot(userAgent)) return redirect(headers, deepLink ?? link.destinationUrl)
-    const ipHash = hashAddress(link.clickSalt, clientAddress(request, server, config.server.trust_proxy))
-    const clicks = perMinute.hit(`${tenant.id}\n${ipHash ?? '-'}`)
+    const address = clientAddress(request, server, config.server.trust_proxy)
+    const ipHash = hashAddress(link.clickSalt, address)
+    const clicks = perMinute.hit(`${tenant.id}\n${address ? addressGroup(address) : '-'}`)
     let flag: ClickFlag | null = null
     if (link.partnerStatus === 'revoked') flag = 'revoked'
     else if (clicks > config.tracking.velocity_per_minute) flag = 'velocity'
