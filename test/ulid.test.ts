@@ -98,7 +98,9 @@ describe('ULIDs for secrets', () => {
     }
     expect(new Set(ids).size).toBe(ids.length)
     // Monotonic ids of one millisecond differ in their last digits only; these differ throughout.
-    const sameMs = ids.filter((id) => id.slice(0, 10) === ids[0]!.slice(0, 10))
+    // The busiest millisecond's: the first id's may have been its millisecond's last.
+    const perMs = Map.groupBy(ids, (id) => id.slice(0, 10))
+    const sameMs = [...perMs.values()].reduce((most, group) => (group.length > most.length ? group : most))
     expect(sameMs.length).toBeGreaterThan(1)
     expect(new Set(sameMs.map((id) => id.slice(10, 18))).size).toBe(sameMs.length)
     // Every one of the 16 random digits takes all 32 values.
