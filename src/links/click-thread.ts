@@ -1,14 +1,12 @@
 /**
  * The click writer's thread: it stores the batches the router hands it (click-writer.ts) on a
- * connection of its own, so that the thread answering requests never waits on a commit, a WAL flush
- * or the database driver's work. Measured on that thread, each click's insert and share of a SQLite
- * commit cost it 8-14 µs.
+ * connection of its own, so that the thread answering requests does not wait on a large batch's
+ * commit, a WAL flush or the database driver's work. Measured on that thread, each click's insert and
+ * share of a SQLite commit cost it 8-14 µs.
  *
- * On SQLite its commits never checkpoint: the WAL is copied into the database file by a thread of
- * its own (db/checkpoint-thread.ts), whose fsyncs would stall every click waiting on a commit here.
- * After each of that thread's passes, the writer asks this one to copy the few frames written
- * meanwhile (`tail`) before its next batch, so that batch's commit finds the WAL wholly copied and
- * rewinds it: the WAL stays small (a long WAL makes every page lookup slower).
+ * Its SQLite commits never checkpoint (click-store.ts). A batch may come with `tail`: first copy the
+ * frames the checkpoint thread's last pass left, so that the batch's commit rewinds the WAL (why, in
+ * ClickThread.tailDue, click-writer.ts).
  *
  * Messages in: `{open}` once, then `{seq, rows, tail}` with the batch's click rows as JSON (one string
  * crosses threads far cheaper than a structured clone of many objects). Messages out: `{seq}` once
