@@ -247,7 +247,12 @@ async function newLink(server: TestServer, email: string): Promise<{ key: string
 describe.each(DIALECTS)('click limits on %s', (dialect) => {
   let server: TestServer
   beforeAll(async () => {
-    server = await startTestServer(dialect, { tracking: { velocity_per_minute: 3, max_per_minute: 6, identify_per_minute: 5 } })
+    // Behind a proxy, so that a test may speak for other addresses; without X-Forwarded-For a request
+    // is counted by its own.
+    server = await startTestServer(dialect, {
+      server: { host: '127.0.0.1', port: 0, trust_proxy: true },
+      tracking: { velocity_per_minute: 3, max_per_minute: 6, identify_per_minute: 5 },
+    })
   })
   afterAll(() => server.stop())
 
@@ -301,6 +306,16 @@ describe.each(DIALECTS)('click limits on %s', (dialect) => {
     for (let i = 0; i < 4; i++)
       statuses.push((await server.call('POST', '/api/attribution/identify', { body: { cref: 'clk_x', userId: 'u' } })).status)
     expect(statuses).toEqual([404, 404, 404, 429])
+  })
+
+  it('counts identify calls from the IPv6 addresses of one /64 together', async () => {
+    const identify = (address: string) =>
+      server.call('POST', '/api/attribution/identify', { body: { cref: 'clk_x', userId: 'u' }, headers: { 'x-forwarded-for': address } })
+    const statuses: number[] = []
+    for (let i = 1; i <= 6; i++) statuses.push((await identify(`2001:db8:9:9::${i.toString(16)}`)).status)
+    expect(statuses).toEqual([404, 404, 404, 404, 404, 429])
+    // Another /64 is another caller.
+    expect((await identify('2001:db8:9:a::1')).status).toBe(404)
   })
 })
 

@@ -284,4 +284,23 @@ describe.each(DIALECTS)('one failure budget per client address, across sign-in m
       await server.stop()
     }
   })
+
+  it('counts the IPv6 addresses of one /64 as one client, which cannot escape by changing address', async () => {
+    const server = await startTestServer(dialect, {
+      server: { host: '127.0.0.1', port: 0, trust_proxy: true },
+      auth: { sign_in: { failures_per_address: 3 } },
+    })
+    try {
+      // A new account each time, so that only the address's budget runs out.
+      const attempt = (i: number, address: string) =>
+        signIn(server, `nobody${i}@example.com`, 'wrong', { 'x-forwarded-for': address }).then((res) => res.status)
+      const statuses: number[] = []
+      for (let i = 1; i <= 4; i++) statuses.push(await attempt(i, `2001:db8:5:5::${i}`))
+      expect(statuses).toEqual([401, 401, 401, 429])
+      // Another /64 is another client.
+      expect(await attempt(5, '2001:db8:5:6::1')).toBe(401)
+    } finally {
+      await server.stop()
+    }
+  })
 })

@@ -15,8 +15,8 @@ import type { DB } from '../db/schema.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
+import { metadataText } from '../metadata.ts'
 import { parseAmount, prorate } from '../money/money.ts'
-import { METADATA_MAX_BYTES } from '../partners/service.ts'
 import { currentTerms } from '../programs/enrolments.ts'
 import { normalizeEmail } from '../users/service.ts'
 import { type AttributionModel, modelWeights } from './models.ts'
@@ -196,10 +196,7 @@ function eventRow(tenantId: string, input: EventInput, hash: string, now: Date):
   const valueMinor = input.value !== undefined ? parseAmount(input.value, input.currency!, 'value') : null
   if (input.refundOf !== undefined && trigger !== 'refund')
     throw new AppError(400, 'invalid_request', 'refundOf is for refund and chargeback events')
-  const metadata = writeJson(input.metadata ?? {})
-  if (Buffer.byteLength(metadata) > METADATA_MAX_BYTES) {
-    throw new AppError(400, 'metadata_too_large', `metadata is limited to ${METADATA_MAX_BYTES} bytes of JSON`)
-  }
+  const metadata = metadataText(input.metadata ?? {})
   return {
     id: newId('event'),
     tenant_id: tenantId,

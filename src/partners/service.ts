@@ -3,13 +3,14 @@
  * A revoked partner keeps its history; its links will still redirect but its clicks are flagged and
  * earn nothing (the click router reads the status). Every change raises a domain event for webhooks.
  */
-import { readJson, writeJson } from '../db/codec.ts'
+import { readJson } from '../db/codec.ts'
 import { isUniqueViolation } from '../db/errors.ts'
 import { fetchPage, type Page, type PageRequest } from '../db/pagination.ts'
 import type { DB } from '../db/schema.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
+import { metadataText } from '../metadata.ts'
 import { normalizeEmail } from '../users/service.ts'
 import { endPartnerAccess } from './portal.ts'
 
@@ -26,9 +27,6 @@ export interface Partner {
   revokedAt: string | null
 }
 
-/** Metadata is for the tenant's own references (CRM ids, notes), not a document store. */
-export const METADATA_MAX_BYTES = 16_384
-
 export function toPartner(row: DB['partners']): Partner {
   return {
     id: row.id,
@@ -40,14 +38,6 @@ export function toPartner(row: DB['partners']): Partner {
     updatedAt: row.updated_at,
     revokedAt: row.revoked_at,
   }
-}
-
-function checkMetadata(metadata: Record<string, unknown>): string {
-  const text = writeJson(metadata)
-  if (Buffer.byteLength(text) > METADATA_MAX_BYTES) {
-    throw new AppError(400, 'metadata_too_large', `metadata is limited to ${METADATA_MAX_BYTES} bytes of JSON`)
-  }
-  return text
 }
 
 function emailTaken(email: string): AppError {
@@ -66,7 +56,7 @@ export async function createPartner(
     email,
     name: input.name?.trim() || null,
     status: 'active',
-    metadata: checkMetadata(input.metadata ?? {}),
+    metadata: metadataText(input.metadata ?? {}),
     created_at: now,
     updated_at: now,
     revoked_at: null,
@@ -116,7 +106,7 @@ export async function updatePartner(
   const set: Partial<DB['partners']> = { updated_at: new Date().toISOString() }
   if (changes.email !== undefined) set.email = normalizeEmail(changes.email)
   if (changes.name !== undefined) set.name = changes.name?.trim() || null
-  if (changes.metadata !== undefined) set.metadata = checkMetadata(changes.metadata)
+  if (changes.metadata !== undefined) set.metadata = metadataText(changes.metadata)
   try {
     await scope.db.updateTable('partners').set(set).where('tenant_id', '=', scope.tenantId).where('id', '=', id).execute()
   } catch (err) {
