@@ -62,7 +62,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
     outsideApi: [clickRouter.plugin, sdkRoute],
     nativeRoutes: clickRouter.native,
     strategies: [
-      keyStrategy({ adminKeys: runtime.adminKeys, prefix: config.auth.api_key_prefix, db: runtime.database.db }),
+      keyStrategy({ adminKeys: runtime.adminKeys, prefix: config.auth.api_key_prefix, database: runtime.database }),
       sessionStrategy(config, runtime.database),
       ...runtime.plugins.strategies,
     ],

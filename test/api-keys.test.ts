@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { sql } from 'kysely'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseAdminKeys } from '../src/auth/admin-keys.ts'
 import { verifyApiKey } from '../src/auth/api-keys/service.ts'
 import { createDatabase } from '../src/db/database.ts'
+import { createTenant } from '../src/tenants/service.ts'
 import { DIALECTS } from './support/databases.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
 
@@ -115,7 +117,8 @@ describe.each(DIALECTS)('API keys on %s', (dialect) => {
     minted.push(expiring.key)
     const tenantId = (await (await server.call('GET', '/api/tenant', { key: expiring.key })).json()).id
     const later = new Date(Date.now() + 120_000)
-    const atExpiry = await server.runtime.withTenant(tenantId, (scope) => verifyApiKey(scope, expiring.key, later))
+    const { database, withTenant } = server.runtime
+    const atExpiry = await verifyApiKey(database, withTenant, tenantId, expiring.key, later)
     expect(atExpiry).toBeNull()
     const past = await server.call('POST', '/api/api-keys', { key: bootstrapKey, body: { name: 'x', expiresAt: '2001-01-01T00:00:00Z' } })
     expect(await past.json()).toMatchObject({ error: 'invalid_expiry' })
@@ -150,7 +153,7 @@ describe.each(DIALECTS)('API keys on %s', (dialect) => {
     await server.call('GET', '/api/tenant', { key: created.key })
     expect((await lastUsed()).last_used_at).toBe(first)
     const twoMinutesOn = new Date(Date.parse(first!) + 120_000)
-    await server.runtime.withTenant(tenantId, (scope) => verifyApiKey(scope, created.key, twoMinutesOn))
+    await verifyApiKey(server.runtime.database, server.runtime.withTenant, tenantId, created.key, twoMinutesOn)
     expect((await lastUsed()).last_used_at).toBe(twoMinutesOn.toISOString())
   })
 
@@ -177,5 +180,34 @@ describe.each(DIALECTS)('API keys on %s', (dialect) => {
     }
     expect(haystack).toContain('tenant admin')
     for (const secret of secrets) expect(haystack).not.toContain(secret)
+  })
+})
+
+describe('API key checks on postgres', () => {
+  it('cost one round trip: a single statement, no transaction, still confined to the tenant', async () => {
+    const server = await startTestServer('postgres')
+    try {
+      const other = await createTenant(server.runtime.database.db, server.runtime.bus, { slug: 'other' })
+      const { database, withTenant } = server.runtime
+      const tenantId = (await (await server.call('GET', '/api/tenant', { key: server.adminKey })).json()).id
+      // The pg driver's queries while the key is checked (its last use was just recorded: no write).
+      const queries: string[] = []
+      const query = pg.Client.prototype.query
+      pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+        queries.push(typeof args[0] === 'string' ? args[0] : String((args[0] as { text?: unknown }).text))
+        return (query as (...a: unknown[]) => unknown).apply(this, args)
+      } as typeof query
+      try {
+        expect(await verifyApiKey(database, withTenant, tenantId, server.adminKey)).toMatchObject({ kind: 'api_key', tenantId })
+        expect(queries).toHaveLength(1)
+        expect(queries[0]).toMatch(/^with tenant as materialized \(select set_config\('app\.tenant_id'/)
+        // Asked as another tenant, the same key is nobody's.
+        expect(await verifyApiKey(database, withTenant, other.id, server.adminKey)).toBeNull()
+      } finally {
+        pg.Client.prototype.query = query
+      }
+    } finally {
+      await server.stop()
+    }
   })
 })

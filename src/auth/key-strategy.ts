@@ -4,8 +4,7 @@
  * A Bearer token that is not key-shaped is left to other strategies (JWTs, for one).
  */
 
-import type { Kysely } from 'kysely'
-import type { DB } from '../db/schema.ts'
+import type { Database } from '../db/database.ts'
 import { AppError } from '../errors.ts'
 import { adminKeyMatcher } from './admin-keys.ts'
 import { looksLikeApiKey, tenantOfKey, verifyApiKey } from './api-keys/service.ts'
@@ -20,7 +19,7 @@ export function presentedKey(request: Request): string | undefined {
   return match?.[1]
 }
 
-export function keyStrategy(options: { adminKeys: string[]; prefix: string; db: Kysely<DB> }): AuthStrategy {
+export function keyStrategy(options: { adminKeys: string[]; prefix: string; database: Database }): AuthStrategy {
   const matchAdmin = adminKeyMatcher(options.adminKeys)
   return {
     name: 'api-key',
@@ -31,10 +30,10 @@ export function keyStrategy(options: { adminKeys: string[]; prefix: string; db: 
       if (admin) return admin
       // Malformed keys are refused before touching the database.
       if (!looksLikeApiKey(presented, options.prefix)) return null
-      const principal = await withTenant(tenant.id, (scope) => verifyApiKey(scope, presented))
+      const principal = await verifyApiKey(options.database, withTenant, tenant.id, presented)
       if (principal) return principal
       // Another tenant's key: answered as that tenant's resources are, with a 404.
-      const owner = await tenantOfKey(options.db, presented)
+      const owner = await tenantOfKey(options.database.db, presented)
       if (owner && owner !== tenant.id) throw new AppError(404, 'tenant_not_found', `no tenant ${tenant.slug}`)
       throw invalidCredential()
     },
