@@ -4,13 +4,13 @@
  * carries scopes; `*` makes it the tenant's admin key.
  */
 
-import { type Kysely, sql } from 'kysely'
+import type { Kysely } from 'kysely'
 import { type Actor, recordAudit } from '../../audit/service.ts'
 import { readJson, writeJson } from '../../db/codec.ts'
 import type { Database } from '../../db/database.ts'
 import { fetchPage, type Page, type PageRequest } from '../../db/pagination.ts'
 import type { DB } from '../../db/schema.ts'
-import type { TenantScope, WithTenant } from '../../db/with-tenant.ts'
+import { readTenantRow, type TenantScope, type WithTenant } from '../../db/with-tenant.ts'
 import { AppError } from '../../errors.ts'
 import { newId } from '../../ids.ts'
 import type { Principal } from '../principal.ts'
@@ -191,12 +191,9 @@ export async function tenantOfKey(db: Kysely<DB>, presented: string): Promise<st
 }
 
 /**
- * The principal for a well-formed key, or null when it is unknown, revoked or expired. Every request
- * a key signs asks this, so it reads in one statement and outside a transaction: on PostgreSQL the
- * tenant that row-level security compares with is set by a one-row CTE, and the key's read is
- * LATERAL to it, so it cannot run first (were it to, it would find nothing: the check fails closed).
- * That saves the three round trips of a transaction (begin, set the tenant, commit) on each request.
- * The rare write, `last_used_at` (throttled), takes a transaction of its own.
+ * The principal for a well-formed key, or null when it is unknown, revoked or expired. Every request a
+ * key signs asks this, so it is one read outside a transaction (readTenantRow); the rare write, the
+ * throttled `last_used_at`, takes a transaction of its own.
  */
 export async function verifyApiKey(
   database: Database,
@@ -205,21 +202,7 @@ export async function verifyApiKey(
   presented: string,
   now = new Date(),
 ): Promise<Principal | null> {
-  const keyHash = sha256Hex(presented)
-  const row =
-    database.dialect === 'postgres'
-      ? (
-          await sql<DB['api_keys']>`with tenant as materialized (select set_config('app.tenant_id', ${tenantId}, true) as id)
-            select key.* from tenant cross join lateral (
-              select * from api_keys where tenant_id = tenant.id and key_hash = ${keyHash}
-            ) as key`.execute(database.db)
-        ).rows[0]
-      : await database.db
-          .selectFrom('api_keys')
-          .selectAll()
-          .where('tenant_id', '=', tenantId)
-          .where('key_hash', '=', keyHash)
-          .executeTakeFirst()
+  const row = await readTenantRow(database, tenantId, 'api_keys', 'key_hash', sha256Hex(presented))
   if (!row || row.revoked_at || (row.expires_at && row.expires_at <= now.toISOString())) return null
   const staleBefore = new Date(now.getTime() - LAST_USED_RESOLUTION_MS).toISOString()
   if (!row.last_used_at || row.last_used_at < staleBefore) {
