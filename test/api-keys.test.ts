@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { sql } from 'kysely'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseAdminKeys } from '../src/auth/admin-keys.ts'
 import { verifyApiKey } from '../src/auth/api-keys/service.ts'
 import { createDatabase } from '../src/db/database.ts'
 import { createTenant } from '../src/tenants/service.ts'
 import { DIALECTS } from './support/databases.ts'
+import { pgQueriesDuring } from './support/pg-queries.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
 
 describe('admin keys from the config', () => {
@@ -190,22 +190,13 @@ describe('API key checks on postgres', () => {
       const other = await createTenant(server.runtime.database.db, server.runtime.bus, { slug: 'other' })
       const { database, withTenant } = server.runtime
       const tenantId = (await (await server.call('GET', '/api/tenant', { key: server.adminKey })).json()).id
-      // The pg driver's queries while the key is checked (its last use was just recorded: no write).
-      const queries: string[] = []
-      const query = pg.Client.prototype.query
-      pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-        queries.push(typeof args[0] === 'string' ? args[0] : String((args[0] as { text?: unknown }).text))
-        return (query as (...a: unknown[]) => unknown).apply(this, args)
-      } as typeof query
-      try {
-        expect(await verifyApiKey(database, withTenant, tenantId, server.adminKey)).toMatchObject({ kind: 'api_key', tenantId })
-        expect(queries).toHaveLength(1)
-        expect(queries[0]).toMatch(/^with tenant as materialized \(select set_config\('app\.tenant_id'/)
-        // Asked as another tenant, the same key is nobody's.
-        expect(await verifyApiKey(database, withTenant, other.id, server.adminKey)).toBeNull()
-      } finally {
-        pg.Client.prototype.query = query
-      }
+      // Its last use was just recorded: the check writes nothing.
+      const { result, queries } = await pgQueriesDuring(() => verifyApiKey(database, withTenant, tenantId, server.adminKey))
+      expect(result).toMatchObject({ kind: 'api_key', tenantId })
+      expect(queries).toHaveLength(1)
+      expect(queries[0]).toMatch(/^with tenant as materialized \(select set_config\('app\.tenant_id'/)
+      // Asked as another tenant, the same key is nobody's.
+      expect(await verifyApiKey(database, withTenant, other.id, server.adminKey)).toBeNull()
     } finally {
       await server.stop()
     }

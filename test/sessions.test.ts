@@ -3,11 +3,13 @@ import { sql } from 'kysely'
 import { parse as parseSetCookie } from 'set-cookie-parser'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listAudit } from '../src/audit/service.ts'
+import { memberPrincipal } from '../src/auth/member-principal.ts'
 import { issueSession, resolveSession } from '../src/auth/sessions/service.ts'
 import { createDatabase } from '../src/db/database.ts'
 import { createTenant, findTenantBySlug } from '../src/tenants/service.ts'
 import { addMembership, createUser, disableUser } from '../src/users/service.ts'
 import { DIALECTS } from './support/databases.ts'
+import { pgQueriesDuring } from './support/pg-queries.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
 
 const PASSWORD = 'correct horse battery staple'
@@ -299,6 +301,35 @@ describe.each(DIALECTS)('one failure budget per client address, across sign-in m
       expect(statuses).toEqual([401, 401, 401, 429])
       // Another /64 is another client.
       expect(await attempt(5, '2001:db8:5:6::1')).toBe(401)
+    } finally {
+      await server.stop()
+    }
+  })
+})
+
+describe('a signed-in person on postgres', () => {
+  it('is checked with one round trip per read: the membership, and a portal user’s partner', async () => {
+    const server = await startTestServer('postgres')
+    try {
+      const { database, withTenant } = server.runtime
+      const tenant = (await findTenantBySlug(database.db, 'default'))!
+      const member = await createUser(database.db, { email: 'reads@example.com', password: PASSWORD, emailVerified: true })
+      await withTenant(tenant.id, (scope) => addMembership(scope, member.id, 'viewer'))
+      const asMember = await pgQueriesDuring(() => memberPrincipal('single', database, tenant, member.id))
+      expect(asMember.result).toMatchObject({ kind: 'user', id: member.id, tenantId: tenant.id, role: 'viewer' })
+      expect(asMember.queries).toHaveLength(1)
+      expect(asMember.queries[0]).toMatch(/^with tenant as materialized/)
+
+      const partner = await (
+        await server.call('POST', '/api/partners', { key: server.adminKey, body: { email: 'portal@example.com' } })
+      ).json()
+      const portal = await createUser(database.db, { email: 'portal@example.com', password: PASSWORD, emailVerified: true })
+      await withTenant(tenant.id, (scope) => addMembership(scope, portal.id, 'partner', partner.id))
+      const asPartner = await pgQueriesDuring(() => memberPrincipal('single', database, tenant, portal.id))
+      expect(asPartner.result).toMatchObject({ role: 'partner', partnerId: partner.id })
+      expect(asPartner.queries).toHaveLength(2)
+      await server.call('POST', `/api/partners/${partner.id}/revoke`, { key: server.adminKey })
+      await expect(memberPrincipal('single', database, tenant, portal.id)).rejects.toMatchObject({ code: 'partner_revoked' })
     } finally {
       await server.stop()
     }

@@ -122,7 +122,7 @@ export function identityFacet(config: Config, database: Database, withTenant: Wi
       const role = (await withTenant(tenant.id, (scope) => roleIn(scope, user.id)))?.role
       return role && { userId: user.id, email: user.email, role }
     },
-    memberPrincipal: (tenant, userId, extra) => memberPrincipal(config.mode, withTenant, tenant, userId, extra),
+    memberPrincipal: (tenant, userId, extra) => memberPrincipal(config.mode, database, tenant, userId, extra),
     async startSession({ userId, tenantId, ip, userAgent }) {
       const { token, session } = await issueSession(database.db, { userId, activeTenantId: tenantId, ip, userAgent }, settings)
       return { sessionId: session.id, expiresAt: session.expiresAt, setCookie: setCookieHeader(cookie, token) }

@@ -5,35 +5,34 @@
  * person not in it gets the 404 of a foreign tenant.
  */
 import type { Config } from '../config/schema.ts'
-import type { WithTenant } from '../db/with-tenant.ts'
+import type { Database } from '../db/database.ts'
+import { readTenantRow } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import type { Tenant } from '../tenants/service.ts'
-import { roleIn } from '../users/service.ts'
 import type { Principal } from './principal.ts'
+import { isRole, ROLE_SCOPES } from './roles.ts'
 
-/** A revoked partner's portal users keep their accounts but reach nothing until it is reinstated. */
-async function assertPartnerActive(withTenant: WithTenant, tenantId: string, partnerId: string): Promise<void> {
-  const partner = await withTenant(tenantId, (scope) =>
-    scope.db.selectFrom('partners').select('status').where('tenant_id', '=', tenantId).where('id', '=', partnerId).executeTakeFirst(),
-  )
-  if (partner?.status !== 'active') throw new AppError(403, 'partner_revoked', 'this partner has been revoked')
-}
-
-import { ROLE_SCOPES } from './roles.ts'
-
+/**
+ * Both reads are each one statement outside a transaction (readTenantRow), as every request a person
+ * signs makes them.
+ */
 export async function memberPrincipal(
   mode: Config['mode'],
-  withTenant: WithTenant,
+  database: Database,
   tenant: Tenant,
   userId: string,
   extra: Pick<Principal, 'sessionId'> = {},
 ): Promise<Principal> {
-  const membership = await withTenant(tenant.id, (scope) => roleIn(scope, userId))
-  if (!membership) {
+  const membership = await readTenantRow(database, tenant.id, 'memberships', 'user_id', userId)
+  if (!membership || !isRole(membership.role)) {
     if (mode === 'single') throw new AppError(400, 'no_active_organization', 'this account belongs to no organization here')
     throw new AppError(404, 'tenant_not_found', `no tenant ${tenant.slug}`)
   }
-  const { role, partnerId } = membership
-  if (partnerId) await assertPartnerActive(withTenant, tenant.id, partnerId)
+  const role = membership.role
+  const partnerId = membership.partner_id
+  // A revoked partner's portal users keep their accounts but reach nothing until it is reinstated.
+  if (partnerId && (await readTenantRow(database, tenant.id, 'partners', 'id', partnerId))?.status !== 'active') {
+    throw new AppError(403, 'partner_revoked', 'this partner has been revoked')
+  }
   return { kind: 'user', id: userId, tenantId: tenant.id, scopes: ROLE_SCOPES[role], role, ...(partnerId ? { partnerId } : {}), ...extra }
 }

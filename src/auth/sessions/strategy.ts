@@ -16,13 +16,13 @@ export function sessionStrategy(config: Config, database: Database): AuthStrateg
   const settings = sessionSettings(config)
   return {
     name: 'session',
-    async authenticate({ request, tenant, withTenant }) {
+    async authenticate({ request, tenant }) {
       const token = readCookie(request, cookie.name)
       if (!token) return null
       const session = await resolveSession(database.db, token, settings)
       if (!session) throw invalidCredential('the session has ended; sign in again')
       assertSameOrigin(request, config.server.public_url)
-      return memberPrincipal(config.mode, withTenant, tenant, session.userId, { sessionId: session.id })
+      return memberPrincipal(config.mode, database, tenant, session.userId, { sessionId: session.id })
     },
   }
 }
