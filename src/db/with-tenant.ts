@@ -3,7 +3,7 @@
  * request never leaves a partial write) and, on PostgreSQL, first sets app.tenant_id for that
  * transaction only (set_config(..., true): a session-level setting would leak to the next user of the
  * pooled connection), which is what the row-level security policies read. readTenantRow is the one
- * exception: a single read in a single statement, for a check every request makes.
+ * exception: a single read in a single statement, for the checks every request makes.
  */
 import { type Selectable, sql, type Transaction } from 'kysely'
 import type { DomainEvent, DomainEventBus } from '../domain-events/bus.ts'
@@ -50,8 +50,8 @@ export function tenantRunner(database: Database, bus: DomainEventBus, beforeComm
 }
 
 /**
- * The row of a tenant's table whose `column` is `value`, read in one statement outside a transaction:
- * for checks every request makes (an API key's), where withTenant's transaction would cost three more
+ * The row of a tenant's table whose `column` (unique within the tenant) is `value`, read in one
+ * statement outside a transaction: for checks every request makes (an API key's, a member's), where withTenant's transaction would cost three more
  * round trips on PostgreSQL (begin, set the tenant, commit). There the tenant that row-level security
  * compares with is set by a one-row CTE that the read is LATERAL to, so the read cannot run before it
  * (and would find nothing if it did: the check fails closed). The read filters by tenant_id as well.
