@@ -13,7 +13,7 @@ import { addressGroup } from '../http/client-address.ts'
 import { type RateLimit, RateLimiter } from '../http/rate-limit.ts'
 import { createPartner } from '../partners/service.ts'
 import type { Tenant } from '../tenants/service.ts'
-import { addMembership, createUser, findUserRowByEmail, normalizeEmail, roleIn, verifyPassword } from '../users/service.ts'
+import { addMembership, createUser, findUserRowByEmail, normalizeEmail, roleIn, roleOf, verifyPassword } from '../users/service.ts'
 import { assertSameOrigin } from './csrf.ts'
 import { memberPrincipal } from './member-principal.ts'
 import type { Principal } from './principal.ts'
@@ -102,7 +102,7 @@ export function identityFacet(config: Config, database: Database, withTenant: Wi
       perAccount.check(accountKey)
       addressFailures.check(tenant, ip)
       const user = await verifyPassword(database.db, normalized, password)
-      const role = user && (await withTenant(tenant.id, (scope) => roleIn(scope, user.id)))?.role
+      const role = user && (await roleOf(database, tenant.id, user.id))?.role
       if (!user || !role) {
         perAccount.record(accountKey)
         addressFailures.fail(tenant, ip)
@@ -119,7 +119,7 @@ export function identityFacet(config: Config, database: Database, withTenant: Wi
     async findMember(tenant, email) {
       const user = await findUserRowByEmail(database.db, email)
       if (!user || user.disabled_at) return undefined
-      const role = (await withTenant(tenant.id, (scope) => roleIn(scope, user.id)))?.role
+      const role = (await roleOf(database, tenant.id, user.id))?.role
       return role && { userId: user.id, email: user.email, role }
     },
     memberPrincipal: (tenant, userId, extra) => memberPrincipal(config.mode, database, tenant, userId, extra),

@@ -9,12 +9,13 @@ import type { Database } from '../db/database.ts'
 import { readTenantRow } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import type { Tenant } from '../tenants/service.ts'
+import { roleOf } from '../users/service.ts'
 import type { Principal } from './principal.ts'
-import { isRole, ROLE_SCOPES } from './roles.ts'
+import { ROLE_SCOPES } from './roles.ts'
 
 /**
- * Both reads are each one statement outside a transaction (readTenantRow), as every request a person
- * signs makes them.
+ * Every request a person signs makes both reads (the role, and a portal user's partner), so each is
+ * one statement outside a transaction (readTenantRow).
  */
 export async function memberPrincipal(
   mode: Config['mode'],
@@ -23,13 +24,12 @@ export async function memberPrincipal(
   userId: string,
   extra: Pick<Principal, 'sessionId'> = {},
 ): Promise<Principal> {
-  const membership = await readTenantRow(database, tenant.id, 'memberships', 'user_id', userId)
-  if (!membership || !isRole(membership.role)) {
+  const membership = await roleOf(database, tenant.id, userId)
+  if (!membership) {
     if (mode === 'single') throw new AppError(400, 'no_active_organization', 'this account belongs to no organization here')
     throw new AppError(404, 'tenant_not_found', `no tenant ${tenant.slug}`)
   }
-  const role = membership.role
-  const partnerId = membership.partner_id
+  const { role, partnerId } = membership
   // A revoked partner's portal users keep their accounts but reach nothing until it is reinstated.
   if (partnerId && (await readTenantRow(database, tenant.id, 'partners', 'id', partnerId))?.status !== 'active') {
     throw new AppError(403, 'partner_revoked', 'this partner has been revoked')

@@ -51,10 +51,11 @@ export function tenantRunner(database: Database, bus: DomainEventBus, beforeComm
 
 /**
  * The row of a tenant's table whose `column` (unique within the tenant) is `value`, read in one
- * statement outside a transaction: for checks every request makes (an API key's, a member's), where withTenant's transaction would cost three more
- * round trips on PostgreSQL (begin, set the tenant, commit). There the tenant that row-level security
- * compares with is set by a one-row CTE that the read is LATERAL to, so the read cannot run before it
- * (and would find nothing if it did: the check fails closed). The read filters by tenant_id as well.
+ * statement outside a transaction: for the checks every request makes (an API key's, a member's),
+ * where withTenant's transaction would cost three more round trips on PostgreSQL (begin, set the
+ * tenant, commit). There the tenant that row-level security compares with is set by a one-row CTE
+ * that the read is LATERAL to, so the read cannot run before it (and would find nothing if it did:
+ * the check fails closed). The read filters by tenant_id as well.
  */
 export async function readTenantRow<T extends keyof DB & string>(
   database: Database,

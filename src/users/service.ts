@@ -6,9 +6,10 @@
 import type { Kysely } from 'kysely'
 import { isRole, type Role } from '../auth/roles.ts'
 import { readBool } from '../db/codec.ts'
+import type { Database } from '../db/database.ts'
 import { isUniqueViolation } from '../db/errors.ts'
 import type { DB } from '../db/schema.ts'
-import type { TenantScope } from '../db/with-tenant.ts'
+import { readTenantRow, type TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
 
@@ -130,16 +131,34 @@ export async function addMembership(
   return { id: row.id, role, created_at: row.created_at }
 }
 
+/** A person's role in a tenant, and for a partner's portal user the partner it is. */
+export interface TenantRole {
+  role: Role
+  partnerId: string | null
+}
+
 /**
- * The person's role in the scope's tenant, and for a partner's portal user the partner it is; read
- * fresh on every request (never trusted from a session).
+ * The person's role in the scope's tenant, read inside its transaction (where the read must see the
+ * transaction's own writes, or be part of its decision).
  */
-export async function roleIn(scope: TenantScope, userId: string): Promise<{ role: Role; partnerId: string | null } | undefined> {
+export async function roleIn(scope: TenantScope, userId: string): Promise<TenantRole | undefined> {
   const row = await scope.db
     .selectFrom('memberships')
     .select(['role', 'partner_id'])
     .where('tenant_id', '=', scope.tenantId)
     .where('user_id', '=', userId)
     .executeTakeFirst()
+  return tenantRole(row)
+}
+
+/**
+ * The person's role in a tenant as a request's check reads it: fresh on every request (never trusted
+ * from a session), in one statement (readTenantRow).
+ */
+export async function roleOf(database: Database, tenantId: string, userId: string): Promise<TenantRole | undefined> {
+  return tenantRole(await readTenantRow(database, tenantId, 'memberships', 'user_id', userId))
+}
+
+function tenantRole(row: { role: string; partner_id: string | null } | undefined): TenantRole | undefined {
   return row && isRole(row.role) ? { role: row.role, partnerId: row.partner_id } : undefined
 }
