@@ -30,13 +30,16 @@ self.onmessage = ({ data }: MessageEvent<CheckpointThreadRequest>) => {
   const db = openSqlite(data.open)
   db.exec('PRAGMA wal_autocheckpoint = 0')
   const checkpoint = db.query('PRAGMA wal_checkpoint(PASSIVE)')
-  let copiedBefore = 0
+  // The frames of the WAL copied so far, by any connection: a new count means this pass copied some.
+  // The first pass only takes the count: it cannot tell its own copying from that of the connections
+  // before it (another writer's checkpoint thread, on a database opened twice), and a report of
+  // nothing new would send the next batch the long way round for no gain.
+  let copiedBefore = (checkpoint.get() as { checkpointed: number }).checkpointed
   const pass = () => {
-    // The frames of the WAL copied so far, by any connection: a new count means this pass copied some.
     const { checkpointed } = checkpoint.get() as { checkpointed: number }
     if (checkpointed > 0 && checkpointed !== copiedBefore) self.postMessage({ copied: checkpointed } satisfies CheckpointThreadReport)
     copiedBefore = checkpointed
     setTimeout(pass, INTERVAL_MS)
   }
-  pass()
+  setTimeout(pass, INTERVAL_MS)
 }
