@@ -13,6 +13,7 @@ import * as commissions from './0007_commissions.ts'
 import * as partnerAccess from './0008_partner_access.ts'
 import * as webhooks from './0009_webhooks.ts'
 import * as postbacks from './0010_postbacks.ts'
+import * as clickCounts from './0011_click_counts.ts'
 
 export const coreMigrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -25,4 +26,5 @@ export const coreMigrations: Record<string, Migration> = {
   '0008_partner_access': partnerAccess,
   '0009_webhooks': webhooks,
   '0010_postbacks': postbacks,
+  '0011_click_counts': clickCounts,
 }

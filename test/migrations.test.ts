@@ -62,6 +62,66 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
     expect(tables).not.toContain('second_table')
   })
 
+  it('counts the clicks stored before click_counts, by quarter hour, and drops the indexes it replaces', async () => {
+    const database = await ownerDatabase()
+    const names = Object.keys(coreMigrations)
+    const before = names.slice(0, names.indexOf('0011_click_counts'))
+    await migrate(database, [{ owner: 'core', migrations: Object.fromEntries(before.map((n) => [n, coreMigrations[n]!])) }])
+    const db = database.db as any
+    await db
+      .insertInto('tenants')
+      .values({ id: 'ten_counted', slug: 'counted', name: 'Counted', created_at: '2026-01-01T00:00:00.000Z' })
+      .execute()
+    const click = (id: string, partner: string, at: string, flag: string | null = null) => ({
+      id,
+      tenant_id: 'ten_counted',
+      link_id: null,
+      partner_id: partner,
+      program_id: 'prg_counted',
+      source: 'link',
+      ip_hash: null,
+      user_agent: null,
+      referer: null,
+      sub_source: null,
+      flag,
+      created_at: at,
+    })
+    await db.transaction().execute(async (trx: any) => {
+      if (dialect === 'postgres') await sql`select set_config('app.tenant_id', 'ten_counted', true)`.execute(trx)
+      await trx
+        .insertInto('clicks')
+        .values([
+          click('clk_1', 'ptn_a', '2026-01-01T10:00:00.000Z'),
+          click('clk_2', 'ptn_a', '2026-01-01T10:14:59.999Z', 'velocity'),
+          click('clk_3', 'ptn_a', '2026-01-01T10:15:00.000Z'),
+          click('clk_4', 'ptn_b', '2026-01-01T10:01:00.000Z'),
+        ])
+        .execute()
+    })
+
+    expect(await migrate(database, [coreMigrationSet])).toEqual(['core/0011_click_counts'])
+    const counts = await db.transaction().execute(async (trx: any) => {
+      if (dialect === 'postgres') await sql`select set_config('app.tenant_id', 'ten_counted', true)`.execute(trx)
+      return trx.selectFrom('click_counts').selectAll().orderBy('partner_id').orderBy('period_start').execute()
+    })
+    expect(counts.map((c: any) => [c.partner_id, c.period_start, Number(c.clicks), Number(c.flagged)])).toEqual([
+      ['ptn_a', '2026-01-01T10:00:00.000Z', 2, 1],
+      ['ptn_a', '2026-01-01T10:15:00.000Z', 1, 0],
+      ['ptn_b', '2026-01-01T10:00:00.000Z', 1, 0],
+    ])
+    const clickIndexes = (await db.introspection.getTables()).find((t: any) => t.name === 'clicks')
+    expect(clickIndexes).toBeDefined()
+    const indexNames =
+      dialect === 'postgres'
+        ? (await sql<{ indexname: string }>`select indexname from pg_indexes where tablename = 'clicks'`.execute(db)).rows.map(
+            (r) => r.indexname,
+          )
+        : (await sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = 'clicks'`.execute(db)).rows.map(
+            (r) => r.name,
+          )
+    expect(indexNames.filter((n) => n.startsWith('clicks_tenant_'))).toEqual([])
+  })
+
   it('refuses to start against a schema newer than itself, and on pending migrations when auto_migrate is off', async () => {
     const loaded = await testConfig(dialect)
     const runtime = await openRuntime(loaded, { migrate: true })

@@ -361,6 +361,7 @@ describe.each(DIALECTS)('the partner program on %s', (dialect) => {
     const listed = await json('GET', `/partners?email=${ptn.email}`)
     expect(listed.partners).toEqual([expect.objectContaining({ id: ptn.id, status: 'revoked' })])
     expect(flagged.flag).toBe('revoked')
+    expect((await json('GET', `/partners/${ptn.id}/stats`)).clicks).toEqual({ total: 2, flagged: 1 })
     await json('POST', '/attribution/identify', { cref: crefOf(res), userId: 'cust-after-revoke' })
     const late = await event({ userId: 'cust-after-revoke', type: 'sale', value: '10.00', currency: 'USD' })
     expect(late.commissions[0]).toMatchObject({ status: 'flagged', flag: 'revoked' })
@@ -560,6 +561,38 @@ describe.each(DIALECTS)('the partner program on %s', (dialect) => {
     const unknown = await call('POST', '/coupons/redeem', { ...body, code: 'NOPE-1', externalEventId: 'order-coupon-2' })
     expect(unknown.status).toBe(404)
     expect(await unknown.json()).toMatchObject({ error: 'unknown_coupon' })
+  })
+
+  it('counts clicks by quarter hour: a day in any time zone exactly, an edge inside a quarter hour takes it whole', async () => {
+    const prg = await program({ rules: [{ on: 'sale', percent: '10' }] })
+    const ptn = await partner()
+    const code = `QUARTER-${++seq}`
+    await json('POST', `/partners/${ptn.id}/coupons`, { code, programId: prg.id })
+    // A day in Kathmandu (UTC+05:45) three days ago: it starts at 18:15 UTC the day before.
+    const day = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 10)
+    const next = new Date(Date.parse(day) + 86_400_000).toISOString().slice(0, 10)
+    const start = Date.parse(`${day}T00:00:00+05:45`)
+    const HOUR = 3_600_000
+    // Coupon redemptions store their click at the event's time.
+    for (const at of [start - 1, start, start + HOUR / 4 - 1, start + 24 * HOUR - 1, start + 24 * HOUR]) {
+      const ts = new Date(at).toISOString()
+      await json('POST', '/coupons/redeem', {
+        code,
+        userId: `quarter-${at}`,
+        value: '1.00',
+        currency: 'USD',
+        externalEventId: `quarter-${at}`,
+        ts,
+      })
+    }
+    const clicks = async (from: string, to: string) =>
+      (await json('GET', `/partners/${ptn.id}/stats?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`)).clicks.total
+    expect(await clicks(`${day}T00:00:00+05:45`, `${next}T00:00:00+05:45`)).toBe(3)
+    expect(await clicks(`${day}T00:05:00+05:45`, `${next}T00:00:00+05:45`)).toBe(3) // its first quarter hour, whole
+    expect(await clicks(`${day}T00:00:00+05:45`, `${next}T00:00:00.001+05:45`)).toBe(4) // the next day's first
+    expect(await clicks(`${day}T00:00:00+05:50`, `${next}T00:00:00+05:45`)).toBe(4) // from 18:10 UTC: 18:00-18:15 whole
+    // The program's stats read the same counts.
+    expect((await json('GET', `/programs/${prg.id}/stats`)).clicks).toEqual({ total: 5, flagged: 0 })
   })
 
   it('raised a domain event for every step, after its transaction committed', async () => {

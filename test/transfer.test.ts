@@ -124,6 +124,14 @@ describe('export from SQLite, import into PostgreSQL', () => {
       ]) {
         expect((await api(fresh, 'POST', '/import', bad)).status).toBe(400)
       }
+      // A click is counted by its time (click_counts), so it must have one.
+      const timeless = await api(fresh, 'POST', '/import', {
+        format: 'partnerd-export',
+        version: 1,
+        clicks: [{ id: 'C1', link_id: null, partner_id: 'P1', program_id: 'G1', source: 'link', created_at: 'yesterday' }],
+      })
+      expect(timeless.status).toBe(400)
+      expect(timeless.body).toMatchObject({ error: 'invalid_export', detail: 'clicks.0.created_at must be an ISO date-time' })
     } finally {
       await fresh.stop()
     }

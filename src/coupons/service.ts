@@ -11,6 +11,8 @@ import type { DB } from '../db/schema.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
+import type { ClickRow } from '../links/click-columns.ts'
+import { addClickCounts } from '../links/click-counts.ts'
 import { getPartner } from '../partners/service.ts'
 import { enrol } from '../programs/enrolments.ts'
 
@@ -117,23 +119,22 @@ export async function redeemCoupon(
   }
   const at = occurredAt(input.ts, now)
   const clickId = newId('click')
-  await scope.db
-    .insertInto('clicks')
-    .values({
-      id: clickId,
-      tenant_id: scope.tenantId,
-      link_id: null,
-      partner_id: coupon.partner_id,
-      program_id: coupon.program_id,
-      source: 'coupon',
-      ip_hash: null,
-      user_agent: null,
-      referer: null,
-      sub_source: coupon.id,
-      flag: coupon.status === 'revoked' ? 'revoked' : null,
-      created_at: at,
-    })
-    .execute()
+  const click: ClickRow = {
+    id: clickId,
+    tenant_id: scope.tenantId,
+    link_id: null,
+    partner_id: coupon.partner_id,
+    program_id: coupon.program_id,
+    source: 'coupon',
+    ip_hash: null,
+    user_agent: null,
+    referer: null,
+    sub_source: coupon.id,
+    flag: coupon.status === 'revoked' ? 'revoked' : null,
+    created_at: at,
+  }
+  await scope.db.insertInto('clicks').values(click).execute()
+  await addClickCounts(scope.db, [click])
   await identify(scope, { cref: clickId, userId: input.userId, ipHash: null })
   return recordEvent(scope, event, now, onlyProgram)
 }

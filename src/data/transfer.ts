@@ -9,6 +9,8 @@ import { readJson, writeJson } from '../db/codec.ts'
 import type { DB } from '../db/schema.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
+import type { ClickRow } from '../links/click-columns.ts'
+import { addClickCounts } from '../links/click-counts.ts'
 
 export const EXPORT_FORMAT = 'partnerd-export'
 export const EXPORT_VERSION = 1
@@ -73,6 +75,10 @@ export async function importTenant(scope: TenantScope, document: Record<string, 
     for (const [i, row] of rows.entries()) {
       if (typeof row !== 'object' || row === null || Array.isArray(row)) throw invalid(`${table.name}.${i} must be an object`)
       const values: Record<string, unknown> = { ...row, tenant_id: scope.tenantId }
+      // Counted by their time (addClickCounts below), which must be one.
+      if (table.name === 'clicks' && (typeof values.created_at !== 'string' || Number.isNaN(Date.parse(values.created_at)))) {
+        throw invalid(`clicks.${i}.created_at must be an ISO date-time`)
+      }
       for (const column of table.json) values[column] = writeJson(values[column] ?? null)
       try {
         await scope.db
@@ -84,6 +90,8 @@ export async function importTenant(scope: TenantScope, document: Record<string, 
       }
     }
     counts[table.name] = rows.length
+    // Click counts are derived, not exported: they are counted from the clicks imported.
+    if (table.name === 'clicks') await addClickCounts(scope.db, rows.map((row) => ({ ...row, tenant_id: scope.tenantId }) as ClickRow))
   }
   scope.emit('tenant.imported', counts)
   return counts

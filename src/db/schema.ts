@@ -166,6 +166,18 @@ export interface ClicksTable {
   created_at: string
 }
 
+/** Clicks counted by quarter hour (links/click-counts.ts), kept with the clicks they count. */
+export interface ClickCountsTable {
+  tenant_id: string
+  partner_id: string
+  program_id: string
+  /** The quarter hour's start, an ISO date-time. */
+  period_start: string
+  clicks: number
+  /** Of those, the clicks stored with a flag. */
+  flagged: number
+}
+
 export interface IdentitiesTable {
   tenant_id: string
   click_id: string
@@ -313,6 +325,7 @@ export interface DB {
   enrolments: EnrolmentsTable
   links: LinksTable
   clicks: ClicksTable
+  click_counts: ClickCountsTable
   identities: IdentitiesTable
   coupons: CouponsTable
   events: EventsTable

@@ -1,10 +1,12 @@
 /**
- * Where a batch of clicks is committed: one transaction per batch on SQLite, one statement (and
- * transaction) per tenant on PostgreSQL. The click thread (click-thread.ts) holds one store; on SQLite
- * the writer holds one more, for the batches it commits itself (click-writer.ts).
+ * Where a batch of clicks is committed, with their counts (click-counts.ts): one transaction per batch
+ * on SQLite, one statement (and transaction) per tenant on PostgreSQL. The click thread
+ * (click-thread.ts) holds one store; on SQLite the writer holds one more, for the batches it commits
+ * itself (click-writer.ts).
  */
 import type { Database } from 'bun:sqlite'
 import { type ClickValues, POSTGRES_CLICK_INSERT, POSTGRES_CONNECTIONS, SQLITE_CLICK_INSERT, TENANT_COLUMN } from './click-columns.ts'
+import { countClicks, SQLITE_COUNT_UPSERT } from './click-counts.ts'
 
 export interface ClickStore {
   write(rows: ClickValues[]): Promise<void> | void
@@ -26,11 +28,13 @@ export interface SqliteClickStore extends ClickStore {
 export function sqliteClickStore(db: Database): SqliteClickStore {
   db.exec('PRAGMA wal_autocheckpoint = 0')
   const insert = db.query(SQLITE_CLICK_INSERT)
+  const count = db.query(SQLITE_COUNT_UPSERT)
   const checkpoint = db.query('PRAGMA wal_checkpoint(PASSIVE)')
   return {
     // BEGIN IMMEDIATE … COMMIT, or ROLLBACK when a row throws.
     write: db.transaction((rows: ClickValues[]) => {
       for (const row of rows) insert.run(row as never)
+      for (const c of countClicks(rows)) count.run(c.tenant_id, c.partner_id, c.program_id, c.period_start, c.clicks, c.flagged)
     }).immediate,
     tail: () => void checkpoint.get(),
     close: () => db.close(),
@@ -52,12 +56,17 @@ export async function postgresClickStore(url: string): Promise<ClickStore> {
       if (group) group.push(row)
       else byTenant.set(tenantId, [row])
     }
-    // A prepared statement per tenant: it sets the tenant and inserts, one round trip and one
+    // A prepared statement per tenant: it sets the tenant, inserts and counts, one round trip and one
     // transaction each (click-columns.ts).
     await Promise.all(
-      [...byTenant].map(([tenantId, group]) =>
-        pool.query({ name: 'partnerd_insert_clicks', text: POSTGRES_CLICK_INSERT, values: [JSON.stringify(group), tenantId] }),
-      ),
+      [...byTenant].map(([tenantId, group]) => {
+        const counts = countClicks(group).map((c) => [c.partner_id, c.program_id, c.period_start, c.clicks, c.flagged])
+        return pool.query({
+          name: 'partnerd_insert_clicks',
+          text: POSTGRES_CLICK_INSERT,
+          values: [JSON.stringify(group), tenantId, JSON.stringify(counts)],
+        })
+      }),
     )
   }
   return { write }

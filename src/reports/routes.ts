@@ -11,7 +11,13 @@ const Amounts = t.Record(t.String(), t.String(), { description: 'Per currency.' 
 export const StatsSchema = t.Object({
   from: t.Nullable(t.String()),
   to: t.Nullable(t.String()),
-  clicks: t.Object({ total: t.Integer(), flagged: t.Integer() }),
+  clicks: t.Object(
+    { total: t.Integer(), flagged: t.Integer() },
+    {
+      description:
+        'Counted by quarter hour: a range of days in any time zone is exact; an edge inside a quarter hour takes that quarter hour whole.',
+    },
+  ),
   conversions: t.Object({ signups: t.Integer(), sales: t.Integer() }),
   revenue: Amounts,
   commissions: t.Record(t.String(), Amounts, { description: 'Per status, then per currency.' }),

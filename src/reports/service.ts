@@ -1,12 +1,15 @@
 /**
  * Stats of a partner or a program over a date range: clicks (and how many were flagged), conversions
  * (signups and sales that earned the partner something), the revenue of those sales, and commissions
- * by status. Each figure is one indexed aggregate query, not a walk over rows in the app.
+ * by status. Each figure is one indexed aggregate query, not a walk over rows in the app. Clicks are
+ * counted by quarter hour: a range edge inside a quarter hour takes that quarter hour whole, and a range
+ * of days, in any time zone, is counted exactly.
  */
 
 import { isoDate } from '../commissions/service.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
+import { periodOf } from '../links/click-counts.ts'
 import { formatAmount } from '../money/money.ts'
 
 export interface StatsRange {
@@ -48,13 +51,14 @@ export async function stats(scope: TenantScope, subject: { partnerId?: string; p
     .executeTakeFirst()
   if (!exists) throw new AppError(404, 'not_found', `no ${table.slice(0, -1)} ${id}`)
 
+  // Clicks are counted by quarter hour (links/click-counts.ts): the quarter hours that overlap the range.
   let clicks = scope.db
-    .selectFrom('clicks')
-    .select((eb) => [eb.fn.countAll<number | string>().as('total'), eb.fn.count<number | string>('flag').as('flagged')])
+    .selectFrom('click_counts')
+    .select((eb) => [eb.fn.sum<number | string | null>('clicks').as('total'), eb.fn.sum<number | string | null>('flagged').as('flagged')])
     .where('tenant_id', '=', scope.tenantId)
     .where((eb) => eb.and(filters.map(([column, value]) => eb(column, '=', value))))
-  if (from) clicks = clicks.where('created_at', '>=', from)
-  if (to) clicks = clicks.where('created_at', '<', to)
+  if (from) clicks = clicks.where('period_start', '>=', periodOf(from))
+  if (to) clicks = clicks.where('period_start', '<', to)
   const clickRow = await clicks.executeTakeFirstOrThrow()
 
   let earned = scope.db
@@ -100,7 +104,7 @@ export async function stats(scope: TenantScope, subject: { partnerId?: string; p
   return {
     from: from ?? null,
     to: to ?? null,
-    clicks: { total: Number(clickRow.total), flagged: Number(clickRow.flagged) },
+    clicks: { total: Number(clickRow.total ?? 0), flagged: Number(clickRow.flagged ?? 0) },
     conversions,
     revenue,
     commissions,
