@@ -12,7 +12,7 @@
  * Authentication, against the same route served without a guard (bench/plugins/same-route.ts):
  *   - requests/s of the guarded route with an API key, and with a session cookie
  * The partner program (bench/tracking.ts): the click router, event ingestion, reads at scale.
- * Pass --build to rebuild dist/partnerd first; pass `tracking`, `router` or `webhooks` for one section.
+ * Pass --build to rebuild dist/partnerd first; pass `tracking`, `router`, `reads` or `webhooks` for one section.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -78,12 +78,12 @@ async function main() {
   const buildScript: string = (await Bun.file(join(ROOT, 'package.json')).json()).scripts.build
   const flags = buildScript.split(/\s+/).filter((word) => word.startsWith('--') && word !== '--outfile')
   sh('bun', ['build', ...flags, join(ROOT, 'bench/baseline-server.ts'), '--outfile', BASELINE])
-  // Sections: `tracking` (the partner program), `router` (its click router alone) or `webhooks`, or
-  // all by default.
-  const only = ['tracking', 'router', 'webhooks'].find((name) => process.argv.includes(name))
+  // Sections: `tracking` (the partner program), `router` or `reads` (two parts of it alone) or
+  // `webhooks`, or all by default.
+  const only = ['tracking', 'router', 'reads', 'webhooks'].find((name) => process.argv.includes(name))
   if (!only) await foundation()
-  if (!only || only === 'tracking' || only === 'router') {
-    await trackingBench({ work: WORK, baseline: BASELINE, routerOnly: only === 'router' })
+  if (!only || only === 'tracking' || only === 'router' || only === 'reads') {
+    await trackingBench({ work: WORK, baseline: BASELINE, only: only === 'router' || only === 'reads' ? only : undefined })
   }
   if (!only || only === 'webhooks') {
     console.log('\nWebhooks: the worker against plain POSTs of the same bodies from one process, 50 at a time.\n')
