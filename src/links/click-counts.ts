@@ -15,7 +15,7 @@ import type { Kysely } from 'kysely'
 import type { DB } from '../db/schema.ts'
 import { CLICK_COLUMNS, type ClickRow, type ClickValues, clickValues } from './click-columns.ts'
 
-export const PERIOD_MS = 15 * 60_000
+const PERIOD_MS = 15 * 60_000
 
 /** The start of the quarter hour holding `at` (an ISO date-time), as an ISO date-time. */
 export function periodOf(at: string): string {
@@ -25,14 +25,7 @@ export function periodOf(at: string): string {
 }
 
 /** One row of click_counts, to be added to what the table holds. */
-export interface ClickCount {
-  tenant_id: string
-  partner_id: string
-  program_id: string
-  period_start: string
-  clicks: number
-  flagged: number
-}
+export type ClickCount = DB['click_counts']
 
 const TENANT = CLICK_COLUMNS.indexOf('tenant_id')
 const PARTNER = CLICK_COLUMNS.indexOf('partner_id')
