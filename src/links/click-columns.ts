@@ -36,6 +36,12 @@ export function clickValues(row: ClickRow): ClickValues {
 /** One row per statement run, prepared once (bun:sqlite caches it). */
 export const SQLITE_CLICK_INSERT = `insert into clicks (${CLICK_COLUMNS.join(', ')}) values (${CLICK_COLUMNS.map(() => '?').join(', ')})`
 
+/** SQLite: adds one of a batch's counts (click-counts.ts), inside the transaction that stores its clicks. */
+export const SQLITE_COUNT_UPSERT = `insert into click_counts (tenant_id, partner_id, program_id, period_start, clicks, flagged)
+values (?, ?, ?, ?, ?, ?)
+on conflict (tenant_id, partner_id, program_id, period_start)
+do update set clicks = clicks + excluded.clicks, flagged = flagged + excluded.flagged`
+
 /**
  * One statement per batch of a tenant, its own transaction: it stores the clicks and adds their counts
  * (click-counts.ts). The rows travel as one JSON array of CLICK_COLUMNS values ($1), read as jsonb:

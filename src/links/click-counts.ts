@@ -70,12 +70,6 @@ export function countClicks(rows: ClickValues[]): ClickCount[] {
   return [...counts.keys()].sort().map((key) => counts.get(key)!)
 }
 
-/** SQLite: adds one count, inside the transaction that stores its clicks. */
-export const SQLITE_COUNT_UPSERT = `insert into click_counts (tenant_id, partner_id, program_id, period_start, clicks, flagged)
-values (?, ?, ?, ?, ?, ?)
-on conflict (tenant_id, partner_id, program_id, period_start)
-do update set clicks = clicks + excluded.clicks, flagged = flagged + excluded.flagged`
-
 /** Counts clicks stored through the query builder (coupon redemptions, imports), in the caller's transaction. */
 export async function addClickCounts(db: Kysely<DB>, clicks: ClickRow[]): Promise<void> {
   for (const count of countClicks(clicks.map(clickValues))) {

@@ -5,8 +5,15 @@
  * itself (click-writer.ts).
  */
 import type { Database } from 'bun:sqlite'
-import { type ClickValues, POSTGRES_CLICK_INSERT, POSTGRES_CONNECTIONS, SQLITE_CLICK_INSERT, TENANT_COLUMN } from './click-columns.ts'
-import { countClicks, SQLITE_COUNT_UPSERT } from './click-counts.ts'
+import {
+  type ClickValues,
+  POSTGRES_CLICK_INSERT,
+  POSTGRES_CONNECTIONS,
+  SQLITE_CLICK_INSERT,
+  SQLITE_COUNT_UPSERT,
+  TENANT_COLUMN,
+} from './click-columns.ts'
+import { countClicks } from './click-counts.ts'
 
 export interface ClickStore {
   write(rows: ClickValues[]): Promise<void> | void
