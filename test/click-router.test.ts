@@ -354,8 +354,9 @@ describe('the click writer on sqlite', () => {
 
   it('keeps the WAL short under a steady stream of clicks', async () => {
     // Clicks that never pause: each checkpoint pass leaves frames behind, and only the click thread
-    // copying them lets the WAL start over. Without that, the WAL holds every click written (several
-    // times the database file, measured); with it, a few passes' worth.
+    // copying them lets the WAL start over. Without that, the WAL holds every click written: 7-8 times
+    // the database file, measured. With it, a few passes' worth: 0.3-0.45 times, and up to 1.0 on a
+    // loaded machine, whose checkpoint thread gets fewer turns.
     const link = await newLink(server, 'stream@example.com')
     const until = Date.now() + 3000
     let answered = 0
@@ -371,7 +372,7 @@ describe('the click writer on sqlite', () => {
     const wal = statSync(`${path}-wal`).size
     const file = statSync(path).size
     expect(answered).toBeGreaterThan(1000)
-    expect(wal, `a WAL of ${wal} bytes beside a database of ${file}, after ${answered} clicks`).toBeLessThan(file)
+    expect(wal, `a WAL of ${wal} bytes beside a database of ${file}, after ${answered} clicks`).toBeLessThan(2 * file)
   })
 })
 
