@@ -453,6 +453,40 @@ describe('the click writer and its thread', () => {
     }
   })
 
+  it('gives way to a transaction of the serving connection: the batch in flight ends first, the next waits', async () => {
+    const { database, log } = server.runtime
+    if (!('sqlite' in database.location)) throw new Error('expected SQLite')
+    const writer = new ClickWriter(database, log, { commitHere: false })
+    const holder = new Sqlite(database.location.sqlite.path)
+    let endTurn: (() => void) | undefined
+    try {
+      // A batch in flight: the thread waits for the lock another connection holds.
+      holder.exec('begin immediate')
+      const first = writer.write(click('clk_turn_1', 'browser'))
+      await Bun.sleep(50)
+      const turn = database.writeTurns!.take().then((end) => (endTurn = end))
+      await Bun.sleep(100)
+      expect(endTurn).toBeUndefined()
+      holder.exec('commit')
+      await first
+      await turn
+      // While the turn is held, clicks gather here rather than go to the thread.
+      let stored = false
+      const second = writer.write(click('clk_turn_2', 'browser')).then(() => (stored = true))
+      await Bun.sleep(200)
+      expect(stored).toBe(false)
+      expect(await storedIds('clk_turn_')).toEqual(['clk_turn_1'])
+      endTurn!()
+      await second
+      expect(await storedIds('clk_turn_')).toEqual(['clk_turn_1', 'clk_turn_2'])
+    } finally {
+      endTurn?.()
+      if (holder.inTransaction) holder.exec('rollback')
+      holder.close()
+      await writer.close()
+    }
+  })
+
   it('fails the batch the thread held, and the next click starts a new thread', async () => {
     const { database, log } = server.runtime
     // Every batch to the thread: single clicks would otherwise be committed without it.

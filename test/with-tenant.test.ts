@@ -1,3 +1,4 @@
+import { Database as Sqlite } from 'bun:sqlite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mintApiKey } from '../src/auth/api-keys/service.ts'
 import { isoNow, readBool, readJson, writeJson } from '../src/db/codec.ts'
@@ -5,7 +6,8 @@ import { createDatabase } from '../src/db/database.ts'
 import type { DomainEvent } from '../src/domain-events/bus.ts'
 import { openRuntime, type Runtime } from '../src/runtime.ts'
 import { ensureDefaultTenant, type Tenant } from '../src/tenants/service.ts'
-import { DIALECTS, testConfig } from './support/databases.ts'
+import { DIALECTS, databaseSection, testConfig } from './support/databases.ts'
+import { startTestServer, type TestServer } from './support/server.ts'
 
 describe.each(DIALECTS)('withTenant on %s', (dialect) => {
   let runtime: Runtime
@@ -35,6 +37,22 @@ describe.each(DIALECTS)('withTenant on %s', (dialect) => {
 
   it('refuses to nest (on SQLite’s single connection it would deadlock)', async () => {
     await expect(runtime.withTenant(tenant.id, () => runtime.withTenant(tenant.id, async () => 1))).rejects.toThrow(/inside withTenant/)
+  })
+
+  it('runs a read-only unit, and refuses a write in it', async () => {
+    const names = await runtime.withTenant(tenant.id, (s) => s.db.selectFrom('api_keys').select('name').execute(), { readOnly: true })
+    expect(names).toEqual(await keyNames())
+    await expect(
+      runtime.withTenant(tenant.id, (scope) => mintApiKey(scope, 'op_live_', { name: 'read-only' }, { id: 'test' }), { readOnly: true }),
+    ).rejects.toThrow(/read-only transaction|readonly database/)
+    expect((await keyNames()).map((r) => r.name)).not.toContain('read-only')
+    // The next unit writes again.
+    await expect(
+      runtime.withTenant(tenant.id, async (scope) => {
+        await mintApiKey(scope, 'op_live_', { name: 'writable' }, { id: 'test' })
+        throw new Error('written, then rolled back')
+      }),
+    ).rejects.toThrow('written, then rolled back')
   })
 
   it('refuses, rather than deadlocks, a query on the root handle inside a tenant transaction (SQLite)', async () => {
@@ -88,5 +106,63 @@ describe.each(DIALECTS)('withTenant on %s', (dialect) => {
     expect(heard.map((e) => [e.type, e.tenantId])).toEqual([['api_key.created', tenant.id]])
     expect(JSON.stringify(heard[0]!.data)).not.toMatch(/op_live_[A-Za-z0-9_-]{43}/)
     expect((await keyNames()).map((r) => r.name)).toEqual(['kept'])
+  })
+})
+
+describe('the SQLite write lock, held by another connection', () => {
+  let server: TestServer
+  let holder: Sqlite
+  beforeAll(async () => {
+    const { sqlite } = (await databaseSection('sqlite')) as { sqlite: Record<string, unknown> }
+    server = await startTestServer('sqlite', { database: { sqlite: { ...sqlite, busy_timeout_ms: 1500 } } })
+    const { location } = server.runtime.database
+    if (!('sqlite' in location)) throw new Error('expected SQLite')
+    holder = new Sqlite(location.sqlite.path)
+    // The key's first use records it (a write): done here, so the reads below only read.
+    expect((await listPartners()).status).toBe(200)
+  })
+  afterAll(async () => {
+    if (holder.inTransaction) holder.exec('rollback')
+    holder.close()
+    await server.stop()
+  })
+
+  const listPartners = () => server.call('GET', '/api/partners', { key: server.adminKey })
+  const createPartner = (email: string) => server.call('POST', '/api/partners', { key: server.adminKey, body: { email } })
+  const emails = async () => ((await (await listPartners()).json()) as { partners: { email: string }[] }).partners.map((p) => p.email)
+
+  it('is waited for without holding up the server, and a GET waits for none', async () => {
+    holder.exec('begin immediate')
+    try {
+      expect(await emails()).toEqual([])
+      let answered = false
+      const write = createPartner('waited@example.com').finally(() => (answered = true))
+      // SQLite's own wait would sleep on the serving thread: /health would be answered only once the
+      // write had failed.
+      await Bun.sleep(300)
+      expect((await fetch(`${server.url}/health`)).status).toBe(200)
+      expect(answered).toBe(false)
+      holder.exec('commit')
+      expect((await write).status).toBe(201)
+    } finally {
+      if (holder.inTransaction) holder.exec('rollback')
+    }
+    expect(await emails()).toEqual(['waited@example.com'])
+  })
+
+  it('answers 503 database_busy once busy_timeout_ms has passed, having written nothing', async () => {
+    holder.exec('begin immediate')
+    const asked = performance.now()
+    let refused: Response
+    try {
+      refused = await createPartner('never@example.com')
+    } finally {
+      holder.exec('rollback')
+    }
+    expect(performance.now() - asked).toBeGreaterThanOrEqual(1400)
+    expect(refused.status).toBe(503)
+    expect(refused.headers.get('retry-after')).toBe('1')
+    expect(await refused.json()).toMatchObject({ error: 'database_busy' })
+    expect(await emails()).toEqual(['waited@example.com'])
   })
 })

@@ -198,7 +198,8 @@ const oauth: PluginDefinition = {
             }
             const linkTo = readFlow(request, 'op_oauth_link') === '1' ? await host.identity.sessionUser(request) : undefined
             const byEmail = claims.email ? await host.identity.findUserByEmail(claims.email) : undefined
-            const userId = await withTenant((scope) => userFor(scope.db, provider.name, claims, linkTo, byEmail))
+            // A GET's transaction is read-only unless it says otherwise: this one signs in.
+            const userId = await withTenant((scope) => userFor(scope.db, provider.name, claims, linkTo, byEmail), { readOnly: false })
             const principal = await host.identity.memberPrincipal(tenant, userId)
             const session = await host.identity.startSession({
               userId,

@@ -31,7 +31,11 @@ const ServerSchema = T.Object(
 const SqliteSchema = T.Object(
   {
     path: T.String({ default: './data/partnerd.db', minLength: 1, description: 'SQLite database file.' }),
-    busy_timeout_ms: T.Integer({ default: 5000, minimum: 0, description: 'How long a writer waits for a lock.' }),
+    busy_timeout_ms: T.Integer({
+      default: 5000,
+      minimum: 0,
+      description: 'How long a write waits for the write lock another process holds (then 503 database_busy).',
+    }),
   },
   strict,
 )

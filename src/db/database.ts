@@ -12,6 +12,7 @@ import { StartupError } from '../errors.ts'
 import type { DB } from './schema.ts'
 import { type BunSqliteOptions, openSqlite } from './sqlite-connection.ts'
 import { BunSqliteDialect } from './sqlite-dialect.ts'
+import { WriteTurns } from './write-turns.ts'
 
 export type Dialect = 'sqlite' | 'postgres'
 
@@ -25,6 +26,8 @@ export interface Database {
    * checkpoint thread runs (db/checkpointer.ts).
    */
   walAutocheckpoint?: (pages?: number) => number
+  /** SQLite only: the turns at the write lock that the serving connection's transactions take (db/write-turns.ts). */
+  writeTurns?: WriteTurns
   /** How another thread reaches the same database: the click writer's (links/click-thread.ts). */
   location: DatabaseLocation
   /** Throws when the database cannot answer; /ready uses it. */
@@ -60,15 +63,18 @@ function openSqliteDatabase(path: string, busyTimeoutMs: number): Database {
   let raw: ReturnType<typeof openSqlite>
   try {
     mkdirSync(dirname(path), { recursive: true })
-    raw = openSqlite({ path, busyTimeoutMs })
+    // busy_timeout 0: the dialect waits for the write lock itself, without holding up the thread.
+    raw = openSqlite({ path, busyTimeoutMs: 0 })
     raw.query('select count(*) from sqlite_master').get()
   } catch (err) {
     throw new StartupError(`database.sqlite.path: cannot open ${path}: ${(err as Error).message}`)
   }
-  const db = new Kysely<DB>({ dialect: new BunSqliteDialect(raw) })
+  const writeTurns = new WriteTurns()
+  const db = new Kysely<DB>({ dialect: new BunSqliteDialect(raw, { timeoutMs: busyTimeoutMs, turns: writeTurns }) })
   return {
     dialect: 'sqlite',
     db,
+    writeTurns,
     walAutocheckpoint: (pages) => {
       const setting = pages === undefined ? 'PRAGMA wal_autocheckpoint' : `PRAGMA wal_autocheckpoint = ${Math.trunc(pages)}`
       return (raw.query(setting).get() as { wal_autocheckpoint: number }).wal_autocheckpoint

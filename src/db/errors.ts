@@ -26,3 +26,8 @@ export async function againOnUniqueViolation<T>(write: () => Promise<T>): Promis
     return write()
   }
 }
+
+/** SQLite's write lock stayed taken (by another connection or process) past the wait allowed. */
+export function isBusy(err: unknown): boolean {
+  return String((err as { code?: unknown })?.code).startsWith('SQLITE_BUSY')
+}

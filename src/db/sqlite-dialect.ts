@@ -11,10 +11,14 @@ import {
   SqliteAdapter,
   type SqliteDatabase,
   SqliteDialect,
+  type SqliteDialectConfig,
   SqliteDriver,
   type SqliteStatement,
+  type TransactionSettings,
 } from 'kysely'
+import { isBusy } from './errors.ts'
 import { insideTenantTransaction, NESTED_ACCESS } from './transaction-context.ts'
+import type { WriteTurns } from './write-turns.ts'
 
 function adapt(db: BunDatabase): SqliteDatabase {
   return {
@@ -49,14 +53,46 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
   }
 }
 
+/** How the serving connection waits for the write lock (see the driver below). */
+export interface SqliteLockWait {
+  /** database.sqlite.busy_timeout_ms: how long a statement waits for the lock before it fails. */
+  timeoutMs: number
+  turns: WriteTurns
+}
+
+/** The longest pause between two tries for the lock: a short wait once the lock is free, few tries while it is not. */
+const MAX_RETRY_MS = 16
+
 /**
- * BEGIN IMMEDIATE takes the write lock up front. A deferred transaction that reads and then writes can
- * fail at once with SQLITE_BUSY when another process (the CLI, a second server) wrote in between,
- * without waiting out busy_timeout; an immediate one waits its turn instead.
+ * Transactions on the one serving connection:
+ * - A read-write one begins IMMEDIATE, taking the write lock up front. A deferred transaction that
+ *   reads and then writes can fail at once with SQLITE_BUSY when another process (the CLI, a second
+ *   server) wrote in between, without waiting out busy_timeout; an immediate one waits its turn
+ *   instead. It first takes a turn from the writers on this thread (db/write-turns.ts).
+ * - A read-only one (Kysely's accessMode 'read only', withTenant's `readOnly`) begins deferred, with
+ *   query_only on: in WAL mode it takes no lock and waits for none, and a write in it fails.
+ *
+ * The connection's busy_timeout is 0. SQLite's own wait for a lock sleeps on the thread, which holds
+ * up every request the thread serves (measured: the router's throughput halved while four API
+ * clients read, the serving thread sleeping 1-2 ms at a time in SQLite's busy handler). Instead, a
+ * statement refused with SQLITE_BUSY outside a transaction (BEGIN IMMEDIATE, or one statement on its
+ * own) is tried again after a timer, until timeoutMs has passed; a statement refused inside one
+ * fails, as SQLite's own wait would not help it either.
  */
-class ImmediateTransactionSqliteDriver extends SqliteDriver {
+class ServingSqliteDriver extends SqliteDriver {
   #queue: Promise<void> = Promise.resolve()
   #release: (() => void) | undefined
+  #connection: DatabaseConnection | undefined
+  /** Ends the turn (or the read-only mode) of the transaction in progress. */
+  #endTransaction: (() => void) | undefined
+
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly raw: BunDatabase,
+    private readonly lockWait: SqliteLockWait,
+  ) {
+    super(config)
+  }
 
   /**
    * One user of the connection at a time, in arrival order. Kysely would queue too, but before asking
@@ -72,7 +108,8 @@ class ImmediateTransactionSqliteDriver extends SqliteDriver {
     })
     await previous
     this.#release = release
-    return super.acquireConnection()
+    this.#connection ??= patient(await super.acquireConnection(), this.raw, this.lockWait.timeoutMs)
+    return this.#connection
   }
 
   override async releaseConnection(): Promise<void> {
@@ -81,21 +118,77 @@ class ImmediateTransactionSqliteDriver extends SqliteDriver {
     release?.()
   }
 
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  override async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings = {}): Promise<void> {
+    let begin = 'begin immediate'
+    if (settings.accessMode === 'read only') {
+      this.raw.exec('pragma query_only = on')
+      this.#endTransaction = () => this.raw.exec('pragma query_only = off')
+      begin = 'begin'
+    } else {
+      this.#endTransaction = await this.lockWait.turns.take()
+    }
+    try {
+      await connection.executeQuery(CompiledQuery.raw(begin))
+    } catch (err) {
+      this.#ended() // Kysely does not roll back a transaction that never began
+      throw err
+    }
+  }
+
+  override async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await super.commitTransaction(connection)
+    } finally {
+      this.#ended()
+    }
+  }
+
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await super.rollbackTransaction(connection)
+    } finally {
+      this.#ended()
+    }
+  }
+
+  #ended(): void {
+    const end = this.#endTransaction
+    this.#endTransaction = undefined
+    end?.()
+  }
+}
+
+/** The connection, with its statements refused SQLITE_BUSY outside a transaction tried again after a timer. */
+function patient(connection: DatabaseConnection, raw: BunDatabase, timeoutMs: number): DatabaseConnection {
+  return {
+    async executeQuery<R>(query: CompiledQuery) {
+      const deadline = performance.now() + timeoutMs
+      for (let wait = 1; ; wait = Math.min(wait * 2, MAX_RETRY_MS)) {
+        try {
+          return await connection.executeQuery<R>(query)
+        } catch (err) {
+          if (!isBusy(err) || raw.inTransaction || performance.now() + wait > deadline) throw err
+          await Bun.sleep(wait)
+        }
+      }
+    },
+    streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
   }
 }
 
 export class BunSqliteDialect extends SqliteDialect {
   readonly #db: BunDatabase
-  constructor(db: BunDatabase) {
+  readonly #lockWait: SqliteLockWait
+  /** `db` with busy_timeout 0: the driver waits for the lock itself, without holding up the thread. */
+  constructor(db: BunDatabase, lockWait: SqliteLockWait) {
     super({ database: adapt(db) })
     this.#db = db
+    this.#lockWait = lockWait
   }
   override createAdapter(): SqliteAdapter {
     return new TransactionalDdlSqliteAdapter()
   }
   override createDriver(): Driver {
-    return new ImmediateTransactionSqliteDriver({ database: adapt(this.#db) })
+    return new ServingSqliteDriver({ database: adapt(this.#db) }, this.#db, this.#lockWait)
   }
 }

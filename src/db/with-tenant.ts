@@ -20,17 +20,26 @@ export interface TenantScope {
   emit(type: string, data: unknown): void
 }
 
-export type WithTenant = <T>(tenantId: string, fn: (scope: TenantScope) => Promise<T>) => Promise<T>
+export interface TenantTransactionOptions {
+  /**
+   * The transaction only reads: PostgreSQL runs it READ ONLY, SQLite without taking the write lock
+   * (db/sqlite-dialect.ts). A write in it fails.
+   */
+  readOnly?: boolean
+}
+
+export type WithTenant = <T>(tenantId: string, fn: (scope: TenantScope) => Promise<T>, options?: TenantTransactionOptions) => Promise<T>
 
 /** Runs before the commit of a transaction that raised events, in it (the webhook outbox). */
 export type BeforeCommit = (trx: Transaction<DB>, tenantId: string, events: DomainEvent[]) => Promise<void>
 
 export function tenantRunner(database: Database, bus: DomainEventBus, beforeCommit?: BeforeCommit): WithTenant {
-  return async (tenantId, fn) => {
+  return async (tenantId, fn, options = {}) => {
     // A nested withTenant would wait for a second connection (on SQLite, forever): refuse it loudly.
     if (insideTenantTransaction()) throw new Error('withTenant was called inside withTenant: pass the open scope down instead')
     const raised: DomainEvent[] = []
-    const result = await database.db.transaction().execute(async (trx) => {
+    const transaction = database.db.transaction()
+    const result = await (options.readOnly ? transaction.setAccessMode('read only') : transaction).execute(async (trx) => {
       if (database.dialect === 'postgres') {
         await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(trx)
       }

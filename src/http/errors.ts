@@ -4,7 +4,7 @@
  * bare 500 (logged with the request id, never shown: no stack, no SQL).
  */
 import type { ValidationError } from 'elysia'
-import { isNulRefusal } from '../db/errors.ts'
+import { isBusy, isNulRefusal } from '../db/errors.ts'
 import { AppError } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
 
@@ -41,6 +41,13 @@ export function errorMapper(log: Logger, requestIdOf: (r: Request) => string | u
     if (isNulRefusal(error)) {
       set.status = 400
       return { error: 'invalid_request', detail: 'text may not contain the NUL character (\\u0000)' }
+    }
+    if (isBusy(error)) {
+      // Another process (the CLI, a second server) held the SQLite file's write lock past busy_timeout_ms.
+      set.status = 503
+      set.headers['retry-after'] = 1
+      log.warn({ requestId: requestIdOf(request) }, 'the database stayed locked past database.sqlite.busy_timeout_ms')
+      return { error: 'database_busy', detail: 'the database is busy with another writer; try again' }
     }
     set.status = 500
     log.error({ err: error, requestId: requestIdOf(request), code }, 'unhandled error')

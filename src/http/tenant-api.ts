@@ -7,7 +7,7 @@
 import { Elysia } from 'elysia'
 import { type AuthRequirement, authenticate, authorize, securityOf } from '../auth/guard.ts'
 import type { AuthStrategy, Principal } from '../auth/principal.ts'
-import type { TenantScope, WithTenant } from '../db/with-tenant.ts'
+import type { TenantScope, TenantTransactionOptions, WithTenant } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import type { TenantResolver } from '../tenants/resolver.ts'
 import type { Tenant } from '../tenants/service.ts'
@@ -30,11 +30,16 @@ export function apiBasePath(mode: 'single' | 'multi'): string {
 /** What every tenant route's context carries. */
 export type TenantContext = {
   tenant: Tenant
-  /** The request's tenant transaction: the only way to tenant data. */
-  withTenant: <T>(fn: (scope: TenantScope) => Promise<T>) => Promise<T>
+  /**
+   * The request's tenant transaction: the only way to tenant data. Read-only for a GET or HEAD, as
+   * HTTP's safe methods are, unless the route says `{readOnly: false}` (OAuth's callback signs in).
+   */
+  withTenant: <T>(fn: (scope: TenantScope) => Promise<T>, options?: TenantTransactionOptions) => Promise<T>
   /** The client's address (see http/client-address.ts), for audit and rate limits. */
   ip: string | undefined
 }
+
+const SAFE_METHODS = new Set(['GET', 'HEAD'])
 
 export function createTenantApi(options: TenantApiOptions) {
   const principals = new WeakMap<Request, Principal>()
@@ -45,7 +50,7 @@ export function createTenantApi(options: TenantApiOptions) {
       if (!tenant) throw new AppError(404, 'tenant_not_found', `no tenant ${slug}`)
       return {
         tenant,
-        withTenant: (fn) => options.withTenant(tenant.id, fn),
+        withTenant: (fn, transaction) => options.withTenant(tenant.id, fn, { readOnly: SAFE_METHODS.has(request.method), ...transaction }),
         ip: clientAddress(request, server, options.trustProxy),
       }
     })

@@ -14,7 +14,9 @@
  */
 import { Checkpointer } from '../db/checkpointer.ts'
 import type { Database } from '../db/database.ts'
+import { isBusy } from '../db/errors.ts'
 import { openSqlite } from '../db/sqlite-connection.ts'
+import type { GivesWay } from '../db/write-turns.ts'
 import type { Logger } from '../log/logger.ts'
 import { threadEntry } from '../threads.ts'
 import { type ClickRow, clickValues, POSTGRES_CONNECTIONS } from './click-columns.ts'
@@ -45,11 +47,19 @@ export interface ClickWriterOptions {
   commitHere?: boolean
 }
 
-export class ClickWriter {
+/**
+ * On SQLite it gives way to the serving connection's transactions (db/write-turns.ts): while one asks
+ * for the write lock or holds it, clicks gather and wait, and go in one batch once it is over.
+ */
+export class ClickWriter implements GivesWay {
   /** Batches not yet handed over; the last one gathers the clicks that arrive. */
   readonly #waiting: Batch[] = []
   #inFlight = 0
   #idle: (() => void)[] = []
+  /** How many of the serving connection's transactions this writer gives way to; and theirs waiting for nothing to be in flight. */
+  #paused = 0
+  #drained: (() => void)[] = []
+  readonly #leaveTurns: (() => void) | undefined
   readonly #thread: ClickThread
   /**
    * Batches in flight at once. SQLite takes them one after another: a second waits in the thread, so
@@ -71,6 +81,20 @@ export class ClickWriter {
     if ('sqlite' in location && options.commitHere !== false) {
       this.#here = sqliteClickStore(openSqlite({ ...location.sqlite, busyTimeoutMs: 0 }))
     }
+    this.#leaveTurns = database.writeTurns?.add(this)
+  }
+
+  pause(): Promise<() => void> {
+    this.#paused++
+    let resumed = false
+    const resume = () => {
+      if (resumed) return
+      resumed = true
+      this.#paused--
+      this.#send()
+    }
+    if (this.#inFlight === 0) return Promise.resolve(resume)
+    return new Promise((resolve) => this.#drained.push(() => resolve(resume)))
   }
 
   /** Resolves once the click is committed; rejects if its batch failed. A batch's clicks share one promise. */
@@ -94,13 +118,14 @@ export class ClickWriter {
 
   /** Writes what is queued, then stops the thread. */
   async close(): Promise<void> {
+    this.#leaveTurns?.()
     await this.flush()
     await this.#thread.stop()
     this.#here?.close()
   }
 
   #send(): void {
-    while (this.#inFlight < this.#concurrency && this.#waiting.length > 0) {
+    while (this.#paused === 0 && this.#inFlight < this.#concurrency && this.#waiting.length > 0) {
       const batch = this.#waiting.shift()!
       // A batch due to follow a tail (ClickThread) goes to the thread whatever its size.
       if (this.#inFlight === 0 && !this.#thread.tailDue && batch.rows.length <= COMMIT_HERE_MAX && this.#commitHere(batch)) continue
@@ -116,9 +141,9 @@ export class ClickWriter {
           this.#send()
         })
     }
-    if (this.#inFlight === 0 && this.#waiting.length === 0) {
-      for (const resolve of this.#idle.splice(0)) resolve()
-    }
+    if (this.#inFlight > 0) return
+    for (const resolve of this.#drained.splice(0)) resolve()
+    if (this.#waiting.length === 0) for (const resolve of this.#idle.splice(0)) resolve()
   }
 
   /** Commits the batch on this thread's connection; false if the database was locked and nothing was written. */
@@ -127,7 +152,7 @@ export class ClickWriter {
     try {
       this.#here.write(batch.rows.map(clickValues))
     } catch (err) {
-      if (String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY')) return false
+      if (isBusy(err)) return false
       batch.settle(err)
       return true
     }

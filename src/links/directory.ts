@@ -44,43 +44,47 @@ export class LinkDirectory {
 
   #read(cacheKey: string): Promise<RoutedLink | undefined> {
     const [tenantId, key] = cacheKey.split('\n') as [string, string]
-    return this.withTenant(tenantId, async ({ db }) => {
-      const row = await db
-        .selectFrom('links')
-        .innerJoin('programs', 'programs.id', 'links.program_id')
-        .innerJoin('partners', 'partners.id', 'links.partner_id')
-        .innerJoin('tenants', 'tenants.id', 'links.tenant_id')
-        .select([
-          'links.id',
-          'links.partner_id',
-          'links.program_id',
-          'links.destination_url',
-          'links.archived_at',
-          'programs.destination_url as program_destination',
-          'programs.deep_link_hosts',
-          'programs.status as program_status',
-          'partners.status as partner_status',
-          'tenants.click_salt',
-        ])
-        .where('links.tenant_id', '=', tenantId)
-        .where('links.key', '=', key)
-        .executeTakeFirst()
-      if (!row) return undefined
-      if (!row.click_salt) throw new Error(`tenant ${tenantId} has no click_salt`)
-      return {
-        linkId: row.id,
-        partnerId: row.partner_id,
-        programId: row.program_id,
-        destinationUrl: row.destination_url ?? row.program_destination,
-        locationFor: clickRefTemplate(row.destination_url ?? row.program_destination),
-        programDestinationUrl: row.program_destination,
-        deepLinkHosts: readJson<string[]>(row.deep_link_hosts),
-        programStatus: row.program_status,
-        partnerStatus: row.partner_status,
-        archived: row.archived_at !== null,
-        clickSalt: row.click_salt,
-      }
-    })
+    return this.withTenant(
+      tenantId,
+      async ({ db }) => {
+        const row = await db
+          .selectFrom('links')
+          .innerJoin('programs', 'programs.id', 'links.program_id')
+          .innerJoin('partners', 'partners.id', 'links.partner_id')
+          .innerJoin('tenants', 'tenants.id', 'links.tenant_id')
+          .select([
+            'links.id',
+            'links.partner_id',
+            'links.program_id',
+            'links.destination_url',
+            'links.archived_at',
+            'programs.destination_url as program_destination',
+            'programs.deep_link_hosts',
+            'programs.status as program_status',
+            'partners.status as partner_status',
+            'tenants.click_salt',
+          ])
+          .where('links.tenant_id', '=', tenantId)
+          .where('links.key', '=', key)
+          .executeTakeFirst()
+        if (!row) return undefined
+        if (!row.click_salt) throw new Error(`tenant ${tenantId} has no click_salt`)
+        return {
+          linkId: row.id,
+          partnerId: row.partner_id,
+          programId: row.program_id,
+          destinationUrl: row.destination_url ?? row.program_destination,
+          locationFor: clickRefTemplate(row.destination_url ?? row.program_destination),
+          programDestinationUrl: row.program_destination,
+          deepLinkHosts: readJson<string[]>(row.deep_link_hosts),
+          programStatus: row.program_status,
+          partnerStatus: row.partner_status,
+          archived: row.archived_at !== null,
+          clickSalt: row.click_salt,
+        }
+      },
+      { readOnly: true },
+    )
   }
 
   forget(): void {
