@@ -8,13 +8,15 @@ import { Database as Sqlite } from 'bun:sqlite'
 import { randomBytes } from 'node:crypto'
 import { copyFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
+import { sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openSqlite } from '../src/db/sqlite-connection.ts'
 import type { ClickRow } from '../src/links/click-columns.ts'
 import { ClickWriter } from '../src/links/click-writer.ts'
 import { allowedDeepLink } from '../src/links/destination.ts'
 import { createTenant } from '../src/tenants/service.ts'
-import { DIALECTS, tempDir } from './support/databases.ts'
+import { DIALECTS, databaseSection, tempDir } from './support/databases.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
 
 const RULES = { destinationUrl: 'https://good.com/start', deepLinkHosts: ['docs.good.com'] }
@@ -328,6 +330,21 @@ describe('the click writer on sqlite', () => {
   })
   afterAll(() => server.stop())
 
+  it('syncs every commit by default: an answered click or write survives a power cut, not only a crash', async () => {
+    const { database } = server.runtime
+    if (!('sqlite' in database.location)) throw new Error('expected SQLite')
+    expect(database.location.sqlite.synchronous).toBe('full')
+    // PRAGMA synchronous: 2 is FULL, 1 NORMAL. The serving connection's, and a connection opened as
+    // the click thread and the checkpoint thread open theirs (from the same location).
+    expect((await sql<{ synchronous: number }>`pragma synchronous`.execute(database.db)).rows).toEqual([{ synchronous: 2 }])
+    const opened = openSqlite(database.location.sqlite)
+    try {
+      expect(opened.query('pragma synchronous').get()).toEqual({ synchronous: 2 })
+    } finally {
+      opened.close()
+    }
+  })
+
   it('checkpoints the WAL on a thread of its own: never on the connection that serves requests', async () => {
     const { database } = server.runtime
     expect(database.walAutocheckpoint!()).toBe(0)
@@ -384,11 +401,13 @@ function sqlitePath(server: TestServer): string {
 
 describe('the click writer and its thread', () => {
   // A server of its own: a second writer on a database turns its serving connection's checkpoints
-  // back on when it stops, which the WAL test above must not see.
+  // back on when it stops, which the WAL test above must not see. With synchronous normal, under
+  // which small batches may be committed without the thread.
   let server: TestServer
 
   beforeAll(async () => {
-    server = await startTestServer('sqlite')
+    const { sqlite } = (await databaseSection('sqlite')) as { sqlite: Record<string, unknown> }
+    server = await startTestServer('sqlite', { database: { sqlite: { ...sqlite, synchronous: 'normal' } } })
   })
   afterAll(() => server.stop())
 
@@ -425,6 +444,22 @@ describe('the click writer and its thread', () => {
       await writer.close()
     }
     expect(await storedIds('clk_here_')).toEqual(['clk_here_1'])
+  })
+
+  it('with synchronous full, hands every batch to its thread: no commit waits for the disk on the serving thread', async () => {
+    const { database, log } = server.runtime
+    if (!('sqlite' in database.location)) throw new Error('expected SQLite')
+    expect((await sql<{ synchronous: number }>`pragma synchronous`.execute(database.db)).rows).toEqual([{ synchronous: 1 }])
+    const full = { ...database, location: { sqlite: { ...database.location.sqlite, synchronous: 'full' as const } } }
+    const writer = new ClickWriter(full, log, { thread: failingThread })
+    try {
+      await Bun.sleep(250) // as above: the checkpoint thread's first count is no reason to send a batch over
+      await expect(writer.write(click('clk_full_1', 'crash'))).rejects.toThrow(/click writer's thread failed/)
+      await writer.write(click('clk_full_2', 'browser'))
+    } finally {
+      await writer.close()
+    }
+    expect(await storedIds('clk_full_')).toEqual(['clk_full_2'])
   })
 
   it('hands a batch that finds the database locked to its thread, which waits for the lock', async () => {

@@ -43,6 +43,7 @@ describe('config', () => {
     expect(fails('logging:\n  level: loud')).toThrow(/logging\.level must be one of/)
     expect(fails('database:\n  postgres:\n    url: mysql://x')).toThrow(/database\.postgres\.url/)
     expect(fails('database:\n  postgres:\n    pool_size: 3')).toThrow('database.postgres.url is required')
+    expect(fails('database:\n  sqlite:\n    synchronous: off')).toThrow('database.sqlite.synchronous must be one of full, normal')
     expect(fails('server:\n  port: ${NOT_SET}')).toThrow('server.port: environment variable NOT_SET is not set')
     expect(fails('plugins:\n  - config: {}')).toThrow('plugins.0: give exactly one of builtin or path')
     expect(fails('database:\n  sqlite: {}\n  postgres:\n    url: postgres://a@b/c')).toThrow(

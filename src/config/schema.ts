@@ -36,6 +36,11 @@ const SqliteSchema = T.Object(
       minimum: 0,
       description: 'How long a write waits for the write lock another process holds (then 503 database_busy).',
     }),
+    synchronous: T.Union([T.Literal('full'), T.Literal('normal')], {
+      default: 'full',
+      description:
+        'full: every commit is on disk before it is answered, and survives a power cut. normal: commits survive a crash of partnerd, but a power cut or OS crash may undo the last ones before a checkpoint.',
+    }),
   },
   strict,
 )

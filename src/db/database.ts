@@ -56,15 +56,20 @@ export async function createDatabase(target: DatabaseTarget): Promise<Database> 
     )
   }
   const sqlite = target.database.sqlite!
-  return openSqliteDatabase(target.sqlitePath ?? sqlite.path, sqlite.busy_timeout_ms)
+  return openSqliteDatabase({
+    path: target.sqlitePath ?? sqlite.path,
+    busyTimeoutMs: sqlite.busy_timeout_ms,
+    synchronous: sqlite.synchronous,
+  })
 }
 
-function openSqliteDatabase(path: string, busyTimeoutMs: number): Database {
+function openSqliteDatabase(location: BunSqliteOptions): Database {
+  const { path, busyTimeoutMs } = location
   let raw: ReturnType<typeof openSqlite>
   try {
     mkdirSync(dirname(path), { recursive: true })
     // busy_timeout 0: the dialect waits for the write lock itself, without holding up the thread.
-    raw = openSqlite({ path, busyTimeoutMs: 0 })
+    raw = openSqlite({ ...location, busyTimeoutMs: 0 })
     raw.query('select count(*) from sqlite_master').get()
   } catch (err) {
     throw new StartupError(`database.sqlite.path: cannot open ${path}: ${(err as Error).message}`)
@@ -79,7 +84,7 @@ function openSqliteDatabase(path: string, busyTimeoutMs: number): Database {
       const setting = pages === undefined ? 'PRAGMA wal_autocheckpoint' : `PRAGMA wal_autocheckpoint = ${Math.trunc(pages)}`
       return (raw.query(setting).get() as { wal_autocheckpoint: number }).wal_autocheckpoint
     },
-    location: { sqlite: { path, busyTimeoutMs } },
+    location: { sqlite: location },
     ping: async () => void raw.query('select 1').get(),
     close: () => db.destroy(),
   }

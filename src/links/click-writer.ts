@@ -7,10 +7,12 @@
  * The batches are stored by a thread of their own (click-thread.ts), on SQLite and PostgreSQL alike:
  * this thread queues, hands over and answers. Each hand-over costs two hops between threads, and
  * under load a hop waits for the other thread's turn (170-260 µs each way, measured). So on SQLite
- * a small batch that finds the thread idle is committed here instead, on a connection of this
- * thread's own: a few clicks' commit takes less than the hops would (60 µs and 4 µs a click,
- * measured), and with few visitors at once that latency is what bounds the router. Large batches,
- * which come under load, still go to the thread, where their commit does not hold up requests.
+ * with synchronous `normal`, a small batch that finds the thread idle is committed here instead, on a
+ * connection of this thread's own: a few clicks' commit takes less than the hops would (60 µs and
+ * 4 µs a click, measured), and with few visitors at once that latency is what bounds the router.
+ * Large batches, which come under load, still go to the thread, where their commit does not hold up
+ * requests. With `full` (the default) every commit waits for the disk to sync the WAL (fdatasync:
+ * 290 µs on this disk), which would hold up every request: all batches go to the thread.
  */
 import { Checkpointer } from '../db/checkpointer.ts'
 import type { Database } from '../db/database.ts'
@@ -43,7 +45,7 @@ const COMMIT_HERE_MAX = 32
 export interface ClickWriterOptions {
   /** The URL of the thread's entry file (click-thread.ts); tests start one that fails on cue. */
   thread?: string
-  /** SQLite: whether small batches may be committed on this thread (true unless told otherwise). */
+  /** SQLite: whether small batches may be committed on this thread (with synchronous `normal`, unless told otherwise). */
   commitHere?: boolean
 }
 
@@ -78,7 +80,7 @@ export class ClickWriter implements GivesWay {
     const { location } = database
     this.#thread = new ClickThread(database, log, options.thread ?? threadEntry('./links/click-thread.ts'))
     this.#concurrency = 'sqlite' in location ? 2 : POSTGRES_CONNECTIONS
-    if ('sqlite' in location && options.commitHere !== false) {
+    if ('sqlite' in location && location.sqlite.synchronous === 'normal' && options.commitHere !== false) {
       this.#here = sqliteClickStore(openSqlite({ ...location.sqlite, busyTimeoutMs: 0 }))
     }
     this.#leaveTurns = database.writeTurns?.add(this)
