@@ -38,6 +38,7 @@ import { webhooksBench } from './webhooks.ts'
 
 const WORK = mkdtempSync(join(tmpdir(), 'partnerd-bench-'))
 const BASELINE = join(WORK, 'baseline')
+const STORED_BASELINE = join(WORK, 'baseline-stored')
 const RUNS = 7
 
 /** partnerd's config for a database folder; the port comes from $PORT (config.example.yaml does the same). */
@@ -83,7 +84,13 @@ async function main() {
   const only = ['tracking', 'router', 'reads', 'webhooks'].find((name) => process.argv.includes(name))
   if (!only) await foundation()
   if (!only || only === 'tracking' || only === 'router' || only === 'reads') {
-    await trackingBench({ work: WORK, baseline: BASELINE, only: only === 'router' || only === 'reads' ? only : undefined })
+    if (only !== 'reads') sh('bun', ['build', ...flags, join(ROOT, 'bench/baseline-stored-server.ts'), '--outfile', STORED_BASELINE])
+    await trackingBench({
+      work: WORK,
+      baseline: BASELINE,
+      storedBaseline: STORED_BASELINE,
+      only: only === 'router' || only === 'reads' ? only : undefined,
+    })
   }
   if (!only || only === 'webhooks') {
     console.log('\nWebhooks: the worker against plain POSTs of the same bodies from one process, 50 at a time.\n')

@@ -35,8 +35,8 @@ export function freePort(): number {
  * Starts the baseline server. It runs with the allocator settings partnerd gives itself
  * (src/allocator.ts), so that a ratio measures partnerd's work and not the allocator's.
  */
-export function startBaseline(path: string): ReturnType<typeof startTimed> {
-  return startTimed(path, [], ALLOCATOR_ENV)
+export function startBaseline(path: string, env: Record<string, string> = {}): ReturnType<typeof startTimed> {
+  return startTimed(path, [], { ...ALLOCATOR_ENV, ...env })
 }
 
 /** Spawns on a free port ($PORT) and polls /ready; resolves with the time from spawn to the first 200. */

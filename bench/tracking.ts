@@ -4,7 +4,9 @@
  *
  * - Click router: requests/s and p99 of /r/<key> at 32 and 256 connections against the bare compiled
  *   Bun server answering the same 302 and cookie with no lookup and no storage (the ceiling on this
- *   machine), measured in turns; then the clicks stored are counted against the redirects answered.
+ *   machine), and requests/s against the bare server storing each click durably through partnerd's
+ *   own click store (baseline-stored-server.ts: what durable storage alone leaves of the ceiling),
+ *   measured in turns; then the clicks stored are counted against the redirects answered.
  * - Event ingestion: events/s through POST /attribution/events (each a sale attributed to an
  *   identified click, with a commission) against raw inserts of the same rows (an event and a
  *   commission per transaction) straight into the same database.
@@ -35,6 +37,9 @@ const APP_ROLE = 'partnerd_bench_app'
 interface Target {
   dialect: Dialect
   config: string
+  /** Where partnerd's data is: the SQLite file, or the serving role's URL. */
+  sqlitePath?: string
+  servingUrl?: string
   /** Runs SQL as the schema owner (bypassing row-level security), for counting and seeding. */
   query: (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>
   close: () => Promise<void>
@@ -78,6 +83,7 @@ async function target(dialect: Dialect, work: string, postgres: Postgres): Promi
     return {
       dialect,
       config: file,
+      sqlitePath: path,
       query: async (text, params = []) => {
         db ??= new Sqlite(path)
         db.exec('pragma busy_timeout = 10000')
@@ -93,6 +99,7 @@ async function target(dialect: Dialect, work: string, postgres: Postgres): Promi
   return {
     dialect,
     config: file,
+    servingUrl: urls.serving,
     query: async (text, params = []) => (await pool.query(text, params)).rows,
     close: () => pool.end(),
   }
@@ -109,8 +116,12 @@ async function api(url: string, method: string, path: string, body?: unknown) {
   return data
 }
 
-async function countOf(t: Target, table: string): Promise<number> {
-  return Number((await t.query(`select count(*) as n from ${table}`))[0]!.n)
+/** Rows of a table; of one link's, given `linkId` (clicks). */
+async function countOf(t: Target, table: string, linkId?: string): Promise<number> {
+  const rows = linkId
+    ? await t.query(`select count(*) as n from ${table} where link_id = $1`, [linkId])
+    : await t.query(`select count(*) as n from ${table}`)
+  return Number(rows[0]!.n)
 }
 
 /**
@@ -128,7 +139,7 @@ const ROUTER_CONNECTIONS = [32, 256] as const
 const ROUNDS = 3
 const ROUND_SECONDS = 3
 
-/** A running partnerd on the target, with a program, a partner and the link `bench`. */
+/** A running partnerd on the target, with a program, a partner, the link `bench`, and `floor` for the stored baseline's clicks. */
 async function serveWithLink(t: Target) {
   const server = await startTimed(PARTNERD, ['serve', '--config', t.config])
   const program = await api(server.url, 'POST', '/programs', {
@@ -141,28 +152,41 @@ async function serveWithLink(t: Target) {
   })
   const partner = await api(server.url, 'POST', '/partners', { email: 'bench@partners.example' })
   const link = await api(server.url, 'POST', '/links', { partnerId: partner.id, programId: program.id, key: 'bench' })
-  return { server, program, partner, link }
+  const floorLink = await api(server.url, 'POST', '/links', { partnerId: partner.id, programId: program.id, key: 'floor' })
+  return { server, program, partner, link, floorLink }
 }
 
 /** The click router at each number of connections; every redirect answered must be a click stored. */
-async function router(t: Target, baseline: string, running: Awaited<ReturnType<typeof serveWithLink>>): Promise<string[][]> {
-  const { server, link } = running
-  const bare = await startBaseline(baseline)
+async function router(
+  t: Target,
+  baselines: { bare: string; stored: string },
+  running: Awaited<ReturnType<typeof serveWithLink>>,
+): Promise<string[][]> {
+  const { server, link, floorLink } = running
+  const bare = await startBaseline(baselines.bare)
+  const store = {
+    ...(t.dialect === 'sqlite' ? { sqlite: t.sqlitePath } : { postgres: t.servingUrl }),
+    click: { tenantId: await tenantId(t), linkId: floorLink.id, partnerId: running.partner.id, programId: running.program.id },
+  }
+  const floor = await startBaseline(baselines.stored, { BASELINE_STORE: JSON.stringify(store) })
   const rows: string[][] = []
   let answered = 0
-  const before = await countOf(t, 'clicks')
+  const before = await countOf(t, 'clicks', link.id)
   try {
     const warm = load(`${server.url}/r/${link.key}`, { seconds: 1, connections: 8, warm: false })
     answered += warm.requests - warm.errors
     load(`${bare.url}/r/bench`, { seconds: 1, connections: 8, warm: false })
+    load(`${floor.url}/r/bench`, { seconds: 1, connections: 8, warm: false })
     for (const connections of ROUTER_CONNECTIONS) {
-      const rounds: { ceiling: ReturnType<typeof load>; run: ReturnType<typeof load> }[] = []
+      const rounds: { ceiling: ReturnType<typeof load>; stored: ReturnType<typeof load>; run: ReturnType<typeof load> }[] = []
       for (let i = 0; i < ROUNDS; i++) {
         const ceiling = load(`${bare.url}/r/bench`, { warm: false, connections, seconds: ROUND_SECONDS })
+        const stored = load(`${floor.url}/r/bench`, { warm: false, connections, seconds: ROUND_SECONDS })
         const run = load(`${server.url}/r/${link.key}`, { warm: false, connections, seconds: ROUND_SECONDS })
         if (run.errors > 0) throw new Error(`${run.errors} redirects failed`)
+        if (stored.errors > 0) throw new Error(`${stored.errors} redirects of the stored baseline failed`)
         answered += run.requests
-        rounds.push({ ceiling, run })
+        rounds.push({ ceiling, stored, run })
       }
       const of = (pick: (r: (typeof rounds)[number]) => number) => median(rounds.map(pick))
       const label = `${t.dialect}: GET /r/<key>, ${connections} connections`
@@ -179,12 +203,18 @@ async function router(t: Target, baseline: string, running: Awaited<ReturnType<t
           of((r) => r.ceiling.p99ms).toFixed(2),
           of((r) => r.run.p99ms / r.ceiling.p99ms).toFixed(2),
         ],
+        [
+          `${label}, requests/s against the bare server storing each click`,
+          of((r) => r.run.rps).toFixed(0),
+          of((r) => r.stored.rps).toFixed(0),
+          of((r) => r.run.rps / r.stored.rps).toFixed(2),
+        ],
       )
     }
   } finally {
-    await stop(bare.proc)
+    await Promise.all([stop(bare.proc), stop(floor.proc)])
   }
-  const stored = (await countOf(t, 'clicks')) - before
+  const stored = (await countOf(t, 'clicks', link.id)) - before
   rows.push([`${t.dialect}: clicks stored / redirects answered`, String(stored), String(answered), (stored / answered).toFixed(4)])
   return rows
 }
@@ -416,7 +446,12 @@ async function readsAtScale(dialect: Dialect, work: string, postgres: Postgres):
 }
 
 /** `only`: the click router alone (`bun run bench -- router`), or the reads at scale alone (`-- reads`). */
-export async function trackingBench(options: { work: string; baseline: string; only?: 'router' | 'reads' }): Promise<void> {
+export async function trackingBench(options: {
+  work: string
+  baseline: string
+  storedBaseline: string
+  only?: 'router' | 'reads'
+}): Promise<void> {
   const postgres = await startPostgres()
   try {
     const rows: string[][] = []
@@ -425,7 +460,7 @@ export async function trackingBench(options: { work: string; baseline: string; o
       const t = await target(dialect, options.work, postgres)
       try {
         const running = await serveWithLink(t)
-        rows.push(...(await router(t, options.baseline, running)))
+        rows.push(...(await router(t, { bare: options.baseline, stored: options.storedBaseline }, running)))
         if (options.only === 'router') await stop(running.server.proc)
         else rows.push(await events(t, options.work, running))
       } finally {
@@ -438,7 +473,8 @@ export async function trackingBench(options: { work: string; baseline: string; o
     console.log()
     if (options.only !== 'reads') {
       console.log('The partner program. Router baseline: a bare compiled Bun server answering the same 302 and cookie,')
-      console.log('at the same number of connections.')
+      console.log('at the same number of connections; in the "storing each click" rows, the same server committing each')
+      console.log("click durably through partnerd's click store before it answers (group commit, on its one thread).")
     }
     if (!options.only) console.log('Ingestion baseline: the same rows inserted straight into the database, a transaction per event.')
     if (options.only !== 'router')
