@@ -12,8 +12,9 @@
  *   commission per transaction) straight into the same database.
  * - Reads at scale: list and stats latency with 100k partners and 1M clicks, against a database of 100
  *   partners (enough to fill a page) holding the probed partner with as many clicks, so both sides
- *   return as much. The program's stats count all its clicks: 10 on the small side, 1M (in 100k
- *   partners' quarter-hour counts) on the large one, so their ratio shows what a program's size costs.
+ *   return as much. The program's stats count all its clicks: 10 on the small side, 1M (counted in
+ *   100k partners' quarter-hour rows and the program's own) on the large one, so their ratio shows
+ *   what a program's size costs.
  */
 
 import { Database as Sqlite } from 'bun:sqlite'
@@ -21,7 +22,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
-import { periodOf } from '../src/links/click-counts.ts'
+import { PROGRAM_TOTAL, periodOf } from '../src/links/click-counts.ts'
 import { startEmbeddedPostgres } from '../test/support/embedded-postgres.ts'
 import { freePort, load, median, PARTNERD, startBaseline, started, startTimed, stop, table } from './support.ts'
 
@@ -335,10 +336,16 @@ async function poolTransaction(t: Target, n: string, ids: { tenantId: string; pa
   )
 }
 
-/** The seeded clicks' counts (src/links/click-counts.ts), which the stats read: they share one quarter hour. */
+/**
+ * The seeded clicks' counts (src/links/click-counts.ts), which the stats read: they share one quarter
+ * hour. Each partner's, and the program's total.
+ */
 const COUNT_SEEDED_CLICKS = `insert into click_counts (tenant_id, partner_id, program_id, period_start, clicks, flagged)
   select tenant_id, partner_id, program_id, $2, count(*), 0 from clicks where tenant_id = $1 and id like 'clk_SEED%'
-  group by tenant_id, partner_id, program_id`
+  group by tenant_id, partner_id, program_id
+  union all
+  select tenant_id, '${PROGRAM_TOTAL}', program_id, $2, count(*), 0 from clicks where tenant_id = $1 and id like 'clk_SEED%'
+  group by tenant_id, program_id`
 
 /** Fills the tenant with SCALE partners and clicks, straight into the database (as the schema owner). */
 async function seed(t: Target, tenant: string, programId: string): Promise<void> {
@@ -422,7 +429,7 @@ async function readsAtScale(dialect: Dialect, work: string, postgres: Postgres):
         'GET /partners?status=revoked': '/api/partners?status=revoked&limit=50',
         'GET /partners?email=…': `/api/partners?email=${PROBE_EMAIL}`,
         'GET /partners/:id/stats': `/api/partners/${probe}/stats`,
-        // The program holds every click: on the large side, 1M clicks in 100k partners' counts.
+        // The program holds every click: on the large side, 1M clicks of 100k partners.
         'GET /programs/:id/stats': `/api/programs/${program.id}/stats`,
         'GET /commissions (first page)': '/api/commissions?limit=50',
       }

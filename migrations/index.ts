@@ -14,6 +14,7 @@ import * as partnerAccess from './0008_partner_access.ts'
 import * as webhooks from './0009_webhooks.ts'
 import * as postbacks from './0010_postbacks.ts'
 import * as clickCounts from './0011_click_counts.ts'
+import * as programClickTotals from './0012_program_click_totals.ts'
 
 export const coreMigrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -27,4 +28,5 @@ export const coreMigrations: Record<string, Migration> = {
   '0009_webhooks': webhooks,
   '0010_postbacks': postbacks,
   '0011_click_counts': clickCounts,
+  '0012_program_click_totals': programClickTotals,
 }

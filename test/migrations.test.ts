@@ -62,7 +62,7 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
     expect(tables).not.toContain('second_table')
   })
 
-  it('counts the clicks stored before click_counts, by quarter hour, and drops the indexes it replaces', async () => {
+  it('counts the clicks stored before click_counts, by quarter hour, per partner and per program, and drops the indexes it replaces', async () => {
     const database = await ownerDatabase()
     const names = Object.keys(coreMigrations)
     const before = names.slice(0, names.indexOf('0011_click_counts'))
@@ -99,12 +99,15 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
         .execute()
     })
 
-    expect(await migrate(database, [coreMigrationSet])).toEqual(['core/0011_click_counts'])
+    expect(await migrate(database, [coreMigrationSet])).toEqual(['core/0011_click_counts', 'core/0012_program_click_totals'])
     const counts = await db.transaction().execute(async (trx: any) => {
       if (dialect === 'postgres') await sql`select set_config('app.tenant_id', 'ten_counted', true)`.execute(trx)
       return trx.selectFrom('click_counts').selectAll().orderBy('partner_id').orderBy('period_start').execute()
     })
     expect(counts.map((c: any) => [c.partner_id, c.period_start, Number(c.clicks), Number(c.flagged)])).toEqual([
+      // The program's totals (0012), then each partner's counts (0011).
+      ['', '2026-01-01T10:00:00.000Z', 3, 1],
+      ['', '2026-01-01T10:15:00.000Z', 1, 0],
       ['ptn_a', '2026-01-01T10:00:00.000Z', 2, 1],
       ['ptn_a', '2026-01-01T10:15:00.000Z', 1, 0],
       ['ptn_b', '2026-01-01T10:00:00.000Z', 1, 0],
@@ -120,6 +123,11 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
             (r) => r.name,
           )
     expect(indexNames.filter((n) => n.startsWith('clicks_tenant_'))).toEqual([])
+    const countIndexes =
+      dialect === 'postgres'
+        ? (await sql<{ name: string }>`select indexname as name from pg_indexes where tablename = 'click_counts'`.execute(db)).rows
+        : (await sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = 'click_counts'`.execute(db)).rows
+    expect(countIndexes.map((r) => r.name)).not.toContain('click_counts_tenant_program')
   })
 
   it('refuses to start against a schema newer than itself, and on pending migrations when auto_migrate is off', async () => {

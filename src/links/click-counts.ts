@@ -8,8 +8,14 @@
  * days in any zone starts and ends on a quarter hour, and is counted exactly. A range edge inside a
  * quarter hour takes that quarter hour whole.
  *
+ * Every click is counted twice: in its partner's row, and in its program's total row (partner_id
+ * PROGRAM_TOTAL), so that a program's stats read one row per quarter hour, whatever its number of
+ * partners. Summed over its partners instead, 100k partners' counts took a program's stats 20-50 ms
+ * (measured), against 2-5 ms for a program of 100.
+ *
  * Every path that stores clicks counts them in the same transaction: the click store (click-store.ts),
- * coupon redemptions and tenant imports (addClickCounts), and the migration that made the table.
+ * coupon redemptions and tenant imports (addClickCounts), and the migrations that made the table and
+ * the totals.
  */
 import type { Kysely } from 'kysely'
 import type { DB } from '../db/schema.ts'
@@ -26,6 +32,9 @@ export function periodOf(at: string): string {
 
 /** One row of click_counts, to be added to what the table holds. */
 export type ClickCount = DB['click_counts']
+
+/** The partner_id of a program's total row; no partner's id is empty. */
+export const PROGRAM_TOTAL = ''
 
 const TENANT = CLICK_COLUMNS.indexOf('tenant_id')
 const PARTNER = CLICK_COLUMNS.indexOf('partner_id')
@@ -50,21 +59,23 @@ export function countClicks(rows: ClickValues[]): ClickCount[] {
       period = periodOf(at)
       periods.set(minute, period)
     }
-    const key = `${row[TENANT]}\n${row[PARTNER]}\n${row[PROGRAM]}\n${period}`
-    const count = counts.get(key)
     const flagged = row[FLAG] === null ? 0 : 1
-    if (count) {
-      count.clicks++
-      count.flagged += flagged
-    } else {
-      counts.set(key, {
-        tenant_id: row[TENANT]!,
-        partner_id: row[PARTNER]!,
-        program_id: row[PROGRAM]!,
-        period_start: period,
-        clicks: 1,
-        flagged,
-      })
+    for (const partner of [row[PARTNER]!, PROGRAM_TOTAL]) {
+      const key = `${row[TENANT]}\n${partner}\n${row[PROGRAM]}\n${period}`
+      const count = counts.get(key)
+      if (count) {
+        count.clicks++
+        count.flagged += flagged
+      } else {
+        counts.set(key, {
+          tenant_id: row[TENANT]!,
+          partner_id: partner,
+          program_id: row[PROGRAM]!,
+          period_start: period,
+          clicks: 1,
+          flagged,
+        })
+      }
     }
   }
   return [...counts.keys()].sort().map((key) => counts.get(key)!)

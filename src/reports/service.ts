@@ -9,7 +9,7 @@
 import { isoDate } from '../commissions/service.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
-import { periodOf } from '../links/click-counts.ts'
+import { PROGRAM_TOTAL, periodOf } from '../links/click-counts.ts'
 import { formatAmount } from '../money/money.ts'
 
 export interface StatsRange {
@@ -51,12 +51,14 @@ export async function stats(scope: TenantScope, subject: { partnerId?: string; p
     .executeTakeFirst()
   if (!exists) throw new AppError(404, 'not_found', `no ${table.slice(0, -1)} ${id}`)
 
-  // Clicks are counted by quarter hour (links/click-counts.ts): the quarter hours that overlap the range.
+  // Clicks are counted by quarter hour (links/click-counts.ts): the quarter hours that overlap the range,
+  // in the partner's rows, or in the program's total rows.
+  const countFilters = subject.partnerId ? filters : [...filters, ['partner_id', PROGRAM_TOTAL] as const]
   let clicks = scope.db
     .selectFrom('click_counts')
     .select((eb) => [eb.fn.sum<number | string | null>('clicks').as('total'), eb.fn.sum<number | string | null>('flagged').as('flagged')])
     .where('tenant_id', '=', scope.tenantId)
-    .where((eb) => eb.and(filters.map(([column, value]) => eb(column, '=', value))))
+    .where((eb) => eb.and(countFilters.map(([column, value]) => eb(column, '=', value))))
   if (from) clicks = clicks.where('period_start', '>=', periodOf(from))
   if (to) clicks = clicks.where('period_start', '<', to)
   const clickRow = await clicks.executeTakeFirstOrThrow()
