@@ -3,6 +3,8 @@
  * /ready and /health with a fixed JSON body, and /r/<key> with the click router's 302. No framework, no database, no logging: the ceiling of
  * this runtime on this machine.
  */
+import { clickRedirect } from './click-redirect.ts'
+
 const port = Number(process.argv[2] ?? process.env.PORT ?? 0)
 const json = { 'content-type': 'application/json' }
 const ready = JSON.stringify({ status: 'ready' })
@@ -15,15 +17,7 @@ const server = Bun.serve({
     const path = new URL(req.url).pathname
     // The click router's ceiling: the same 302 and cookie, with no lookup and no storage.
     if (path.startsWith('/r/')) {
-      const cref = `clk_${(++clicks).toString(36).padStart(26, '0')}`
-      return new Response(null, {
-        status: 302,
-        headers: {
-          location: `https://shop.example.com/welcome?cref=${cref}`,
-          'set-cookie': `_cref=${cref}; Path=/; Max-Age=7776000; HttpOnly; SameSite=Lax`,
-          'cache-control': 'no-store',
-        },
-      })
+      return clickRedirect(`clk_${(++clicks).toString(36).padStart(26, '0')}`)
     }
     return new Response(path === '/ready' ? ready : ok, { headers: json })
   },

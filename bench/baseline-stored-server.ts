@@ -15,6 +15,7 @@
 import { openSqlite } from '../src/db/sqlite-connection.ts'
 import { type ClickValues, clickValues } from '../src/links/click-columns.ts'
 import { type ClickStore, postgresClickStore, sqliteClickStore } from '../src/links/click-store.ts'
+import { clickRedirect } from './click-redirect.ts'
 
 interface StoreSettings {
   sqlite?: string
@@ -99,14 +100,7 @@ const server = Bun.serve({
         created_at: new Date().toISOString(),
       }),
     )
-    return new Response(null, {
-      status: 302,
-      headers: {
-        location: `https://shop.example.com/welcome?cref=${cref}`,
-        'set-cookie': `_cref=${cref}; Path=/; Max-Age=7776000; HttpOnly; SameSite=Lax`,
-        'cache-control': 'no-store',
-      },
-    })
+    return clickRedirect(cref)
   },
 })
 console.log(JSON.stringify({ msg: 'stored baseline listening', url: `http://127.0.0.1:${server.port}` }))
