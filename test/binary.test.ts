@@ -41,6 +41,13 @@ function sqliteConfig(dir: string, extra: Record<string, unknown> = {}) {
   }
 }
 
+/** A plugin file of one setup statement, as an author would write it (no imports). */
+function pluginFile(dir: string, name: string, setup: string): string {
+  const file = join(dir, `${name}.js`)
+  writeFileSync(file, `export default { name: '${name}', version: '1.0.0', setup(host) { ${setup} } }\n`)
+  return file
+}
+
 const BOOTSTRAP_KEY = /op_live_[A-Za-z0-9_-]{43}/
 
 interface Served {
@@ -443,6 +450,18 @@ describe('dist/partnerd', () => {
         /database\.postgres\.url: cannot connect to postgres:\/\/x:\*\*\*@127\.0\.0\.1:1\/db/,
       ],
       [{ ...sqliteConfig(dir), auth: { admin_api_keys: 'changeme' } }, /auth\.admin_api_keys: key 1 is 8 characters/],
+      // Plugin files, loaded by the binary: one answering for a core route, one listening for a typo.
+      [
+        {
+          ...sqliteConfig(dir),
+          plugins: [{ path: pluginFile(dir, 'takeover', "host.routes((api) => api.get('/programs', () => ({ mine: true })))") }],
+        },
+        /^partnerd: plugin .*takeover\.js: the route GET \/api\/programs is already registered by core$/,
+      ],
+      [
+        { ...sqliteConfig(dir), plugins: [{ path: pluginFile(dir, 'typo', "host.on('partner.create', () => {})") }] },
+        /^partnerd: plugin .*typo\.js: on\("partner\.create"\): no such event type \(did you mean partner\.created/,
+      ],
     ]
     try {
       for (const [settings, message] of cases) {

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { Type } from '@sinclair/typebox'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { DomainEvent } from '../src/domain-events/bus.ts'
 import { definePlugin, type PluginDefinition } from '../src/plugins/contract.ts'
@@ -14,6 +15,7 @@ const heard: DomainEvent[] = []
 const notes = definePlugin({
   name: 'notes',
   version: '1.2.3',
+  events: { 'note.created': 'A note was written' },
   config: (t) => t.Object({ maxLength: t.Integer({ default: 20, minimum: 1 }) }, { additionalProperties: false }),
   setup(host) {
     host.migrations({
@@ -132,6 +134,64 @@ describe.each(DIALECTS)('plugins on %s', (dialect) => {
       const inDir = { ...loaded, baseDir: dir }
       await expect(openRuntime(inDir, { migrate: true, pluginRegistry: registry(notes) }), JSON.stringify(entry)).rejects.toThrow(message)
     }
+  })
+
+  it('stops the start when a plugin claims a route someone else registered, or gives a request field a default', async () => {
+    const routePlugin = (name: string, method: 'get' | 'post', path: string, body?: object) =>
+      definePlugin({
+        name,
+        version: '1',
+        setup(host) {
+          host.routes((api) => api[method](path, () => ({ mine: name }), body ? { body: body as never } : {}))
+        },
+      })
+    const cases: [PluginDefinition<any>[], RegExp][] = [
+      [[routePlugin('takeover', 'get', '/programs')], /^plugin takeover: the route GET \/api\/programs is already registered by core$/],
+      [
+        [routePlugin('other', 'get', '/programs/:programId')],
+        /plugin other: the route GET \/api\/programs\/:programId is already registered by core/,
+      ],
+      [
+        [routePlugin('first', 'post', '/notes'), routePlugin('second', 'post', '/notes')],
+        /^plugin second: the route POST \/api\/notes is already registered by plugin first$/,
+      ],
+      [
+        [routePlugin('defaulted', 'post', '/shade', Type.Object({ colour: Type.Optional(Type.String({ default: 'red' })) }))],
+        /^plugin defaulted: the route POST \/api\/shade gives body\.colour a default/,
+      ],
+    ]
+    for (const [plugins, message] of cases) {
+      const loaded = await testConfig(dialect, { plugins: plugins.map((p) => ({ builtin: p.name })) })
+      const rt = await openRuntime(loaded, { migrate: true, pluginRegistry: Object.assign({}, ...plugins.map(registry)) })
+      try {
+        await expect(startServer(rt), message.source).rejects.toThrow(message)
+      } finally {
+        await rt.close()
+      }
+    }
+  })
+
+  it('stops the start on a subscription to an event type no one raises, and takes one a later plugin declares', async () => {
+    const listener = (type: string) =>
+      definePlugin({
+        name: 'listener',
+        version: '1',
+        setup(host) {
+          host.on(type, () => {})
+        },
+      })
+    const typo = await testConfig(dialect, { plugins: [{ builtin: 'listener' }] })
+    await expect(openRuntime(typo, { migrate: true, pluginRegistry: registry(listener('partner.create')) })).rejects.toThrow(
+      /^plugin listener: on\("partner\.create"\): no such event type \(did you mean partner\.created, .*\?\)$/,
+    )
+    const clash = definePlugin({ name: 'clash', version: '1', events: { 'partner.created': 'mine' }, setup() {} })
+    await expect(
+      openRuntime(await testConfig(dialect, { plugins: [{ builtin: 'clash' }] }), { migrate: true, pluginRegistry: registry(clash) }),
+    ).rejects.toThrow(/^plugin clash: events: event type partner\.created is already raised by core$/)
+
+    const both = await testConfig(dialect, { plugins: [{ builtin: 'listener' }, { builtin: 'notes' }] })
+    runtime = await openRuntime(both, { migrate: true, pluginRegistry: { ...registry(listener('note.created')), ...registry(notes) } })
+    expect(runtime.plugins.names.map((n) => n.name)).toEqual(['listener', 'notes'])
   })
 
   it('routes of tenants created later reach the plugin too (multi mode)', async () => {

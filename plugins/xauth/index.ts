@@ -17,6 +17,10 @@ const isPartnerPath = (path: string) => path === '/me' || path.startsWith('/me/'
 const xauth: PluginDefinition = {
   name: 'xauth',
   version: '1.0.0',
+  events: {
+    'xauth.issued': 'An X-Auth-ID / X-Auth-Token pair was issued',
+    'xauth.revoked': 'An X-Auth-ID / X-Auth-Token pair was revoked',
+  },
   setup(host) {
     const invalid = () =>
       new host.AppError(401, 'invalid_credentials', 'the X-Auth-ID / X-Auth-Token pair is invalid or revoked', {

@@ -6,6 +6,7 @@ import { againOnUniqueViolation } from '../db/errors.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { addressGroup } from '../http/client-address.ts'
+import { OneOf } from '../http/one-of.ts'
 import { RateLimiter } from '../http/rate-limit.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { clickCookie } from '../links/router.ts'
@@ -18,8 +19,8 @@ const tags = ['Tracking']
 const CustomerId = t.String({ minLength: 1, maxLength: 200, description: 'Your own id for the customer.' })
 
 const AttributionSchema = t.Object({
-  status: t.UnionEnum(['attributed', 'unattributed', 'reversal', 'not_commissionable']),
-  model: t.Nullable(t.UnionEnum([...MODELS])),
+  status: OneOf(['attributed', 'unattributed', 'reversal', 'not_commissionable']),
+  model: t.Nullable(OneOf([...MODELS])),
   touches: t.Array(t.Object({ clickId: t.String(), partnerId: t.String(), programId: t.String(), weight: t.String() })),
   reason: t.Optional(t.String({ description: 'Why nothing was earned, when nothing was.' })),
 })

@@ -2,7 +2,7 @@ import { t } from 'elysia'
 import { assertInProgram, confineProgram } from '../auth/binding.ts'
 import { toCsv } from '../data/csv.ts'
 import { fetchAll, PageQuery } from '../db/pagination.ts'
-import { QueryEnum } from '../http/query-enum.ts'
+import { OneOf } from '../http/one-of.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import {
   approveCommission,
@@ -24,11 +24,11 @@ export const CommissionSchema = t.Object({
   eventId: t.String(),
   userId: t.String({ description: 'The customer whose conversion earned it.' }),
   clickId: t.Nullable(t.String()),
-  trigger: t.UnionEnum(['signup', 'sale']),
-  kind: t.UnionEnum(['commission', 'clawback'], { description: 'A clawback is negative: it takes back part or all of a commission.' }),
+  trigger: OneOf(['signup', 'sale']),
+  kind: OneOf(['commission', 'clawback'], { description: 'A clawback is negative: it takes back part or all of a commission.' }),
   amount: t.String({ description: 'Decimal string in the currency.' }),
   currency: t.String(),
-  status: t.UnionEnum([...STATUSES]),
+  status: OneOf([...STATUSES]),
   flag: t.Nullable(t.String({ description: 'Why it waits for review: revoked, velocity, self_referral.' })),
   matureAt: t.String({ format: 'date-time', description: 'End of the holdback.' }),
   reversesId: t.Nullable(t.String()),
@@ -39,7 +39,7 @@ export const CommissionSchema = t.Object({
 const Filter = t.Composite([
   PageQuery,
   t.Object({
-    status: t.Optional(QueryEnum(STATUSES)),
+    status: t.Optional(OneOf(STATUSES)),
     partnerId: t.Optional(t.String({ maxLength: 64 })),
     programId: t.Optional(t.String({ maxLength: 64 })),
     from: t.Optional(t.String({ maxLength: 40, description: 'Created at or after (ISO date or date-time).' })),

@@ -2,6 +2,7 @@ import { t } from 'elysia'
 import { EventBody, EventResultSchema } from '../attribution/routes.ts'
 import { confineProgram } from '../auth/binding.ts'
 import { againOnUniqueViolation } from '../db/errors.ts'
+import { OneOf } from '../http/one-of.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { COUPON_PATTERN, createCoupon, listCoupons, redeemCoupon } from './service.ts'
 
@@ -61,7 +62,7 @@ export function couponRoutes(api: TenantApi) {
           {
             ...eventFields,
             code: t.String({ minLength: 1, maxLength: 40 }),
-            type: t.Optional(t.UnionEnum(['sale', 'signup'], { description: 'Default sale.' })),
+            type: t.Optional(OneOf(['sale', 'signup'], { description: 'Default sale.' })),
           },
           { additionalProperties: false },
         ),

@@ -16,7 +16,7 @@ export interface TenantScope {
   tenantId: string
   /** The transaction; every query through it still filters by tenant_id explicitly. */
   db: Transaction<DB>
-  /** Raise a domain event; it is published once the transaction has committed. */
+  /** Raise a domain event (a type of domain-events/catalogue.ts, or a plugin's); published once the transaction has committed. */
   emit(type: string, data: unknown): void
 }
 
@@ -47,7 +47,11 @@ export function tenantRunner(database: Database, bus: DomainEventBus, beforeComm
         fn({
           tenantId,
           db: trx,
-          emit: (type, data) => raised.push({ type, tenantId, occurredAt: isoNow(), data }),
+          emit: (type, data) => {
+            // A type no one could subscribe to is a typo; fail the change rather than lose the event.
+            if (!bus.isKnown(type)) throw new Error(`emit: no event type ${type}`)
+            raised.push({ type, tenantId, occurredAt: isoNow(), data })
+          },
         }),
       )
       if (raised.length > 0 && beforeCommit) await beforeCommit(trx, tenantId, raised)

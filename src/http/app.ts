@@ -20,7 +20,8 @@ import { errorMapper } from './errors.ts'
 import { checkInput } from './input-guard.ts'
 import { createMetrics } from './metrics.ts'
 import { renderReferencePage } from './reference-page.ts'
-import { createTenantApi, type TenantRoutes } from './tenant-api.ts'
+import { type OwnedRoutes, registerRoutes } from './route-table.ts'
+import { createTenantApi } from './tenant-api.ts'
 
 export interface AppDeps {
   config: Config
@@ -29,7 +30,8 @@ export interface AppDeps {
   withTenant: WithTenant
   resolveTenant: TenantResolver
   strategies: readonly AuthStrategy[]
-  routes: readonly TenantRoutes[]
+  /** The tenant API's routes, by who adds them (route-table.ts checks them as they are added). */
+  routes: readonly OwnedRoutes[]
   /** Routes outside /api, such as the click router. */
   outsideApi?: readonly AnyElysia[]
   /**
@@ -111,7 +113,7 @@ export function createApp(deps: AppDeps) {
     strategies: deps.strategies,
     trustProxy: config.server.trust_proxy,
   })
-  for (const register of deps.routes) register(api)
+  registerRoutes(api, deps.routes)
 
   let referenceHtml: string | undefined
   const tooLarge = () => new AppError(413, 'payload_too_large', `bodies are limited to ${config.server.body_limit_bytes} bytes`)

@@ -1,5 +1,6 @@
 import { t } from 'elysia'
 import { ROLES } from '../auth/roles.ts'
+import { OneOf } from '../http/one-of.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { addMember, changeRole, listMembers, removeMember } from './service.ts'
 
@@ -7,7 +8,7 @@ const MemberSchema = t.Object({
   userId: t.String(),
   email: t.String(),
   name: t.Nullable(t.String()),
-  role: t.UnionEnum([...ROLES]),
+  role: OneOf([...ROLES]),
   since: t.String({ format: 'date-time' }),
 })
 const admins = { scopes: ['*' as const] }
@@ -31,7 +32,7 @@ export function memberRoutes(api: TenantApi) {
         body: t.Object(
           {
             email: t.String({ minLength: 3, maxLength: 254 }),
-            role: t.UnionEnum([...ROLES]),
+            role: OneOf([...ROLES]),
             name: t.Optional(t.String({ maxLength: 200 })),
           },
           { additionalProperties: false },
@@ -48,7 +49,7 @@ export function memberRoutes(api: TenantApi) {
       },
       {
         auth: admins,
-        body: t.Object({ role: t.UnionEnum([...ROLES]) }, { additionalProperties: false }),
+        body: t.Object({ role: OneOf([...ROLES]) }, { additionalProperties: false }),
         detail: { tags: ['Members'], summary: 'Change a member’s role (never the last owner’s)' },
       },
     )

@@ -1,6 +1,6 @@
 import { t } from 'elysia'
 import { PageQuery } from '../db/pagination.ts'
-import { QueryEnum } from '../http/query-enum.ts'
+import { OneOf } from '../http/one-of.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { createPartner, getPartner, listPartners, setPartnerStatus, updatePartner } from './service.ts'
 
@@ -8,7 +8,7 @@ export const PartnerSchema = t.Object({
   id: t.String({ description: 'A bare ULID.' }),
   email: t.String(),
   name: t.Nullable(t.String()),
-  status: t.UnionEnum(['active', 'revoked']),
+  status: OneOf(['active', 'revoked']),
   metadata: t.Record(t.String(), t.Unknown()),
   createdAt: t.String({ format: 'date-time' }),
   updatedAt: t.String({ format: 'date-time' }),
@@ -54,7 +54,7 @@ export function partnerRoutes(api: TenantApi) {
         auth: read,
         query: t.Composite([
           PageQuery,
-          t.Object({ email: t.Optional(t.String({ maxLength: 254 })), status: t.Optional(QueryEnum(['active', 'revoked'])) }),
+          t.Object({ email: t.Optional(t.String({ maxLength: 254 })), status: t.Optional(OneOf(['active', 'revoked'])) }),
         ]),
         response: t.Object({ partners: t.Array(PartnerSchema), nextCursor: t.Nullable(t.String()) }),
         detail: { tags, summary: 'List partners, filtered by email or status' },

@@ -1,7 +1,7 @@
 import { t } from 'elysia'
 import { PageQuery } from '../db/pagination.ts'
 import { AppError } from '../errors.ts'
-import { QueryEnum } from '../http/query-enum.ts'
+import { OneOf } from '../http/one-of.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { genericCsv, paypalCsv } from './csv.ts'
 import { manualProvider, type PayoutProvider } from './providers.ts'
@@ -24,7 +24,7 @@ export const PayoutSchema = t.Object({
   currency: t.String(),
   amount: t.String(),
   commissionCount: t.Integer(),
-  status: t.UnionEnum([...STATUSES]),
+  status: OneOf([...STATUSES]),
   method: t.String(),
   reference: t.Nullable(t.String()),
   failureReason: t.Nullable(t.String()),
@@ -91,7 +91,7 @@ export function payoutRoutes(providers: ReadonlyMap<string, PayoutProvider>) {
           auth: manage,
           query: t.Composite([
             PageQuery,
-            t.Object({ status: t.Optional(QueryEnum(STATUSES)), partnerId: t.Optional(t.String({ maxLength: 64 })) }),
+            t.Object({ status: t.Optional(OneOf(STATUSES)), partnerId: t.Optional(t.String({ maxLength: 64 })) }),
           ]),
           response: Page,
           detail: { tags, summary: 'List payouts' },
@@ -108,8 +108,8 @@ export function payoutRoutes(providers: ReadonlyMap<string, PayoutProvider>) {
         {
           auth: manage,
           query: t.Object({
-            status: t.Optional(QueryEnum(STATUSES, { description: 'Default pending.' })),
-            format: t.Optional(QueryEnum(['generic', 'paypal'], { description: "generic (with a header) or PayPal's mass-payment file." })),
+            status: t.Optional(OneOf(STATUSES, { description: 'Default pending.' })),
+            format: t.Optional(OneOf(['generic', 'paypal'], { description: "generic (with a header) or PayPal's mass-payment file." })),
             note: t.Optional(t.String({ maxLength: 200 })),
           }),
           detail: { tags, summary: 'Payouts as CSV: generic, or PayPal mass payment' },

@@ -24,6 +24,11 @@ export interface PluginDefinition<S extends TSchema = TSchema> {
   version: string
   /** Schema of the plugin's settings, or a function of the schema builder (external plugins cannot import one). */
   config?: S | ((t: typeof Type) => S)
+  /**
+   * Domain event types the plugin raises (`area.what_happened` → what it means). Only these and the
+   * core's (domain-events/catalogue.ts) may be raised or subscribed to; webhooks can subscribe to them.
+   */
+  events?: Record<string, string>
   setup(host: PluginHost<Static<S>>): void | Promise<void>
 }
 
@@ -52,7 +57,10 @@ export interface PluginHost<C = unknown> {
   addAuthStrategy(strategy: AuthStrategy): void
   /** A payment provider for payout runs (`"method": "<name>"` in POST /payouts/run). */
   addPayoutProvider(provider: PayoutProvider): void
-  /** Subscribe to a domain event type, or `*` for all; called after the change committed. */
+  /**
+   * Subscribe to a domain event type (the core's, or one a loaded plugin declares), or `*` for all;
+   * called after the change committed. An unknown type stops the start.
+   */
   on(type: string, handler: DomainEventHandler): void
   /** Migrations for the plugin's own tables, applied with the core's; keyed by sortable names. */
   migrations(migrations: Record<string, Migration>): void

@@ -17,9 +17,9 @@ import type { PluginEntry } from '../config/schema.ts'
 import type { MigrationSet } from '../db/migrate.ts'
 import { isolateTenantRows } from '../db/tenant-isolation.ts'
 import type { WithTenant } from '../db/with-tenant.ts'
-import type { DomainEventBus } from '../domain-events/bus.ts'
+import type { DomainEventBus, DomainEventHandler } from '../domain-events/bus.ts'
 import { AppError, StartupError } from '../errors.ts'
-import type { TenantRoutes } from '../http/tenant-api.ts'
+import type { OwnedRoutes } from '../http/route-table.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Mailer } from '../mail/mailer.ts'
 import type { PayoutProvider } from '../payouts/providers.ts'
@@ -30,7 +30,8 @@ const NAME = /^[a-z][a-z0-9-]{0,39}$/
 
 export interface LoadedPlugins {
   names: { name: string; version: string }[]
-  routes: TenantRoutes[]
+  /** Each plugin's routes, named by its owner (`plugin <name>`), for the route table's checks. */
+  routes: OwnedRoutes[]
   strategies: AuthStrategy[]
   migrationSets: MigrationSet[]
   payoutProviders: PayoutProvider[]
@@ -64,6 +65,8 @@ export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Pro
   const registry = deps.registry ?? builtinPlugins
   const all = withDefaults(entries, registry)
   const defaultCount = all.length - entries.length
+  // Subscriptions wait until every plugin has declared its events: one may listen to another's.
+  const subscriptions: { label: string; type: string; handler: DomainEventHandler }[] = []
   for (const [position, entry] of all.entries()) {
     if (!entry.enabled) continue
     const index = position - defaultCount // the entry's index in the config's plugins list
@@ -73,6 +76,11 @@ export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Pro
     if (loaded.names.some((n) => n.name === plugin.name))
       throw new StartupError(`${label}: a plugin named ${plugin.name} is already loaded`)
     const config = validateConfig(plugin, entry.config, label)
+    try {
+      deps.bus.declare(`plugin ${plugin.name}`, plugin.events ?? {})
+    } catch (err) {
+      throw new StartupError(`${label}: events: ${(err as Error).message}`)
+    }
     const migrations: Record<string, Migration> = {}
     const host: PluginHost = {
       config,
@@ -82,7 +90,7 @@ export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Pro
       t: Type,
       scopes: SCOPES,
       AppError,
-      routes: (register) => void loaded.routes.push(register),
+      routes: (register) => void loaded.routes.push({ owner: label, register }),
       addAuthStrategy: (strategy) => void loaded.strategies.push(strategy),
       addPayoutProvider: (provider) => {
         if (provider.name === 'manual' || loaded.payoutProviders.some((p) => p.name === provider.name)) {
@@ -90,7 +98,7 @@ export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Pro
         }
         loaded.payoutProviders.push(provider)
       },
-      on: (type, handler) => deps.bus.subscribe(type, handler),
+      on: (type, handler) => void subscriptions.push({ label, type, handler }),
       migrations: (set) => void Object.assign(migrations, set),
       isolateTenantRows,
       withTenant: (tenantId, fn) => deps.withTenant(tenantId, fn),
@@ -106,6 +114,18 @@ export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Pro
     }
     if (Object.keys(migrations).length > 0) loaded.migrationSets.push({ owner: `plugin-${plugin.name}`, migrations })
     loaded.names.push({ name: plugin.name, version: plugin.version })
+  }
+  for (const { label, type, handler } of subscriptions) {
+    if (type !== '*' && !deps.bus.isKnown(type)) {
+      const near = deps.bus
+        .types()
+        .map((t) => t.type)
+        .filter((t) => t.split('.')[0] === type.split('.')[0])
+      throw new StartupError(
+        `${label}: on(${JSON.stringify(type)}): no such event type${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}`,
+      )
+    }
+    deps.bus.subscribe(type, handler)
   }
   return loaded
 }

@@ -1,7 +1,7 @@
 import { t } from 'elysia'
 import { confineProgram } from '../auth/binding.ts'
 import { PageQuery } from '../db/pagination.ts'
-import { QueryEnum } from '../http/query-enum.ts'
+import { OneOf } from '../http/one-of.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { RULE_EVENTS } from './rules.ts'
 import { createProgram, getProgram, listPrograms, updateProgram } from './service.ts'
@@ -12,7 +12,7 @@ import { MODELS } from '../attribution/models.ts'
 
 export const RuleSchema = t.Object(
   {
-    on: t.UnionEnum([...RULE_EVENTS]),
+    on: OneOf([...RULE_EVENTS]),
     percent: t.Optional(t.String({ maxLength: 6, description: 'Of the sale, e.g. "20" or "12.5".' })),
     amount: t.Optional(t.String({ maxLength: 24, description: 'In the program’s currency, e.g. "5.00".' })),
     recurring: t.Optional(
@@ -35,14 +35,14 @@ const Attribution = t.Object(
     windowDays: t.Optional(
       t.Integer({ minimum: 1, maximum: 365, description: 'How long after a click a conversion counts (default 60).' }),
     ),
-    model: t.Optional(t.UnionEnum([...MODELS], { description: 'last_click (default), first_click, linear, or position (40/20/40).' })),
+    model: t.Optional(OneOf([...MODELS], { description: 'last_click (default), first_click, linear, or position (40/20/40).' })),
   },
   { additionalProperties: false },
 )
 const fields = {
   name: t.String({ minLength: 1, maxLength: 200 }),
   currency: t.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217.' }),
-  status: t.UnionEnum([...STATUSES]),
+  status: OneOf([...STATUSES]),
   destinationUrl: t.String({ maxLength: 2048 }),
   deepLinkHosts: t.Array(t.String({ maxLength: 253 }), { maxItems: 50, description: 'Hosts deep links may send visitors to.' }),
   attribution: Attribution,
@@ -53,10 +53,10 @@ const ProgramSchema = t.Object({
   id: t.String(),
   name: t.String(),
   currency: t.String(),
-  status: t.UnionEnum([...STATUSES]),
+  status: OneOf([...STATUSES]),
   destinationUrl: t.String(),
   deepLinkHosts: t.Array(t.String()),
-  attribution: t.Object({ windowDays: t.Integer(), model: t.UnionEnum([...MODELS]) }),
+  attribution: t.Object({ windowDays: t.Integer(), model: OneOf([...MODELS]) }),
   holdbackDays: t.Integer(),
   rules: t.Array(RuleSchema),
   createdAt: t.String({ format: 'date-time' }),
@@ -102,7 +102,7 @@ export function programRoutes(api: TenantApi) {
       },
       {
         auth: true,
-        query: t.Composite([PageQuery, t.Object({ status: t.Optional(QueryEnum(STATUSES)) })]),
+        query: t.Composite([PageQuery, t.Object({ status: t.Optional(OneOf(STATUSES)) })]),
         response: t.Object({ programs: t.Array(ProgramSchema), nextCursor: t.Nullable(t.String()) }),
         detail: { tags, summary: 'List programs' },
       },

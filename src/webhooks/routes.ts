@@ -1,7 +1,7 @@
 import { t } from 'elysia'
 import type { Config } from '../config/schema.ts'
 import { PageQuery } from '../db/pagination.ts'
-import { QueryEnum } from '../http/query-enum.ts'
+import { OneOf } from '../http/one-of.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { listDeliveries, retryDelivery, retryFailed, sendTest } from './deliveries.ts'
 import { createEndpoint, deleteEndpoint, endpointRow, listEndpoints, rotateSecret, toEndpoint, updateEndpoint } from './endpoints.ts'
@@ -12,7 +12,7 @@ const EndpointSchema = t.Object({
   url: t.String(),
   events: t.Array(t.String()),
   label: t.Nullable(t.String()),
-  format: t.UnionEnum(['standard', 'openpartner', 'postback']),
+  format: OneOf(['standard', 'openpartner', 'postback']),
   active: t.Boolean(),
   disabledReason: t.Nullable(t.String({ description: 'Why it was switched off: 410 Gone, or failing too long.' })),
   failingSince: t.Nullable(t.String({ format: 'date-time' })),
@@ -24,7 +24,7 @@ const DeliverySchema = t.Object({
   id: t.String({ description: 'The webhook-id: the same on every attempt.' }),
   endpointId: t.String(),
   eventType: t.String(),
-  status: t.UnionEnum(['pending', 'delivered', 'failed']),
+  status: OneOf(['pending', 'delivered', 'failed']),
   attempts: t.Integer(),
   nextAttemptAt: t.Nullable(t.String({ format: 'date-time' })),
   lastStatus: t.Nullable(t.Integer()),
@@ -64,7 +64,7 @@ export function webhookRoutes(config: Config) {
               events: Events,
               label: t.Optional(t.String({ maxLength: 200 })),
               format: t.Optional(
-                t.UnionEnum(['standard', 'openpartner'], { description: 'Header set: Standard Webhooks (default) or OpenPartner’s.' }),
+                OneOf(['standard', 'openpartner'], { description: 'Header set: Standard Webhooks (default) or OpenPartner’s.' }),
               ),
             },
             { additionalProperties: false },
@@ -127,7 +127,7 @@ export function webhookRoutes(config: Config) {
         },
         {
           auth: manage,
-          query: t.Composite([PageQuery, t.Object({ status: t.Optional(QueryEnum(['pending', 'delivered', 'failed'])) })]),
+          query: t.Composite([PageQuery, t.Object({ status: t.Optional(OneOf(['pending', 'delivered', 'failed'])) })]),
           response: t.Object({ deliveries: t.Array(DeliverySchema), nextCursor: t.Nullable(t.String()) }),
           detail: { tags, summary: 'The endpoint’s delivery log' },
         },

@@ -1,7 +1,7 @@
 /**
  * hello: a small external plugin showing the whole host API a plugin author needs: validated config,
  * its own tenant-owned table with a migration, a route behind the auth guard, an error the core maps
- * to {error, detail}, and a domain-event subscription.
+ * to {error, detail}, a domain event of its own, and a subscription.
  *
  * It is loaded from disk, also by the compiled binary, so it imports nothing at run time: types come
  * from partnerd with `import type` (erased when the file is loaded), everything else from `host`.
@@ -18,6 +18,8 @@ const hello: PluginDefinition = {
   version: '1.0.0',
   // A function of the schema builder, because an external file cannot import TypeBox itself.
   config: (t) => t.Object({ greeting: t.String({ default: 'Hello', minLength: 1 }) }, { additionalProperties: false }),
+  // The domain events it raises: others may subscribe to them, and so may webhook endpoints.
+  events: { 'hello.visited': 'Someone was greeted' },
 
   setup(host) {
     const { greeting } = host.config as { greeting: string }

@@ -1,5 +1,6 @@
 import { t } from 'elysia'
 import { PageQuery } from '../../db/pagination.ts'
+import { OneOf } from '../../http/one-of.ts'
 import type { TenantApi } from '../../http/tenant-api.ts'
 import { ALL_SCOPES, SCOPES } from '../scopes.ts'
 import { listApiKeys, mintApiKey, revokeApiKey } from './service.ts'
@@ -21,7 +22,7 @@ const MintBody = t.Object(
   {
     name: t.String({ minLength: 1, maxLength: 100 }),
     scopes: t.Optional(
-      t.Array(t.UnionEnum([ALL_SCOPES, ...SCOPES]), {
+      t.Array(OneOf([ALL_SCOPES, ...SCOPES]), {
         minItems: 1,
         maxItems: SCOPES.length,
         description: 'Scopes the key carries; `*` (the default) makes a tenant admin key.',
