@@ -13,12 +13,12 @@
  */
 import type { PluginHost } from '../../src/plugins/contract.ts'
 
-/** Trigger events, the scope that reads them, and where polling finds them. */
+/** Trigger events, and where polling finds them (the program facet checks the scope of each list). */
 const TRIGGERS = {
-  'partner.created': { scope: 'partners:read', list: 'partners' },
-  'commission.accrued': { scope: 'commissions:read', list: 'commissions' },
-  'commission.approved': { scope: 'commissions:read', list: 'commissions' },
-  'payout.paid': { scope: 'payouts:manage', list: 'payouts' },
+  'partner.created': { list: 'partners' },
+  'commission.accrued': { list: 'commissions' },
+  'commission.approved': { list: 'commissions' },
+  'payout.paid': { list: 'payouts' },
 } as const
 type TriggerEvent = keyof typeof TRIGGERS
 const POLL_LIMIT = 25
@@ -42,13 +42,16 @@ export function automationRoutes(host: PluginHost, prefix: string, platform: str
       )
       .post(
         `${prefix}/hooks`,
-        async ({ body, tenant, set }) => {
+        async ({ body, tenant, principal, set }) => {
           if (!isTrigger(body.event)) throw unknownTrigger(body.event)
-          const endpoint = await host.program.subscribe(tenant.id, {
-            url: body.hookUrl,
-            events: [body.event],
-            label: `${platform} ${body.event}`,
-          })
+          const endpoint = await host.program.subscribe(
+            { tenant, principal },
+            {
+              url: body.hookUrl,
+              events: [body.event],
+              label: `${platform} ${body.event}`,
+            },
+          )
           set.status = 201
           return { id: endpoint.id, event: body.event }
         },
@@ -60,9 +63,9 @@ export function automationRoutes(host: PluginHost, prefix: string, platform: str
       )
       .delete(
         `${prefix}/hooks/:id`,
-        async ({ params, tenant }) => {
+        async ({ params, tenant, principal }) => {
           const { id } = params as { id: string }
-          await host.program.unsubscribe(tenant.id, id)
+          await host.program.unsubscribe({ tenant, principal }, id)
           return { id }
         },
         { auth: { scopes: ['webhooks:manage'] }, detail: { tags, summary: 'REST hook unsubscribe' } },
@@ -72,21 +75,19 @@ export function automationRoutes(host: PluginHost, prefix: string, platform: str
         async ({ params, tenant, principal }) => {
           const event = (params as { event: string }).event
           if (!isTrigger(event)) throw unknownTrigger(event)
-          const { scope, list } = TRIGGERS[event]
-          if (!principal.scopes.includes('*') && !principal.scopes.includes(scope)) {
-            throw new host.AppError(403, 'insufficient_scope', `this credential lacks the scope ${scope}`)
-          }
-          if (list === 'partners') return host.program.recentPartners(tenant.id, POLL_LIMIT)
-          if (list === 'payouts') return host.program.recentPayouts(tenant.id, POLL_LIMIT, 'paid')
-          return host.program.recentCommissions(tenant.id, POLL_LIMIT, event === 'commission.approved' ? 'approved' : undefined)
+          const caller = { tenant, principal }
+          const { list } = TRIGGERS[event]
+          if (list === 'partners') return host.program.recentPartners(caller, POLL_LIMIT)
+          if (list === 'payouts') return host.program.recentPayouts(caller, POLL_LIMIT, 'paid')
+          return host.program.recentCommissions(caller, POLL_LIMIT, event === 'commission.approved' ? 'approved' : undefined)
         },
         { auth: true, detail: { tags, summary: 'The newest items of a trigger, for polling and samples' } },
       )
       .post(
         `${prefix}/actions/create-partner`,
-        async ({ body, tenant, set }) => {
+        async ({ body, tenant, principal, set }) => {
           set.status = 201
-          return host.program.createPartner(tenant.id, body)
+          return host.program.createPartner({ tenant, principal }, body)
         },
         {
           auth: { scopes: ['partners:write'] },
@@ -99,8 +100,8 @@ export function automationRoutes(host: PluginHost, prefix: string, platform: str
       )
       .post(
         `${prefix}/actions/record-event`,
-        async ({ body, tenant, set }) => {
-          const { result, replayed } = await host.tracking.recordEvent(tenant.id, body as never)
+        async ({ body, tenant, principal, set }) => {
+          const { result, replayed } = await host.tracking.recordEvent({ tenant, principal }, body as never)
           set.status = replayed ? 200 : 201
           return { id: result.eventId, ...result }
         },

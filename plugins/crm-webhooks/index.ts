@@ -103,7 +103,7 @@ const crmWebhooks: PluginDefinition = {
               metadata: { source: name },
             }
           })
-          const outcomes = events.length > 0 ? await host.tracking.recordEvents(tenant.id, events) : []
+          const outcomes = events.length > 0 ? await host.tracking.recordEvents(host.asPlugin(tenant), events) : []
           set.status = 200
           return { received: items.length, recorded: outcomes.map((o) => o.result.eventId) }
         },

@@ -71,8 +71,10 @@ const stripe: PluginDefinition = {
             throw new host.AppError(400, 'malformed_body', 'the body is not JSON')
           }
           const object = event.data?.object ?? {}
+          // The signature proves the request: the plugin records as itself, for the tenant.
+          const stripe = host.asPlugin(tenant)
           const record = (input: Record<string, unknown>) =>
-            host.tracking.recordEvent(tenant.id, {
+            host.tracking.recordEvent(stripe, {
               externalEventId: `stripe:${event.id}`,
               metadata: { stripeEvent: event.type },
               ...input,
@@ -84,11 +86,11 @@ const stripe: PluginDefinition = {
               const cref = object.metadata?.cref
               if (typeof cref === 'string' && cref) {
                 await host.tracking
-                  .identify(tenant.id, { cref, userId })
+                  .identify(stripe, { cref, userId })
                   .catch((err) => host.log.warn({ err: err.message, cref }, 'stripe: cref not identified'))
               }
               const currency = String(object.currency).toUpperCase()
-              const { result } = await host.tracking.recordEvent(tenant.id, {
+              const { result } = await host.tracking.recordEvent(stripe, {
                 externalEventId: paymentRef(object.payment_intent, `checkout:${object.id}`),
                 userId,
                 type: 'sale',
@@ -103,7 +105,7 @@ const stripe: PluginDefinition = {
               if (!object.amount_paid) return { received: true, recorded: false } // a trial's zero invoice
               const currency = String(object.currency).toUpperCase()
               const userId = String(object.metadata?.userId ?? object.subscription_details?.metadata?.userId ?? object.customer)
-              const { result } = await host.tracking.recordEvent(tenant.id, {
+              const { result } = await host.tracking.recordEvent(stripe, {
                 externalEventId: paymentRef(object.payment_intent, `invoice:${object.id}`),
                 userId,
                 type: 'invoice_paid',

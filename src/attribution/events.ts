@@ -421,5 +421,6 @@ async function refund(scope: TenantScope, event: EventRow, now: Date, onlyProgra
     if (reversal?.clawback) clawbacks.push(reversal.clawback)
   }
   const saleAttribution = readJson<Attribution>(sale.attribution)
-  return { attribution: { status: 'reversal', model: saleAttribution.model, touches: saleAttribution.touches }, commissions: clawbacks }
+  const touches = saleAttribution.touches.filter((t) => onlyProgram === undefined || t.programId === onlyProgram)
+  return { attribution: { status: 'reversal', model: touches.length ? saleAttribution.model : null, touches }, commissions: clawbacks }
 }

@@ -3,7 +3,7 @@
  * sessions revoked). Rows carry who, what, from where and particulars, never a secret.
  */
 import { readJson, writeJson } from '../db/codec.ts'
-import { fetchPage, type Page, type PageRequest } from '../db/pagination.ts'
+import { fetchPage, type Page, type PageRequest, sliced } from '../db/pagination.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { newId } from '../ids.ts'
 
@@ -46,11 +46,11 @@ export async function recordAudit(scope: TenantScope, input: AuditInput): Promis
 }
 
 export async function listAudit(scope: TenantScope, page: PageRequest): Promise<Page<AuditEvent>> {
-  const result = await fetchPage(page, (afterId, take) => {
-    let q = scope.db.selectFrom('audit_events').selectAll().where('tenant_id', '=', scope.tenantId).orderBy('id', 'desc').limit(take)
-    if (afterId) q = q.where('id', '<', afterId)
-    return q.execute()
-  })
+  const result = await fetchPage(
+    page,
+    (slice) => sliced(scope.db.selectFrom('audit_events').selectAll().where('tenant_id', '=', scope.tenantId), slice).execute(),
+    { newestFirst: true },
+  )
   return {
     items: result.items.map((r) => ({
       id: r.id,

@@ -33,7 +33,7 @@ export async function authenticate(strategies: readonly AuthStrategy[], input: A
   throw presentedSomething ? invalidCredential() : unauthenticated()
 }
 
-export function authorize(principal: Principal, requirement: AuthRequirement, tenant: Tenant): void {
+export function authorize(principal: Principal, requirement: AuthRequirement, tenant: Pick<Tenant, 'id'>): void {
   if (principal.tenantId !== null && principal.tenantId !== tenant.id) throw invalidCredential()
   if (requirement === true) return
   if (requirement.partner) {

@@ -24,6 +24,15 @@ export interface Principal {
   programId?: string
 }
 
+/**
+ * Who acts, for which tenant: what a route hands the plugin host's facets (`{ tenant, principal }`
+ * from its context), so that they apply the caller's scopes and program binding themselves.
+ */
+export interface Caller {
+  tenant: Pick<Tenant, 'id'>
+  principal: Principal
+}
+
 export interface AuthInput {
   request: Request
   /** The tenant the request addresses, resolved from the URL before authentication. */

@@ -4,6 +4,7 @@ import { toCsv } from '../data/csv.ts'
 import { fetchAll, PageQuery } from '../db/pagination.ts'
 import { OneOf } from '../http/one-of.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
+import { reachPartner } from '../partners/reach.ts'
 import {
   approveCommission,
   approveMatured,
@@ -66,9 +67,10 @@ export function commissionRoutes(api: TenantApi) {
     .get(
       '/partners/:id/commissions',
       async ({ params, query, withTenant, principal }) => {
-        const page = await withTenant((scope) =>
-          listCommissions(scope, { ...query, partnerId: params.id, programId: confineProgram(principal, query.programId) }),
-        )
+        const page = await withTenant(async (scope) => {
+          await reachPartner(scope, principal, params.id, 'read')
+          return listCommissions(scope, { ...query, partnerId: params.id, programId: confineProgram(principal, query.programId) })
+        })
         return { commissions: page.items, nextCursor: page.nextCursor }
       },
       { auth: read, query: Filter, response: Page, detail: { tags, summary: "A partner's commissions" } },

@@ -9,7 +9,7 @@
  * money back: it adds a `clawback`, a negative entry deducted from the partner's next payout. Partial
  * refunds add a clawback of their share. Every change raises a domain event.
  */
-import { fetchPage, type Page, type PageRequest } from '../db/pagination.ts'
+import { fetchPage, type Page, type PageRequest, sliced } from '../db/pagination.ts'
 import type { CommissionStatus, DB } from '../db/schema.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
@@ -71,15 +71,14 @@ export interface CommissionFilter extends PageRequest {
 }
 
 export async function listCommissions(scope: TenantScope, filter: CommissionFilter): Promise<Page<Commission>> {
-  const page = await fetchPage(filter, (afterId, take) => {
-    let q = scope.db.selectFrom('commissions').selectAll().where('tenant_id', '=', scope.tenantId).orderBy('id').limit(take)
-    if (afterId) q = q.where('id', '>', afterId)
+  const page = await fetchPage(filter, (slice) => {
+    let q = scope.db.selectFrom('commissions').selectAll().where('tenant_id', '=', scope.tenantId)
     if (filter.status) q = q.where('status', '=', filter.status)
     if (filter.partnerId) q = q.where('partner_id', '=', filter.partnerId)
     if (filter.programId) q = q.where('program_id', '=', filter.programId)
     if (filter.from) q = q.where('created_at', '>=', isoDate(filter.from, 'from'))
     if (filter.to) q = q.where('created_at', '<', isoDate(filter.to, 'to'))
-    return q.execute()
+    return sliced(q, slice).execute()
   })
   return { items: page.items.map(toCommission), nextCursor: page.nextCursor }
 }

@@ -4,6 +4,7 @@ import { confineProgram } from '../auth/binding.ts'
 import { againOnUniqueViolation } from '../db/errors.ts'
 import { OneOf } from '../http/one-of.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
+import { reachPartner } from '../partners/reach.ts'
 import { COUPON_PATTERN, createCoupon, listCoupons, redeemCoupon } from './service.ts'
 
 const CouponSchema = t.Object({
@@ -24,7 +25,10 @@ export function couponRoutes(api: TenantApi) {
       async ({ params, body, withTenant, set, principal }) => {
         confineProgram(principal, body.programId)
         set.status = 201
-        return withTenant((scope) => createCoupon(scope, params.id, body))
+        return withTenant(async (scope) => {
+          await reachPartner(scope, principal, params.id, 'read')
+          return createCoupon(scope, params.id, body)
+        })
       },
       {
         auth: { scopes: ['links:write'] },
@@ -39,7 +43,10 @@ export function couponRoutes(api: TenantApi) {
     .get(
       '/partners/:id/coupons',
       async ({ params, withTenant, principal }) => ({
-        coupons: await withTenant((scope) => listCoupons(scope, params.id, confineProgram(principal, undefined))),
+        coupons: await withTenant(async (scope) => {
+          await reachPartner(scope, principal, params.id, 'read')
+          return listCoupons(scope, params.id, confineProgram(principal, undefined))
+        }),
       }),
       {
         auth: { scopes: ['links:read'] },

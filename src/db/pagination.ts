@@ -3,6 +3,7 @@
  * their ULID id, so the cursor is the last id seen, wrapped so clients treat it as opaque.
  */
 import { t as T } from 'elysia'
+import { type SelectQueryBuilder, sql } from 'kysely'
 import { AppError } from '../errors.ts'
 
 export const DEFAULT_PAGE_SIZE = 50
@@ -25,6 +26,22 @@ export const PageQuery = T.Object(
 export interface PageRequest {
   cursor?: string
   limit?: number | string
+  /** Newest first (ids are ULIDs, so: by id descending); oldest first when false; the list's own order when left out. */
+  newestFirst?: boolean
+}
+
+/** The part of a list one page reads: after which id, how many rows, in which order. */
+export interface Slice {
+  after: string | undefined
+  take: number
+  newestFirst: boolean
+}
+
+/** Orders a query by its id column in the slice's order and takes the slice's rows after its cursor. */
+export function sliced<DB, TB extends keyof DB, O>(q: SelectQueryBuilder<DB, TB, O>, slice: Slice, column = 'id') {
+  const id = sql.ref(column)
+  const ordered = q.orderBy(id, slice.newestFirst ? 'desc' : 'asc').limit(slice.take)
+  return slice.after === undefined ? ordered : ordered.where(id, slice.newestFirst ? '<' : '>', slice.after)
 }
 
 function pageSize(limit: PageRequest['limit']): number {
@@ -42,15 +59,18 @@ export interface Page<T> {
 }
 
 /**
- * `fetch(afterId, take)` must return up to `take` rows with id > afterId (all rows when undefined),
- * ordered by id. One row more than the page is asked for, to know whether another page follows.
+ * `fetch(slice)` must return the slice's rows (`sliced` makes a query do so). One row more than the
+ * page is asked for, to know whether another page follows. `newestFirst` is the list's own order,
+ * for a request that does not say.
  */
 export async function fetchPage<T extends { id: string }>(
   page: PageRequest,
-  fetch: (afterId: string | undefined, take: number) => Promise<T[]>,
+  fetch: (slice: Slice) => Promise<T[]>,
+  { newestFirst = false } = {},
 ): Promise<Page<T>> {
   const limit = pageSize(page.limit)
-  const rows = await fetch(page.cursor === undefined ? undefined : decodeCursor(page.cursor), limit + 1)
+  const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor)
+  const rows = await fetch({ after, take: limit + 1, newestFirst: page.newestFirst ?? newestFirst })
   const items = rows.slice(0, limit)
   return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]!.id) : null }
 }

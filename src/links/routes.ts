@@ -2,6 +2,7 @@ import { t } from 'elysia'
 import { assertInProgram, confineProgram } from '../auth/binding.ts'
 import { PageQuery } from '../db/pagination.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
+import { reachPartner } from '../partners/reach.ts'
 import { archiveLink, createLink, getLink, LINK_KEY_PATTERN, listLinks } from './service.ts'
 
 export const LinkSchema = t.Object({
@@ -22,7 +23,10 @@ export function linkRoutes(api: TenantApi) {
       async ({ body, withTenant, set, principal }) => {
         confineProgram(principal, body.programId)
         set.status = 201
-        return withTenant((scope) => createLink(scope, body))
+        return withTenant(async (scope) => {
+          await reachPartner(scope, principal, body.partnerId, 'read')
+          return createLink(scope, body)
+        })
       },
       {
         auth: { scopes: ['links:write'] },

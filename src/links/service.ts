@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto'
 import { readJson } from '../db/codec.ts'
 import { isUniqueViolation } from '../db/errors.ts'
-import { fetchPage, type Page, type PageRequest } from '../db/pagination.ts'
+import { fetchPage, type Page, type PageRequest, sliced } from '../db/pagination.ts'
 import type { DB } from '../db/schema.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
@@ -113,12 +113,11 @@ export async function getLink(scope: TenantScope, id: string): Promise<Link> {
 }
 
 export async function listLinks(scope: TenantScope, filter: PageRequest & { partnerId?: string; programId?: string }): Promise<Page<Link>> {
-  const page = await fetchPage(filter, (afterId, take) => {
-    let q = scope.db.selectFrom('links').selectAll().where('tenant_id', '=', scope.tenantId).orderBy('id').limit(take)
-    if (afterId) q = q.where('id', '>', afterId)
+  const page = await fetchPage(filter, (slice) => {
+    let q = scope.db.selectFrom('links').selectAll().where('tenant_id', '=', scope.tenantId)
     if (filter.partnerId) q = q.where('partner_id', '=', filter.partnerId)
     if (filter.programId) q = q.where('program_id', '=', filter.programId)
-    return q.execute()
+    return sliced(q, slice).execute()
   })
   return { items: page.items.map(toLink), nextCursor: page.nextCursor }
 }

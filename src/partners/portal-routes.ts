@@ -21,6 +21,7 @@ import { findEnrolmentRow } from '../programs/enrolments.ts'
 import { StatsRange, StatsSchema } from '../reports/routes.ts'
 import { stats } from '../reports/service.ts'
 import { assertWithinQuota, invitePartner, partnerQuotas } from './portal.ts'
+import { reachPartner } from './reach.ts'
 import { PartnerSchema } from './routes.ts'
 import { getPartner } from './service.ts'
 
@@ -85,13 +86,16 @@ export function portalRoutes(prefix: string, mode: 'single' | 'multi', canInvite
       )
       .post(
         '/partners/:id/invite',
-        async ({ params, withTenant, tenant, set }) => {
+        async ({ params, withTenant, tenant, set, principal }) => {
           if (!canInvite()) {
             throw new AppError(409, 'invitations_unavailable', 'no sign-in plugin mails invitations: enable the magic plugin')
           }
           const apiBase = mode === 'single' ? '/api' : `/api/t/${tenant.slug}`
           set.status = 202
-          return withTenant((scope) => invitePartner(scope, params.id, apiBase))
+          return withTenant(async (scope) => {
+            await reachPartner(scope, principal, params.id, 'change')
+            return invitePartner(scope, params.id, apiBase)
+          })
         },
         {
           auth: { scopes: ['partners:write'] },

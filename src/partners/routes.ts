@@ -1,8 +1,10 @@
 import { t } from 'elysia'
+import { confineProgram } from '../auth/binding.ts'
 import { PageQuery } from '../db/pagination.ts'
 import { OneOf } from '../http/one-of.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
-import { createPartner, getPartner, listPartners, setPartnerStatus, updatePartner } from './service.ts'
+import { createPartnerAs, reachPartner } from './reach.ts'
+import { listPartners, setPartnerStatus, updatePartner } from './service.ts'
 
 export const PartnerSchema = t.Object({
   id: t.String({ description: 'A bare ULID.' }),
@@ -26,9 +28,9 @@ export function partnerRoutes(api: TenantApi) {
   return api
     .post(
       '/partners',
-      async ({ body, withTenant, set }) => {
+      async ({ body, withTenant, set, principal }) => {
         set.status = 201
-        return withTenant((scope) => createPartner(scope, body))
+        return withTenant((scope) => createPartnerAs(scope, principal, body))
       },
       {
         auth: write,
@@ -41,51 +43,79 @@ export function partnerRoutes(api: TenantApi) {
           { additionalProperties: false },
         ),
         response: { 201: PartnerSchema },
-        detail: { tags, summary: 'Create a partner (409 email_taken; the email is lower-cased)' },
+        detail: { tags, summary: 'Create a partner (409 email_taken; the email is lower-cased; a program-bound key enrols it)' },
       },
     )
     .get(
       '/partners',
-      async ({ query, withTenant }) => {
-        const page = await withTenant((scope) => listPartners(scope, query))
+      async ({ query, withTenant, principal }) => {
+        const page = await withTenant((scope) => listPartners(scope, { ...query, programId: confineProgram(principal, query.programId) }))
         return { partners: page.items, nextCursor: page.nextCursor }
       },
       {
         auth: read,
         query: t.Composite([
           PageQuery,
-          t.Object({ email: t.Optional(t.String({ maxLength: 254 })), status: t.Optional(OneOf(['active', 'revoked'])) }),
+          t.Object({
+            email: t.Optional(t.String({ maxLength: 254 })),
+            status: t.Optional(OneOf(['active', 'revoked'])),
+            programId: t.Optional(t.String({ maxLength: 64, description: 'Only partners enrolled in this program.' })),
+          }),
         ]),
         response: t.Object({ partners: t.Array(PartnerSchema), nextCursor: t.Nullable(t.String()) }),
-        detail: { tags, summary: 'List partners, filtered by email or status' },
+        detail: { tags, summary: 'List partners, filtered by email, status or program' },
       },
     )
-    .get('/partners/:id', ({ params, withTenant }) => withTenant((scope) => getPartner(scope, params.id)), {
+    .get('/partners/:id', ({ params, withTenant, principal }) => withTenant((scope) => reachPartner(scope, principal, params.id, 'read')), {
       auth: read,
       response: PartnerSchema,
       detail: { tags, summary: 'One partner' },
     })
-    .patch('/partners/:id', ({ params, body, withTenant }) => withTenant((scope) => updatePartner(scope, params.id, body)), {
-      auth: write,
-      body: t.Object(
-        {
-          email: t.Optional(t.String({ minLength: 3, maxLength: 254 })),
-          name: t.Optional(t.Nullable(t.String({ maxLength: 200 }))),
-          metadata: t.Optional(Metadata),
-        },
-        { additionalProperties: false },
-      ),
-      response: PartnerSchema,
-      detail: { tags, summary: 'Change a partner’s email, name or metadata' },
-    })
-    .post('/partners/:id/revoke', ({ params, withTenant }) => withTenant((scope) => setPartnerStatus(scope, params.id, 'revoked')), {
-      auth: write,
-      response: PartnerSchema,
-      detail: { tags, summary: 'Revoke a partner: its links still redirect, its clicks are flagged and earn nothing' },
-    })
-    .post('/partners/:id/reinstate', ({ params, withTenant }) => withTenant((scope) => setPartnerStatus(scope, params.id, 'active')), {
-      auth: write,
-      response: PartnerSchema,
-      detail: { tags, summary: 'Reinstate a revoked partner' },
-    })
+    .patch(
+      '/partners/:id',
+      ({ params, body, withTenant, principal }) =>
+        withTenant(async (scope) => {
+          await reachPartner(scope, principal, params.id, 'change')
+          return updatePartner(scope, params.id, body)
+        }),
+      {
+        auth: write,
+        body: t.Object(
+          {
+            email: t.Optional(t.String({ minLength: 3, maxLength: 254 })),
+            name: t.Optional(t.Nullable(t.String({ maxLength: 200 }))),
+            metadata: t.Optional(Metadata),
+          },
+          { additionalProperties: false },
+        ),
+        response: PartnerSchema,
+        detail: { tags, summary: 'Change a partner’s email, name or metadata' },
+      },
+    )
+    .post(
+      '/partners/:id/revoke',
+      ({ params, withTenant, principal }) =>
+        withTenant(async (scope) => {
+          await reachPartner(scope, principal, params.id, 'change')
+          return setPartnerStatus(scope, params.id, 'revoked')
+        }),
+      {
+        auth: write,
+        response: PartnerSchema,
+        detail: { tags, summary: 'Revoke a partner: its links still redirect, its clicks are flagged and earn nothing' },
+      },
+    )
+    .post(
+      '/partners/:id/reinstate',
+      ({ params, withTenant, principal }) =>
+        withTenant(async (scope) => {
+          await reachPartner(scope, principal, params.id, 'change')
+          return setPartnerStatus(scope, params.id, 'active')
+        }),
+      {
+        auth: write,
+        response: PartnerSchema,
+        detail: { tags, summary: 'Reinstate a revoked partner' },
+      },
+    )
 }

@@ -5,7 +5,7 @@
  */
 import { readJson } from '../db/codec.ts'
 import { isUniqueViolation } from '../db/errors.ts'
-import { fetchPage, type Page, type PageRequest } from '../db/pagination.ts'
+import { fetchPage, type Page, type PageRequest, sliced } from '../db/pagination.ts'
 import type { DB } from '../db/schema.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
@@ -85,14 +85,26 @@ export async function getPartner(scope: TenantScope, id: string): Promise<Partne
 
 export async function listPartners(
   scope: TenantScope,
-  filter: PageRequest & { email?: string; status?: PartnerStatus },
+  filter: PageRequest & { email?: string; status?: PartnerStatus; programId?: string },
 ): Promise<Page<Partner>> {
-  const page = await fetchPage(filter, (afterId, take) => {
-    let q = scope.db.selectFrom('partners').selectAll().where('tenant_id', '=', scope.tenantId).orderBy('id').limit(take)
-    if (afterId) q = q.where('id', '>', afterId)
+  const page = await fetchPage(filter, (slice) => {
+    let q = scope.db.selectFrom('partners').selectAll().where('tenant_id', '=', scope.tenantId)
     if (filter.email) q = q.where('email', '=', filter.email.trim().toLowerCase())
     if (filter.status) q = q.where('status', '=', filter.status)
-    return q.execute()
+    const programId = filter.programId
+    if (programId) {
+      q = q.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('enrolments')
+            .select('enrolments.id')
+            .where('enrolments.tenant_id', '=', scope.tenantId)
+            .where('enrolments.program_id', '=', programId)
+            .whereRef('enrolments.partner_id', '=', 'partners.id'),
+        ),
+      )
+    }
+    return sliced(q, slice).execute()
   })
   return { items: page.items.map(toPartner), nextCursor: page.nextCursor }
 }

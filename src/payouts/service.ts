@@ -9,7 +9,7 @@
 
 import type { Updateable } from 'kysely'
 import { toCommission } from '../commissions/service.ts'
-import { fetchPage, type Page, type PageRequest } from '../db/pagination.ts'
+import { fetchPage, type Page, type PageRequest, sliced } from '../db/pagination.ts'
 import type { DB } from '../db/schema.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
@@ -143,12 +143,11 @@ export async function listPayouts(
   scope: TenantScope,
   filter: PageRequest & { status?: Row['status']; partnerId?: string },
 ): Promise<Page<Payout>> {
-  const page = await fetchPage(filter, (afterId, take) => {
-    let q = scope.db.selectFrom('payouts').selectAll().where('tenant_id', '=', scope.tenantId).orderBy('id').limit(take)
-    if (afterId) q = q.where('id', '>', afterId)
+  const page = await fetchPage(filter, (slice) => {
+    let q = scope.db.selectFrom('payouts').selectAll().where('tenant_id', '=', scope.tenantId)
     if (filter.status) q = q.where('status', '=', filter.status)
     if (filter.partnerId) q = q.where('partner_id', '=', filter.partnerId)
-    return q.execute()
+    return sliced(q, slice).execute()
   })
   return { items: page.items.map(toPayout), nextCursor: page.nextCursor }
 }

@@ -9,13 +9,14 @@ import type { Kysely } from 'kysely'
 import type { Migration } from 'kysely/migration'
 import type { TrackingFacet } from '../attribution/facet.ts'
 import type { IdentityFacet } from '../auth/identity-facet.ts'
-import type { AuthStrategy } from '../auth/principal.ts'
+import type { AuthStrategy, Caller } from '../auth/principal.ts'
 import type { DomainEventHandler } from '../domain-events/bus.ts'
 import type { AppError } from '../errors.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Mailer } from '../mail/mailer.ts'
 import type { PayoutProvider } from '../payouts/providers.ts'
+import type { Tenant } from '../tenants/service.ts'
 import type { ProgramFacet } from './program-facet.ts'
 
 export interface PluginDefinition<S extends TSchema = TSchema> {
@@ -72,10 +73,19 @@ export interface PluginHost<C = unknown> {
   readonly identity: IdentityFacet
   /** Outgoing mail (config `mail`): SMTP, or .eml files in development. */
   readonly mail: Mailer
-  /** For integrations: record conversion events and identify customers, as the tracking API does. */
+  /**
+   * For integrations: record conversion events and identify customers, as the tracking API does.
+   * Each call names its caller, `{ tenant, principal }` from an authenticated route's context, and
+   * is held to that caller's scopes and program binding.
+   */
   readonly tracking: TrackingFacet
-  /** For integrations: create partners, read recent partners, commissions and payouts, subscribe webhooks. */
+  /** For integrations: create partners, read recent partners, commissions and payouts, subscribe webhooks; as `tracking`, for a caller. */
   readonly program: ProgramFacet
+  /**
+   * The plugin itself as the caller, with every scope of the tenant: for a route that proves its
+   * request by other means than a principal (a Stripe webhook's signature, a CRM's shared secret).
+   */
+  asPlugin(tenant: Pick<Tenant, 'id'>): Caller
 }
 
 export function definePlugin<S extends TSchema>(plugin: PluginDefinition<S>): PluginDefinition<S> {

@@ -12,7 +12,7 @@ import { type BuiltinPlugin, builtinPlugins } from '../../plugins/index.ts'
 import type { TrackingFacet } from '../attribution/facet.ts'
 import type { IdentityFacet } from '../auth/identity-facet.ts'
 import type { AuthStrategy } from '../auth/principal.ts'
-import { SCOPES } from '../auth/scopes.ts'
+import { ALL_SCOPES, SCOPES } from '../auth/scopes.ts'
 import type { PluginEntry } from '../config/schema.ts'
 import type { MigrationSet } from '../db/migrate.ts'
 import { isolateTenantRows } from '../db/tenant-isolation.ts'
@@ -106,6 +106,10 @@ export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Pro
       mail: deps.mail,
       tracking: deps.tracking,
       program: deps.program,
+      asPlugin: (tenant) => ({
+        tenant,
+        principal: { kind: 'plugin', id: `plugin:${plugin.name}`, tenantId: tenant.id, scopes: [ALL_SCOPES] },
+      }),
     }
     try {
       await plugin.setup(host)

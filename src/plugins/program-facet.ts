@@ -1,57 +1,63 @@
 /**
  * What integration plugins (Zapier, ActivePieces, CRMs) may do with the program on a tenant's behalf:
  * the same services the API routes use, so the rules (validation, events, webhooks) are the same.
+ * Every call names its caller: the facet checks the scope the matching API route needs and applies a
+ * program-bound key's program (partners/reach.ts, auth/binding.ts), so a plugin route that forgot
+ * its `auth` scopes still cannot act beyond them, nor a bound key beyond its program.
  */
-import { type Commission, toCommission } from '../commissions/service.ts'
+import { confineProgram } from '../auth/binding.ts'
+import { authorize } from '../auth/guard.ts'
+import type { Caller } from '../auth/principal.ts'
+import type { Scope } from '../auth/scopes.ts'
+import { type Commission, listCommissions } from '../commissions/service.ts'
 import type { CommissionStatus } from '../db/schema.ts'
-import type { WithTenant } from '../db/with-tenant.ts'
-import { createPartner, type Partner, toPartner } from '../partners/service.ts'
-import { type Payout, toPayout } from '../payouts/service.ts'
+import type { TenantScope, WithTenant } from '../db/with-tenant.ts'
+import { createPartnerAs } from '../partners/reach.ts'
+import { listPartners, type Partner } from '../partners/service.ts'
+import { listPayouts, type Payout } from '../payouts/service.ts'
 import { createEndpoint, deleteEndpoint, type WebhookEndpoint } from '../webhooks/endpoints.ts'
 
 export interface ProgramFacet {
-  createPartner(tenantId: string, input: { email: string; name?: string; metadata?: Record<string, unknown> }): Promise<Partner>
+  createPartner(caller: Caller, input: { email: string; name?: string; metadata?: Record<string, unknown> }): Promise<Partner>
   /** Newest first (ids are ULIDs), for polling triggers and their samples. */
-  recentPartners(tenantId: string, limit: number): Promise<Partner[]>
-  recentCommissions(tenantId: string, limit: number, status?: CommissionStatus): Promise<Commission[]>
-  recentPayouts(tenantId: string, limit: number, status?: Payout['status']): Promise<Payout[]>
+  recentPartners(caller: Caller, limit: number): Promise<Partner[]>
+  recentCommissions(caller: Caller, limit: number, status?: CommissionStatus): Promise<Commission[]>
+  recentPayouts(caller: Caller, limit: number, status?: Payout['status']): Promise<Payout[]>
   /** A webhook endpoint for a REST-hook subscription (such callers do not check signatures). */
-  subscribe(tenantId: string, input: { url: string; events: string[]; label: string }): Promise<WebhookEndpoint>
-  unsubscribe(tenantId: string, endpointId: string): Promise<void>
+  subscribe(caller: Caller, input: { url: string; events: string[]; label: string }): Promise<WebhookEndpoint>
+  unsubscribe(caller: Caller, endpointId: string): Promise<void>
 }
 
 export function programFacet(withTenant: WithTenant, allowHosts: readonly string[]): ProgramFacet {
+  /** Runs `fn` for the caller once the scope checks out; reads in a read-only transaction. */
+  const as = <T>(caller: Caller, scope: Scope, fn: (s: TenantScope) => Promise<T>, readOnly = false) => {
+    authorize(caller.principal, { scopes: [scope] }, caller.tenant)
+    return withTenant(caller.tenant.id, fn, { readOnly })
+  }
   return {
-    createPartner: (tenantId, input) => withTenant(tenantId, (scope) => createPartner(scope, input)),
-    recentPartners: (tenantId, limit) =>
-      withTenant(tenantId, async (scope) =>
-        (
-          await scope.db
-            .selectFrom('partners')
-            .selectAll()
-            .where('tenant_id', '=', scope.tenantId)
-            .orderBy('id', 'desc')
-            .limit(limit)
-            .execute()
-        ).map(toPartner),
+    createPartner: (caller, input) => as(caller, 'partners:write', (s) => createPartnerAs(s, caller.principal, input)),
+    recentPartners: (caller, limit) =>
+      as(
+        caller,
+        'partners:read',
+        async (s) => (await listPartners(s, { limit, newestFirst: true, programId: confineProgram(caller.principal, undefined) })).items,
+        true,
       ),
-    recentCommissions: (tenantId, limit, status) =>
-      withTenant(tenantId, async (scope) => {
-        let q = scope.db.selectFrom('commissions').selectAll().where('tenant_id', '=', scope.tenantId)
-        if (status) q = q.where('status', '=', status)
-        return (await q.orderBy('id', 'desc').limit(limit).execute()).map(toCommission)
-      }),
-    recentPayouts: (tenantId, limit, status) =>
-      withTenant(tenantId, async (scope) => {
-        let q = scope.db.selectFrom('payouts').selectAll().where('tenant_id', '=', scope.tenantId)
-        if (status) q = q.where('status', '=', status)
-        return (await q.orderBy('id', 'desc').limit(limit).execute()).map(toPayout)
-      }),
-    subscribe: (tenantId, input) =>
-      withTenant(tenantId, async (scope) => {
-        const { secret: _secret, ...endpoint } = await createEndpoint(scope, input, allowHosts)
+    recentCommissions: (caller, limit, status) =>
+      as(
+        caller,
+        'commissions:read',
+        async (s) =>
+          (await listCommissions(s, { limit, newestFirst: true, status, programId: confineProgram(caller.principal, undefined) })).items,
+        true,
+      ),
+    recentPayouts: (caller, limit, status) =>
+      as(caller, 'payouts:manage', async (s) => (await listPayouts(s, { limit, newestFirst: true, status })).items, true),
+    subscribe: (caller, input) =>
+      as(caller, 'webhooks:manage', async (s) => {
+        const { secret: _secret, ...endpoint } = await createEndpoint(s, input, allowHosts)
         return endpoint
       }),
-    unsubscribe: (tenantId, endpointId) => withTenant(tenantId, (scope) => deleteEndpoint(scope, endpointId)),
+    unsubscribe: (caller, endpointId) => as(caller, 'webhooks:manage', (s) => deleteEndpoint(s, endpointId)),
   }
 }

@@ -2,6 +2,7 @@ import { t } from 'elysia'
 import { confineProgram } from '../auth/binding.ts'
 import { PageQuery } from '../db/pagination.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
+import { reachPartner } from '../partners/reach.ts'
 import { enrol, listEnrolments, refreshTerms } from './enrolments.ts'
 import { RuleSchema } from './routes.ts'
 
@@ -22,7 +23,10 @@ export function enrolmentRoutes(api: TenantApi) {
       '/programs/:id/enrolments',
       async ({ params, body, withTenant, set, principal }) => {
         const programId = confineProgram(principal, params.id)!
-        const { enrolment, created } = await withTenant((scope) => enrol(scope, body.partnerId, programId))
+        const { enrolment, created } = await withTenant(async (scope) => {
+          await reachPartner(scope, principal, body.partnerId, 'read')
+          return enrol(scope, body.partnerId, programId)
+        })
         set.status = created ? 201 : 200
         return enrolment
       },
@@ -49,7 +53,10 @@ export function enrolmentRoutes(api: TenantApi) {
     .post(
       '/programs/:id/enrolments/:partnerId/refresh-terms',
       ({ params, withTenant, principal }) =>
-        withTenant((scope) => refreshTerms(scope, params.partnerId, confineProgram(principal, params.id)!)),
+        withTenant(async (scope) => {
+          await reachPartner(scope, principal, params.partnerId, 'read')
+          return refreshTerms(scope, params.partnerId, confineProgram(principal, params.id)!)
+        }),
       {
         auth: { scopes: ['partners:write'] },
         response: EnrolmentSchema,

@@ -5,7 +5,7 @@
  */
 import { readJson, writeJson } from '../db/codec.ts'
 import { isUniqueViolation } from '../db/errors.ts'
-import { fetchPage, type Page, type PageRequest } from '../db/pagination.ts'
+import { fetchPage, type Page, type PageRequest, sliced } from '../db/pagination.ts'
 import type { DB } from '../db/schema.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
@@ -113,19 +113,16 @@ export async function listEnrolments(
   scope: TenantScope,
   filter: PageRequest & { programId?: string; partnerId?: string },
 ): Promise<Page<Enrolment>> {
-  const page = await fetchPage(filter, (afterId, take) => {
+  const page = await fetchPage(filter, (slice) => {
     let q = scope.db
       .selectFrom('enrolments')
       .innerJoin('programs', 'programs.id', 'enrolments.program_id')
       .selectAll('enrolments')
       .select('programs.currency')
       .where('enrolments.tenant_id', '=', scope.tenantId)
-      .orderBy('enrolments.id')
-      .limit(take)
-    if (afterId) q = q.where('enrolments.id', '>', afterId)
     if (filter.programId) q = q.where('enrolments.program_id', '=', filter.programId)
     if (filter.partnerId) q = q.where('enrolments.partner_id', '=', filter.partnerId)
-    return q.execute()
+    return sliced(q, slice, 'enrolments.id').execute()
   })
   return { items: page.items.map((r) => toEnrolment(r, r.currency)), nextCursor: page.nextCursor }
 }

@@ -4,7 +4,7 @@
  * change currency; an archived program is final. Paused programs keep redirecting but earn nothing.
  */
 import { readJson, writeJson } from '../db/codec.ts'
-import { fetchPage, type Page, type PageRequest } from '../db/pagination.ts'
+import { fetchPage, type Page, type PageRequest, sliced } from '../db/pagination.ts'
 import type { DB } from '../db/schema.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
@@ -142,9 +142,8 @@ export async function listPrograms(
   scope: TenantScope,
   filter: PageRequest & { status?: ProgramStatus; id?: string; partnerId?: string },
 ): Promise<Page<Program>> {
-  const page = await fetchPage(filter, (afterId, take) => {
-    let q = scope.db.selectFrom('programs').selectAll().where('tenant_id', '=', scope.tenantId).orderBy('id').limit(take)
-    if (afterId) q = q.where('id', '>', afterId)
+  const page = await fetchPage(filter, (slice) => {
+    let q = scope.db.selectFrom('programs').selectAll().where('tenant_id', '=', scope.tenantId)
     if (filter.status) q = q.where('status', '=', filter.status)
     if (filter.id) q = q.where('id', '=', filter.id)
     if (filter.partnerId) {
@@ -160,7 +159,7 @@ export async function listPrograms(
         ),
       )
     }
-    return q.execute()
+    return sliced(q, slice).execute()
   })
   return { items: page.items.map(toProgram), nextCursor: page.nextCursor }
 }

@@ -1,6 +1,7 @@
 import { t } from 'elysia'
 import { confineProgram } from '../auth/binding.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
+import { reachPartner } from '../partners/reach.ts'
 import { stats } from './service.ts'
 
 export const StatsRange = t.Object({
@@ -30,7 +31,10 @@ export function reportRoutes(api: TenantApi) {
     .get(
       '/partners/:id/stats',
       ({ params, query, withTenant, principal }) =>
-        withTenant((scope) => stats(scope, { partnerId: params.id, programId: confineProgram(principal, undefined) }, query)),
+        withTenant(async (scope) => {
+          await reachPartner(scope, principal, params.id, 'read')
+          return stats(scope, { partnerId: params.id, programId: confineProgram(principal, undefined) }, query)
+        }),
       {
         auth,
         query: StatsRange,

@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely'
 import { randomSecret } from '../auth/secrets.ts'
 import { isoNow } from '../db/codec.ts'
 import { isUniqueViolation } from '../db/errors.ts'
-import { fetchPage, type Page, type PageRequest } from '../db/pagination.ts'
+import { fetchPage, type Page, type PageRequest, sliced } from '../db/pagination.ts'
 import type { DB } from '../db/schema.ts'
 import type { DomainEventBus } from '../domain-events/bus.ts'
 import { AppError } from '../errors.ts'
@@ -53,10 +53,9 @@ export async function findTenantBySlug(db: Kysely<DB>, slug: string): Promise<Te
 }
 
 export async function listTenants(db: Kysely<DB>, page: PageRequest): Promise<Page<Tenant>> {
-  const result = await fetchPage(page, (afterId, take) => {
-    let q = db.selectFrom('tenants').selectAll().orderBy('id').limit(take)
-    if (afterId) q = q.where('id', '>', afterId)
-    return q.execute()
+  const result = await fetchPage(page, (slice) => {
+    const q = db.selectFrom('tenants').selectAll()
+    return sliced(q, slice).execute()
   })
   return { items: result.items.map(toTenant), nextCursor: result.nextCursor }
 }

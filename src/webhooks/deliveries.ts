@@ -1,5 +1,5 @@
 /** The delivery log of an endpoint, and sending again what failed. */
-import { fetchPage, type Page, type PageRequest } from '../db/pagination.ts'
+import { fetchPage, type Page, type PageRequest, sliced } from '../db/pagination.ts'
 import type { DB } from '../db/schema.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
@@ -45,17 +45,14 @@ export async function listDeliveries(
   filter: PageRequest & { status?: Row['status'] },
 ): Promise<Page<Delivery>> {
   await endpointRow(scope, endpointId)
-  const page = await fetchPage(filter, (afterId, take) => {
+  const page = await fetchPage(filter, (slice) => {
     let q = scope.db
       .selectFrom('webhook_deliveries')
       .selectAll()
       .where('tenant_id', '=', scope.tenantId)
       .where('endpoint_id', '=', endpointId)
-      .orderBy('id')
-      .limit(take)
-    if (afterId) q = q.where('id', '>', afterId)
     if (filter.status) q = q.where('status', '=', filter.status)
-    return q.execute()
+    return sliced(q, slice).execute()
   })
   return { items: page.items.map(toDelivery), nextCursor: page.nextCursor }
 }

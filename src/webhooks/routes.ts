@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.ts'
 import { PageQuery } from '../db/pagination.ts'
 import { OneOf } from '../http/one-of.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
+import { reachPartner } from '../partners/reach.ts'
 import { listDeliveries, retryDelivery, retryFailed, sendTest } from './deliveries.ts'
 import { createEndpoint, deleteEndpoint, endpointRow, listEndpoints, rotateSecret, toEndpoint, updateEndpoint } from './endpoints.ts'
 import { createPostback, deletePostback, listPostbacks, POSTBACK_MACROS } from './postbacks.ts'
@@ -139,9 +140,12 @@ export function webhookRoutes(config: Config) {
       )
       .post(
         '/partners/:id/postbacks',
-        async ({ params, body, withTenant, set }) => {
+        async ({ params, body, withTenant, set, principal }) => {
           set.status = 201
-          return withTenant((scope) => createPostback(scope, params.id, body, allowHosts))
+          return withTenant(async (scope) => {
+            await reachPartner(scope, principal, params.id, 'change')
+            return createPostback(scope, params.id, body, allowHosts)
+          })
         },
         {
           auth: { scopes: ['partners:write'] },
@@ -155,7 +159,12 @@ export function webhookRoutes(config: Config) {
       )
       .get(
         '/partners/:id/postbacks',
-        async ({ params, withTenant }) => ({ postbacks: await withTenant((scope) => listPostbacks(scope, params.id)) }),
+        async ({ params, withTenant, principal }) => ({
+          postbacks: await withTenant(async (scope) => {
+            await reachPartner(scope, principal, params.id, 'read')
+            return listPostbacks(scope, params.id)
+          }),
+        }),
         {
           auth: { scopes: ['partners:read'] },
           response: t.Object({ postbacks: t.Array(EndpointSchema) }),
@@ -164,8 +173,11 @@ export function webhookRoutes(config: Config) {
       )
       .delete(
         '/partners/:id/postbacks/:postbackId',
-        async ({ params, withTenant, set }) => {
-          await withTenant((scope) => deletePostback(scope, params.id, params.postbackId))
+        async ({ params, withTenant, set, principal }) => {
+          await withTenant(async (scope) => {
+            await reachPartner(scope, principal, params.id, 'change')
+            await deletePostback(scope, params.id, params.postbackId)
+          })
           set.status = 204
           return null
         },

@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely'
 import { type Actor, recordAudit } from '../../audit/service.ts'
 import { readJson, writeJson } from '../../db/codec.ts'
 import type { Database } from '../../db/database.ts'
-import { fetchPage, type Page, type PageRequest } from '../../db/pagination.ts'
+import { fetchPage, type Page, type PageRequest, sliced } from '../../db/pagination.ts'
 import type { DB } from '../../db/schema.ts'
 import { readTenantRow, type TenantScope, type WithTenant } from '../../db/with-tenant.ts'
 import { AppError } from '../../errors.ts'
@@ -143,11 +143,10 @@ export async function mintApiKey(scope: TenantScope, prefix: string, input: Mint
 
 /** `partnerId`: only the keys bound to that partner. */
 export async function listApiKeys(scope: TenantScope, page: PageRequest & { partnerId?: string }): Promise<Page<ApiKey>> {
-  const result = await fetchPage(page, (afterId, take) => {
-    let q = scope.db.selectFrom('api_keys').selectAll().where('tenant_id', '=', scope.tenantId).orderBy('id').limit(take)
-    if (afterId) q = q.where('id', '>', afterId)
+  const result = await fetchPage(page, (slice) => {
+    let q = scope.db.selectFrom('api_keys').selectAll().where('tenant_id', '=', scope.tenantId)
     if (page.partnerId) q = q.where('partner_id', '=', page.partnerId)
-    return q.execute()
+    return sliced(q, slice).execute()
   })
   return { items: result.items.map(toApiKey), nextCursor: result.nextCursor }
 }
