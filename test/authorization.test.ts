@@ -77,8 +77,21 @@ describe.each(DIALECTS)('authorization matrix on %s', (dialect) => {
       const scopes = {
         owner: ['*'],
         admin: ['*'],
-        member: ['events:write', 'partners:read', 'partners:write', 'commissions:read', 'links:read', 'links:write'],
-        viewer: ['partners:read', 'commissions:read', 'links:read'],
+        // The console's roles: a viewer reads every page, a member also acts on partners, links and commissions.
+        viewer: [
+          'partners:read',
+          'commissions:read',
+          'links:read',
+          'payouts:read',
+          'webhooks:read',
+          'team:read',
+          'keys:read',
+          'audit:read',
+        ],
+        member: [
+          ...['partners:read', 'commissions:read', 'links:read', 'payouts:read', 'webhooks:read', 'team:read', 'keys:read', 'audit:read'],
+          ...['events:write', 'partners:write', 'links:write', 'commissions:write'],
+        ],
         partner: [],
       }[role]
       callers.push({ name: `${role} session`, headers: await person(acme, role), scopes })

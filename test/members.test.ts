@@ -45,7 +45,10 @@ describe.each(DIALECTS)('members of an organization on %s', (dialect) => {
       'viewer@example.com',
       'new.person@example.com',
     ])
-    expect((await server.call('GET', '/api/members', as('viewer'))).status).toBe(403)
+    // A viewer sees the team (as the console shows it) and changes nothing.
+    expect((await server.call('GET', '/api/members', as('viewer'))).status).toBe(200)
+    const refused = await server.call('POST', '/api/members', { ...as('viewer'), body: { email: 'x@example.com', role: 'viewer' } })
+    expect(refused.status).toBe(403)
   })
 
   it('changes roles and removes members, with effect on their very next request', async () => {

@@ -145,7 +145,7 @@ const xauth: PluginDefinition = {
           },
         )
         .get('/xauth/credentials', async ({ withTenant }) => ({ credentials: await withTenant((scope) => listCredentials(scope)) }), {
-          auth: { scopes: ['*'] },
+          auth: { scopes: ['keys:read'] },
           response: t.Object({ credentials: t.Array(CredentialSchema) }),
           detail: { tags, summary: 'List X-Auth credential pairs (never the tokens)' },
         })

@@ -22,7 +22,7 @@ export function auditRoutes(api: TenantApi) {
       return { auditEvents: page.items, nextCursor: page.nextCursor }
     },
     {
-      auth: { scopes: ['*'] },
+      auth: { scopes: ['audit:read'] },
       query: PageQuery,
       response: t.Object({ auditEvents: t.Array(AuditEventSchema), nextCursor: t.Nullable(t.String()) }),
       detail: { tags: ['Audit'], summary: 'Security events of this organization, newest first' },

@@ -8,8 +8,19 @@ import { ALL_SCOPES, type Scope } from './scopes.ts'
 export const ROLES = ['owner', 'admin', 'member', 'viewer', 'partner'] as const
 export type Role = (typeof ROLES)[number]
 
-const READ: Scope[] = ['partners:read', 'commissions:read', 'links:read']
-const WRITE: Scope[] = [...READ, 'events:write', 'partners:write', 'links:write']
+/** A viewer sees everything the console shows, and changes nothing. */
+const READ: Scope[] = [
+  'partners:read',
+  'commissions:read',
+  'links:read',
+  'payouts:read',
+  'webhooks:read',
+  'team:read',
+  'keys:read',
+  'audit:read',
+]
+/** A member also acts on partners, links and commissions, but not on keys, team, webhooks or payouts. */
+const WRITE: Scope[] = [...READ, 'events:write', 'partners:write', 'links:write', 'commissions:write']
 
 export const ROLE_SCOPES: Record<Role, readonly string[]> = {
   owner: [ALL_SCOPES],

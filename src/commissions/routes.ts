@@ -49,7 +49,7 @@ const Filter = t.Composite([
 ])
 const Page = t.Object({ commissions: t.Array(CommissionSchema), nextCursor: t.Nullable(t.String()) })
 const read = { scopes: ['commissions:read' as const] }
-const manage = { scopes: ['payouts:manage' as const] }
+const write = { scopes: ['commissions:write' as const] }
 const tags = ['Commissions']
 
 export function commissionRoutes(api: TenantApi) {
@@ -113,27 +113,27 @@ export function commissionRoutes(api: TenantApi) {
       },
     )
     .post('/commissions/:id/approve', ({ params, withTenant }) => withTenant((scope) => approveCommission(scope, params.id)), {
-      auth: manage,
+      auth: write,
       response: CommissionSchema,
       detail: { tags, summary: 'Approve a commission whose holdback is over (409 holdback_active with matureAt)' },
     })
     .post('/commissions/approve-matured', async ({ withTenant }) => ({ approved: await withTenant((scope) => approveMatured(scope)) }), {
-      auth: manage,
+      auth: write,
       response: t.Object({ approved: t.Integer() }),
       detail: { tags, summary: 'Approve every commission whose holdback is over (the scheduled job does this too)' },
     })
     .post('/commissions/:id/reverse', ({ params, withTenant }) => withTenant((scope) => reverseById(scope, params.id)), {
-      auth: manage,
+      auth: write,
       response: t.Object({ commission: CommissionSchema, clawback: t.Nullable(CommissionSchema) }),
       detail: { tags, summary: 'Reverse a commission; once paid, a clawback is deducted from the next payout' },
     })
     .post('/commissions/:id/clear', ({ params, withTenant }) => withTenant((scope) => clearCommission(scope, params.id)), {
-      auth: manage,
+      auth: write,
       response: CommissionSchema,
       detail: { tags, summary: 'Review: clear a flagged commission (it accrues)' },
     })
     .post('/commissions/:id/reject', ({ params, withTenant }) => withTenant((scope) => rejectCommission(scope, params.id)), {
-      auth: manage,
+      auth: write,
       response: CommissionSchema,
       detail: { tags, summary: 'Review: reject a flagged commission (it is voided)' },
     })

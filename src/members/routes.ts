@@ -12,12 +12,13 @@ const MemberSchema = t.Object({
   since: t.String({ format: 'date-time' }),
 })
 const admins = { scopes: ['*' as const] }
+const read = { scopes: ['team:read' as const] }
 
 /** Managing the organization's people: owners and admins (and admin keys). */
 export function memberRoutes(api: TenantApi) {
   return api
     .get('/members', async ({ withTenant }) => ({ members: await withTenant((scope) => listMembers(scope)) }), {
-      auth: admins,
+      auth: read,
       response: t.Object({ members: t.Array(MemberSchema) }),
       detail: { tags: ['Members'], summary: 'The people of this organization and their roles' },
     })

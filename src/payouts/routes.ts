@@ -36,6 +36,7 @@ const Payouts = t.Object({ payouts: t.Array(PayoutSchema) })
 const Page = t.Object({ payouts: t.Array(PayoutSchema), nextCursor: t.Nullable(t.String()) })
 const Ids = t.Array(t.String({ maxLength: 64 }), { minItems: 1, maxItems: 500, description: 'Exactly the payouts to change.' })
 const manage = { scopes: ['payouts:manage' as const] }
+const read = { scopes: ['payouts:read' as const] }
 const tags = ['Payouts']
 
 /** `providers`: the payment providers by name (manual, and those plugins added). */
@@ -60,7 +61,7 @@ export function payoutRoutes(providers: ReadonlyMap<string, PayoutProvider>) {
           }
         },
         {
-          auth: manage,
+          auth: read,
           body: t.Object(
             {
               currency: t.Optional(t.String({ pattern: '^[A-Z]{3}$' })),
@@ -88,7 +89,7 @@ export function payoutRoutes(providers: ReadonlyMap<string, PayoutProvider>) {
           return { payouts: page.items, nextCursor: page.nextCursor }
         },
         {
-          auth: manage,
+          auth: read,
           query: t.Composite([
             PageQuery,
             t.Object({ status: t.Optional(OneOf(STATUSES)), partnerId: t.Optional(t.String({ maxLength: 64 })) }),
@@ -106,7 +107,7 @@ export function payoutRoutes(providers: ReadonlyMap<string, PayoutProvider>) {
           return query.format === 'paypal' ? paypalCsv(rows, query.note ?? 'Partner commissions') : genericCsv(rows)
         },
         {
-          auth: manage,
+          auth: read,
           query: t.Object({
             status: t.Optional(OneOf(STATUSES, { description: 'Default pending.' })),
             format: t.Optional(OneOf(['generic', 'paypal'], { description: "generic (with a header) or PayPal's mass-payment file." })),
@@ -116,7 +117,7 @@ export function payoutRoutes(providers: ReadonlyMap<string, PayoutProvider>) {
         },
       )
       .get('/payouts/:id', ({ params, withTenant }) => withTenant(async (scope) => toPayout(await getPayout(scope, params.id))), {
-        auth: manage,
+        auth: read,
         response: PayoutSchema,
         detail: { tags, summary: 'One payout' },
       })
@@ -126,7 +127,7 @@ export function payoutRoutes(providers: ReadonlyMap<string, PayoutProvider>) {
           const page = await withTenant((scope) => listPayouts(scope, { ...query, partnerId: params.id }))
           return { payouts: page.items, nextCursor: page.nextCursor }
         },
-        { auth: manage, query: PageQuery, response: Page, detail: { tags, summary: "A partner's payout history" } },
+        { auth: read, query: PageQuery, response: Page, detail: { tags, summary: "A partner's payout history" } },
       )
       .post(
         '/payouts/mark-paid',

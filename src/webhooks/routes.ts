@@ -45,6 +45,7 @@ const PostbackBody = t.Object(
   { additionalProperties: false },
 )
 const manage = { scopes: ['webhooks:manage' as const] }
+const read = { scopes: ['webhooks:read' as const] }
 const tags = ['Webhooks']
 
 export function webhookRoutes(config: Config) {
@@ -75,12 +76,12 @@ export function webhookRoutes(config: Config) {
         },
       )
       .get('/webhooks', async ({ withTenant }) => ({ webhooks: await withTenant((scope) => listEndpoints(scope)) }), {
-        auth: manage,
+        auth: read,
         response: t.Object({ webhooks: t.Array(EndpointSchema) }),
         detail: { tags, summary: 'List webhook endpoints' },
       })
       .get('/webhooks/:id', ({ params, withTenant }) => withTenant(async (scope) => toEndpoint(await endpointRow(scope, params.id))), {
-        auth: manage,
+        auth: read,
         response: EndpointSchema,
         detail: { tags, summary: 'One webhook endpoint' },
       })
@@ -127,7 +128,7 @@ export function webhookRoutes(config: Config) {
           return { deliveries: page.items, nextCursor: page.nextCursor }
         },
         {
-          auth: manage,
+          auth: read,
           query: t.Composite([PageQuery, t.Object({ status: t.Optional(OneOf(['pending', 'delivered', 'failed'])) })]),
           response: t.Object({ deliveries: t.Array(DeliverySchema), nextCursor: t.Nullable(t.String()) }),
           detail: { tags, summary: 'The endpoint’s delivery log' },

@@ -60,7 +60,7 @@ export function apiKeyRoutes(prefix: string) {
           return { apiKeys: page.items, nextCursor: page.nextCursor }
         },
         {
-          auth: { scopes: [ALL_SCOPES] },
+          auth: { scopes: ['keys:read'] },
           query: PageQuery,
           response: t.Object({ apiKeys: t.Array(ApiKeySchema), nextCursor: t.Nullable(t.String()) }),
           detail: { tags: ['API keys'], summary: 'List API keys (never the keys themselves)' },
