@@ -15,6 +15,7 @@ import * as webhooks from './0009_webhooks.ts'
 import * as postbacks from './0010_postbacks.ts'
 import * as clickCounts from './0011_click_counts.ts'
 import * as programClickTotals from './0012_program_click_totals.ts'
+import * as setupTokens from './0013_setup_tokens.ts'
 
 export const coreMigrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -29,4 +30,5 @@ export const coreMigrations: Record<string, Migration> = {
   '0010_postbacks': postbacks,
   '0011_click_counts': clickCounts,
   '0012_program_click_totals': programClickTotals,
+  '0013_setup_tokens': setupTokens,
 }

@@ -6,7 +6,7 @@ import { sql } from 'kysely'
 import type { BuiltinPlugin } from '../plugins/index.ts'
 import { trackingFacet } from './attribution/facet.ts'
 import { parseAdminKeys } from './auth/admin-keys.ts'
-import { identityFacet } from './auth/identity-facet.ts'
+import { type IdentityFacet, identityFacet } from './auth/identity-facet.ts'
 import { type LoadedConfig, resolveConfigPath } from './config/load.ts'
 import type { Config } from './config/schema.ts'
 import { createDatabase, type Database } from './db/database.ts'
@@ -28,6 +28,8 @@ export interface Runtime {
   database: Database
   bus: DomainEventBus
   withTenant: WithTenant
+  /** What sign-in plugins and the sign-in pages share: limits, audit, sessions and their cookie. */
+  identity: IdentityFacet
   plugins: LoadedPlugins
   migrationSets: MigrationSet[]
   close(): Promise<void>
@@ -53,6 +55,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
   try {
     const bus = new DomainEventBus(log)
     const withTenant = tenantRunner(database, bus, enqueueDeliveries)
+    const identity = identityFacet(config, database, withTenant)
     const plugins = await loadPlugins(config.plugins, {
       mode: config.mode,
       publicUrl: config.server.public_url,
@@ -60,7 +63,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       log,
       bus,
       withTenant,
-      identity: identityFacet(config, database, withTenant),
+      identity,
       mail: createMailer(config.mail, (path) => resolveConfigPath(loaded, path)),
       tracking: trackingFacet(withTenant),
       program: programFacet(withTenant, config.webhooks.allow_hosts),
@@ -82,6 +85,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       database,
       bus,
       withTenant,
+      identity,
       plugins,
       migrationSets,
       close: () => database.close(),

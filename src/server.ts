@@ -32,6 +32,8 @@ import type { Runtime } from './runtime.ts'
 import { tenantResolver } from './tenants/resolver.ts'
 import { tenantRoutes } from './tenants/routes.ts'
 import { ensureDefaultTenant, type Tenant } from './tenants/service.ts'
+import { issueSetupToken, setupLink } from './tenants/setup.ts'
+import { webRoutes } from './web/routes.tsx'
 import { webhookRoutes } from './webhooks/routes.ts'
 import { DeliveryWorker } from './webhooks/worker.ts'
 
@@ -39,6 +41,8 @@ export interface RunningServer {
   url: string
   /** Set when this start minted the first admin key: print it, it is not shown again. */
   bootstrapKey?: string
+  /** Set on the first start of an empty organization: the one-time link that makes its owner. */
+  setupLink?: string
   stop(): Promise<void>
 }
 
@@ -53,17 +57,32 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
     bus: runtime.bus,
     resolveTenant,
   })
+  const payoutProviders = new Map([manualProvider, ...runtime.plugins.payoutProviders].map((p) => [p.name, p]))
+  const sessions = sessionStrategy(config, runtime.database)
+  const pages = webRoutes({
+    config,
+    log: runtime.log,
+    database: runtime.database,
+    withTenant: runtime.withTenant,
+    resolveTenant,
+    sessions,
+    identity: runtime.identity,
+    signIn: runtime.plugins.signInMethods,
+    bus: runtime.bus,
+    plugins: runtime.plugins.names.map((p) => p.name),
+    payoutProviders,
+  })
   const app = createApp({
     config,
     log: runtime.log,
     database: runtime.database,
     withTenant: runtime.withTenant,
     resolveTenant,
-    outsideApi: [clickRouter.plugin, sdkRoute],
+    outsideApi: [clickRouter.plugin, sdkRoute, pages],
     nativeRoutes: clickRouter.native,
     strategies: [
       keyStrategy({ adminKeys: runtime.adminKeys, prefix: config.auth.api_key_prefix, database: runtime.database }),
-      sessionStrategy(config, runtime.database),
+      sessions,
       ...runtime.plugins.strategies,
     ],
     routes: [
@@ -80,7 +99,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
         couponRoutes,
         attributionRoutes(config),
         commissionRoutes,
-        payoutRoutes(new Map([manualProvider, ...runtime.plugins.payoutProviders].map((p) => [p.name, p]))),
+        payoutRoutes(payoutProviders),
         reportRoutes,
         dataRoutes,
         webhookRoutes(config),
@@ -96,6 +115,7 @@ export async function startServer(runtime: Runtime): Promise<RunningServer> {
   const { config, log } = runtime
   let singleTenant: Tenant | undefined
   let bootstrapKey: string | undefined
+  let firstSetupLink: string | undefined
   if (config.mode === 'single') {
     const { tenant, created } = await ensureDefaultTenant(runtime.database.db, runtime.bus)
     singleTenant = tenant
@@ -104,6 +124,10 @@ export async function startServer(runtime: Runtime): Promise<RunningServer> {
         mintApiKey(scope, config.auth.api_key_prefix, { name: 'bootstrap admin', scopes: ['*'] }, { id: 'bootstrap' }),
       )
       bootstrapKey = minted.key
+    }
+    if (created) {
+      const { token } = await runtime.withTenant(tenant.id, (scope) => issueSetupToken(scope))
+      firstSetupLink = setupLink(config.server.public_url, config.mode, tenant.slug, token)
     }
   } else if (runtime.adminKeys.length === 0) {
     log.warn(
@@ -145,6 +169,7 @@ export async function startServer(runtime: Runtime): Promise<RunningServer> {
   return {
     url,
     bootstrapKey,
+    setupLink: firstSetupLink,
     stop: async () => {
       await app.stop()
       await stopApprovals()

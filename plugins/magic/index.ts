@@ -76,67 +76,61 @@ const magic: PluginDefinition = {
     })
 
     /**
-     * Start (sign in) and register (sign up) differ only for an email that is not a member: start
-     * mails nothing, register mails a code that will make the person a partner.
+     * Mails a code and a link for `email`. Start (sign in) and register (sign up) differ only for an
+     * email that is not a member: start mails nothing, register mails a code that will make the person
+     * a partner. `apiBase` is where the link's page is (`/api` or `/api/t/<slug>`).
      */
-    const begin =
-      (registering: boolean) =>
-      async ({ body, request, tenant, set, withTenant }: any) => {
-        host.identity.assertSameOrigin(request)
-        const email = String(body.email).trim().toLowerCase()
-        if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw new host.AppError(400, 'invalid_email', 'not an email address')
-        const member = await host.identity.findMember(tenant, email)
-        const registration = registering && !member ? { name: body.name?.trim() || null } : undefined
-        const known = registration ? await host.identity.findUserByEmail(email) : undefined
-        const attempt = await withTenant(async (scope: any) => {
-          const usage = await emailUsage(scope, email)
-          if (usage.sentLastHour >= cfg.sends_per_email_per_hour) throw tooMany('codes sent', 3600)
-          if (usage.failuresLastDay >= cfg.failures_per_email_per_day) throw tooMany('failed codes', 86_400)
-          return createAttempt(scope, email, member?.userId ?? (known && !known.disabled ? known.userId : null), ttlMs, registration)
-        })
-        if (member || registration) {
-          const base = new URL(request.url).pathname.replace(/\/auth\/magic(-code)?(\/start)?$/, '')
-          const link = `${host.publicUrl}${base}/auth/magic/link#${attempt.linkToken}`
-          host.mail
-            .send({
-              to: email,
-              subject: `Your sign-in code: ${attempt.code}`,
-              text: `Your sign-in code is ${attempt.code}. It works for ${minutes} minutes, once.\n\nOr sign in with this link:\n${link}\n\nIf you did not ask to sign in, you can ignore this message.\n`,
-            })
-            .catch((err) => host.log.error({ err: (err as Error).message }, 'magic: sending the sign-in mail failed'))
-        }
-        set.status = 202
-        set.headers['set-cookie'] = `${ATTEMPT_COOKIE}=${attempt.id}; Max-Age=${cfg.code_ttl_seconds}; ${cookieAttrs}`
-        return { attemptId: attempt.id, expiresAt: attempt.expiresAt }
+    async function sendCode(input: { tenant: any; email: string; name?: string; registering: boolean; apiBase: string }) {
+      const email = input.email.trim().toLowerCase()
+      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw new host.AppError(400, 'invalid_email', 'not an email address')
+      const member = await host.identity.findMember(input.tenant, email)
+      const registration = input.registering && !member ? { name: input.name?.trim() || null } : undefined
+      const known = registration ? await host.identity.findUserByEmail(email) : undefined
+      const attempt = await host.withTenant(input.tenant.id, async (scope) => {
+        const usage = await emailUsage(scope, email)
+        if (usage.sentLastHour >= cfg.sends_per_email_per_hour) throw tooMany('codes sent', 3600)
+        if (usage.failuresLastDay >= cfg.failures_per_email_per_day) throw tooMany('failed codes', 86_400)
+        return createAttempt(scope, email, member?.userId ?? (known && !known.disabled ? known.userId : null), ttlMs, registration)
+      })
+      if (member || registration) {
+        const link = `${host.publicUrl}${input.apiBase}/auth/magic/link#${attempt.linkToken}`
+        host.mail
+          .send({
+            to: email,
+            subject: `Your sign-in code: ${attempt.code}`,
+            text: `Your sign-in code is ${attempt.code}. It works for ${minutes} minutes, once.\n\nOr sign in with this link:\n${link}\n\nIf you did not ask to sign in, you can ignore this message.\n`,
+          })
+          .catch((err) => host.log.error({ err: (err as Error).message }, 'magic: sending the sign-in mail failed'))
       }
-    const start = begin(false)
+      return attempt
+    }
 
-    const verify = async ({ body, request, tenant, ip, set, withTenant }: any) => {
-      host.identity.assertSameOrigin(request)
+    /**
+     * The person a code (of its attempt) or a link token proves; every failure is one 401, counted
+     * against the address and the email's daily budget, and audited. A registration's proof makes the
+     * person a partner first.
+     */
+    async function provenUser(input: {
+      tenant: any
+      attemptId?: string
+      code?: string
+      token?: string
+      ip?: string
+    }): Promise<{ userId: string; email: string }> {
+      const { tenant, attemptId, code, token, ip } = input
+      const method = token ? 'magic_link' : 'magic_code'
       host.identity.addressFailures.check(tenant, ip)
-      const cookieAttempt = request.headers
-        .get('cookie')
-        ?.split(';')
-        .map((c: string) => c.trim())
-        .find((c: string) => c.startsWith(`${ATTEMPT_COOKIE}=`))
-        ?.slice(ATTEMPT_COOKIE.length + 1)
-      const attemptId: string | undefined = body.attemptId ?? cookieAttempt
-      const outcome = await withTenant(async (scope: any) => {
-        if (body.token) return verifyLink(scope, body.token)
-        if (!body.code || !attemptId) return { ok: false as const }
+      const outcome = await host.withTenant(tenant.id, async (scope) => {
+        if (token) return verifyLink(scope, token)
+        if (!code || !attemptId) return { ok: false as const }
         const email = await attemptEmail(scope, attemptId)
         if (email && (await emailUsage(scope, email)).failuresLastDay >= cfg.failures_per_email_per_day)
           throw tooMany('failed codes', 86_400)
-        return verifyCode(scope, attemptId, String(body.code), cfg.max_attempts_per_code)
+        return verifyCode(scope, attemptId, code, cfg.max_attempts_per_code)
       })
       if (!outcome.ok) {
         host.identity.addressFailures.fail(tenant, ip)
-        await host.identity.audit(tenant.id, {
-          type: 'sign_in.failed',
-          subject: attemptId ?? null,
-          ip,
-          detail: { method: body.token ? 'magic_link' : 'magic_code' },
-        })
+        await host.identity.audit(tenant.id, { type: 'sign_in.failed', subject: attemptId ?? null, ip, detail: { method } })
         throw invalid()
       }
       // A registration signs up whoever proved the email and is not yet a member; a member just signs in.
@@ -155,6 +149,39 @@ const magic: PluginDefinition = {
                 ip,
               })
             ).userId)
+      await host.identity.memberPrincipal(tenant, userId) // refuses a revoked partner's portal user
+      await host.identity.audit(tenant.id, { type: 'sign_in', actor: userId, ip, detail: { method } })
+      return { userId, email: outcome.email }
+    }
+
+    const apiBaseOf = (request: Request) =>
+      new URL(request.url).pathname.replace(/\/auth\/(magic(-code)?(\/start)?|register-magic|magic\/register)$/, '')
+    const begin =
+      (registering: boolean) =>
+      async ({ body, request, tenant, set }: any) => {
+        host.identity.assertSameOrigin(request)
+        const attempt = await sendCode({ tenant, email: String(body.email), name: body.name, registering, apiBase: apiBaseOf(request) })
+        set.status = 202
+        set.headers['set-cookie'] = `${ATTEMPT_COOKIE}=${attempt.id}; Max-Age=${cfg.code_ttl_seconds}; ${cookieAttrs}`
+        return { attemptId: attempt.id, expiresAt: attempt.expiresAt }
+      }
+    const start = begin(false)
+
+    const verify = async ({ body, request, tenant, ip, set }: any) => {
+      host.identity.assertSameOrigin(request)
+      const cookieAttempt = request.headers
+        .get('cookie')
+        ?.split(';')
+        .map((c: string) => c.trim())
+        .find((c: string) => c.startsWith(`${ATTEMPT_COOKIE}=`))
+        ?.slice(ATTEMPT_COOKIE.length + 1)
+      const { userId, email } = await provenUser({
+        tenant,
+        attemptId: body.attemptId ?? cookieAttempt,
+        code: body.code === undefined ? undefined : String(body.code),
+        token: body.token,
+        ip,
+      })
       const principal = await host.identity.memberPrincipal(tenant, userId)
       const session = await host.identity.startSession({
         userId,
@@ -162,19 +189,23 @@ const magic: PluginDefinition = {
         ip,
         userAgent: request.headers.get('user-agent'),
       })
-      await host.identity.audit(tenant.id, {
-        type: 'sign_in',
-        actor: userId,
-        ip,
-        detail: { method: body.token ? 'magic_link' : 'magic_code' },
-      })
       set.headers['set-cookie'] = session.setCookie
       return {
-        user: { id: userId, email: outcome.email },
+        user: { id: userId, email },
         session: { id: session.sessionId, expiresAt: session.expiresAt },
         organization: { slug: tenant.slug, role: principal.role },
       }
     }
+
+    // The sign-in pages offer the same code, by the same rules.
+    host.addSignInMethod({
+      kind: 'email-code',
+      send: async ({ tenant, email, apiBase }) => {
+        const attempt = await sendCode({ tenant, email, registering: false, apiBase })
+        return { attemptId: attempt.id, expiresAt: attempt.expiresAt }
+      },
+      verify: async (input) => ({ userId: (await provenUser(input)).userId }),
+    })
 
     // A partner invited to its portal gets a sign-in link by mail. The link lasts as long as a code;
     // after that the partner signs in by asking for a code with its email, as any member does.

@@ -21,7 +21,15 @@ interface OAuthConfig {
   providers: Record<string, ProviderSettings>
 }
 
-const FLOW_COOKIES = ['op_oauth_state', 'op_oauth_verifier', 'op_oauth_nonce', 'op_oauth_link'] as const
+const FLOW_COOKIES = ['op_oauth_state', 'op_oauth_verifier', 'op_oauth_nonce', 'op_oauth_link', 'op_oauth_next'] as const
+/** How the sign-in page names a provider on its button. */
+const LABELS: Record<string, string> = {
+  google: 'Google',
+  microsoft: 'Microsoft',
+  github: 'GitHub',
+  linkedin: 'LinkedIn',
+  sso: 'single sign-on',
+}
 const FLOW_SECONDS = 600
 
 const oauth: PluginDefinition = {
@@ -75,6 +83,15 @@ const oauth: PluginDefinition = {
         .map((c) => c.trim())
         .find((c) => c.startsWith(`${name}=`))
         ?.slice(name.length + 1)
+
+    // The sign-in pages show a button per provider, which starts the flow below.
+    if (providers.size > 0) {
+      host.addSignInMethod({
+        kind: 'provider',
+        providers: [...providers.keys()].map((id) => ({ id, label: LABELS[id] ?? id[0]!.toUpperCase() + id.slice(1) })),
+        startPath: (provider, next) => `/auth/oauth/${provider}?next=${encodeURIComponent(next)}`,
+      })
+    }
 
     host.migrations({
       '0001_identities': {
@@ -155,12 +172,17 @@ const oauth: PluginDefinition = {
               flowCookie(request, 'op_oauth_verifier', verifier),
               flowCookie(request, 'op_oauth_nonce', nonce),
               flowCookie(request, 'op_oauth_link', linking ? '1' : '0'),
+              // Where to land after the callback: a same-origin path only (checked again there).
+              flowCookie(request, 'op_oauth_next', encodeURIComponent(host.identity.safeNext(query.next, cfg.after_sign_in_url))),
             ] as never
             set.status = 302
             set.headers.location = url.toString()
           },
           {
-            query: host.t.Object({ link: host.t.Optional(host.t.String({ maxLength: 1 })) }),
+            query: host.t.Object({
+              link: host.t.Optional(host.t.String({ maxLength: 1 })),
+              next: host.t.Optional(host.t.String({ maxLength: 2048, description: 'A path on this site to land on once signed in.' })),
+            }),
             detail: { tags: ['Sessions'], summary: 'Start signing in with a provider (302 to it)' },
           },
         )
@@ -215,7 +237,8 @@ const oauth: PluginDefinition = {
             })
             set.headers['set-cookie'] = [...clear, session.setCookie] as never
             set.status = 302
-            set.headers.location = cfg.after_sign_in_url
+            const next = readFlow(request, 'op_oauth_next')
+            set.headers.location = host.identity.safeNext(next && decodeURIComponent(next), cfg.after_sign_in_url)
           },
           {
             query: host.t.Object({

@@ -73,6 +73,10 @@ const password: PluginDefinition = {
         ),
       )
     }
+    host.addSignInMethod({
+      kind: 'password',
+      signIn: (input) => host.identity.signInWithPassword({ ...input, method: 'password' }),
+    })
     host.routes((api) =>
       api.post(
         '/auth/sign-in/email',

@@ -23,9 +23,16 @@ export function auditRoutes(api: TenantApi) {
     },
     {
       auth: { scopes: ['audit:read'] },
-      query: PageQuery,
+      query: t.Composite([
+        PageQuery,
+        t.Object({
+          type: t.Optional(t.String({ maxLength: 100, description: 'A type, or its family: sign_in takes sign_in.failed too.' })),
+          actor: t.Optional(t.String({ maxLength: 100 })),
+          subject: t.Optional(t.String({ maxLength: 254 })),
+        }),
+      ]),
       response: t.Object({ auditEvents: t.Array(AuditEventSchema), nextCursor: t.Nullable(t.String()) }),
-      detail: { tags: ['Audit'], summary: 'Security events of this organization, newest first' },
+      detail: { tags: ['Audit'], summary: 'Security events of this organization, newest first, filtered by type, actor or subject' },
     },
   )
 }

@@ -45,10 +45,20 @@ export async function recordAudit(scope: TenantScope, input: AuditInput): Promis
     .execute()
 }
 
-export async function listAudit(scope: TenantScope, page: PageRequest): Promise<Page<AuditEvent>> {
+/** Newest first; `type` matches a type or its family (`sign_in` takes `sign_in.failed` too). */
+export async function listAudit(
+  scope: TenantScope,
+  page: PageRequest & { type?: string; actor?: string; subject?: string },
+): Promise<Page<AuditEvent>> {
   const result = await fetchPage(
     page,
-    (slice) => sliced(scope.db.selectFrom('audit_events').selectAll().where('tenant_id', '=', scope.tenantId), slice).execute(),
+    (slice) => {
+      let q = scope.db.selectFrom('audit_events').selectAll().where('tenant_id', '=', scope.tenantId)
+      if (page.type) q = q.where((eb) => eb.or([eb('type', '=', page.type!), eb('type', 'like', `${page.type!.replace(/[%_\\]/g, '')}.%`)]))
+      if (page.actor) q = q.where('actor', '=', page.actor)
+      if (page.subject) q = q.where('subject', '=', page.subject)
+      return sliced(q, slice).execute()
+    },
     { newestFirst: true },
   )
   return {

@@ -20,6 +20,7 @@ import type { Principal } from './principal.ts'
 import type { Role } from './roles.ts'
 import { readCookie, sessionCookie, sessionSettings, setCookieHeader } from './sessions/cookie.ts'
 import { issueSession, resolveSession } from './sessions/service.ts'
+import { safeNext } from './sign-in-methods.ts'
 
 export interface SignedIn {
   userId: string
@@ -78,6 +79,8 @@ export interface IdentityFacet {
   rateLimiter(rule: RateLimit): RateLimiter
   /** True when public_url is https: cookies get Secure and a __Host-/__Secure- name. */
   readonly secureCookies: boolean
+  /** Where to land after signing in: `next` when it is a path of this site (never another site), else `fallback`. */
+  safeNext(next: string | null | undefined, fallback: string): string
 }
 
 export function identityFacet(config: Config, database: Database, withTenant: WithTenant): IdentityFacet {
@@ -163,5 +166,6 @@ export function identityFacet(config: Config, database: Database, withTenant: Wi
     assertSameOrigin: (request) => assertSameOrigin(request, config.server.public_url),
     rateLimiter: (rule) => new RateLimiter(rule),
     secureCookies: cookie.secure,
+    safeNext,
   }
 }

@@ -13,6 +13,7 @@ import { createLogger } from '../log/logger.ts'
 import { addMember } from '../members/service.ts'
 import { openRuntime, type Runtime } from '../runtime.ts'
 import { createTenant, DEFAULT_TENANT_SLUG, ensureDefaultTenant, findTenantBySlug, listTenants, type Tenant } from '../tenants/service.ts'
+import { issueSetupToken, setupLink } from '../tenants/setup.ts'
 import { createUser } from '../users/service.ts'
 
 export interface CommandOptions {
@@ -56,11 +57,12 @@ export async function tenantCommand(loaded: LoadedConfig, action: string | undef
       const slug = args[0]
       if (!slug) throw new StartupError('tenant create: give the slug, e.g. `partnerd tenant create acme --name "Acme Inc"`')
       const tenant = await createTenant(rt.database.db, rt.bus, { slug, name: opts.name })
-      print(
-        opts.json
-          ? JSON.stringify(tenant)
-          : `created tenant ${tenant.slug} (${tenant.id})${rt.config.mode === 'multi' ? `: API at /api/t/${tenant.slug}` : ''}`,
-      )
+      const link = await newSetupLink(rt, tenant)
+      if (opts.json) print(JSON.stringify({ ...tenant, setupLink: link }))
+      else {
+        print(`created tenant ${tenant.slug} (${tenant.id})${rt.config.mode === 'multi' ? `: API at /api/t/${tenant.slug}` : ''}`)
+        print(`its owner sets it up at (once, within 24 hours): ${link}`)
+      }
       return
     }
     if (action === 'list') {
@@ -143,6 +145,19 @@ export async function checkLocalHealth(loaded: LoadedConfig, print: Print): Prom
     print(`not reachable: ${(err as Error).message}`)
     return false
   }
+}
+
+async function newSetupLink(rt: Runtime, tenant: Tenant): Promise<string> {
+  const { token } = await rt.withTenant(tenant.id, (scope) => issueSetupToken(scope))
+  return setupLink(rt.config.server.public_url, rt.config.mode, tenant.slug, token)
+}
+
+/** `setup-link`: a fresh one-time setup link, while the organization has no owner. */
+export async function setupLinkCommand(loaded: LoadedConfig, opts: CommandOptions, print: Print) {
+  await withRuntime(loaded, false, async (rt) => {
+    const link = await newSetupLink(rt, await targetTenant(rt, opts.tenant))
+    print(opts.json ? JSON.stringify({ setupLink: link }) : link)
+  })
 }
 
 /**

@@ -8,7 +8,16 @@ import { AppError, StartupError } from '../errors.ts'
 import { openRuntime } from '../runtime.ts'
 import { startServer } from '../server.ts'
 import { VERSION } from '../version.ts'
-import { checkLocalHealth, exportCommand, importCommand, keyCommand, migrateCommand, tenantCommand, userCommand } from './commands.ts'
+import {
+  checkLocalHealth,
+  exportCommand,
+  importCommand,
+  keyCommand,
+  migrateCommand,
+  setupLinkCommand,
+  tenantCommand,
+  userCommand,
+} from './commands.ts'
 
 const USAGE = `partnerd ${VERSION}: a self-hostable partner program server
 
@@ -23,6 +32,7 @@ Commands:
                                      mint an API key (printed once; scopes default to *, admin)
   key list [--tenant SLUG]           list API keys (never the keys themselves)
   key revoke <id> [--tenant SLUG]    revoke an API key
+  setup-link [--tenant SLUG]         print a new one-time link that makes the organization's first owner
   user create --email E [--name N] [--role owner|admin|member|viewer] [--tenant SLUG] [--password-stdin]
                                      create a person's account (password generated and shown once,
                                      or read from standard input)
@@ -82,6 +92,7 @@ async function main(argv: string[]): Promise<number> {
       const runtime = await openRuntime(loaded, { migrate: loaded.config.database.auto_migrate })
       const server = await startServer(runtime)
       if (server.bootstrapKey) announceBootstrapKey(server.bootstrapKey)
+      if (server.setupLink) announceSetupLink(server.setupLink)
       const shutdown = async (signal: string) => {
         runtime.log.info({ signal }, 'shutting down')
         await server.stop()
@@ -99,6 +110,9 @@ async function main(argv: string[]): Promise<number> {
       return 0
     case 'tenant':
       await tenantCommand(loadConfig(values.config), action, rest, options, print)
+      return 0
+    case 'setup-link':
+      await setupLinkCommand(loadConfig(values.config), options, print)
       return 0
     case 'user':
       await userCommand(loadConfig(values.config), action, options, print, () => Bun.stdin.text())
@@ -125,6 +139,17 @@ function announceBootstrapKey(key: string): void {
       ${key}
 
   Send it as "Authorization: Bearer <key>". Mint more with \`partnerd key create\`.
+
+`)
+}
+
+function announceSetupLink(link: string): void {
+  process.stderr.write(`
+  Open this link to set up the console and become its owner (it works once, for 24 hours):
+
+      ${link}
+
+  Lost it? \`partnerd setup-link\` prints a new one while nobody owns the organization.
 
 `)
 }

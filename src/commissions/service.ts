@@ -64,6 +64,8 @@ export interface CommissionFilter extends PageRequest {
   status?: CommissionStatus
   partnerId?: string
   programId?: string
+  /** The commissions a payout holds. */
+  payoutId?: string
   /** Created at or after (ISO date or date-time). */
   from?: string
   /** Created before. */
@@ -76,11 +78,33 @@ export async function listCommissions(scope: TenantScope, filter: CommissionFilt
     if (filter.status) q = q.where('status', '=', filter.status)
     if (filter.partnerId) q = q.where('partner_id', '=', filter.partnerId)
     if (filter.programId) q = q.where('program_id', '=', filter.programId)
+    if (filter.payoutId) q = q.where('payout_id', '=', filter.payoutId)
     if (filter.from) q = q.where('created_at', '>=', isoDate(filter.from, 'from'))
     if (filter.to) q = q.where('created_at', '<', isoDate(filter.to, 'to'))
     return sliced(q, slice).execute()
   })
   return { items: page.items.map(toCommission), nextCursor: page.nextCursor }
+}
+
+/** How many commissions each status holds, and how many accrued ones are past their holdback (ready to approve). */
+export async function commissionCounts(
+  scope: TenantScope,
+  now = new Date(),
+): Promise<{ byStatus: Partial<Record<CommissionStatus, number>>; matured: number }> {
+  const rows = await scope.db
+    .selectFrom('commissions')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('tenant_id', '=', scope.tenantId)
+    .groupBy('status')
+    .execute()
+  const matured = await scope.db
+    .selectFrom('commissions')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('tenant_id', '=', scope.tenantId)
+    .where('status', '=', 'accrued')
+    .where('mature_at', '<=', now.toISOString())
+    .executeTakeFirstOrThrow()
+  return { byStatus: Object.fromEntries(rows.map((r) => [r.status, Number(r.n)])), matured: Number(matured.n) }
 }
 
 /** A date (`2026-01-31`) or date-time, as the ISO text timestamps are stored in. */

@@ -312,6 +312,16 @@ export interface WebhookDeliveriesTable {
   delivered_at: string | null
 }
 
+export interface SetupTokensTable {
+  id: string
+  tenant_id: string
+  /** SHA-256 of the token in the setup link; the token itself is printed once. */
+  token_hash: string
+  created_at: string
+  expires_at: string
+  used_at: string | null
+}
+
 export interface DB {
   tenants: TenantsTable
   api_keys: ApiKeysTable
@@ -334,4 +344,5 @@ export interface DB {
   payouts: PayoutsTable
   webhook_endpoints: WebhookEndpointsTable
   webhook_deliveries: WebhookDeliveriesTable
+  setup_tokens: SetupTokensTable
 }

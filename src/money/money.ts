@@ -39,10 +39,10 @@ export function parseAmount(value: string, currency: string, field = 'amount'): 
 }
 
 /** 1250 USD → `"12.50"`; -1250 → `"-12.50"`. */
-export function formatAmount(minor: number, currency: string): string {
+export function formatAmount(minor: number | bigint, currency: string): string {
   const digits = currencyDigits(currency)
   const sign = minor < 0 ? '-' : ''
-  const abs = Math.abs(minor)
+  const abs = minor < 0 ? -minor : minor
   if (digits === 0) return `${sign}${abs}`
   const text = String(abs).padStart(digits + 1, '0')
   return `${sign}${text.slice(0, -digits)}.${text.slice(-digits)}`
@@ -104,4 +104,16 @@ export function splitByWeights(total: number, weights: readonly number[]): numbe
     left--
   }
   return parts
+}
+
+/** The exact sum of decimal amounts of one currency (BigInt: no size limit, no float). */
+export function addAmounts(amounts: readonly string[], currency: string): string {
+  const digits = currencyDigits(currency)
+  const total = amounts.reduce((sum, amount) => {
+    const negative = amount.startsWith('-')
+    const [whole = '0', fraction = ''] = (negative ? amount.slice(1) : amount).split('.')
+    const minor = BigInt(whole + fraction.padEnd(digits, '0'))
+    return sum + (negative ? -minor : minor)
+  }, 0n)
+  return formatAmount(total, currency)
 }

@@ -19,6 +19,13 @@ export const PartnerSchema = t.Object({
 const Metadata = t.Record(t.String({ maxLength: 100 }), t.Unknown(), {
   description: 'Your own references (CRM ids…); at most 16 KiB of JSON.',
 })
+/** Why a partner is revoked or reinstated: kept in the audit log. */
+const Reason = t.Optional(
+  t.Object(
+    { reason: t.Optional(t.String({ maxLength: 500, description: 'Why; kept in the audit log.' })) },
+    { additionalProperties: false },
+  ),
+)
 const read = { scopes: ['partners:read' as const] }
 const write = { scopes: ['partners:write' as const] }
 const tags = ['Partners']
@@ -94,26 +101,28 @@ export function partnerRoutes(api: TenantApi) {
     )
     .post(
       '/partners/:id/revoke',
-      ({ params, withTenant, principal }) =>
+      ({ params, body, withTenant, principal, ip }) =>
         withTenant(async (scope) => {
           await reachPartner(scope, principal, params.id, 'change')
-          return setPartnerStatus(scope, params.id, 'revoked')
+          return setPartnerStatus(scope, params.id, 'revoked', { id: principal.id, ip, reason: body?.reason })
         }),
       {
         auth: write,
+        body: Reason,
         response: PartnerSchema,
         detail: { tags, summary: 'Revoke a partner: its links still redirect, its clicks are flagged and earn nothing' },
       },
     )
     .post(
       '/partners/:id/reinstate',
-      ({ params, withTenant, principal }) =>
+      ({ params, body, withTenant, principal, ip }) =>
         withTenant(async (scope) => {
           await reachPartner(scope, principal, params.id, 'change')
-          return setPartnerStatus(scope, params.id, 'active')
+          return setPartnerStatus(scope, params.id, 'active', { id: principal.id, ip, reason: body?.reason })
         }),
       {
         auth: write,
+        body: Reason,
         response: PartnerSchema,
         detail: { tags, summary: 'Reinstate a revoked partner' },
       },

@@ -3,6 +3,8 @@
  * A revoked partner keeps its history; its links will still redirect but its clicks are flagged and
  * earn nothing (the click router reads the status). Every change raises a domain event for webhooks.
  */
+import { sql } from 'kysely'
+import { type Actor, recordAudit } from '../audit/service.ts'
 import { readJson } from '../db/codec.ts'
 import { isUniqueViolation } from '../db/errors.ts'
 import { fetchPage, type Page, type PageRequest, sliced } from '../db/pagination.ts'
@@ -85,12 +87,25 @@ export async function getPartner(scope: TenantScope, id: string): Promise<Partne
 
 export async function listPartners(
   scope: TenantScope,
-  filter: PageRequest & { email?: string; status?: PartnerStatus; programId?: string },
+  filter: PageRequest & { email?: string; status?: PartnerStatus; programId?: string; search?: string },
 ): Promise<Page<Partner>> {
   const page = await fetchPage(filter, (slice) => {
     let q = scope.db.selectFrom('partners').selectAll().where('tenant_id', '=', scope.tenantId)
     if (filter.email) q = q.where('email', '=', filter.email.trim().toLowerCase())
     if (filter.status) q = q.where('status', '=', filter.status)
+    if (filter.search) {
+      // In the email or the name, whatever the case (lower() on both sides: SQLite and PostgreSQL alike).
+      const needle = `%${filter.search
+        .trim()
+        .toLowerCase()
+        .replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+      q = q.where((eb) =>
+        eb.or([
+          eb(sql`lower(email)`, 'like', sql`${needle} escape '\\'`),
+          eb(sql`lower(coalesce(name, ''))`, 'like', sql`${needle} escape '\\'`),
+        ]),
+      )
+    }
     const programId = filter.programId
     if (programId) {
       q = q.where((eb) =>
@@ -130,8 +145,13 @@ export async function updatePartner(
   return updated
 }
 
-/** Revoking is idempotent; the event is raised once, when the status changes. */
-export async function setPartnerStatus(scope: TenantScope, id: string, status: PartnerStatus): Promise<Partner> {
+/** Revoking is idempotent; the event is raised once, when the status changes, and the change is audited with its reason. */
+export async function setPartnerStatus(
+  scope: TenantScope,
+  id: string,
+  status: PartnerStatus,
+  by?: Actor & { reason?: string },
+): Promise<Partner> {
   const current = await getPartner(scope, id)
   if (current.status === status) return current
   const now = new Date().toISOString()
@@ -142,6 +162,15 @@ export async function setPartnerStatus(scope: TenantScope, id: string, status: P
     .where('id', '=', id)
     .execute()
   if (status === 'revoked') await endPartnerAccess(scope, id)
+  if (by) {
+    await recordAudit(scope, {
+      type: status === 'revoked' ? 'partner.revoked' : 'partner.reinstated',
+      actor: by.id,
+      subject: id,
+      ip: by.ip,
+      detail: by.reason ? { reason: by.reason } : {},
+    })
+  }
   const updated = await getPartner(scope, id)
   scope.emit(status === 'revoked' ? 'partner.revoked' : 'partner.activated', updated)
   return updated

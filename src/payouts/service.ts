@@ -64,8 +64,37 @@ export interface RunOptions {
   method?: string
 }
 
-export async function runPayouts(scope: TenantScope, options: RunOptions): Promise<Payout[]> {
-  const minimums = new Map(Object.entries(options.minimumAmount ?? {}).map(([c, v]) => [c, parseAmount(v, c, `minimumAmount.${c}`)]))
+/** What a run would make of one partner's approved commissions in one currency. */
+export interface PlannedPayout {
+  partnerId: string
+  currency: string
+  /** The sum, clawbacks taken off. */
+  amount: string
+  commissionIds: string[]
+  referrals: number
+  /** `due`: the run pays it; otherwise why it waits for a later run. */
+  outcome: 'due' | 'below_minimum' | 'too_few_referrals' | 'nothing_due'
+}
+
+/** Commissions a partner earned that still wait out their holdback: paid by a later run. */
+export interface HeldBack {
+  partnerId: string
+  currency: string
+  amount: string
+  count: number
+  /** When the first of them matures. */
+  nextMatureAt: string
+}
+
+/**
+ * The plan of a run, without changing anything: every partner and currency with approved commissions
+ * and what the run would do with them, and what is still held back. The preview and the run both use
+ * it, so what was previewed is what is paid. Sums are exact (BigInt), whatever their size.
+ */
+export async function planPayouts(scope: TenantScope, options: RunOptions): Promise<{ payouts: PlannedPayout[]; heldBack: HeldBack[] }> {
+  const minimums = new Map(
+    Object.entries(options.minimumAmount ?? {}).map(([c, v]) => [c, BigInt(parseAmount(v, c, `minimumAmount.${c}`))]),
+  )
   let q = scope.db
     .selectFrom('commissions')
     .select(['id', 'partner_id', 'currency', 'amount_minor', 'customer_id', 'kind'])
@@ -83,21 +112,58 @@ export async function runPayouts(scope: TenantScope, options: RunOptions): Promi
     if (group) group.push(row)
     else groups.set(key, [row])
   }
-  const payouts: Payout[] = []
+  const payouts: PlannedPayout[] = []
   for (const group of groups.values()) {
     const { partner_id: partnerId, currency } = group[0]!
-    const sum = group.reduce((total, r) => total + Number(r.amount_minor), 0)
-    if (sum <= 0 || sum < (minimums.get(currency) ?? 0)) continue
+    const sum = group.reduce((total, r) => total + BigInt(r.amount_minor), 0n)
     const referrals = new Set(group.filter((r) => r.kind === 'commission').map((r) => r.customer_id)).size
-    if (options.minimumReferrals && referrals < options.minimumReferrals) continue
+    const outcome =
+      sum <= 0n
+        ? 'nothing_due'
+        : sum < (minimums.get(currency) ?? 0n)
+          ? 'below_minimum'
+          : options.minimumReferrals && referrals < options.minimumReferrals
+            ? 'too_few_referrals'
+            : 'due'
+    payouts.push({ partnerId, currency, amount: formatAmount(sum, currency), commissionIds: group.map((r) => r.id), referrals, outcome })
+  }
+
+  let held = scope.db
+    .selectFrom('commissions')
+    .select(['partner_id', 'currency'])
+    .select((eb) => [
+      eb.fn.sum<number | string>('amount_minor').as('amount'),
+      eb.fn.countAll<number | string>().as('n'),
+      eb.fn.min('mature_at').as('next'),
+    ])
+    .where('tenant_id', '=', scope.tenantId)
+    .where('status', '=', 'accrued')
+    .where('payout_id', 'is', null)
+    .groupBy(['partner_id', 'currency'])
+  if (options.currency) held = held.where('currency', '=', options.currency)
+  if (options.partnerIds?.length) held = held.where('partner_id', 'in', options.partnerIds)
+  const heldBack = (await held.execute()).map((r) => ({
+    partnerId: r.partner_id,
+    currency: r.currency,
+    amount: formatAmount(BigInt(r.amount), r.currency),
+    count: Number(r.n),
+    nextMatureAt: String(r.next),
+  }))
+  return { payouts, heldBack }
+}
+
+export async function runPayouts(scope: TenantScope, options: RunOptions): Promise<Payout[]> {
+  const plan = await planPayouts(scope, options)
+  const payouts: Payout[] = []
+  for (const planned of plan.payouts.filter((p) => p.outcome === 'due')) {
     const at = new Date().toISOString()
     const payout: Row = {
       id: newId('payout'),
       tenant_id: scope.tenantId,
-      partner_id: partnerId,
-      currency,
-      amount_minor: sum,
-      commission_count: group.length,
+      partner_id: planned.partnerId,
+      currency: planned.currency,
+      amount_minor: parseAmount(planned.amount, planned.currency, 'amount'),
+      commission_count: planned.commissionIds.length,
       status: 'pending',
       method: options.method ?? 'manual',
       reference: null,
@@ -114,13 +180,9 @@ export async function runPayouts(scope: TenantScope, options: RunOptions): Promi
       .where('tenant_id', '=', scope.tenantId)
       .where('status', '=', 'approved')
       .where('payout_id', 'is', null)
-      .where(
-        'id',
-        'in',
-        group.map((r) => r.id),
-      )
+      .where('id', 'in', planned.commissionIds)
       .executeTakeFirst()
-    if (Number(claimed.numUpdatedRows) !== group.length)
+    if (Number(claimed.numUpdatedRows) !== planned.commissionIds.length)
       throw new AppError(409, 'conflict', 'another payout run took some of these commissions; run again')
     payouts.push(toPayout(payout))
     scope.emit('payout.created', payouts[payouts.length - 1])
@@ -150,6 +212,16 @@ export async function listPayouts(
     return sliced(q, slice).execute()
   })
   return { items: page.items.map(toPayout), nextCursor: page.nextCursor }
+}
+
+export async function countPayouts(scope: TenantScope, status: Row['status']): Promise<number> {
+  const row = await scope.db
+    .selectFrom('payouts')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('tenant_id', '=', scope.tenantId)
+    .where('status', '=', status)
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
 }
 
 /** Loads exactly the named payouts, all pending, or refuses the whole request. */

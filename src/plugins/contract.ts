@@ -10,6 +10,7 @@ import type { Migration } from 'kysely/migration'
 import type { TrackingFacet } from '../attribution/facet.ts'
 import type { IdentityFacet } from '../auth/identity-facet.ts'
 import type { AuthStrategy, Caller } from '../auth/principal.ts'
+import type { SignInMethod } from '../auth/sign-in-methods.ts'
 import type { DomainEventHandler } from '../domain-events/bus.ts'
 import type { AppError } from '../errors.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
@@ -56,6 +57,8 @@ export interface PluginHost<C = unknown> {
   /** Add routes under the tenant API base (`/api` or `/api/t/<slug>`), with the tenant and the `auth` macro. */
   routes(register: (api: TenantApi) => unknown): void
   addAuthStrategy(strategy: AuthStrategy): void
+  /** Offer a way to sign in on the sign-in pages (see auth/sign-in-methods.ts). */
+  addSignInMethod(method: SignInMethod): void
   /** A payment provider for payout runs (`"method": "<name>"` in POST /payouts/run). */
   addPayoutProvider(provider: PayoutProvider): void
   /**

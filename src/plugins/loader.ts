@@ -13,6 +13,7 @@ import type { TrackingFacet } from '../attribution/facet.ts'
 import type { IdentityFacet } from '../auth/identity-facet.ts'
 import type { AuthStrategy } from '../auth/principal.ts'
 import { ALL_SCOPES, SCOPES } from '../auth/scopes.ts'
+import type { SignInMethod } from '../auth/sign-in-methods.ts'
 import type { PluginEntry } from '../config/schema.ts'
 import type { MigrationSet } from '../db/migrate.ts'
 import { isolateTenantRows } from '../db/tenant-isolation.ts'
@@ -33,6 +34,7 @@ export interface LoadedPlugins {
   /** Each plugin's routes, named by its owner (`plugin <name>`), for the route table's checks. */
   routes: OwnedRoutes[]
   strategies: AuthStrategy[]
+  signInMethods: SignInMethod[]
   migrationSets: MigrationSet[]
   payoutProviders: PayoutProvider[]
 }
@@ -61,7 +63,7 @@ function withDefaults(entries: PluginEntry[], registry: Record<string, BuiltinPl
 }
 
 export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Promise<LoadedPlugins> {
-  const loaded: LoadedPlugins = { names: [], routes: [], strategies: [], migrationSets: [], payoutProviders: [] }
+  const loaded: LoadedPlugins = { names: [], routes: [], strategies: [], signInMethods: [], migrationSets: [], payoutProviders: [] }
   const registry = deps.registry ?? builtinPlugins
   const all = withDefaults(entries, registry)
   const defaultCount = all.length - entries.length
@@ -92,6 +94,12 @@ export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Pro
       AppError,
       routes: (register) => void loaded.routes.push({ owner: label, register }),
       addAuthStrategy: (strategy) => void loaded.strategies.push(strategy),
+      addSignInMethod: (method) => {
+        if (method.kind !== 'provider' && loaded.signInMethods.some((m) => m.kind === method.kind)) {
+          throw new StartupError(`${label}: another plugin already offers ${method.kind} sign-in`)
+        }
+        loaded.signInMethods.push(method)
+      },
       addPayoutProvider: (provider) => {
         if (provider.name === 'manual' || loaded.payoutProviders.some((p) => p.name === provider.name)) {
           throw new StartupError(`${label}: a payout provider named ${provider.name} exists`)

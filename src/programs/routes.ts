@@ -49,6 +49,23 @@ const fields = {
   holdbackDays: t.Integer({ minimum: 0, maximum: 365, description: 'Days a commission waits before it can be approved (default 30).' }),
   rules: t.Array(RuleSchema, { maxItems: 2 }),
 }
+/** A new program (POST /programs); the console's form is checked against it too. */
+export const ProgramBody = t.Object(
+  {
+    name: fields.name,
+    currency: fields.currency,
+    destinationUrl: fields.destinationUrl,
+    status: t.Optional(fields.status),
+    deepLinkHosts: t.Optional(fields.deepLinkHosts),
+    attribution: t.Optional(fields.attribution),
+    holdbackDays: t.Optional(fields.holdbackDays),
+    rules: t.Optional(fields.rules),
+  },
+  { additionalProperties: false },
+)
+/** Changes to a program (PATCH /programs/:id): each field optional. */
+export const ProgramChanges = t.Partial(t.Object(fields, { additionalProperties: false }))
+
 const ProgramSchema = t.Object({
   id: t.String(),
   name: t.String(),
@@ -75,19 +92,7 @@ export function programRoutes(api: TenantApi) {
       },
       {
         auth: { scopes: ['*'] },
-        body: t.Object(
-          {
-            name: fields.name,
-            currency: fields.currency,
-            destinationUrl: fields.destinationUrl,
-            status: t.Optional(fields.status),
-            deepLinkHosts: t.Optional(fields.deepLinkHosts),
-            attribution: t.Optional(fields.attribution),
-            holdbackDays: t.Optional(fields.holdbackDays),
-            rules: t.Optional(fields.rules),
-          },
-          { additionalProperties: false },
-        ),
+        body: ProgramBody,
         response: { 201: ProgramSchema },
         detail: { tags, summary: 'Create a program (a draft unless status says otherwise)' },
       },
@@ -119,7 +124,7 @@ export function programRoutes(api: TenantApi) {
     )
     .patch('/programs/:id', ({ params, body, withTenant }) => withTenant((scope) => updateProgram(scope, params.id, body)), {
       auth: { scopes: ['*'] },
-      body: t.Partial(t.Object(fields, { additionalProperties: false })),
+      body: ProgramChanges,
       response: ProgramSchema,
       detail: { tags, summary: 'Change a program (currency only while a draft; archived is final)' },
     })

@@ -6,6 +6,7 @@
  * of days, in any time zone, is counted exactly.
  */
 
+import { sql } from 'kysely'
 import { isoDate } from '../commissions/service.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
@@ -111,4 +112,179 @@ export async function stats(scope: TenantScope, subject: { partnerId?: string; p
     revenue,
     commissions,
   }
+}
+
+/** A row's figures in a list: its clicks, conversions, revenue and what it earned (all time). */
+export interface Totals {
+  clicks: number
+  conversions: number
+  /** Per currency: the value of the sales converted. */
+  revenue: Record<string, string>
+  /** Per currency: commissions that stand (accrued, flagged, approved or paid, less clawbacks). */
+  earned: Record<string, string>
+}
+
+const STANDING = ['accrued', 'flagged', 'approved', 'paid'] as const
+
+function emptyTotals(): Totals {
+  return { clicks: 0, conversions: 0, revenue: {}, earned: {} }
+}
+
+/**
+ * The totals of a page of partners, in three grouped queries whatever the page's size (a list must
+ * not cost a query per row). `programId`: within that program only.
+ */
+export async function partnerTotals(scope: TenantScope, partnerIds: string[], programId?: string): Promise<Map<string, Totals>> {
+  const totals = new Map(partnerIds.map((id) => [id, emptyTotals()]))
+  if (partnerIds.length === 0) return totals
+  let clicks = scope.db
+    .selectFrom('click_counts')
+    .select(['partner_id', (eb) => eb.fn.sum<number | string>('clicks').as('clicks')])
+    .where('tenant_id', '=', scope.tenantId)
+    .where('partner_id', 'in', partnerIds)
+    .groupBy('partner_id')
+  if (programId) clicks = clicks.where('program_id', '=', programId)
+  for (const row of await clicks.execute()) totals.get(row.partner_id)!.clicks = Number(row.clicks)
+
+  let converted = scope.db
+    .selectFrom('commissions')
+    .innerJoin('events', 'events.id', 'commissions.event_id')
+    .select(['commissions.partner_id', 'commissions.trigger', 'events.currency'])
+    .select((eb) => [
+      eb.fn.count<number | string>('commissions.event_id').distinct().as('events'),
+      eb.fn.sum<number | string>('events.value_minor').as('value'),
+    ])
+    .where('commissions.tenant_id', '=', scope.tenantId)
+    .where('commissions.partner_id', 'in', partnerIds)
+    .where('commissions.kind', '=', 'commission')
+    .where('commissions.status', 'in', [...STANDING])
+    .groupBy(['commissions.partner_id', 'commissions.trigger', 'events.currency'])
+  if (programId) converted = converted.where('commissions.program_id', '=', programId)
+  for (const row of await converted.execute()) {
+    const t = totals.get(row.partner_id)!
+    t.conversions += Number(row.events)
+    if (row.trigger === 'sale' && row.currency) t.revenue[row.currency] = formatAmount(Number(row.value ?? 0), row.currency)
+  }
+
+  let earned = scope.db
+    .selectFrom('commissions')
+    .select(['partner_id', 'currency', (eb) => eb.fn.sum<number | string>('amount_minor').as('amount')])
+    .where('tenant_id', '=', scope.tenantId)
+    .where('partner_id', 'in', partnerIds)
+    .where('status', 'in', [...STANDING])
+    .groupBy(['partner_id', 'currency'])
+  if (programId) earned = earned.where('program_id', '=', programId)
+  for (const row of await earned.execute())
+    totals.get(row.partner_id)!.earned[row.currency] = formatAmount(Number(row.amount), row.currency)
+  return totals
+}
+
+/**
+ * The totals of a page of links: clicks are counted per partner and program (click_counts has no link
+ * column: a partner's links in one program share one count), conversions per link exactly, through
+ * the click each commission came from.
+ */
+export async function linkTotals(
+  scope: TenantScope,
+  links: { id: string; partnerId: string; programId: string }[],
+): Promise<Map<string, { clicks: number; conversions: number }>> {
+  const totals = new Map(links.map((l) => [l.id, { clicks: 0, conversions: 0 }]))
+  if (links.length === 0) return totals
+  const clicks = await scope.db
+    .selectFrom('click_counts')
+    .select(['partner_id', 'program_id', (eb) => eb.fn.sum<number | string>('clicks').as('clicks')])
+    .where('tenant_id', '=', scope.tenantId)
+    .where('partner_id', 'in', [...new Set(links.map((l) => l.partnerId))])
+    .groupBy(['partner_id', 'program_id'])
+    .execute()
+  for (const link of links) {
+    const row = clicks.find((c) => c.partner_id === link.partnerId && c.program_id === link.programId)
+    totals.get(link.id)!.clicks = Number(row?.clicks ?? 0)
+  }
+  const conversions = await scope.db
+    .selectFrom('commissions')
+    .innerJoin('clicks', (join) => join.onRef('clicks.id', '=', 'commissions.click_id').on('clicks.tenant_id', '=', scope.tenantId))
+    .select(['clicks.link_id', (eb) => eb.fn.count<number | string>('commissions.event_id').distinct().as('events')])
+    .where('commissions.tenant_id', '=', scope.tenantId)
+    // By the links' partners first (an index), then by the links themselves.
+    .where('commissions.partner_id', 'in', [...new Set(links.map((l) => l.partnerId))])
+    .where('commissions.kind', '=', 'commission')
+    .where('commissions.status', 'in', [...STANDING])
+    .where(
+      'clicks.link_id',
+      'in',
+      links.map((l) => l.id),
+    )
+    .groupBy('clicks.link_id')
+    .execute()
+  for (const row of conversions) if (row.link_id) totals.get(row.link_id)!.conversions = Number(row.events)
+  return totals
+}
+
+/** One UTC day of a series: clicks, conversions (sign-ups and sales that earned), and the sales' value per currency. */
+export interface Day {
+  day: string
+  clicks: number
+  conversions: number
+  revenue: Record<string, string>
+}
+
+/**
+ * Day by day from `from` (a date, inclusive) to `to` (exclusive), in UTC, for a partner, a program, or
+ * the whole tenant (no subject): every day of the range, zeros included, so a chart has no gaps.
+ */
+export async function daily(
+  scope: TenantScope,
+  subject: { partnerId?: string; programId?: string },
+  from: string,
+  to: string,
+): Promise<Day[]> {
+  const start = isoDate(from, 'from')
+  const end = isoDate(to, 'to')
+  if (start >= end) throw new AppError(400, 'invalid_request', 'query.from must come before query.to')
+  const days = new Map<string, Day>()
+  for (let t = Date.parse(start); t < Date.parse(end); t += 86_400_000) {
+    const day = new Date(t).toISOString().slice(0, 10)
+    days.set(day, { day, clicks: 0, conversions: 0, revenue: {} })
+  }
+  const dayOf = (column: string) => sql<string>`substr(${sql.ref(column)}, 1, 10)`
+
+  let clicks = scope.db
+    .selectFrom('click_counts')
+    .select([dayOf('period_start').as('day'), (eb) => eb.fn.sum<number | string>('clicks').as('clicks')])
+    .where('tenant_id', '=', scope.tenantId)
+    .where('period_start', '>=', start)
+    .where('period_start', '<', end)
+    .groupBy(dayOf('period_start'))
+  // A partner's own rows; otherwise the programs' total rows (one per quarter hour, whatever the partners).
+  clicks = subject.partnerId ? clicks.where('partner_id', '=', subject.partnerId) : clicks.where('partner_id', '=', PROGRAM_TOTAL)
+  if (subject.programId) clicks = clicks.where('program_id', '=', subject.programId)
+  for (const row of await clicks.execute()) {
+    const d = days.get(row.day)
+    if (d) d.clicks = Number(row.clicks)
+  }
+
+  let converted = scope.db
+    .selectFrom('commissions')
+    .innerJoin('events', 'events.id', 'commissions.event_id')
+    .select([dayOf('events.occurred_at').as('day'), 'commissions.trigger', 'events.currency'])
+    .select((eb) => [
+      eb.fn.count<number | string>('commissions.event_id').distinct().as('events'),
+      eb.fn.sum<number | string>('events.value_minor').as('value'),
+    ])
+    .where('commissions.tenant_id', '=', scope.tenantId)
+    .where('commissions.kind', '=', 'commission')
+    .where('commissions.status', 'in', [...STANDING])
+    .where('events.occurred_at', '>=', start)
+    .where('events.occurred_at', '<', end)
+    .groupBy([dayOf('events.occurred_at'), 'commissions.trigger', 'events.currency'])
+  if (subject.partnerId) converted = converted.where('commissions.partner_id', '=', subject.partnerId)
+  if (subject.programId) converted = converted.where('commissions.program_id', '=', subject.programId)
+  for (const row of await converted.execute()) {
+    const d = days.get(row.day)
+    if (!d) continue
+    d.conversions += Number(row.events)
+    if (row.trigger === 'sale' && row.currency) d.revenue[row.currency] = formatAmount(Number(row.value ?? 0), row.currency)
+  }
+  return [...days.values()]
 }

@@ -114,3 +114,9 @@ export async function endSession(db: Kysely<DB>, userId: string, sessionId: stri
   const result = await db.deleteFrom('sessions').where('id', '=', sessionId).where('user_id', '=', userId).executeTakeFirst()
   return Number(result.numDeletedRows) > 0
 }
+
+/** Ends every session of the user ("sign out everywhere"); how many there were. */
+export async function endAllSessions(db: Kysely<DB>, userId: string): Promise<number> {
+  const result = await db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst()
+  return Number(result.numDeletedRows)
+}

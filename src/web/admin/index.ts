@@ -1,0 +1,13 @@
+/** Every page of the console, by area; each area's file holds its pages and their actions. */
+import type { ConsoleRoute } from '../routes.tsx'
+import { accountPages } from './account.tsx'
+import { commissionPages } from './commissions.tsx'
+import { linkPages } from './links.tsx'
+import { overviewPages } from './overview.tsx'
+import { partnerPages } from './partners.tsx'
+import { payoutPages } from './payouts.tsx'
+import { programPages } from './programs.tsx'
+
+export function adminRoutes(): ConsoleRoute[] {
+  return [...overviewPages, ...programPages, ...partnerPages, ...linkPages, ...commissionPages, ...payoutPages, ...accountPages]
+}

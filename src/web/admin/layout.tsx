@@ -1,0 +1,83 @@
+/**
+ * A console page inside the frame: the navigation with the counts that ask for work (flagged
+ * commissions to review, payouts to confirm), the organization and the person's menu.
+ */
+import type { ComponentChildren } from 'preact'
+import { commissionCounts } from '../../commissions/service.ts'
+import { countPayouts } from '../../payouts/service.ts'
+import { Document } from '../components/document.tsx'
+import { Frame, type NavItem } from '../components/frame.tsx'
+import { htmlPage, type MemberPage } from '../context.ts'
+
+export type Section =
+  | 'overview'
+  | 'programs'
+  | 'partners'
+  | 'links'
+  | 'commissions'
+  | 'payouts'
+  | 'webhooks'
+  | 'keys'
+  | 'team'
+  | 'settings'
+  | 'account'
+
+export interface ConsolePageOptions {
+  title: string
+  section: Section
+  charts?: boolean
+  status?: number
+}
+
+export async function consolePage(page: MemberPage, options: ConsolePageOptions, body: ComponentChildren): Promise<Response> {
+  const { to } = page.paths
+  const counts = await page.withTenant(async (scope) => ({
+    flagged: page.can('commissions:read') ? ((await commissionCounts(scope)).byStatus.flagged ?? 0) : 0,
+    pendingPayouts: page.can('payouts:read') ? await countPayouts(scope, 'pending') : 0,
+  }))
+  const nav: NavItem[][] = [
+    [
+      { section: 'overview', label: 'Overview', href: page.paths.admin },
+      { section: 'programs', label: 'Programs', href: to('/programs') },
+      { section: 'partners', label: 'Partners', href: to('/partners') },
+      { section: 'links', label: 'Links', href: to('/links') },
+      {
+        section: 'commissions',
+        label: 'Commissions',
+        href: to('/commissions'),
+        count: counts.flagged,
+        countLabel: 'flagged for review',
+      },
+      { section: 'payouts', label: 'Payouts', href: to('/payouts'), count: counts.pendingPayouts, countLabel: 'pending payouts' },
+    ],
+    [
+      { section: 'webhooks', label: 'Webhooks', href: to('/webhooks') },
+      { section: 'keys', label: 'API keys', href: to('/keys') },
+      { section: 'team', label: 'Team', href: to('/team') },
+      { section: 'settings', label: 'Settings', href: to('/settings') },
+    ],
+  ]
+  return htmlPage(
+    page,
+    <Document
+      title={`${options.title} · ${page.tenant.name} · partnerd`}
+      locale={page.fmt.locale}
+      assets={page.assets}
+      csrf={page.csrf}
+      charts={options.charts}
+    >
+      <Frame
+        brand={{ label: 'partnerd', href: page.paths.admin }}
+        nav={nav}
+        current={options.section}
+        organization={{ name: page.tenant.name, others: [] }}
+        person={{ email: page.user.email, accountHref: to('/account'), signOutAction: `${page.paths.root}/sign-out` }}
+        csrf={page.csrf}
+        flash={page.flash}
+      >
+        {body}
+      </Frame>
+    </Document>,
+    options.status,
+  )
+}

@@ -1,0 +1,232 @@
+/**
+ * The pages' routes, outside /api: the assets, `/`, each organization's sign-in and setup pages, and
+ * the console (`/admin`, or `/t/<slug>/admin` in multi mode). Every page request is run the same way:
+ * the organization from the URL, then for the console the session (the only credential pages take),
+ * the role's scopes for the route, the CSRF token of every POST; errors become pages a person reads
+ * (a 403 says which role is needed, a missing session goes to sign-in and back).
+ */
+import { Elysia } from 'elysia'
+import { authorize } from '../auth/guard.ts'
+import type { ALL_SCOPES, Scope } from '../auth/scopes.ts'
+import { readCookie, sessionCookie } from '../auth/sessions/cookie.ts'
+import { AppError } from '../errors.ts'
+import { clientAddress } from '../http/client-address.ts'
+import { adminRoutes } from './admin/index.ts'
+import { consolePage } from './admin/layout.tsx'
+import { ASSET_PREFIX, assetPaths, serveAsset } from './assets/index.ts'
+import { Document } from './components/document.tsx'
+import { Plain } from './components/frame.tsx'
+import { canFor, htmlPage, type MemberPage, pathsFor, readFlash, redirectTo, type TenantPage, type WebDeps } from './context.ts'
+import { formatterFor, negotiateLocale } from './format.ts'
+import { Form } from './forms.ts'
+import { assertCsrf, CSRF_FIELD, CSRF_HEADER, csrfToken } from './security.ts'
+import { publicRoutes } from './sign-in/routes.tsx'
+
+export interface PageRoute<C> {
+  method: 'GET' | 'POST'
+  /** Under the organization's pages (`/sign-in`) or the console (`/partners/:id`). */
+  path: string
+  handle(page: C): Promise<Response>
+}
+
+export interface ConsoleRoute extends PageRoute<MemberPage> {
+  /** What the member's role must grant; the console shows the action only then, and the server refuses otherwise. */
+  scopes?: (Scope | typeof ALL_SCOPES)[]
+}
+
+type Server = Parameters<typeof clientAddress>[1]
+
+export function webRoutes(deps: WebDeps) {
+  const { config } = deps
+  const root = config.mode === 'single' ? '' : '/t/:slug'
+  const cookie = sessionCookie(config)
+
+  /** The organization's page context, or the 404 page of an unknown organization. */
+  async function tenantPage(request: Request, params: Record<string, string>, server: Server): Promise<TenantPage | Response> {
+    const tenant = await deps.resolveTenant(params.slug)
+    const fmt = formatterFor(negotiateLocale(request.headers.get('accept-language')))
+    const assets = await assetPaths()
+    const base = {
+      deps,
+      request,
+      url: new URL(request.url),
+      params,
+      fmt,
+      assets,
+      ip: clientAddress(request, server, config.server.trust_proxy),
+    }
+    if (!tenant)
+      return plainError({ ...base, flash: undefined }, 404, 'No such organization', `There is no organization ${params.slug} here.`)
+    return {
+      ...base,
+      tenant,
+      paths: pathsFor(config.mode, tenant),
+      flash: readFlash(request),
+      form: undefined,
+      withTenant: (fn, options) => deps.withTenant(tenant.id, fn, { readOnly: request.method === 'GET', ...options }),
+    }
+  }
+
+  /** Reads a POST's form once; on a signed-in page its CSRF token (form field or htmx header) must be the session's. */
+  async function readPost(page: TenantPage, sessionToken: string | undefined): Promise<void> {
+    if (page.request.method !== 'POST') return
+    page.form = await Form.read(page.request)
+    if (sessionToken !== undefined) assertCsrf(sessionToken, page.request.headers.get(CSRF_HEADER) ?? page.form.text(CSRF_FIELD))
+  }
+
+  /** The signed-in member, or the answer for someone who is not one (sign in first, or no access). */
+  async function memberPage(page: TenantPage): Promise<MemberPage | Response> {
+    const token = readCookie(page.request, cookie.name)
+    const signIn = () => {
+      const next = page.request.method === 'GET' ? page.url.pathname + page.url.search : page.paths.admin
+      return redirectTo(page, `${page.paths.signIn}?next=${encodeURIComponent(next)}`)
+    }
+    if (!token) return signIn()
+    let principal: Awaited<ReturnType<WebDeps['sessions']['authenticate']>>
+    try {
+      principal = await deps.sessions.authenticate({ request: page.request, tenant: page.tenant, withTenant: deps.withTenant })
+    } catch (err) {
+      if (err instanceof AppError && err.status === 401) return signIn()
+      if (err instanceof AppError && (err.status === 404 || err.code === 'no_active_organization')) {
+        return plainError(
+          page,
+          403,
+          'Not a member here',
+          `Your account is not a member of ${page.tenant.name}. Sign in with another account.`,
+        )
+      }
+      throw err
+    }
+    if (!principal) return signIn()
+    if (principal.role === 'partner') {
+      return plainError(page, 403, 'This is the program’s console', 'Partners follow their links and earnings in the partner portal.')
+    }
+    const user = await deps.database.db
+      .selectFrom('users')
+      .select(['id', 'email', 'name'])
+      .where('id', '=', principal.id)
+      .executeTakeFirstOrThrow()
+    await readPost(page, token)
+    return { ...page, principal, user, csrf: csrfToken(token), can: canFor(principal) }
+  }
+
+  /** A page outside the console: an unknown organization, a refusal before sign-in. */
+  function plainError(
+    page: Pick<TenantPage, 'deps' | 'fmt' | 'assets' | 'flash'> & { paths?: TenantPage['paths'] },
+    status: number,
+    title: string,
+    text: string,
+  ): Response {
+    return htmlPage(
+      page as TenantPage,
+      <Document title={`${title} · partnerd`} locale={page.fmt.locale} assets={page.assets}>
+        <Plain title={title}>
+          <p>{text}</p>
+          {page.paths && (
+            <p>
+              <a href={page.paths.signIn}>Sign in</a>
+            </p>
+          )}
+        </Plain>
+      </Document>,
+      status,
+    )
+  }
+
+  /** An error as a page: a refusal says why in plain words; anything unexpected is logged and apologised for. */
+  async function errorPage(page: TenantPage | MemberPage, err: unknown): Promise<Response> {
+    const known = err instanceof AppError ? err : undefined
+    if (!known) deps.log.error({ err, path: page.url.pathname }, 'page failed')
+    const status = known?.status ?? 500
+    const title =
+      status === 403
+        ? 'You cannot do this'
+        : status === 404
+          ? 'Not found'
+          : status >= 500
+            ? 'Something went wrong'
+            : 'This could not be done'
+    const text =
+      known?.code === 'insufficient_scope' && 'principal' in page
+        ? `Your role (${page.principal.role}) does not allow this. An owner or admin can change roles in Team.`
+        : (known?.detail ?? 'The error was logged. Try again in a moment.')
+    if (!('principal' in page)) return plainError(page, status, title, text)
+    return consolePage(page, { title, section: 'overview', status }, [<h1>{title}</h1>, <p>{text}</p>])
+  }
+
+  const runPublic =
+    (route: PageRoute<TenantPage>) =>
+    async ({ request, params, server }: { request: Request; params: Record<string, string>; server: unknown }) => {
+      const page = await tenantPage(request, params ?? {}, server as Server)
+      if (page instanceof Response) return page
+      try {
+        await readPost(page, undefined)
+        return await route.handle(page)
+      } catch (err) {
+        return errorPage(page, err)
+      }
+    }
+
+  const runConsole =
+    (route: ConsoleRoute) =>
+    async ({ request, params, server }: { request: Request; params: Record<string, string>; server: unknown }) => {
+      const base = await tenantPage(request, params ?? {}, server as Server)
+      if (base instanceof Response) return base
+      let page: MemberPage | TenantPage = base
+      try {
+        const member = await memberPage(base)
+        if (member instanceof Response) return member
+        page = member
+        if (route.scopes) authorize(member.principal, { scopes: route.scopes }, member.tenant)
+        return await route.handle(member)
+      } catch (err) {
+        return errorPage(page, err)
+      }
+    }
+
+  const app = new Elysia({ name: 'pages' })
+    .get(`${ASSET_PREFIX}*`, ({ request }) => serveAsset(request))
+    // `/`: the console for a signed-in member (its sign-in page sends anyone else there after signing in).
+    .get('/', async ({ request, server }) => {
+      if (config.mode === 'multi') return chooseOrganization(request)
+      const page = await tenantPage(request, {}, server as Server)
+      return page instanceof Response ? page : redirectTo(page, page.paths.admin)
+    })
+  const mount = <C,>(path: string, route: PageRoute<C>, run: (route: PageRoute<C>) => (ctx: never) => Promise<Response>) => {
+    if (route.method === 'GET') app.get(path, run(route) as never)
+    else app.post(path, run(route) as never, { parse: 'none' })
+  }
+  for (const route of publicRoutes()) mount(`${root}${route.path}`, route, runPublic as never)
+  for (const route of adminRoutes()) mount(`${root}/admin${route.path}`, route, runConsole as never)
+  // A page of the console that does not exist: said on a page, for a person.
+  app.all(
+    `${root}/admin/*`,
+    runConsole({
+      method: 'GET',
+      path: '',
+      handle: async () => Promise.reject(new AppError(404, 'not_found', 'There is no such page in the console.')),
+    }) as never,
+  )
+  return app
+
+  /** Multi mode's `/`: which organization to sign in to. */
+  async function chooseOrganization(request: Request): Promise<Response> {
+    const fmt = formatterFor(negotiateLocale(request.headers.get('accept-language')))
+    const slug = new URL(request.url).searchParams.get('organization')?.trim().toLowerCase()
+    if (slug && /^[a-z0-9-]{1,63}$/.test(slug)) return redirectTo({ deps }, `/t/${slug}/admin`)
+    const page = { deps, fmt, assets: await assetPaths(), flash: undefined }
+    return htmlPage(
+      page as TenantPage,
+      <Document title="Sign in · partnerd" locale={fmt.locale} assets={page.assets}>
+        <Plain title="Sign in">
+          <form method="get" action="/">
+            <label for="organization">Your organization</label>
+            <input id="organization" name="organization" required pattern="[a-z0-9-]{1,63}" autocomplete="organization" />
+            <small class="hint">The name in your organization's address: /t/&lt;name&gt;/admin</small>
+            <button type="submit">Continue</button>
+          </form>
+        </Plain>
+      </Document>,
+    )
+  }
+}
