@@ -15,7 +15,8 @@ import * as webhooks from './0009_webhooks.ts'
 import * as postbacks from './0010_postbacks.ts'
 import * as clickCounts from './0011_click_counts.ts'
 import * as programClickTotals from './0012_program_click_totals.ts'
-import * as setupTokens from './0013_setup_tokens.ts'
+import * as accountLinks from './0013_account_links.ts'
+import * as deliveryResponses from './0014_delivery_responses.ts'
 
 export const coreMigrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -30,5 +31,6 @@ export const coreMigrations: Record<string, Migration> = {
   '0010_postbacks': postbacks,
   '0011_click_counts': clickCounts,
   '0012_program_click_totals': programClickTotals,
-  '0013_setup_tokens': setupTokens,
+  '0013_account_links': accountLinks,
+  '0014_delivery_responses': deliveryResponses,
 }

@@ -14,7 +14,7 @@ export const ID_PREFIX = {
   user: 'usr_',
   membership: 'mem_',
   session: 'ses_',
-  setupToken: 'stp_',
+  accountLink: 'alk_',
   auditEvent: 'aud_',
   /** Bare: OpenPartner documents partner ids as plain ULIDs. */
   partner: '',

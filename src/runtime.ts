@@ -15,7 +15,7 @@ import { tenantRunner, type WithTenant } from './db/with-tenant.ts'
 import { DomainEventBus } from './domain-events/bus.ts'
 import { StartupError } from './errors.ts'
 import { createLogger, type Logger } from './log/logger.ts'
-import { createMailer } from './mail/mailer.ts'
+import { createMailer, type Mailer } from './mail/mailer.ts'
 import { type LoadedPlugins, loadPlugins } from './plugins/loader.ts'
 import { programFacet } from './plugins/program-facet.ts'
 import { enqueueDeliveries } from './webhooks/outbox.ts'
@@ -30,6 +30,8 @@ export interface Runtime {
   withTenant: WithTenant
   /** What sign-in plugins and the sign-in pages share: limits, audit, sessions and their cookie. */
   identity: IdentityFacet
+  /** Outgoing mail (config `mail`). */
+  mail: Mailer
   plugins: LoadedPlugins
   migrationSets: MigrationSet[]
   close(): Promise<void>
@@ -56,6 +58,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
     const bus = new DomainEventBus(log)
     const withTenant = tenantRunner(database, bus, enqueueDeliveries)
     const identity = identityFacet(config, database, withTenant)
+    const mail = createMailer(config.mail, (path) => resolveConfigPath(loaded, path))
     const plugins = await loadPlugins(config.plugins, {
       mode: config.mode,
       publicUrl: config.server.public_url,
@@ -64,7 +67,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       bus,
       withTenant,
       identity,
-      mail: createMailer(config.mail, (path) => resolveConfigPath(loaded, path)),
+      mail,
       tracking: trackingFacet(withTenant),
       program: programFacet(withTenant, config.webhooks.allow_hosts),
       registry: options.pluginRegistry,
@@ -86,6 +89,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       bus,
       withTenant,
       identity,
+      mail,
       plugins,
       migrationSets,
       close: () => database.close(),

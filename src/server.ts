@@ -32,7 +32,7 @@ import type { Runtime } from './runtime.ts'
 import { tenantResolver } from './tenants/resolver.ts'
 import { tenantRoutes } from './tenants/routes.ts'
 import { ensureDefaultTenant, type Tenant } from './tenants/service.ts'
-import { issueSetupToken, setupLink } from './tenants/setup.ts'
+import { accountLink, issueSetupToken } from './users/account-links.ts'
 import { webRoutes } from './web/routes.tsx'
 import { webhookRoutes } from './webhooks/routes.ts'
 import { DeliveryWorker } from './webhooks/worker.ts'
@@ -48,7 +48,7 @@ export interface RunningServer {
 
 export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
   const { config } = runtime
-  const resolveTenant = tenantResolver(runtime.database.db, singleTenant)
+  const resolveTenant = tenantResolver(runtime.database.db, singleTenant, runtime.bus)
   const clickRouter = createClickRouter({
     config,
     log: runtime.log,
@@ -67,6 +67,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
     resolveTenant,
     sessions,
     identity: runtime.identity,
+    mail: runtime.mail,
     signIn: runtime.plugins.signInMethods,
     bus: runtime.bus,
     plugins: runtime.plugins.names.map((p) => p.name),
@@ -127,7 +128,7 @@ export async function startServer(runtime: Runtime): Promise<RunningServer> {
     }
     if (created) {
       const { token } = await runtime.withTenant(tenant.id, (scope) => issueSetupToken(scope))
-      firstSetupLink = setupLink(config.server.public_url, config.mode, tenant.slug, token)
+      firstSetupLink = accountLink(config.server.public_url, config.mode, tenant.slug, 'setup', token)
     }
   } else if (runtime.adminKeys.length === 0) {
     log.warn(

@@ -13,7 +13,7 @@ import { createLogger } from '../log/logger.ts'
 import { addMember } from '../members/service.ts'
 import { openRuntime, type Runtime } from '../runtime.ts'
 import { createTenant, DEFAULT_TENANT_SLUG, ensureDefaultTenant, findTenantBySlug, listTenants, type Tenant } from '../tenants/service.ts'
-import { issueSetupToken, setupLink } from '../tenants/setup.ts'
+import { accountLink, issueSetupToken } from '../users/account-links.ts'
 import { createUser } from '../users/service.ts'
 
 export interface CommandOptions {
@@ -149,7 +149,7 @@ export async function checkLocalHealth(loaded: LoadedConfig, print: Print): Prom
 
 async function newSetupLink(rt: Runtime, tenant: Tenant): Promise<string> {
   const { token } = await rt.withTenant(tenant.id, (scope) => issueSetupToken(scope))
-  return setupLink(rt.config.server.public_url, rt.config.mode, tenant.slug, token)
+  return accountLink(rt.config.server.public_url, rt.config.mode, tenant.slug, 'setup', token)
 }
 
 /** `setup-link`: a fresh one-time setup link, while the organization has no owner. */

@@ -308,14 +308,20 @@ export interface WebhookDeliveriesTable {
   locked_until: string | null
   last_status: number | null
   last_error: string | null
+  /** The first bytes of the receiver's last answer (RESPONSE_EXCERPT_BYTES), as text. */
+  last_response: string | null
   created_at: string
   delivered_at: string | null
 }
 
-export interface SetupTokensTable {
+export interface AccountLinksTable {
   id: string
   tenant_id: string
-  /** SHA-256 of the token in the setup link; the token itself is printed once. */
+  /** `setup`: makes the first owner; `invitation`: lets a new member choose a password. */
+  purpose: 'setup' | 'invitation'
+  /** The invited member; null for setup. */
+  user_id: string | null
+  /** SHA-256 of the token in the link; the token itself is shown once. */
   token_hash: string
   created_at: string
   expires_at: string
@@ -344,5 +350,5 @@ export interface DB {
   payouts: PayoutsTable
   webhook_endpoints: WebhookEndpointsTable
   webhook_deliveries: WebhookDeliveriesTable
-  setup_tokens: SetupTokensTable
+  account_links: AccountLinksTable
 }

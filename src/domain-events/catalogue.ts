@@ -6,6 +6,7 @@
  */
 export const CORE_EVENTS = {
   'tenant.created': 'An organization was created',
+  'tenant.updated': 'The organization was renamed',
   'tenant.imported': 'An export was imported into the organization',
   'member.added': 'A person joined the organization’s team',
   'api_key.created': 'An API key was minted',

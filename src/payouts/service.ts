@@ -224,6 +224,18 @@ export async function countPayouts(scope: TenantScope, status: Row['status']): P
   return Number(row.n)
 }
 
+/** What the pending payouts add up to, per currency (what is due to be paid now). */
+export async function pendingTotals(scope: TenantScope): Promise<Record<string, string>> {
+  const rows = await scope.db
+    .selectFrom('payouts')
+    .select(['currency', (eb) => eb.fn.sum<number | string>('amount_minor').as('amount')])
+    .where('tenant_id', '=', scope.tenantId)
+    .where('status', '=', 'pending')
+    .groupBy('currency')
+    .execute()
+  return Object.fromEntries(rows.map((r) => [r.currency, formatAmount(BigInt(r.amount), r.currency)]))
+}
+
 /** Loads exactly the named payouts, all pending, or refuses the whole request. */
 async function pendingPayouts(scope: TenantScope, ids: string[]): Promise<Row[]> {
   const unique = [...new Set(ids)]

@@ -31,26 +31,28 @@ export interface Stats {
 
 /**
  * A partner's or a program's stats; a partner's within one program when both are given (a key bound
- * to that program asks for them).
+ * to that program asks for them); the whole tenant's when neither is (the console's overview).
  */
 export async function stats(scope: TenantScope, subject: { partnerId?: string; programId?: string }, range: StatsRange): Promise<Stats> {
   const from = range.from ? isoDate(range.from, 'from') : undefined
   const to = range.to ? isoDate(range.to, 'to') : undefined
   if (from && to && from >= to) throw new AppError(400, 'invalid_request', 'query.from must come before query.to')
-  const table = subject.partnerId ? 'partners' : 'programs'
-  const id = (subject.partnerId ?? subject.programId)!
-  // Each query keeps the rows of the subject: its partner, its program, or both.
+  // Each query keeps the rows of the subject: its partner, its program, both, or (neither) the whole tenant.
   const filters = [
     ...(subject.partnerId ? [['partner_id', subject.partnerId] as const] : []),
     ...(subject.programId ? [['program_id', subject.programId] as const] : []),
   ]
-  const exists = await scope.db
-    .selectFrom(table)
-    .select('id')
-    .where('tenant_id', '=', scope.tenantId)
-    .where('id', '=', id)
-    .executeTakeFirst()
-  if (!exists) throw new AppError(404, 'not_found', `no ${table.slice(0, -1)} ${id}`)
+  if (subject.partnerId || subject.programId) {
+    const table = subject.partnerId ? 'partners' : 'programs'
+    const id = (subject.partnerId ?? subject.programId)!
+    const exists = await scope.db
+      .selectFrom(table)
+      .select('id')
+      .where('tenant_id', '=', scope.tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst()
+    if (!exists) throw new AppError(404, 'not_found', `no ${table.slice(0, -1)} ${id}`)
+  }
 
   // Clicks are counted by quarter hour (links/click-counts.ts): the quarter hours that overlap the range,
   // in the partner's rows, or in the program's total rows.
@@ -287,4 +289,42 @@ export async function daily(
     if (row.trigger === 'sale' && row.currency) d.revenue[row.currency] = formatAmount(Number(row.value ?? 0), row.currency)
   }
   return [...days.values()]
+}
+
+/** The partners that converted most over a range (ties: the most earned first), with what they earned. */
+export async function topPartners(scope: TenantScope, range: { from: string; to: string }, limit: number) {
+  const rows = await scope.db
+    .selectFrom('commissions')
+    .select(['partner_id', (eb) => eb.fn.count<number | string>('event_id').distinct().as('conversions')])
+    .where('tenant_id', '=', scope.tenantId)
+    .where('kind', '=', 'commission')
+    .where('status', 'in', [...STANDING])
+    .where('created_at', '>=', isoDate(range.from, 'from'))
+    .where('created_at', '<', isoDate(range.to, 'to'))
+    .groupBy('partner_id')
+    .orderBy('conversions', 'desc')
+    .orderBy('partner_id')
+    .limit(limit)
+    .execute()
+  return rows.map((r) => ({ partnerId: r.partner_id, conversions: Number(r.conversions) }))
+}
+
+/** The links whose clicks converted most over a range. */
+export async function topLinks(scope: TenantScope, range: { from: string; to: string }, limit: number) {
+  const rows = await scope.db
+    .selectFrom('commissions')
+    .innerJoin('clicks', (join) => join.onRef('clicks.id', '=', 'commissions.click_id').on('clicks.tenant_id', '=', scope.tenantId))
+    .select(['clicks.link_id', (eb) => eb.fn.count<number | string>('commissions.event_id').distinct().as('conversions')])
+    .where('commissions.tenant_id', '=', scope.tenantId)
+    .where('commissions.kind', '=', 'commission')
+    .where('commissions.status', 'in', [...STANDING])
+    .where('commissions.created_at', '>=', isoDate(range.from, 'from'))
+    .where('commissions.created_at', '<', isoDate(range.to, 'to'))
+    .where('clicks.link_id', 'is not', null)
+    .groupBy('clicks.link_id')
+    .orderBy('conversions', 'desc')
+    .orderBy('clicks.link_id')
+    .limit(limit)
+    .execute()
+  return rows.map((r) => ({ linkId: r.link_id!, conversions: Number(r.conversions) }))
 }

@@ -47,6 +47,17 @@ export async function createTenant(db: Kysely<DB>, events: DomainEventBus, input
   return tenant
 }
 
+/** A new display name; told to every resolver (tenant.updated) so pages show it at once. */
+export async function renameTenant(db: Kysely<DB>, events: DomainEventBus, id: string, name: string): Promise<Tenant> {
+  const trimmed = name.trim()
+  if (!trimmed || trimmed.length > 200) throw new AppError(400, 'invalid_name', 'name: 1 to 200 characters')
+  await db.updateTable('tenants').set({ name: trimmed }).where('id', '=', id).execute()
+  const row = await db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
+  const tenant = toTenant(row)
+  await events.publish([{ type: 'tenant.updated', tenantId: id, occurredAt: new Date().toISOString(), data: tenant }])
+  return tenant
+}
+
 export async function findTenantBySlug(db: Kysely<DB>, slug: string): Promise<Tenant | undefined> {
   const row = await db.selectFrom('tenants').selectAll().where('slug', '=', slug).executeTakeFirst()
   return row && toTenant(row)

@@ -75,6 +75,22 @@ export async function createUser(
   return toUser(row)
 }
 
+/** Sets (or replaces) a user's password; `emailVerified` when the way they got here proved their email. */
+export async function setPassword(
+  db: Kysely<DB>,
+  userId: string,
+  password: string,
+  options: { emailVerified?: boolean } = {},
+): Promise<void> {
+  checkPassword(password)
+  const hash = await Bun.password.hash(password, { algorithm: 'argon2id' })
+  await db
+    .updateTable('users')
+    .set({ password_hash: hash, ...(options.emailVerified ? { email_verified: true } : {}) })
+    .where('id', '=', userId)
+    .execute()
+}
+
 export async function findUserRowByEmail(db: Kysely<DB>, email: string): Promise<DB['users'] | undefined> {
   return db.selectFrom('users').selectAll().where('email', '=', email.trim().toLowerCase()).executeTakeFirst()
 }

@@ -15,6 +15,7 @@ import type { Database } from '../db/database.ts'
 import type { TenantScope, TenantTransactionOptions, WithTenant } from '../db/with-tenant.ts'
 import type { DomainEventBus } from '../domain-events/bus.ts'
 import type { Logger } from '../log/logger.ts'
+import type { Mailer } from '../mail/mailer.ts'
 import type { PayoutProvider } from '../payouts/providers.ts'
 import type { TenantResolver } from '../tenants/resolver.ts'
 import type { Tenant } from '../tenants/service.ts'
@@ -33,6 +34,7 @@ export interface WebDeps {
   /** The session cookie strategy: the only credential pages take. */
   sessions: AuthStrategy
   identity: IdentityFacet
+  mail: Mailer
   signIn: readonly SignInMethod[]
   bus: DomainEventBus
   /** Names of the plugins that are on (the pages show what they offer). */

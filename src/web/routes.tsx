@@ -221,7 +221,7 @@ export function webRoutes(deps: WebDeps) {
         <Plain title="Sign in">
           <form method="get" action="/">
             <label for="organization">Your organization</label>
-            <input id="organization" name="organization" required pattern="[a-z0-9-]{1,63}" autocomplete="organization" />
+            <input id="organization" name="organization" required pattern="[a-z0-9\-]{1,63}" autocomplete="organization" />
             <small class="hint">The name in your organization's address: /t/&lt;name&gt;/admin</small>
             <button type="submit">Continue</button>
           </form>

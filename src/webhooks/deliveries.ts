@@ -18,6 +18,8 @@ export interface Delivery {
   nextAttemptAt: string | null
   lastStatus: number | null
   lastError: string | null
+  /** The start of the receiver's last answer. */
+  lastResponse: string | null
   createdAt: string
   deliveredAt: string | null
   payload: unknown
@@ -33,6 +35,7 @@ function toDelivery(row: Row): Delivery {
     nextAttemptAt: row.status === 'pending' ? row.next_attempt_at : null,
     lastStatus: row.last_status,
     lastError: row.last_error,
+    lastResponse: row.last_response,
     createdAt: row.created_at,
     deliveredAt: row.delivered_at,
     payload: JSON.parse(row.payload),

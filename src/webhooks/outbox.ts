@@ -28,6 +28,7 @@ export function deliveryRow(tenantId: string, endpointId: string, envelope: Enve
     locked_until: null,
     last_status: null,
     last_error: null,
+    last_response: null,
     created_at: now,
     delivered_at: null,
   }

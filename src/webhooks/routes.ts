@@ -30,6 +30,7 @@ const DeliverySchema = t.Object({
   nextAttemptAt: t.Nullable(t.String({ format: 'date-time' })),
   lastStatus: t.Nullable(t.Integer()),
   lastError: t.Nullable(t.String()),
+  lastResponse: t.Nullable(t.String({ description: 'The first 512 bytes of what the receiver last answered.' })),
   createdAt: t.String({ format: 'date-time' }),
   deliveredAt: t.Nullable(t.String({ format: 'date-time' })),
   payload: t.Unknown({ description: 'The envelope {id, type, created, data}, as sent.' }),

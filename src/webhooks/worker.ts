@@ -30,11 +30,38 @@ interface Outcome {
   ok: boolean
   status: number | null
   error: string | null
+  /** The start of the receiver's answer, for the delivery log. */
+  excerpt?: string | null
   /** No retry: the receiver is gone, or the endpoint is off. */
   final: boolean
   gone?: boolean
 }
 const BATCH = 50
+/** How much of a receiver's answer the delivery log keeps; the rest is not read. */
+export const RESPONSE_EXCERPT_BYTES = 512
+
+/** The first bytes of an answer as text (no NUL, which PostgreSQL cannot store), the rest left unread. */
+async function responseExcerpt(response: Response): Promise<string | null> {
+  const reader = response.body?.getReader()
+  if (!reader) return null
+  const chunks: Uint8Array[] = []
+  let size = 0
+  try {
+    while (size < RESPONSE_EXCERPT_BYTES) {
+      const { done, value } = await reader.read()
+      if (done) break
+      chunks.push(value)
+      size += value.byteLength
+    }
+  } catch {
+    // An answer cut off is still an answer; what came is kept.
+  } finally {
+    await reader.cancel().catch(() => {})
+  }
+  const bytes = Buffer.concat(chunks).subarray(0, RESPONSE_EXCERPT_BYTES)
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes).replaceAll('\u0000', '')
+  return text === '' ? null : text
+}
 
 export class DeliveryWorker {
   #timer: ReturnType<typeof setInterval> | undefined
@@ -133,6 +160,7 @@ export class DeliveryWorker {
         })
     let status: number | null = null
     let error: string | null = null
+    let excerpt: string | null = null
     try {
       await assertPublicDestination(new URL(target), this.settings.allow_hosts)
       const response = await fetch(target, {
@@ -143,20 +171,20 @@ export class DeliveryWorker {
         signal: AbortSignal.timeout(this.settings.timeout_ms),
       })
       status = response.status
-      await response.body?.cancel().catch(() => {})
+      excerpt = await responseExcerpt(response)
       if (status < 200 || status >= 300) error = `answered ${status}`
     } catch (err) {
       error =
         (err as Error).name === 'TimeoutError' ? `no answer within ${this.settings.timeout_ms} ms` : (err as Error).message.slice(0, 300)
     }
-    return { ok: error === null, status, error, final: status === 410, gone: status === 410 }
+    return { ok: error === null, status, error, excerpt, final: status === 410, gone: status === 410 }
   }
 
   async #record(scope: TenantScope, delivery: Delivery, outcome: Outcome): Promise<void> {
     const now = new Date()
     const attempts = delivery.attempts + 1
     const schedule = this.settings.retry_schedule_ms
-    const base = { attempts, last_status: outcome.status, last_error: outcome.error, locked_until: null }
+    const base = { attempts, last_status: outcome.status, last_error: outcome.error, last_response: outcome.excerpt, locked_until: null }
     if (outcome.ok) {
       await this.#update(scope, delivery.id, { ...base, status: 'delivered', delivered_at: now.toISOString() })
       await scope.db

@@ -46,7 +46,7 @@ export interface MintInput {
 }
 
 /** What a key bound to one program may do: its program's partners, links, events and commissions. */
-const PROGRAM_KEY_SCOPES = ['events:write', 'partners:read', 'partners:write', 'commissions:read', 'links:read', 'links:write']
+export const PROGRAM_KEY_SCOPES = ['events:write', 'partners:read', 'partners:write', 'commissions:read', 'links:read', 'links:write']
 
 const SECRET_LENGTH = 43 // base64url of 32 bytes
 /** last_used_at is written at most this often per key, so verifying a key stays a read. */

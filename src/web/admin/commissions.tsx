@@ -19,8 +19,8 @@ import type { TenantScope } from '../../db/with-tenant.ts'
 import { AppError } from '../../errors.ts'
 import { addAmounts } from '../../money/money.ts'
 import { getPartner } from '../../partners/service.ts'
+import { Bulk } from '../components/bulk.tsx'
 import { Confirm } from '../components/confirm.tsx'
-import { Csrf } from '../components/field.tsx'
 import { Filters } from '../components/filters.tsx'
 import { PageHead } from '../components/page-head.tsx'
 import { Status } from '../components/status.tsx'
@@ -167,8 +167,7 @@ async function queue(page: MemberPage): Promise<Response> {
           text="Commissions accrue when a customer a partner referred signs up or pays, and wait out the holdback before they can be approved."
         />
       ) : (
-        <form method="post" action={paths.to('/commissions/confirm')} id="bulk">
-          <Csrf token={page.csrf} />
+        <Bulk page={page} action={paths.to('/commissions/confirm')} active={canAct}>
           <DataTable
             caption="Commissions, newest first"
             rows={rows}
@@ -224,7 +223,7 @@ async function queue(page: MemberPage): Promise<Response> {
               ))}
             </div>
           )}
-        </form>
+        </Bulk>
       )}
       <Pager
         first={q.get('cursor') ? urlWith(page, {}) : undefined}

@@ -2,12 +2,28 @@
 import type { ConsoleRoute } from '../routes.tsx'
 import { accountPages } from './account.tsx'
 import { commissionPages } from './commissions.tsx'
+import { keyPages } from './keys.tsx'
 import { linkPages } from './links.tsx'
 import { overviewPages } from './overview.tsx'
 import { partnerPages } from './partners.tsx'
 import { payoutPages } from './payouts.tsx'
 import { programPages } from './programs.tsx'
+import { settingsPages } from './settings.tsx'
+import { teamPages } from './team.tsx'
+import { webhookPages } from './webhooks.tsx'
 
 export function adminRoutes(): ConsoleRoute[] {
-  return [...overviewPages, ...programPages, ...partnerPages, ...linkPages, ...commissionPages, ...payoutPages, ...accountPages]
+  return [
+    ...overviewPages,
+    ...programPages,
+    ...partnerPages,
+    ...linkPages,
+    ...commissionPages,
+    ...payoutPages,
+    ...webhookPages,
+    ...keyPages,
+    ...teamPages,
+    ...settingsPages,
+    ...accountPages,
+  ]
 }

@@ -194,7 +194,7 @@ async function newForm(page: MemberPage, values: Record<string, string> = {}, er
           label="Key"
           value={values.key}
           error={errors.key}
-          pattern="[A-Za-z0-9_-]{3,64}"
+          pattern="[A-Za-z0-9_\-]{3,64}"
           hint="The end of the short URL (/r/<key>): 3 to 64 letters, digits, - or _. Left empty, one is made up."
         />
         <Input

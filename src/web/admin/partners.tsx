@@ -171,10 +171,14 @@ async function newForm(page: MemberPage, values: Record<string, string> = {}, er
         hint="Where the partner gets its invitation and sign-in codes."
       />
       <Input name="name" label="Name" value={values.name} error={errors.name} />
-      <label for="f-invite">
-        <input id="f-invite" type="checkbox" name="invite" value="yes" checked={values.invite === 'yes' || values.email === undefined} />
-        Invite them to the partner portal now
-      </label>
+      {canInvite(page) ? (
+        <label for="f-invite">
+          <input id="f-invite" type="checkbox" name="invite" value="yes" checked={values.invite === 'yes' || values.email === undefined} />
+          Invite them to the partner portal now
+        </label>
+      ) : (
+        <p class="hint">Partners are invited to their portal by mail through the magic plugin; switch it on to invite them.</p>
+      )}
       <button type="submit">Add partner</button>
     </form>,
   ])

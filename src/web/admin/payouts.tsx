@@ -23,8 +23,9 @@ import {
   runPayouts,
   toPayout,
 } from '../../payouts/service.ts'
+import { Bulk } from '../components/bulk.tsx'
 import { Confirm } from '../components/confirm.tsx'
-import { Csrf, ErrorSummary, Fields, Input, Select } from '../components/field.tsx'
+import { ErrorSummary, Fields, Input, Select } from '../components/field.tsx'
 import { PageHead } from '../components/page-head.tsx'
 import { Status } from '../components/status.tsx'
 import { DataTable, EmptyState, Pager } from '../components/table.tsx'
@@ -109,8 +110,7 @@ async function list(page: MemberPage): Promise<Response> {
           }
         />
       ) : (
-        <form method="post" action={paths.to('/payouts/confirm')}>
-          <Csrf token={page.csrf} />
+        <Bulk page={page} action={paths.to('/payouts/confirm')} active={canManage && status === 'pending'}>
           <DataTable
             caption={`Payouts: ${status}`}
             rows={payouts.items}
@@ -153,7 +153,7 @@ async function list(page: MemberPage): Promise<Response> {
               </button>
             </div>
           )}
-        </form>
+        </Bulk>
       )}
       <Pager
         first={q.get('cursor') ? urlWith(page, { cursor: undefined }) : undefined}

@@ -10,7 +10,7 @@ import { endSession, resolveSession } from '../../auth/sessions/service.ts'
 import type { EmailCodeSignIn, PasswordSignIn, ProviderSignIn } from '../../auth/sign-in-methods.ts'
 import { safeNext } from '../../auth/sign-in-methods.ts'
 import { AppError } from '../../errors.ts'
-import { completeSetup, setupTokenValid } from '../../tenants/setup.ts'
+import { acceptInvitation, completeSetup, LINK_SPENT, openLink } from '../../users/account-links.ts'
 import { PASSWORD_MIN } from '../../users/service.ts'
 import { Document } from '../components/document.tsx'
 import { ErrorSummary, Input } from '../components/field.tsx'
@@ -261,7 +261,7 @@ export function publicRoutes(): PageRoute<TenantPage>[] {
       path: '/setup',
       handle: async (ctx) => {
         const token = ctx.url.searchParams.get('token') ?? ''
-        if (!(await ctx.withTenant((scope) => setupTokenValid(scope, token)))) return setupSpent(ctx)
+        if (!(await ctx.withTenant((scope) => openLink(scope, 'setup', token)))) return setupSpent(ctx)
         return page(ctx, 'Set up partnerd', <SetupForm ctx={ctx} token={token} values={{}} errors={{}} />)
       },
     },
@@ -293,7 +293,7 @@ export function publicRoutes(): PageRoute<TenantPage>[] {
               session.setCookie,
             ])
           } catch (err) {
-            if (err instanceof AppError && err.code === 'setup_link_invalid') return setupSpent(ctx)
+            if (err === LINK_SPENT) return setupSpent(ctx)
             if (!(err instanceof AppError)) throw err
             Object.assign(errors, errorsOf(err, { invalid_email: 'email', email_taken: 'email', weak_password: 'password' }))
           }
@@ -306,7 +306,98 @@ export function publicRoutes(): PageRoute<TenantPage>[] {
         )
       },
     },
+    {
+      method: 'GET',
+      path: '/welcome',
+      handle: async (ctx) => {
+        const token = ctx.url.searchParams.get('token') ?? ''
+        const link = await ctx.withTenant((scope) => openLink(scope, 'invitation', token))
+        if (!link) return invitationSpent(ctx)
+        const user = await ctx.deps.database.db
+          .selectFrom('users')
+          .select('email')
+          .where('id', '=', link.user_id!)
+          .executeTakeFirstOrThrow()
+        return page(ctx, `Welcome to ${ctx.tenant.name}`, <WelcomeForm ctx={ctx} token={token} email={user.email} errors={{}} />)
+      },
+    },
+    {
+      method: 'POST',
+      path: '/welcome',
+      handle: async (ctx) => {
+        const form = ctx.form!
+        ctx.deps.identity.assertSameOrigin(ctx.request)
+        const token = form.text('token') ?? ''
+        const password = form.raw('password')
+        const errors: FieldErrors = defined({
+          password: (password?.length ?? 0) < PASSWORD_MIN ? `Choose a password of at least ${PASSWORD_MIN} characters` : undefined,
+          confirm: password && form.raw('confirm') !== password ? 'The two passwords differ' : undefined,
+        }) as FieldErrors
+        if (Object.keys(errors).length === 0) {
+          try {
+            const { userId } = await ctx.withTenant((scope) => acceptInvitation(scope, token, password!, ctx.ip))
+            const session = await ctx.deps.identity.startSession({
+              userId,
+              tenantId: ctx.tenant.id,
+              ip: ctx.ip,
+              userAgent: ctx.request.headers.get('user-agent'),
+            })
+            return redirectTo(ctx, ctx.paths.admin, { kind: 'ok', text: `Welcome to ${ctx.tenant.name}.` }, [session.setCookie])
+          } catch (err) {
+            if (err === LINK_SPENT) return invitationSpent(ctx)
+            if (!(err instanceof AppError)) throw err
+            Object.assign(errors, errorsOf(err, { weak_password: 'password' }))
+          }
+        }
+        return page(
+          ctx,
+          `Welcome to ${ctx.tenant.name}`,
+          <WelcomeForm ctx={ctx} token={token} email={form.text('email') ?? ''} errors={errors} />,
+          400,
+        )
+      },
+    },
   ]
+}
+
+function invitationSpent(ctx: TenantPage): Response {
+  return page(
+    ctx,
+    'This invitation no longer works',
+    <>
+      <p>It was already used, or it is more than 7 days old. Ask whoever invited you to invite you again.</p>
+      <p>
+        Already chose a password? <a href={ctx.paths.signIn}>Sign in</a>.
+      </p>
+    </>,
+    410,
+  )
+}
+
+function WelcomeForm({ ctx, token, email, errors }: { ctx: TenantPage; token: string; email: string; errors: FieldErrors }) {
+  return (
+    <>
+      <p>
+        You have been invited to {ctx.tenant.name} as <strong>{email}</strong>. Choose a password to sign in with.
+      </p>
+      <ErrorSummary errors={errors} labels={{ password: 'Password', confirm: 'Password again' }} />
+      <form method="post" action={`${ctx.paths.root}/welcome`}>
+        <input type="hidden" name="token" value={token} />
+        <input type="hidden" name="email" value={email} />
+        <Input
+          name="password"
+          label="Password"
+          type="password"
+          autocomplete="new-password"
+          required
+          hint={`At least ${PASSWORD_MIN} characters.`}
+          error={errors.password}
+        />
+        <Input name="confirm" label="Password again" type="password" autocomplete="new-password" required error={errors.confirm} />
+        <button type="submit">Choose my password</button>
+      </form>
+    </>
+  )
 }
 
 function setupSpent(ctx: TenantPage): Response {
