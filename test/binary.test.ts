@@ -3,34 +3,24 @@
  * config, called over HTTP, stopped. Also the external example plugin loaded from disk by the binary,
  * the CLI, and every bad start exiting at once with one line naming its cause.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { createHmac, randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { createServer, type Server } from 'node:net'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import Stripe from 'stripe'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { stringify } from 'yaml'
 import { createPartner as createPieceAction } from '../integrations/activepieces/index.ts'
 import pkg from '../package.json' with { type: 'json' }
+import { BINARY, ROOT, run, type Served, serve, stop, stopAll, writeConfig } from './support/binary.ts'
 import { DIALECTS, databaseSection, tempDir } from './support/databases.ts'
 import { startOidcProvider } from './support/oidc.ts'
 import { freePort } from './support/ports.ts'
 import { startReceiver } from './support/receiver.ts'
 import { walkRedirects } from './support/redirects.ts'
 
-const ROOT = resolve(import.meta.dirname, '..')
-const BINARY = join(ROOT, 'dist', 'partnerd')
 const HELLO = join(ROOT, 'examples', 'plugins', 'hello', 'index.ts')
-
-const running: ChildProcess[] = []
-
-function writeConfig(settings: Record<string, unknown>, dir = tempDir()): string {
-  const file = join(dir, 'partnerd.yaml')
-  writeFileSync(file, typeof settings === 'string' ? settings : stringify(settings))
-  return file
-}
 
 function sqliteConfig(dir: string, extra: Record<string, unknown> = {}) {
   return {
@@ -48,61 +38,6 @@ function pluginFile(dir: string, name: string, setup: string): string {
   return file
 }
 
-const BOOTSTRAP_KEY = /op_live_[A-Za-z0-9_-]{43}/
-
-interface Served {
-  url: string
-  stderr: () => string
-  /** The admin key a first start prints on stderr (a separate pipe: it may arrive after the URL). */
-  bootstrapKey: () => Promise<string>
-  proc: ChildProcess
-}
-
-/**
- * Starts `partnerd serve`, resolves once it logs its URL; collects stderr for the bootstrap key.
- * `env` is added to the environment; a variable given as undefined is removed from it.
- */
-function serve(config: string, env: Record<string, string | undefined> = {}): Promise<Served> {
-  const environment: Record<string, string | undefined> = { ...process.env, ADMIN_API_KEY: '', ...env }
-  for (const [name, value] of Object.entries(environment)) if (value === undefined) delete environment[name]
-  const proc = spawn(BINARY, ['serve', '--config', config], { env: environment })
-  running.push(proc)
-  let out = ''
-  let err = ''
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start within 10 s\n${out}\n${err}`)), 10_000)
-    proc.stderr!.on('data', (d) => {
-      err += d
-    })
-    proc.stdout!.on('data', (d) => {
-      out += d
-      for (const line of out.split('\n')) {
-        if (!line.includes('partnerd listening')) continue
-        clearTimeout(timer)
-        const bootstrapKey = async () => {
-          for (let waited = 0; waited < 5000; waited += 20) {
-            const key = err.match(BOOTSTRAP_KEY)?.[0]
-            if (key) return key
-            await new Promise((r) => setTimeout(r, 20))
-          }
-          throw new Error(`no bootstrap key on stderr:\n${err}`)
-        }
-        resolvePromise({ url: JSON.parse(line).url, stderr: () => err, bootstrapKey, proc })
-      }
-    })
-    proc.on('exit', (code) => reject(new Error(`exited ${code}\n${out}\n${err}`)))
-  })
-}
-
-async function stop(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return
-  const exited = new Promise((r) => proc.once('exit', r))
-  proc.kill('SIGTERM')
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 3000)
-  await exited
-  clearTimeout(timer)
-}
-
 /** `partnerd user create` for a config; the password, when given, goes in on standard input. */
 function createUser(config: string, email: string, options: { role?: string; password?: string } = {}) {
   const args = ['user', 'create', '--email', email, '--role', options.role ?? 'owner', '--config', config]
@@ -112,21 +47,12 @@ function createUser(config: string, email: string, options: { role?: string; pas
   return r.stdout
 }
 
-/** Runs the binary to completion: for the CLI and for starts that must fail. */
-function run(args: string[], env: Record<string, string> = {}) {
-  const started = Date.now()
-  const r = spawnSync(BINARY, args, { encoding: 'utf8', timeout: 15_000, env: { ...process.env, ADMIN_API_KEY: '', ...env } })
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started }
-}
-
+// The binary is built once for the run, by test/support/global-setup.ts.
 beforeAll(() => {
-  const build = spawnSync('bun', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', timeout: 170_000 })
-  if (build.status !== 0) throw new Error(`bun run build failed:\n${build.stdout}\n${build.stderr}`)
-}, 180_000)
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map(stop))
+  if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: the global setup builds it`)
 })
+
+afterEach(stopAll)
 
 describe('dist/partnerd', () => {
   it('starts on SQLite: /health, /ready, a 401 from a protected route, and the printed admin key works', async () => {

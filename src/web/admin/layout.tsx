@@ -25,7 +25,6 @@ export type Section =
 export interface ConsolePageOptions {
   title: string
   section: Section
-  charts?: boolean
   status?: number
 }
 
@@ -59,13 +58,7 @@ export async function consolePage(page: MemberPage, options: ConsolePageOptions,
   ]
   return htmlPage(
     page,
-    <Document
-      title={`${options.title} · ${page.tenant.name} · partnerd`}
-      locale={page.fmt.locale}
-      assets={page.assets}
-      csrf={page.csrf}
-      charts={options.charts}
-    >
+    <Document title={`${options.title} · ${page.tenant.name} · partnerd`} locale={page.fmt.locale} assets={page.assets} csrf={page.csrf}>
       <Frame
         brand={{ label: 'partnerd', href: page.paths.admin }}
         nav={nav}

@@ -99,19 +99,21 @@ async function overview(page: MemberPage): Promise<Response> {
       ? [{ n: data.pending.count, text: `pending payouts to pay (${fmt.amounts(data.pending.totals)})`, href: paths.to('/payouts') }]
       : []),
   ].filter((t) => t.n > 0)
-  return consolePage(page, { title: 'Overview', section: 'overview', charts: true }, [
+  return consolePage(page, { title: 'Overview', section: 'overview' }, [
     head,
-    <nav class="filters" aria-label="Period">
-      {PRESETS.map((p) => (
-        <a
-          href={`${paths.admin}?days=${p}`}
-          class={`button small ${range.preset === p ? '' : 'secondary outline'}`}
-          aria-current={range.preset === p ? 'page' : undefined}
-        >
-          {p} days
-        </a>
-      ))}
-      <form method="get" action={paths.admin} class="filters">
+    <div class="period">
+      <nav class="presets" aria-label="Period">
+        {PRESETS.map((p) => (
+          <a
+            href={`${paths.admin}?days=${p}`}
+            class={`button small ${range.preset === p ? '' : 'secondary outline'}`}
+            aria-current={range.preset === p ? 'page' : undefined}
+          >
+            {p} days
+          </a>
+        ))}
+      </nav>
+      <form method="get" action={paths.admin} class="filters" aria-label="Another period">
         <label for="range-from">
           From
           <input id="range-from" type="date" name="from" value={range.from} />
@@ -124,7 +126,7 @@ async function overview(page: MemberPage): Promise<Response> {
           Show
         </button>
       </form>
-    </nav>,
+    </div>,
     <section class="kpis" aria-label={`The last ${period}`}>
       <Kpi label="Clicks" value={fmt.number(now.clicks.total)} change={changeText(now.clicks.total, before!.clicks.total, period)} />
       <Kpi

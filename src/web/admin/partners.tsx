@@ -235,7 +235,7 @@ async function detail(page: MemberPage): Promise<Response> {
   const shortUrl = (key: string) =>
     `${page.deps.config.server.public_url.replace(/\/$/, '')}/r/${page.deps.config.mode === 'multi' ? `${page.tenant.slug}/` : ''}${key}`
   const canWrite = page.can('partners:write')
-  return consolePage(page, { title: partnerLabel(partner), section: 'partners', charts: true }, [
+  return consolePage(page, { title: partnerLabel(partner), section: 'partners' }, [
     <PageHead title={partnerLabel(partner)} crumbs={[{ label: 'Partners', href: paths.to('/partners') }]}>
       {canWrite && partner.status === 'active' && canInvite(page) && (
         <form method="post" action={paths.to(`/partners/${id}/invite`)}>

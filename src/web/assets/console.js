@@ -97,10 +97,31 @@
     }
   }
 
+  /** The chart library, fetched once, the first time a page has a chart. */
+  let chartLibrary
+  function loadCharts() {
+    chartLibrary ??= new Promise((resolve, reject) => {
+      const script = document.createElement('script')
+      script.src = document.querySelector('meta[name="partnerd-charts"]')?.getAttribute('content') ?? ''
+      script.onload = resolve
+      script.onerror = reject
+      document.head.append(script)
+    })
+    return chartLibrary
+  }
+
   /** Draws each chart from the numbers of the table in its figure (the table stays, for readers and copying). */
   function drawCharts(root) {
-    if (typeof window.uPlot !== 'function') return
-    for (const figure of root.querySelectorAll('figure.chart[data-chart]')) {
+    const figures = root.querySelectorAll('figure.chart[data-chart]:not([data-drawn])')
+    if (figures.length === 0) return
+    if (typeof window.uPlot !== 'function') {
+      loadCharts().then(
+        () => drawCharts(root),
+        () => {},
+      )
+      return
+    }
+    for (const figure of figures) {
       if (figure.dataset.drawn) continue
       const table = figure.querySelector('table')
       const plot = figure.querySelector('.plot')

@@ -18,7 +18,7 @@ export function ChartWithTable({ title, series, rows }: { title: string; series:
       <div class="plot" aria-hidden="true" />
       <details>
         <summary>The numbers</summary>
-        <div class="table-wrap">
+        <section class="table-wrap" tabindex={0} aria-label={`${title}: the numbers`}>
           <table>
             <thead>
               <tr>
@@ -45,7 +45,7 @@ export function ChartWithTable({ title, series, rows }: { title: string; series:
               ))}
             </tbody>
           </table>
-        </div>
+        </section>
       </details>
     </figure>
   )

@@ -13,15 +13,13 @@ export interface DocumentProps {
   assets: Record<AssetName, string>
   /** The session's CSRF token, when someone is signed in. */
   csrf?: string
-  /** Charts are drawn on this page: load uPlot. */
-  charts?: boolean
   children: ComponentChildren
 }
 
 // htmx 4: no indicator stylesheet of its own (our CSS has the rule); 4xx answers (a form with errors) are swapped in.
 const HTMX_CONFIG = JSON.stringify({ includeIndicatorCSS: false })
 
-export function Document({ title, locale, assets, csrf, charts, children }: DocumentProps) {
+export function Document({ title, locale, assets, csrf, children }: DocumentProps) {
   const body: Record<string, string> = { 'hx-boost:inherited': 'true' }
   if (csrf) body['hx-headers:inherited'] = JSON.stringify({ [CSRF_HEADER]: csrf })
   return (
@@ -33,11 +31,12 @@ export function Document({ title, locale, assets, csrf, charts, children }: Docu
         <title>{title}</title>
         <link rel="icon" href="data:," />
         <meta name="htmx-config" content={HTMX_CONFIG} />
+        {/* The chart library, loaded by the page script only where a page (or a part htmx swaps in) has a chart. */}
+        <meta name="partnerd-charts" content={assets['uplot.js']} />
         <link rel="stylesheet" href={assets['pico.css']} />
-        {charts && <link rel="stylesheet" href={assets['uplot.css']} />}
+        <link rel="stylesheet" href={assets['uplot.css']} />
         <link rel="stylesheet" href={assets['console.css']} />
         <script src={assets['htmx.js']} defer />
-        {charts && <script src={assets['uplot.js']} defer />}
         <script src={assets['console.js']} defer />
       </head>
       <body {...body}>{children}</body>

@@ -29,7 +29,8 @@ export interface TableProps<T> {
 
 export function DataTable<T>({ caption, rows, columns, rowId, sort, select }: TableProps<T>) {
   return (
-    <div class="table-wrap">
+    // A region one can scroll by keyboard when the table is wider than the screen.
+    <section class="table-wrap" tabindex={0} aria-label={caption}>
       <table class="striped">
         <caption class="visually-hidden">{caption}</caption>
         <thead>
@@ -74,7 +75,7 @@ export function DataTable<T>({ caption, rows, columns, rowId, sort, select }: Ta
           })}
         </tbody>
       </table>
-    </div>
+    </section>
   )
 }
 
