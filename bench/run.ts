@@ -12,12 +12,14 @@
  * Authentication, against the same route served without a guard (bench/plugins/same-route.ts):
  *   - requests/s of the guarded route with an API key, and with a session cookie
  * The partner program (bench/tracking.ts): the click router, event ingestion, reads at scale.
- * Pass --build to rebuild dist/partnerd first; pass `tracking`, `router`, `reads` or `webhooks` for one section.
+ * The console (bench/console.ts): pages against their JSON calls at scale, and the first page's bytes.
+ * Pass --build to rebuild dist/partnerd first; pass `tracking`, `router`, `reads`, `webhooks` or `console` for one section.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { consoleBench } from './console.ts'
 import {
   CONNECTIONS,
   LOAD_SECONDS,
@@ -33,7 +35,7 @@ import {
   stop,
   table,
 } from './support.ts'
-import { trackingBench } from './tracking.ts'
+import { startPostgres, trackingBench } from './tracking.ts'
 import { webhooksBench } from './webhooks.ts'
 
 const WORK = mkdtempSync(join(tmpdir(), 'partnerd-bench-'))
@@ -81,7 +83,7 @@ async function main() {
   sh('bun', ['build', ...flags, join(ROOT, 'bench/baseline-server.ts'), '--outfile', BASELINE])
   // Sections: `tracking` (the partner program), `router` or `reads` (two parts of it alone) or
   // `webhooks`, or all by default.
-  const only = ['tracking', 'router', 'reads', 'webhooks'].find((name) => process.argv.includes(name))
+  const only = ['tracking', 'router', 'reads', 'webhooks', 'console'].find((name) => process.argv.includes(name))
   if (!only) await foundation()
   if (!only || only === 'tracking' || only === 'router' || only === 'reads') {
     if (only !== 'reads') sh('bun', ['build', ...flags, join(ROOT, 'bench/baseline-stored-server.ts'), '--outfile', STORED_BASELINE])
@@ -95,6 +97,17 @@ async function main() {
   if (!only || only === 'webhooks') {
     console.log('\nWebhooks: the worker against plain POSTs of the same bodies from one process, 50 at a time.\n')
     table(await webhooksBench({ work: WORK }))
+  }
+  if (!only || only === 'console') {
+    const postgres = await startPostgres()
+    try {
+      const rows = await consoleBench({ work: WORK, postgres })
+      console.log('\nThe console: a page against the JSON call of its main data (the same session cookie, the same run),')
+      console.log('and the bytes of the first page against their budget.\n')
+      table(rows)
+    } finally {
+      await postgres.stop()
+    }
   }
 }
 

@@ -92,9 +92,14 @@ function ms(value: string | undefined, unit: string | undefined): number {
 /** wrk from a separate process, bounded in time; p99 from its latency distribution. */
 export function load(
   url: string,
-  options: { header?: string[]; script?: string; seconds?: number; connections?: number; warm?: boolean } = {},
+  options: { header?: string[]; script?: string; seconds?: number; connections?: number; warm?: boolean; timeoutSeconds?: number } = {},
 ): Load {
-  const args = [...(options.header ?? []).flatMap((h) => ['-H', h]), ...(options.script ? ['-s', options.script] : [])]
+  const args = [
+    ...(options.header ?? []).flatMap((h) => ['-H', h]),
+    ...(options.script ? ['-s', options.script] : []),
+    // wrk counts a request slower than this as an error, not in the latency.
+    ...(options.timeoutSeconds ? ['--timeout', `${options.timeoutSeconds}s`] : []),
+  ]
   if (options.warm !== false) sh('wrk', ['-t1', '-c8', '-d1s', ...args, url])
   const out = sh('wrk', [
     '-t2',
@@ -122,4 +127,10 @@ export function table(rows: string[][]): void {
   const print = (r: string[]) => console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '))
   print(head)
   for (const r of rows) print(r)
+}
+
+/** Runs a partnerd command to completion (the CLI), with `input` on standard input. */
+export function cli(args: string[], input?: string): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(PARTNERD, args, { input, encoding: 'utf8', timeout: 30_000 })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }

@@ -26,16 +26,16 @@ import { PROGRAM_TOTAL, periodOf } from '../src/links/click-counts.ts'
 import { startEmbeddedPostgres } from '../test/support/embedded-postgres.ts'
 import { freePort, load, median, PARTNERD, startBaseline, started, startTimed, stop, table } from './support.ts'
 
-type Dialect = 'sqlite' | 'postgres'
-const ADMIN_KEY = randomBytes(32).toString('hex')
+export type Dialect = 'sqlite' | 'postgres'
+export const ADMIN_KEY = randomBytes(32).toString('hex')
 const CUSTOMERS = 200
-const SCALE = { partners: 100_000, clicks: 1_000_000 }
+export const SCALE = { partners: 100_000, clicks: 1_000_000 }
 /** The seeded partner whose stats and email the reads ask for (seed() names it so). */
 const PROBE = 4242
 const PROBE_EMAIL = `seed${PROBE}@partners.example`
 const APP_ROLE = 'partnerd_bench_app'
 
-interface Target {
+export interface Target {
   dialect: Dialect
   config: string
   /** Where partnerd's data is: the SQLite file, or the serving role's URL. */
@@ -46,7 +46,7 @@ interface Target {
   close: () => Promise<void>
 }
 
-async function startPostgres() {
+export async function startPostgres() {
   const server = await startEmbeddedPostgres(freePort())
   const { adminUrl, port } = server
   const admin = new pg.Client({ connectionString: adminUrl })
@@ -71,9 +71,9 @@ async function startPostgres() {
   }
 }
 
-type Postgres = Awaited<ReturnType<typeof startPostgres>>
+export type Postgres = Awaited<ReturnType<typeof startPostgres>>
 
-async function target(dialect: Dialect, work: string, postgres: Postgres): Promise<Target> {
+export async function target(dialect: Dialect, work: string, postgres: Postgres): Promise<Target> {
   const dir = mkdtempSync(join(work, `${dialect}-`))
   const file = join(dir, 'partnerd.yaml')
   const common = `server:\n  host: 127.0.0.1\n  port: \${PORT:-0}\nauth:\n  admin_api_keys: ${ADMIN_KEY}\nlogging:\n  level: warn\ntracking:\n  velocity_per_minute: 100000000\n  max_per_minute: 100000000\n  identify_per_minute: 100000000\ncommissions:\n  approve_interval_seconds: 0\n`
@@ -106,7 +106,7 @@ async function target(dialect: Dialect, work: string, postgres: Postgres): Promi
   }
 }
 
-async function api(url: string, method: string, path: string, body?: unknown) {
+export async function api(url: string, method: string, path: string, body?: unknown) {
   const res = await fetch(`${url}/api${path}`, {
     method,
     headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
@@ -280,7 +280,7 @@ async function settle(t: Target): Promise<void> {
   }
 }
 
-async function tenantId(t: Target): Promise<string> {
+export async function tenantId(t: Target): Promise<string> {
   return String((await t.query(`select id from tenants limit 1`))[0]!.id)
 }
 
@@ -348,7 +348,7 @@ const COUNT_SEEDED_CLICKS = `insert into click_counts (tenant_id, partner_id, pr
   group by tenant_id, program_id`
 
 /** Fills the tenant with SCALE partners and clicks, straight into the database (as the schema owner). */
-async function seed(t: Target, tenant: string, programId: string): Promise<void> {
+export async function seed(t: Target, tenant: string, programId: string): Promise<void> {
   const at = new Date().toISOString()
   if (t.dialect === 'postgres') {
     await t.query(

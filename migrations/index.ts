@@ -17,6 +17,7 @@ import * as clickCounts from './0011_click_counts.ts'
 import * as programClickTotals from './0012_program_click_totals.ts'
 import * as accountLinks from './0013_account_links.ts'
 import * as deliveryResponses from './0014_delivery_responses.ts'
+import * as commissionLists from './0015_commission_lists.ts'
 
 export const coreMigrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -33,4 +34,5 @@ export const coreMigrations: Record<string, Migration> = {
   '0012_program_click_totals': programClickTotals,
   '0013_account_links': accountLinks,
   '0014_delivery_responses': deliveryResponses,
+  '0015_commission_lists': commissionLists,
 }

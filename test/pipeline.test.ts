@@ -161,6 +161,20 @@ describe.each(DIALECTS)('the partner program on %s', (dialect) => {
       revenue: { USD: '99.99' },
       commissions: { paid: { USD: '25.00' }, approved: { USD: '-20.00' } },
     })
+    // The same figures as the console lists them: the partner's totals, and its program's overview.
+    const listed = await json('GET', `/partners?email=${encodeURIComponent(ptn.email)}&totals=true`)
+    expect(listed.partners[0].totals).toEqual({ clicks: 1, conversions: 2, revenue: { USD: '99.99' }, earned: { USD: '5.00' } })
+    const overview = await json('GET', `/overview?programId=${prg.id}`)
+    expect(overview).toMatchObject({
+      now: { clicks: 1, signups: 1, sales: 1, revenue: { USD: '99.99' } },
+      before: { clicks: 0, signups: 0, sales: 0, revenue: {} },
+      commissions: { paid: { USD: '25.00' }, approved: { USD: '-20.00' } },
+      earned: { USD: '5.00' },
+      top: { partners: [{ partnerId: ptn.id, conversions: 2 }], links: [{ linkId: lnk.id, key: 'spring-sale', conversions: 2 }] },
+    })
+    expect(overview.days).toHaveLength(30)
+    expect(overview.days.reduce((n: number, d: { clicks: number }) => n + d.clicks, 0)).toBe(1)
+    expect(overview.pending).toBeUndefined() // a program's report: payouts are across programs
     const programStats = await json('GET', `/programs/${prg.id}/stats?to=2020-01-01`)
     expect(programStats).toMatchObject({ clicks: { total: 0 }, conversions: { signups: 0, sales: 0 }, commissions: {} })
     expect((await call('GET', `/programs/${prg.id}/stats?from=2026-02-01&to=2026-01-01`)).status).toBe(400)

@@ -59,7 +59,7 @@ export async function listAudit(
       if (page.subject) q = q.where('subject', '=', page.subject)
       return sliced(q, slice).execute()
     },
-    { newestFirst: true },
+    { order: 'newest' },
   )
   return {
     items: result.items.map((r) => ({

@@ -18,6 +18,9 @@ import { formatAmount } from '../money/money.ts'
 
 type Row = DB['commissions']
 
+/** Commissions that stand: earned and not taken back (in holdback, flagged for review, approved, paid). */
+export const STANDING_STATUSES = ['accrued', 'flagged', 'approved', 'paid'] as const
+
 export interface Commission {
   id: string
   partnerId: string
@@ -84,6 +87,26 @@ export async function listCommissions(scope: TenantScope, filter: CommissionFilt
     return sliced(q, slice).execute()
   })
   return { items: page.items.map(toCommission), nextCursor: page.nextCursor }
+}
+
+/**
+ * How many commissions wait in review, counted up to `cap` (the navigation's badge says "99+"): every
+ * page shows it, so it reads at most `cap` index entries whatever the queue's length.
+ */
+export async function countFlagged(scope: TenantScope, cap: number): Promise<number> {
+  const row = await scope.db
+    .selectFrom(
+      scope.db
+        .selectFrom('commissions')
+        .select('id')
+        .where('tenant_id', '=', scope.tenantId)
+        .where('status', '=', 'flagged')
+        .limit(cap)
+        .as('waiting'),
+    )
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
 }
 
 /** How many commissions each status holds, and how many accrued ones are past their holdback (ready to approve). */

@@ -5,6 +5,7 @@
 import { t as T } from 'elysia'
 import { type SelectQueryBuilder, sql } from 'kysely'
 import { AppError } from '../errors.ts'
+import { OneOf } from '../http/one-of.ts'
 
 export const DEFAULT_PAGE_SIZE = 50
 export const MAX_PAGE_SIZE = 200
@@ -19,6 +20,7 @@ export const PageQuery = T.Object(
     limit: T.Optional(
       T.String({ pattern: '^[0-9]{1,4}$', description: `page size, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})` }),
     ),
+    order: T.Optional(OneOf(['oldest', 'newest'], { description: 'oldest first (the default of most lists) or newest first' })),
   },
   { additionalProperties: true },
 )
@@ -26,8 +28,8 @@ export const PageQuery = T.Object(
 export interface PageRequest {
   cursor?: string
   limit?: number | string
-  /** Newest first (ids are ULIDs, so: by id descending); oldest first when false; the list's own order when left out. */
-  newestFirst?: boolean
+  /** `newest` first (ids are ULIDs, so: by id descending) or `oldest`; the list's own order when left out. */
+  order?: 'oldest' | 'newest'
 }
 
 /** The part of a list one page reads: after which id, how many rows, in which order. */
@@ -60,17 +62,17 @@ export interface Page<T> {
 
 /**
  * `fetch(slice)` must return the slice's rows (`sliced` makes a query do so). One row more than the
- * page is asked for, to know whether another page follows. `newestFirst` is the list's own order,
+ * page is asked for, to know whether another page follows. `order` is the list's own order,
  * for a request that does not say.
  */
 export async function fetchPage<T extends { id: string }>(
   page: PageRequest,
   fetch: (slice: Slice) => Promise<T[]>,
-  { newestFirst = false } = {},
+  { order = 'oldest' }: { order?: PageRequest['order'] } = {},
 ): Promise<Page<T>> {
   const limit = pageSize(page.limit)
   const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor)
-  const rows = await fetch({ after, take: limit + 1, newestFirst: page.newestFirst ?? newestFirst })
+  const rows = await fetch({ after, take: limit + 1, newestFirst: (page.order ?? order) === 'newest' })
   const items = rows.slice(0, limit)
   return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]!.id) : null }
 }

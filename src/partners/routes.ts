@@ -3,6 +3,7 @@ import { confineProgram } from '../auth/binding.ts'
 import { PageQuery } from '../db/pagination.ts'
 import { OneOf } from '../http/one-of.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
+import { partnerTotals } from '../reports/service.ts'
 import { createPartnerAs, reachPartner } from './reach.ts'
 import { listPartners, setPartnerStatus, updatePartner } from './service.ts'
 
@@ -16,6 +17,13 @@ export const PartnerSchema = t.Object({
   updatedAt: t.String({ format: 'date-time' }),
   revokedAt: t.Nullable(t.String({ format: 'date-time' })),
 })
+const Amounts = t.Record(t.String(), t.String(), { description: 'Per currency.' })
+const PartnerWithTotals = t.Composite([
+  PartnerSchema,
+  t.Object({
+    totals: t.Optional(t.Object({ clicks: t.Integer(), conversions: t.Integer(), revenue: Amounts, earned: Amounts })),
+  }),
+])
 const Metadata = t.Record(t.String({ maxLength: 100 }), t.Unknown(), {
   description: 'Your own references (CRM ids…); at most 16 KiB of JSON.',
 })
@@ -56,8 +64,18 @@ export function partnerRoutes(api: TenantApi) {
     .get(
       '/partners',
       async ({ query, withTenant, principal }) => {
-        const page = await withTenant((scope) => listPartners(scope, { ...query, programId: confineProgram(principal, query.programId) }))
-        return { partners: page.items, nextCursor: page.nextCursor }
+        const programId = confineProgram(principal, query.programId)
+        return withTenant(async (scope) => {
+          const page = await listPartners(scope, { ...query, programId })
+          if (query.totals !== 'true') return { partners: page.items, nextCursor: page.nextCursor }
+          // Each partner's figures, in the same grouped queries the console's list uses.
+          const totals = await partnerTotals(
+            scope,
+            page.items.map((p) => p.id),
+            programId,
+          )
+          return { partners: page.items.map((p) => ({ ...p, totals: totals.get(p.id)! })), nextCursor: page.nextCursor }
+        })
       },
       {
         auth: read,
@@ -67,10 +85,17 @@ export function partnerRoutes(api: TenantApi) {
             email: t.Optional(t.String({ maxLength: 254 })),
             status: t.Optional(OneOf(['active', 'revoked'])),
             programId: t.Optional(t.String({ maxLength: 64, description: 'Only partners enrolled in this program.' })),
+            search: t.Optional(t.String({ maxLength: 200, description: 'In the email or the name, whatever the case.' })),
+            totals: t.Optional(
+              OneOf(['true', 'false'], {
+                description:
+                  "true: each partner's clicks, conversions, revenue and earnings (all time; in the program, when one is named).",
+              }),
+            ),
           }),
         ]),
-        response: t.Object({ partners: t.Array(PartnerSchema), nextCursor: t.Nullable(t.String()) }),
-        detail: { tags, summary: 'List partners, filtered by email, status or program' },
+        response: t.Object({ partners: t.Array(PartnerWithTotals), nextCursor: t.Nullable(t.String()) }),
+        detail: { tags, summary: 'List partners, filtered by email, status, program or a search; with their figures on request' },
       },
     )
     .get('/partners/:id', ({ params, withTenant, principal }) => withTenant((scope) => reachPartner(scope, principal, params.id, 'read')), {

@@ -40,7 +40,7 @@ export function programFacet(withTenant: WithTenant, allowHosts: readonly string
       as(
         caller,
         'partners:read',
-        async (s) => (await listPartners(s, { limit, newestFirst: true, programId: confineProgram(caller.principal, undefined) })).items,
+        async (s) => (await listPartners(s, { limit, order: 'newest', programId: confineProgram(caller.principal, undefined) })).items,
         true,
       ),
     recentCommissions: (caller, limit, status) =>
@@ -48,11 +48,11 @@ export function programFacet(withTenant: WithTenant, allowHosts: readonly string
         caller,
         'commissions:read',
         async (s) =>
-          (await listCommissions(s, { limit, newestFirst: true, status, programId: confineProgram(caller.principal, undefined) })).items,
+          (await listCommissions(s, { limit, order: 'newest', status, programId: confineProgram(caller.principal, undefined) })).items,
         true,
       ),
     recentPayouts: (caller, limit, status) =>
-      as(caller, 'payouts:manage', async (s) => (await listPayouts(s, { limit, newestFirst: true, status })).items, true),
+      as(caller, 'payouts:manage', async (s) => (await listPayouts(s, { limit, order: 'newest', status })).items, true),
     subscribe: (caller, input) =>
       as(caller, 'webhooks:manage', async (s) => {
         const { secret: _secret, ...endpoint } = await createEndpoint(s, input, allowHosts)

@@ -18,7 +18,7 @@ import type { CommissionStatus } from '../../db/schema.ts'
 import type { TenantScope } from '../../db/with-tenant.ts'
 import { AppError } from '../../errors.ts'
 import { addAmounts } from '../../money/money.ts'
-import { getPartner } from '../../partners/service.ts'
+import { partnersByIds } from '../../partners/service.ts'
 import { Bulk } from '../components/bulk.tsx'
 import { Confirm } from '../components/confirm.tsx'
 import { Filters } from '../components/filters.tsx'
@@ -103,10 +103,10 @@ async function queue(page: MemberPage): Promise<Response> {
       to: filters.to ? new Date(Date.parse(filters.to) + 86_400_000).toISOString().slice(0, 10) : undefined,
       cursor: q.get('cursor') ?? undefined,
       limit: 50,
-      newestFirst: true,
+      order: 'newest',
     })
     const ids = [...new Set(list.items.map((c) => c.partnerId))]
-    const partners = new Map(await Promise.all(ids.map(async (id) => [id, await getPartner(scope, id)] as const)))
+    const partners = await partnersByIds(scope, ids)
     return { list, partners, programs: await allPrograms(scope) }
   })
   const { fmt, paths } = page

@@ -40,7 +40,7 @@ export const SCOPE_WORDS: Record<(typeof SCOPES)[number], string> = {
 
 async function list(page: MemberPage): Promise<Response> {
   const { keys, programs } = await page.withTenant(async (scope) => ({
-    keys: await fetchAll((request) => listApiKeys(scope, { ...request, newestFirst: true })),
+    keys: await fetchAll((request) => listApiKeys(scope, { ...request, order: 'newest' })),
     programs: await allPrograms(scope),
   }))
   const { fmt, paths } = page

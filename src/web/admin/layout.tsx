@@ -3,7 +3,7 @@
  * commissions to review, payouts to confirm), the organization and the person's menu.
  */
 import type { ComponentChildren } from 'preact'
-import { commissionCounts } from '../../commissions/service.ts'
+import { countFlagged } from '../../commissions/service.ts'
 import { countPayouts } from '../../payouts/service.ts'
 import { Document } from '../components/document.tsx'
 import { Frame, type NavItem } from '../components/frame.tsx'
@@ -22,6 +22,9 @@ export type Section =
   | 'settings'
   | 'account'
 
+/** The navigation counts up to this many ("99+"), so a page never pays for a long queue. */
+const BADGE_CAP = 100
+
 export interface ConsolePageOptions {
   title: string
   section: Section
@@ -31,7 +34,7 @@ export interface ConsolePageOptions {
 export async function consolePage(page: MemberPage, options: ConsolePageOptions, body: ComponentChildren): Promise<Response> {
   const { to } = page.paths
   const counts = await page.withTenant(async (scope) => ({
-    flagged: page.can('commissions:read') ? ((await commissionCounts(scope)).byStatus.flagged ?? 0) : 0,
+    flagged: page.can('commissions:read') ? await countFlagged(scope, BADGE_CAP) : 0,
     pendingPayouts: page.can('payouts:read') ? await countPayouts(scope, 'pending') : 0,
   }))
   const nav: NavItem[][] = [
@@ -45,6 +48,7 @@ export async function consolePage(page: MemberPage, options: ConsolePageOptions,
         label: 'Commissions',
         href: to('/commissions'),
         count: counts.flagged,
+        countText: counts.flagged >= BADGE_CAP ? `${BADGE_CAP - 1}+` : undefined,
         countLabel: 'flagged for review',
       },
       { section: 'payouts', label: 'Payouts', href: to('/payouts'), count: counts.pendingPayouts, countLabel: 'pending payouts' },

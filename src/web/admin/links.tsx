@@ -6,7 +6,7 @@
 import { AppError } from '../../errors.ts'
 import { archiveLink, createLink, getLink, type Link, listLinks } from '../../links/service.ts'
 import { reachPartner } from '../../partners/reach.ts'
-import { getPartner, listPartners } from '../../partners/service.ts'
+import { getPartner, listPartners, partnersByIds } from '../../partners/service.ts'
 import { linkTotals } from '../../reports/service.ts'
 import { Confirm } from '../components/confirm.tsx'
 import { Csrf, ErrorSummary, Input, Select } from '../components/field.tsx'
@@ -39,10 +39,10 @@ async function list(page: MemberPage): Promise<Response> {
       partnerId,
       cursor: q.get('cursor') ?? undefined,
       limit: 50,
-      newestFirst: !oldestFirst,
+      order: oldestFirst ? 'oldest' : 'newest',
     })
     const partnerIds = [...new Set(links.items.map((l) => l.partnerId))]
-    const partners = new Map(await Promise.all(partnerIds.map(async (id) => [id, await getPartner(scope, id)] as const)))
+    const partners = await partnersByIds(scope, partnerIds)
     return { links, partners, programs: await allPrograms(scope), totals: await linkTotals(scope, links.items) }
   })
   const { fmt, paths } = page
@@ -156,7 +156,7 @@ async function newForm(page: MemberPage, values: Record<string, string> = {}, er
   const data = await page.withTenant(async (scope) => ({
     programs: (await allPrograms(scope)).filter((p) => p.status !== 'archived'),
     // A few hundred partners fit a select; past that, the partner's page opens this form with its id set.
-    partners: (await listPartners(scope, { status: 'active', limit: 200, newestFirst: true })).items,
+    partners: (await listPartners(scope, { status: 'active', limit: 200, order: 'newest' })).items,
     preset: preset ? await getPartner(scope, preset).catch(() => undefined) : undefined,
   }))
   const partners = data.preset && !data.partners.some((p) => p.id === data.preset!.id) ? [data.preset, ...data.partners] : data.partners

@@ -4,12 +4,7 @@
  * what asks for work (flagged commissions to review, matured ones to approve, payouts to make); the
  * partners and links that converted most. An empty program says what to do next.
  */
-import { commissionCounts } from '../../commissions/service.ts'
-import { getLink } from '../../links/service.ts'
-import { addAmounts } from '../../money/money.ts'
-import { getPartner } from '../../partners/service.ts'
-import { countPayouts, pendingTotals } from '../../payouts/service.ts'
-import { daily, stats, topLinks, topPartners } from '../../reports/service.ts'
+import { overview, TODO_CAP } from '../../reports/overview.ts'
 import { ChartWithTable } from '../components/chart.tsx'
 import { changeText, Kpi } from '../components/kpi.tsx'
 import { PageHead } from '../components/page-head.tsx'
@@ -40,35 +35,16 @@ function rangeOf(page: MemberPage): { from: string; to: string; days: number; pr
   return { from: new Date(Date.parse(end) - preset * DAY).toISOString().slice(0, 10), to: end, days: preset, preset }
 }
 
-async function overview(page: MemberPage): Promise<Response> {
+async function overviewPage(page: MemberPage): Promise<Response> {
   const range = rangeOf(page)
-  const previous = { from: new Date(Date.parse(range.from) - range.days * DAY).toISOString().slice(0, 10), to: range.from }
-  const canCommissions = page.can('commissions:read')
-  const canPayouts = page.can('payouts:read')
-  const data = await page.withTenant(async (scope) => {
-    const programs = await allPrograms(scope)
-    if (programs.length === 0 || !canCommissions) return { programs }
-    const [now, before, days, counts, top, links] = await Promise.all([
-      stats(scope, {}, range),
-      stats(scope, {}, previous),
-      daily(scope, {}, range.from, range.to),
-      commissionCounts(scope),
-      topPartners(scope, range, 5),
-      topLinks(scope, range, 5),
-    ])
-    return {
-      programs,
-      now,
-      before,
-      days,
-      counts,
-      top: await Promise.all(top.map(async (t) => ({ ...t, partner: await getPartner(scope, t.partnerId) }))),
-      links: await Promise.all(links.map(async (t) => ({ ...t, link: await getLink(scope, t.linkId) }))),
-      pending: canPayouts ? { count: await countPayouts(scope, 'pending'), totals: await pendingTotals(scope) } : undefined,
-    }
-  })
   const { fmt, paths } = page
   const head = <PageHead title="Overview" />
+  const data = await page.withTenant(async (scope) => {
+    const programs = await allPrograms(scope)
+    if (programs.length === 0 || !page.can('commissions:read')) return { programs, report: undefined }
+    // The same report GET /overview answers.
+    return { programs, report: await overview(scope, range, { payouts: page.can('payouts:read') }) }
+  })
   if (data.programs.length === 0) {
     return consolePage(page, { title: 'Overview', section: 'overview' }, [
       head,
@@ -88,15 +64,16 @@ async function overview(page: MemberPage): Promise<Response> {
       </article>,
     ])
   }
-  if (!('now' in data) || !data.now) return consolePage(page, { title: 'Overview', section: 'overview' }, [head])
-  const { now, before, counts } = data
+  const report = data.report
+  if (!report) return consolePage(page, { title: 'Overview', section: 'overview' }, [head])
+  const { now, before } = report
   const period = `${range.days} days`
-  const earned = (s: typeof now) => Object.values(s.commissions).flatMap((byCurrency) => Object.keys(byCurrency)).length
+  const capped = (n: number) => (n >= TODO_CAP ? `${fmt.number(TODO_CAP - 1)}+` : fmt.number(n))
   const toDo = [
-    { n: counts.byStatus.flagged ?? 0, text: 'flagged commissions to review', href: paths.to('/commissions?status=flagged') },
-    { n: counts.matured, text: 'commissions past their holdback, to approve', href: paths.to('/commissions?status=accrued') },
-    ...(data.pending
-      ? [{ n: data.pending.count, text: `pending payouts to pay (${fmt.amounts(data.pending.totals)})`, href: paths.to('/payouts') }]
+    { n: report.toDo.flagged, text: 'flagged commissions to review', href: paths.to('/commissions?status=flagged') },
+    { n: report.toDo.matured, text: 'commissions past their holdback, to approve', href: paths.to('/commissions?status=accrued') },
+    ...(report.pending
+      ? [{ n: report.pending.count, text: `pending payouts to pay (${fmt.amounts(report.pending.totals)})`, href: paths.to('/payouts') }]
       : []),
   ].filter((t) => t.n > 0)
   return consolePage(page, { title: 'Overview', section: 'overview' }, [
@@ -128,21 +105,13 @@ async function overview(page: MemberPage): Promise<Response> {
       </form>
     </div>,
     <section class="kpis" aria-label={`The last ${period}`}>
-      <Kpi label="Clicks" value={fmt.number(now.clicks.total)} change={changeText(now.clicks.total, before!.clicks.total, period)} />
-      <Kpi
-        label="Sign-ups"
-        value={fmt.number(now.conversions.signups)}
-        change={changeText(now.conversions.signups, before!.conversions.signups, period)}
-      />
-      <Kpi
-        label="Sales"
-        value={fmt.number(now.conversions.sales)}
-        change={changeText(now.conversions.sales, before!.conversions.sales, period)}
-      />
+      <Kpi label="Clicks" value={fmt.number(now.clicks)} change={changeText(now.clicks, before.clicks, period)} />
+      <Kpi label="Sign-ups" value={fmt.number(now.signups)} change={changeText(now.signups, before.signups, period)} />
+      <Kpi label="Sales" value={fmt.number(now.sales)} change={changeText(now.sales, before.sales, period)} />
       <Kpi label="Revenue" value={fmt.amounts(now.revenue)} />
-      <Kpi label="Commissions earned" value={earned(now) ? fmt.amounts(sumStanding(now.commissions)) : '—'} />
-      {data.pending && (
-        <Kpi label="Payouts due" value={fmt.amounts(data.pending.totals)} change={`${fmt.number(data.pending.count)} pending`} />
+      <Kpi label="Commissions earned" value={fmt.amounts(report.earned)} />
+      {report.pending && (
+        <Kpi label="Payouts due" value={fmt.amounts(report.pending.totals)} change={`${fmt.number(report.pending.count)} pending`} />
       )}
     </section>,
     <div class="grid-2">
@@ -155,7 +124,7 @@ async function overview(page: MemberPage): Promise<Response> {
             {toDo.map((t) => (
               <li>
                 <a href={t.href}>
-                  {fmt.number(t.n)} {t.text}
+                  {capped(t.n)} {t.text}
                 </a>
               </li>
             ))}
@@ -168,7 +137,7 @@ async function overview(page: MemberPage): Promise<Response> {
           {(['accrued', 'flagged', 'approved', 'paid', 'reversed'] as const).map((s) => (
             <>
               <dt>{{ accrued: 'In holdback', flagged: 'Flagged', approved: 'Approved', paid: 'Paid', reversed: 'Reversed' }[s]}</dt>
-              <dd>{fmt.amounts(now.commissions[s] ?? {})}</dd>
+              <dd>{fmt.amounts(report.commissions[s] ?? {})}</dd>
             </>
           ))}
         </dl>
@@ -177,7 +146,7 @@ async function overview(page: MemberPage): Promise<Response> {
     <ChartWithTable
       title={`Clicks and conversions per day (UTC), the last ${period}`}
       series={['Clicks', 'Conversions']}
-      rows={data.days!.map((d) => ({
+      rows={report.days.map((d) => ({
         x: d.day,
         label: d.day,
         values: [
@@ -189,14 +158,14 @@ async function overview(page: MemberPage): Promise<Response> {
     <div class="grid-2">
       <article>
         <h2>Top partners</h2>
-        {data.top!.length === 0 ? (
+        {report.top.partners.length === 0 ? (
           <p class="muted">No conversions in this period.</p>
         ) : (
           <DataTable
             caption="The partners with the most conversions"
-            rows={data.top!}
+            rows={report.top.partners}
             columns={[
-              { label: 'Partner', cell: (t) => <a href={paths.to(`/partners/${t.partnerId}`)}>{partnerLabel(t.partner)}</a> },
+              { label: 'Partner', cell: (t) => <a href={paths.to(`/partners/${t.partnerId}`)}>{partnerLabel(t)}</a> },
               { label: 'Conversions', num: true, cell: (t) => fmt.number(t.conversions) },
             ]}
           />
@@ -204,14 +173,14 @@ async function overview(page: MemberPage): Promise<Response> {
       </article>
       <article>
         <h2>Top links</h2>
-        {data.links!.length === 0 ? (
+        {report.top.links.length === 0 ? (
           <p class="muted">No conversions in this period.</p>
         ) : (
           <DataTable
             caption="The links with the most conversions"
-            rows={data.links!}
+            rows={report.top.links}
             columns={[
-              { label: 'Link', cell: (t) => <code>{shortUrl(page, t.link.key)}</code> },
+              { label: 'Link', cell: (t) => <code>{shortUrl(page, t.key)}</code> },
               { label: 'Conversions', num: true, cell: (t) => fmt.number(t.conversions) },
             ]}
           />
@@ -221,13 +190,4 @@ async function overview(page: MemberPage): Promise<Response> {
   ])
 }
 
-/** Commissions that stand (in holdback, flagged, approved, paid), summed per currency. */
-function sumStanding(byStatus: Record<string, Record<string, string>>): Record<string, string> {
-  const out: Record<string, string[]> = {}
-  for (const status of ['accrued', 'flagged', 'approved', 'paid']) {
-    for (const [currency, amount] of Object.entries(byStatus[status] ?? {})) out[currency] = [...(out[currency] ?? []), amount]
-  }
-  return Object.fromEntries(Object.entries(out).map(([currency, amounts]) => [currency, addAmounts(amounts, currency)]))
-}
-
-export const overviewPages: ConsoleRoute[] = [{ method: 'GET', path: '', handle: overview }]
+export const overviewPages: ConsoleRoute[] = [{ method: 'GET', path: '', handle: overviewPage }]

@@ -44,7 +44,7 @@ async function list(page: MemberPage): Promise<Response> {
       programId,
       cursor: q.get('cursor') ?? undefined,
       limit: 50,
-      newestFirst: !oldestFirst,
+      order: oldestFirst ? 'oldest' : 'newest',
     })
     const totals = await partnerTotals(
       scope,
@@ -222,10 +222,10 @@ async function detail(page: MemberPage): Promise<Response> {
       programs: await allPrograms(scope),
       totals: (await partnerTotals(scope, [id])).get(id)!,
       days: await daily(scope, { partnerId: id }, since, until),
-      links: (await listLinks(scope, { partnerId: id, limit: 50, newestFirst: true })).items,
+      links: (await listLinks(scope, { partnerId: id, limit: 50, order: 'newest' })).items,
       coupons: await listCoupons(scope, id, undefined),
-      commissions: (await listCommissions(scope, { partnerId: id, limit: 20, newestFirst: true })).items,
-      payouts: page.can('payouts:read') ? (await listPayouts(scope, { partnerId: id, limit: 20, newestFirst: true })).items : [],
+      commissions: (await listCommissions(scope, { partnerId: id, limit: 20, order: 'newest' })).items,
+      payouts: page.can('payouts:read') ? (await listPayouts(scope, { partnerId: id, limit: 20, order: 'newest' })).items : [],
       audit: page.can('audit:read') ? (await listAudit(scope, { subject: id, limit: 20 })).items : [],
     }
   })

@@ -7,7 +7,7 @@
 import { listCommissions } from '../../commissions/service.ts'
 import { AppError } from '../../errors.ts'
 import { addAmounts, currencyDigits } from '../../money/money.ts'
-import { getPartner, type Partner } from '../../partners/service.ts'
+import { getPartner, type Partner, partnersByIds } from '../../partners/service.ts'
 import {
   applyOutcomes,
   getPayout,
@@ -46,16 +46,14 @@ const OUTCOME_WORDS: Record<PlannedPayout['outcome'], string> = {
 }
 
 async function partnersOf(page: MemberPage, ids: string[]): Promise<Map<string, Partner>> {
-  return page.withTenant(
-    async (scope) => new Map(await Promise.all([...new Set(ids)].map(async (id) => [id, await getPartner(scope, id)] as const))),
-  )
+  return page.withTenant(async (scope) => await partnersByIds(scope, ids))
 }
 
 async function list(page: MemberPage): Promise<Response> {
   const status = oneOf(page, 'status', STATUSES) ?? 'pending'
   const q = page.url.searchParams
   const payouts = await page.withTenant((scope) =>
-    listPayouts(scope, { status, cursor: q.get('cursor') ?? undefined, limit: 50, newestFirst: true }),
+    listPayouts(scope, { status, cursor: q.get('cursor') ?? undefined, limit: 50, order: 'newest' }),
   )
   const partners = await partnersOf(
     page,

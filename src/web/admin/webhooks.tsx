@@ -205,7 +205,7 @@ async function detail(
       status: deliveryStatus && ['pending', 'delivered', 'failed'].includes(deliveryStatus) ? deliveryStatus : undefined,
       cursor: q.get('cursor') ?? undefined,
       limit: 25,
-      newestFirst: true,
+      order: 'newest',
     }),
   }))
   const { endpoint, deliveries } = data

@@ -12,6 +12,8 @@ export interface NavItem {
   label: string
   href: string
   count?: number
+  /** The count as shown, when not the number itself ("99+"). */
+  countText?: string
   countLabel?: string
 }
 
@@ -51,7 +53,7 @@ export function Frame({ brand, nav, current, organization, person, csrf, flash, 
                         <span>{item.label}</span>
                         {item.count ? (
                           <span class="count">
-                            {item.count}
+                            {item.countText ?? item.count}
                             <span class="visually-hidden"> {item.countLabel}</span>
                           </span>
                         ) : null}
