@@ -69,6 +69,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
     identity: runtime.identity,
     mail: runtime.mail,
     signIn: runtime.plugins.signInMethods,
+    credentialKinds: runtime.plugins.credentialKinds,
     bus: runtime.bus,
     plugins: runtime.plugins.names.map((p) => p.name),
     payoutProviders,

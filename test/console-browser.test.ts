@@ -52,7 +52,7 @@ async function baseConfig(name: Scenario['name'], port: number, extra: Record<st
     logging: { level: 'info' },
     webhooks: { allow_hosts: ['127.0.0.1'], poll_interval_ms: 50 },
     mail: { transport: 'smtp', smtp_url: inbox.url, from: 'partnerd <no-reply@example.com>' },
-    plugins: [{ builtin: 'magic' }],
+    plugins: [{ builtin: 'magic' }, { builtin: 'xauth' }],
     database: await databaseSection(name),
     ...extra,
   }
@@ -275,6 +275,20 @@ describe.each(SCENARIOS)('the console in Chromium on $name', (scenario) => {
     await page.waitForURL(/\/keys$/)
     expect(await page.content()).not.toContain(key)
     await check(page, 'keys')
+
+    // An X-Auth pair for a customer integration, beside the keys: shown once, and it works.
+    await page.getByRole('link', { name: 'X-Auth pairs' }).click()
+    await page.getByRole('link', { name: 'New X-Auth pair' }).click()
+    await page.getByLabel('Name').fill('ERP sync')
+    await page.getByRole('checkbox', { name: /^links:read/ }).check()
+    await check(page, 'xauth-new')
+    await page.getByRole('button', { name: 'Issue it' }).click()
+    const authId = await page.getByLabel('X-Auth-ID').inputValue()
+    const authToken = await page.getByLabel('X-Auth-Token').inputValue()
+    await check(page, 'xauth-shown-once')
+    expect((await fetch(`${tenantApi}/links`, { headers: { 'x-auth-id': authId, 'x-auth-token': authToken } })).status).toBe(200)
+    await page.getByRole('link', { name: 'Done' }).click()
+    await check(page, 'xauth')
 
     await nav('Settings')
     await check(page, 'settings')

@@ -6,6 +6,7 @@
  * redirects, the one-time links, the security headers and the assets.
  */
 import { createHash } from 'node:crypto'
+import type { Kysely } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROLE_SCOPES, type Role } from '../src/auth/roles.ts'
 import { hasScopes } from '../src/auth/scopes.ts'
@@ -49,6 +50,12 @@ describe.each(DIALECTS)('the console on %s', (dialect) => {
       payouts: await db.selectFrom('payouts').select(['id', 'status']).orderBy('id').execute(),
       endpoints: await db.selectFrom('webhook_endpoints').select(['id', 'active', 'secret', 'updated_at']).orderBy('id').execute(),
       keys: await db.selectFrom('api_keys').select(['id', 'revoked_at']).orderBy('id').execute(),
+      // The plugin's own table, outside the core's row types.
+      pairs: await (db as unknown as Kysely<any>)
+        .selectFrom('xauth_credentials')
+        .select(['auth_id', 'revoked_at'])
+        .orderBy('auth_id')
+        .execute(),
       members: await db.selectFrom('memberships').select(['id', 'role']).orderBy('id').execute(),
       deliveries: await db.selectFrom('webhook_deliveries').select(['id', 'status']).orderBy('id').execute(),
     }))
@@ -57,6 +64,7 @@ describe.each(DIALECTS)('the console on %s', (dialect) => {
     server = await startTestServer(dialect, {
       server: { host: '127.0.0.1', port: 0, public_url: 'http://127.0.0.1:9' },
       webhooks: { allow_hosts: ['127.0.0.1'] },
+      plugins: [{ builtin: 'xauth' }],
     })
     tenant = (await findTenantBySlug(server.runtime.database.db, 'default'))!
     const program = await api('POST', '/programs', {
@@ -89,6 +97,7 @@ describe.each(DIALECTS)('the console on %s', (dialect) => {
     ids.webhook = endpoint.id
     ids.delivery = (await api('POST', `/webhooks/${endpoint.id}/test`)).id
     ids.key = (await api('POST', '/api-keys', { name: 'spare', scopes: ['links:read'] })).id
+    ids.xauth = (await api('POST', '/xauth/credentials', { kind: 'customer', name: 'ERP', scopes: ['links:read'] })).authId
 
     const { db } = server.runtime.database
     for (const role of ROLES) {
@@ -114,6 +123,9 @@ describe.each(DIALECTS)('the console on %s', (dialect) => {
       const segment = route.path.slice(0, offset).split('/').filter(Boolean).pop()
       if (name === 'deliveryId') return ids.delivery!
       if (name === 'userId') return ids.member!
+      // A plugin's kind of credential (`/credentials/:kind/:id`): the xauth pair.
+      if (name === 'kind') return 'xauth'
+      if (segment === ':kind') return ids.xauth!
       const kind = {
         programs: 'program',
         partners: 'partner',
@@ -315,6 +327,50 @@ describe.each(DIALECTS)('the console on %s', (dialect) => {
     expect(fixed.status).toBe(400)
     expect(again).toMatch(/id="f-destinationUrl"[^>]*aria-invalid="true"/)
     expect(again).toContain('value="ftp://nope"')
+  })
+
+  it('issues an X-Auth pair from the keys area, shows it once, and revokes it', async () => {
+    const owner = sessions.owner
+    const list = await (await get(server, '/admin/credentials/xauth', owner)).text()
+    expect(list).toContain('X-Auth pairs')
+    expect(list).toContain(ids.xauth)
+    expect(await (await get(server, '/admin/keys', sessions.viewer)).text()).toContain('href="/admin/credentials/xauth"')
+    // The plugin's rules, beside their fields: an unknown partner email, a customer pair without scopes.
+    const unknown = await form(
+      server,
+      '/admin/credentials/xauth/new',
+      { name: 'Report', kind: 'partner', partnerId: 'nobody@x.example' },
+      owner,
+    )
+    expect(unknown.status).toBe(400)
+    expect(await unknown.text()).toMatch(/id="f-partnerId"[^>]*aria-invalid="true"/)
+    const noScopes = await form(server, '/admin/credentials/xauth/new', { name: 'Sync', kind: 'customer' }, owner)
+    const noScopesHtml = await noScopes.text()
+    expect(noScopes.status).toBe(400)
+    expect(noScopesHtml).toMatch(/id="f-scopes"[^>]*aria-invalid="true"/)
+    expect(noScopesHtml).toContain('value="Sync"')
+    // A partner pair, named by the partner's email: its secrets once, and it acts as that partner.
+    const issued = await form(
+      server,
+      '/admin/credentials/xauth/new',
+      { name: 'Grace reporting', kind: 'partner', partnerId: 'grace@partners.example' },
+      owner,
+    )
+    expect(issued.status).toBe(201)
+    const html = await issued.text()
+    const authId = /value="((?:PA)_[A-Z0-9]{20})"/.exec(html)?.[1]
+    const token = /<h2>X-Auth-Token<\/h2>[\s\S]*?value="([^"]+)"/.exec(html)?.[1]
+    expect(authId && token).toBeTruthy()
+    const me = await server.call('GET', '/api/me', { headers: { 'x-auth-id': authId!, 'x-auth-token': token! } })
+    expect(me.status).toBe(200)
+    expect((await me.json()).partner.id).toBe(ids.partner)
+    const listed = await (await get(server, '/admin/credentials/xauth', owner)).text()
+    expect(listed).toContain(authId)
+    expect(listed).not.toContain(token)
+    const revoked = await form(server, `/admin/credentials/xauth/${authId}/revoke`, { confirmed: 'yes' }, owner)
+    expect(revoked.status).toBe(303)
+    const after = await server.call('GET', '/api/me', { headers: { 'x-auth-id': authId!, 'x-auth-token': token! } })
+    expect(after.status).toBe(401)
   })
 
   it('makes the owner once from a setup link, which then no longer works', async () => {

@@ -4,8 +4,8 @@
  * (the company's integrations) only the others. A pair on the wrong paths is 403 `wrong_credentials`.
  * Admins issue, list and revoke pairs under `/xauth/credentials`.
  */
-import type { PluginDefinition } from '../../src/plugins/contract.ts'
-import { AUTH_ID, issueCredential, listCredentials, revokeCredential, tenantOfAuthId, verifyPair } from './credentials.ts'
+import type { PluginDefinition, PluginTenantScope } from '../../src/plugins/contract.ts'
+import { AUTH_ID, type Credential, issueCredential, listCredentials, revokeCredential, tenantOfAuthId, verifyPair } from './credentials.ts'
 
 /** The path after the tenant API base (`/api` or `/api/t/<slug>`). */
 function routePath(request: Request): string {
@@ -102,44 +102,99 @@ const xauth: PluginDefinition = {
     const tags = ['X-Auth credentials']
     const scopeNames = host.scopes
 
+    const IssueBody = t.Object(
+      {
+        kind: t.Union([t.Literal('partner'), t.Literal('customer')]),
+        name: t.String({ minLength: 1, maxLength: 100 }),
+        partnerId: t.Optional(t.String({ maxLength: 64 })),
+        scopes: t.Optional(t.Array(t.Union(scopeNames.map((s) => t.Literal(s))), { maxItems: scopeNames.length })),
+      },
+      { additionalProperties: false },
+    )
+    type IssueInput = { kind: 'partner' | 'customer'; name: string; partnerId?: string; scopes?: string[] }
+
+    /** What the route and the console both issue through: the body's rules beyond its schema, then the pair. */
+    async function issue(scope: PluginTenantScope, body: IssueInput) {
+      if ((body.kind === 'partner') !== (body.partnerId !== undefined)) {
+        throw new host.AppError(400, 'invalid_request', 'partnerId: partner credentials name their partner; customer credentials do not')
+      }
+      if (body.kind === 'partner' && body.scopes?.length) {
+        throw new host.AppError(400, 'invalid_scopes', 'scopes: partner credentials act as the partner; give no scopes')
+      }
+      if (body.kind === 'customer' && !body.scopes?.length) throw new host.AppError(400, 'invalid_scopes', 'scopes: give the scopes')
+      if (body.partnerId) {
+        const partner = await scope.db
+          .selectFrom('partners')
+          .select('status')
+          .where('tenant_id', '=', scope.tenantId)
+          .where('id', '=', body.partnerId)
+          .executeTakeFirst()
+        if (!partner) throw new host.AppError(404, 'not_found', `partnerId: no partner ${body.partnerId}`)
+      }
+      return issueCredential(scope, body)
+    }
+
+    const reach = (c: Credential) => (c.kind === 'partner' ? 'acts as one partner' : c.scopes.join(', '))
+    const issued = (c: Credential) => ({
+      id: c.authId,
+      name: c.name,
+      reach: reach(c),
+      partnerId: c.partnerId,
+      createdAt: c.createdAt,
+      lastUsedAt: c.lastUsedAt,
+      revokedAt: c.revokedAt,
+    })
+    host.addCredentialKind({
+      id: 'xauth',
+      title: 'X-Auth pairs',
+      one: 'X-Auth pair',
+      about:
+        'A pair is sent as two headers, X-Auth-ID and X-Auth-Token. A customer pair is for your own integrations, with the scopes you give it; a partner pair acts as one partner and reaches only its own routes (/me, /me/…).',
+      schema: IssueBody,
+      fields: [
+        { name: 'name', label: 'Name', type: 'text', required: true, hint: 'What uses it: “ERP sync”, “Partner’s reporting”.' },
+        {
+          name: 'kind',
+          label: 'Acts as',
+          type: 'choice',
+          required: true,
+          options: [
+            { value: 'customer', label: 'Your company (customer pair, with scopes)' },
+            { value: 'partner', label: 'One partner (partner pair)' },
+          ],
+        },
+        { name: 'partnerId', label: 'Partner', type: 'partner', hint: 'For a partner pair: the partner’s email or id.' },
+        { name: 'scopes', label: 'What it may do', type: 'scopes', hint: 'For a customer pair: at least one scope.' },
+      ],
+      list: async (scope) => (await listCredentials(scope)).map(issued),
+      issue: async (scope, input) => {
+        const { authToken, ...credential } = await issue(scope, input as IssueInput)
+        return {
+          credential: issued(credential),
+          secrets: [
+            { label: 'X-Auth-ID', value: credential.authId },
+            { label: 'X-Auth-Token', value: authToken },
+          ],
+        }
+      },
+      revoke: async (scope, id) => {
+        const revoked = await revokeCredential(scope, id)
+        return revoked && issued(revoked)
+      },
+    })
+
     host.routes((api) =>
       api
         .post(
           '/xauth/credentials',
           async ({ body, withTenant, set }) => {
-            if ((body.kind === 'partner') !== (body.partnerId !== undefined)) {
-              throw new host.AppError(400, 'invalid_request', 'partner credentials name their partnerId; customer credentials do not')
-            }
-            if (body.kind === 'partner' && body.scopes?.length) {
-              throw new host.AppError(400, 'invalid_scopes', 'partner credentials act as the partner; give no scopes')
-            }
-            if (body.kind === 'customer' && !body.scopes?.length) throw new host.AppError(400, 'invalid_scopes', 'give the scopes')
-            const issued = await withTenant(async (scope) => {
-              if (body.partnerId) {
-                const partner = await scope.db
-                  .selectFrom('partners')
-                  .select('status')
-                  .where('tenant_id', '=', scope.tenantId)
-                  .where('id', '=', body.partnerId)
-                  .executeTakeFirst()
-                if (!partner) throw new host.AppError(404, 'not_found', `no partner ${body.partnerId}`)
-              }
-              return issueCredential(scope, body)
-            })
+            const issued = await withTenant((scope) => issue(scope, body))
             set.status = 201
             return issued
           },
           {
             auth: { scopes: ['*'] },
-            body: t.Object(
-              {
-                kind: t.Union([t.Literal('partner'), t.Literal('customer')]),
-                name: t.String({ minLength: 1, maxLength: 100 }),
-                partnerId: t.Optional(t.String({ maxLength: 64 })),
-                scopes: t.Optional(t.Array(t.Union(scopeNames.map((s) => t.Literal(s))), { maxItems: scopeNames.length })),
-              },
-              { additionalProperties: false },
-            ),
+            body: IssueBody,
             response: { 201: t.Composite([CredentialSchema, t.Object({ authToken: t.String({ description: 'Shown once.' }) })]) },
             detail: { tags, summary: 'Issue an X-Auth-ID / X-Auth-Token pair (the token is in the answer, once)' },
           },

@@ -8,6 +8,7 @@ import type { Static, TSchema, Type } from '@sinclair/typebox'
 import type { Kysely } from 'kysely'
 import type { Migration } from 'kysely/migration'
 import type { TrackingFacet } from '../attribution/facet.ts'
+import type { CredentialKind } from '../auth/credential-kinds.ts'
 import type { IdentityFacet } from '../auth/identity-facet.ts'
 import type { AuthStrategy, Caller } from '../auth/principal.ts'
 import type { SignInMethod } from '../auth/sign-in-methods.ts'
@@ -59,6 +60,8 @@ export interface PluginHost<C = unknown> {
   addAuthStrategy(strategy: AuthStrategy): void
   /** Offer a way to sign in on the sign-in pages (see auth/sign-in-methods.ts). */
   addSignInMethod(method: SignInMethod): void
+  /** Credentials the plugin issues, run from the console's API keys area (see auth/credential-kinds.ts). */
+  addCredentialKind(kind: CredentialKind): void
   /** A payment provider for payout runs (`"method": "<name>"` in POST /payouts/run). */
   addPayoutProvider(provider: PayoutProvider): void
   /**

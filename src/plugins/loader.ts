@@ -10,6 +10,7 @@ import { Value } from '@sinclair/typebox/value'
 import type { Migration } from 'kysely/migration'
 import { type BuiltinPlugin, builtinPlugins } from '../../plugins/index.ts'
 import type { TrackingFacet } from '../attribution/facet.ts'
+import { CREDENTIAL_KIND_ID, type CredentialKind } from '../auth/credential-kinds.ts'
 import type { IdentityFacet } from '../auth/identity-facet.ts'
 import type { AuthStrategy } from '../auth/principal.ts'
 import { ALL_SCOPES, SCOPES } from '../auth/scopes.ts'
@@ -35,6 +36,7 @@ export interface LoadedPlugins {
   routes: OwnedRoutes[]
   strategies: AuthStrategy[]
   signInMethods: SignInMethod[]
+  credentialKinds: CredentialKind[]
   migrationSets: MigrationSet[]
   payoutProviders: PayoutProvider[]
 }
@@ -63,7 +65,15 @@ function withDefaults(entries: PluginEntry[], registry: Record<string, BuiltinPl
 }
 
 export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Promise<LoadedPlugins> {
-  const loaded: LoadedPlugins = { names: [], routes: [], strategies: [], signInMethods: [], migrationSets: [], payoutProviders: [] }
+  const loaded: LoadedPlugins = {
+    names: [],
+    routes: [],
+    strategies: [],
+    signInMethods: [],
+    credentialKinds: [],
+    migrationSets: [],
+    payoutProviders: [],
+  }
   const registry = deps.registry ?? builtinPlugins
   const all = withDefaults(entries, registry)
   const defaultCount = all.length - entries.length
@@ -99,6 +109,12 @@ export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Pro
           throw new StartupError(`${label}: another plugin already offers ${method.kind} sign-in`)
         }
         loaded.signInMethods.push(method)
+      },
+      addCredentialKind: (kind) => {
+        if (!CREDENTIAL_KIND_ID.test(kind.id))
+          throw new StartupError(`${label}: credential kind id ${JSON.stringify(kind.id)} is not lower-case letters, digits and hyphens`)
+        if (loaded.credentialKinds.some((k) => k.id === kind.id)) throw new StartupError(`${label}: a credential kind ${kind.id} exists`)
+        loaded.credentialKinds.push(kind)
       },
       addPayoutProvider: (provider) => {
         if (provider.name === 'manual' || loaded.payoutProviders.some((p) => p.name === provider.name)) {

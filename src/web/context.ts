@@ -6,6 +6,7 @@
  */
 import type { VNode } from 'preact'
 import { render } from 'preact-render-to-string'
+import type { CredentialKind } from '../auth/credential-kinds.ts'
 import type { IdentityFacet } from '../auth/identity-facet.ts'
 import type { AuthStrategy, Principal } from '../auth/principal.ts'
 import { type ALL_SCOPES, hasScopes, type Scope } from '../auth/scopes.ts'
@@ -36,6 +37,8 @@ export interface WebDeps {
   identity: IdentityFacet
   mail: Mailer
   signIn: readonly SignInMethod[]
+  /** Credentials plugins issue besides API keys (X-Auth pairs), run from the keys area. */
+  credentialKinds: readonly CredentialKind[]
   bus: DomainEventBus
   /** Names of the plugins that are on (the pages show what they offer). */
   plugins: readonly string[]

@@ -2,6 +2,7 @@
 import type { ConsoleRoute } from '../routes.tsx'
 import { accountPages } from './account.tsx'
 import { commissionPages } from './commissions.tsx'
+import { credentialPages } from './credentials.tsx'
 import { keyPages } from './keys.tsx'
 import { linkPages } from './links.tsx'
 import { overviewPages } from './overview.tsx'
@@ -22,6 +23,7 @@ export function adminRoutes(): ConsoleRoute[] {
     ...payoutPages,
     ...webhookPages,
     ...keyPages,
+    ...credentialPages,
     ...teamPages,
     ...settingsPages,
     ...accountPages,

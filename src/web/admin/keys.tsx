@@ -13,6 +13,7 @@ import { PageHead } from '../components/page-head.tsx'
 import { ShownOnce } from '../components/secret.tsx'
 import { Status } from '../components/status.tsx'
 import { DataTable, EmptyState } from '../components/table.tsx'
+import { Tabs } from '../components/tabs.tsx'
 import { Time } from '../components/time.tsx'
 import { type MemberPage, redirectTo } from '../context.ts'
 import { defined, errorsOf, type FieldErrors } from '../forms.ts'
@@ -38,6 +39,15 @@ export const SCOPE_WORDS: Record<(typeof SCOPES)[number], string> = {
   'audit:read': 'read the audit log',
 }
 
+/** The keys area's tabs: the API keys, then the credentials plugins issue (credentials.tsx). */
+export function KeyTabs({ page }: { page: MemberPage }) {
+  const tabs = [
+    { href: page.paths.to('/keys'), label: 'API keys' },
+    ...page.deps.credentialKinds.map((k) => ({ href: page.paths.to(`/credentials/${k.id}`), label: k.title })),
+  ]
+  return <Tabs label="Kinds of credential" tabs={tabs} current={page.url.pathname} />
+}
+
 async function list(page: MemberPage): Promise<Response> {
   const { keys, programs } = await page.withTenant(async (scope) => ({
     keys: await fetchAll((request) => listApiKeys(scope, { ...request, order: 'newest' })),
@@ -55,6 +65,7 @@ async function list(page: MemberPage): Promise<Response> {
         </a>
       )}
     </PageHead>,
+    <KeyTabs page={page} />,
     <p>
       Keys let your servers and integrations call the API at{' '}
       <code>
