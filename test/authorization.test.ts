@@ -1,14 +1,18 @@
 /**
  * The authorization matrix, built from the route table (the OpenAPI document the routes generate):
- * every route × every kind of caller × own or foreign tenant. A route added without a declared guard
- * fails here unless it is listed as public on purpose.
+ * every operation × every kind of credential × own or foreign tenant. What each caller may do comes
+ * from the declarations, not from a list kept by hand: a route's declared scopes (or partner-only
+ * mark) against the scopes the credential holds (a role's from ROLE_SCOPES, a key's as minted), plus
+ * the one path rule of X-Auth pairs. A route added without a declared guard fails here unless it is
+ * listed as public on purpose.
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mintApiKey } from '../src/auth/api-keys/service.ts'
-import { hasScopes } from '../src/auth/scopes.ts'
+import { mintApiKey, PROGRAM_KEY_SCOPES } from '../src/auth/api-keys/service.ts'
+import { ROLE_SCOPES, type Role } from '../src/auth/roles.ts'
+import { ALL_SCOPES, hasScopes, SCOPES } from '../src/auth/scopes.ts'
 import { createPartner } from '../src/partners/service.ts'
-import { createTenant } from '../src/tenants/service.ts'
+import { createTenant, type Tenant } from '../src/tenants/service.ts'
 import { addMembership, createUser } from '../src/users/service.ts'
 import { DIALECTS } from './support/databases.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
@@ -30,73 +34,143 @@ const PUBLIC = new Set([
   'OPTIONS /api/t/{slug}/attribution/identify',
 ])
 const PASSWORD = 'matrix password 123'
+const ROLES = ['owner', 'admin', 'member', 'viewer', 'partner'] as const satisfies readonly Role[]
+
+/**
+ * What a credential is in acme: none at all, another tenant's, or one holding scopes (and maybe
+ * acting as a partner). X-Auth pairs also keep to their paths: a partner pair to the partner's own
+ * (`/me`, `/me/…`), a customer pair to the others (`/me` itself is both's).
+ */
+type Holds = 'nothing' | 'foreign' | { scopes: readonly string[]; partner?: true; paths?: 'partner' | 'not-partner' }
 
 interface Caller {
   name: string
   headers: Record<string, string>
-  /** Scopes the caller holds in acme (none: not of acme). */
-  scopes: readonly string[] | null
+  holds: Holds
+}
+
+interface Operation {
+  method: string
+  path: string
+  required: string[]
+  partnerOnly: boolean
+}
+
+/** The answer the declarations call for: null for "let through" (anything but 401 and 403). */
+function expected(holds: Holds, op: Operation): number | null {
+  if (holds === 'nothing') return 401
+  if (holds === 'foreign') return 404
+  const path = op.path.replace(/^\/api\/t\/\{slug\}/, '')
+  const partnerPath = path.startsWith('/me/')
+  if (holds.paths === 'partner' && path !== '/me' && !partnerPath) return 403
+  if (holds.paths === 'not-partner' && partnerPath) return 403
+  if (op.partnerOnly) return holds.partner ? null : 403
+  return hasScopes(holds.scopes, op.required).length === 0 ? null : 403
 }
 
 describe.each(DIALECTS)('authorization matrix on %s', (dialect) => {
   const adminKey = randomBytes(32).toString('hex')
   let server: TestServer
   const callers: Caller[] = []
-  let operations: { method: string; path: string; required: string[]; partnerOnly: boolean }[] = []
+  let operations: Operation[] = []
 
   beforeAll(async () => {
     server = await startTestServer(dialect, {
       mode: 'multi',
       auth: { admin_api_keys: adminKey },
-      plugins: [{ builtin: 'jwt', config: { signing_secret: randomBytes(32).toString('hex') } }],
+      plugins: [{ builtin: 'jwt', config: { signing_secret: randomBytes(32).toString('hex') } }, { builtin: 'xauth' }],
     })
     const { db } = server.runtime.database
     const acme = await createTenant(db, server.runtime.bus, { slug: 'acme' })
     const globex = await createTenant(db, server.runtime.bus, { slug: 'globex' })
-    const key = (tenantId: string, scopes: string[]) =>
+    const api = async (tenant: Tenant, path: string, body: unknown, headers: Record<string, string> = {}) => {
+      const res = await server.call('POST', `/api/t/${tenant.slug}${path}`, { key: adminKey, body, headers })
+      const data = await res.json()
+      expect(res.status, `${path}: ${JSON.stringify(data)}`).toBeLessThan(300)
+      return data
+    }
+    const key = (tenant: Tenant, input: { scopes?: string[]; programId?: string; partnerId?: string }) =>
       server.runtime
-        .withTenant(tenantId, (s) => mintApiKey(s, 'op_live_', { name: scopes.join(' '), scopes }, { id: 'test' }))
+        .withTenant(tenant.id, (s) => mintApiKey(s, 'op_live_', { name: 'matrix', ...input }, { id: 'test' }))
         .then((k) => k.key)
-    const person = async (tenant: { id: string; slug: string }, role: string) => {
-      const user = await createUser(db, { email: `${role}-${tenant.slug}@example.com`, password: PASSWORD })
+    const people: Record<string, { email: string }> = {}
+    const person = async (tenant: Tenant, role: Role) => {
+      const email = `${role}-${tenant.slug}@example.com`
+      const user = await createUser(db, { email, password: PASSWORD })
       await server.runtime.withTenant(tenant.id, async (s) => {
-        const partner = role === 'partner' ? await createPartner(s, { email: user.email }) : undefined
+        const partner = role === 'partner' ? await createPartner(s, { email }) : undefined
         await addMembership(s, user.id, role, partner?.id)
       })
-      const res = await server.call('POST', `/api/t/${tenant.slug}/auth/sign-in/email`, { body: { email: user.email, password: PASSWORD } })
+      people[`${role}-${tenant.slug}`] = { email }
+      const res = await server.call('POST', `/api/t/${tenant.slug}/auth/sign-in/email`, { body: { email, password: PASSWORD } })
       return { cookie: res.headers.getSetCookie()[0]!.split(';')[0]! }
     }
-    callers.push(
-      { name: 'nobody', headers: {}, scopes: null },
-      { name: 'operator admin key', headers: { authorization: `Bearer ${adminKey}` }, scopes: ['*'] },
-      { name: 'tenant admin key', headers: { authorization: `Bearer ${await key(acme.id, ['*'])}` }, scopes: ['*'] },
-      { name: 'links:read key', headers: { 'x-api-key': await key(acme.id, ['links:read']) }, scopes: ['links:read'] },
-      { name: 'other tenant’s admin key', headers: { authorization: `Bearer ${await key(globex.id, ['*'])}` }, scopes: null },
-    )
-    for (const role of ['owner', 'admin', 'member', 'viewer', 'partner'] as const) {
-      const scopes = {
-        owner: ['*'],
-        admin: ['*'],
-        // The console's roles: a viewer reads every page, a member also acts on partners, links and commissions.
-        viewer: [
-          'partners:read',
-          'commissions:read',
-          'links:read',
-          'payouts:read',
-          'webhooks:read',
-          'team:read',
-          'keys:read',
-          'audit:read',
-        ],
-        member: [
-          ...['partners:read', 'commissions:read', 'links:read', 'payouts:read', 'webhooks:read', 'team:read', 'keys:read', 'audit:read'],
-          ...['events:write', 'partners:write', 'links:write', 'commissions:write'],
-        ],
-        partner: [],
-      }[role]
-      callers.push({ name: `${role} session`, headers: await person(acme, role), scopes })
+    const jwt = async (tenant: Tenant, role: Role) => {
+      const { email } = people[`${role}-${tenant.slug}`]!
+      const res = await server.call('POST', `/api/t/${tenant.slug}/auth/token`, { body: { email, password: PASSWORD } })
+      const body = await res.json()
+      expect(res.status, JSON.stringify(body)).toBe(200)
+      return { authorization: `Bearer ${body.tokens.access_token}` }
     }
-    callers.push({ name: 'other tenant’s owner session', headers: await person(globex, 'owner'), scopes: null })
+    const pair = async (tenant: Tenant, body: Record<string, unknown>) => {
+      const issued = await api(tenant, '/xauth/credentials', { name: 'matrix', ...body })
+      return { 'x-auth-id': issued.authId, 'x-auth-token': issued.authToken }
+    }
+
+    const program = await api(acme, '/programs', { name: 'Matrix', currency: 'USD', destinationUrl: 'https://shop.example.com/' })
+    const partner = await api(acme, '/partners', { email: 'keyed@partners.example' })
+    const pairScopes = ['links:read', 'partners:read']
+    callers.push(
+      { name: 'nobody', headers: {}, holds: 'nothing' },
+      { name: 'operator admin key', headers: { authorization: `Bearer ${adminKey}` }, holds: { scopes: [ALL_SCOPES] } },
+      {
+        name: 'tenant admin key',
+        headers: { authorization: `Bearer ${await key(acme, { scopes: [ALL_SCOPES] })}` },
+        holds: { scopes: [ALL_SCOPES] },
+      },
+    )
+    // A key for each scope: every scope's reach, one at a time.
+    for (const scope of SCOPES) {
+      callers.push({ name: `${scope} key`, headers: { 'x-api-key': await key(acme, { scopes: [scope] }) }, holds: { scopes: [scope] } })
+    }
+    callers.push(
+      {
+        name: 'program-bound key',
+        headers: { 'x-api-key': await key(acme, { scopes: [...PROGRAM_KEY_SCOPES], programId: program.id }) },
+        holds: { scopes: PROGRAM_KEY_SCOPES },
+      },
+      {
+        name: 'partner key',
+        headers: { authorization: `Bearer ${await key(acme, { partnerId: partner.id })}` },
+        holds: { scopes: [], partner: true },
+      },
+      {
+        name: 'customer X-Auth pair',
+        headers: await pair(acme, { kind: 'customer', scopes: pairScopes }),
+        holds: { scopes: pairScopes, paths: 'not-partner' },
+      },
+      {
+        name: 'partner X-Auth pair',
+        headers: await pair(acme, { kind: 'partner', partnerId: partner.id }),
+        holds: { scopes: [], partner: true, paths: 'partner' },
+      },
+    )
+    for (const role of ROLES) {
+      const holds = { scopes: ROLE_SCOPES[role], ...(role === 'partner' ? { partner: true as const } : {}) }
+      callers.push({ name: `${role} session`, headers: await person(acme, role), holds })
+      callers.push({ name: `${role} JWT`, headers: await jwt(acme, role), holds })
+    }
+    const foreignOwner = await person(globex, 'owner')
+    callers.push(
+      {
+        name: 'other tenant’s admin key',
+        headers: { authorization: `Bearer ${await key(globex, { scopes: [ALL_SCOPES] })}` },
+        holds: 'foreign',
+      },
+      { name: 'other tenant’s owner session', headers: foreignOwner, holds: 'foreign' },
+      { name: 'other tenant’s owner JWT', headers: await jwt(globex, 'owner'), holds: 'foreign' },
+      { name: 'other tenant’s X-Auth pair', headers: await pair(globex, { kind: 'customer', scopes: [...SCOPES] }), holds: 'foreign' },
+    )
 
     const doc = await (await server.call('GET', '/api/openapi.json')).json()
     for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { security?: Record<string, string[]>[] }>>)) {
@@ -117,43 +191,35 @@ describe.each(DIALECTS)('authorization matrix on %s', (dialect) => {
   })
   afterAll(() => server.stop())
 
-  it('covers every route the server has', () => {
-    expect(operations.length).toBeGreaterThanOrEqual(8)
-    expect(operations.map((o) => `${o.method} ${o.path}`)).toContain('POST /api/t/{slug}/api-keys')
+  it('covers every route the server has, and every kind of credential', () => {
+    const ids = operations.map((o) => `${o.method} ${o.path}`)
+    expect(ids).toContain('POST /api/t/{slug}/api-keys')
+    expect(ids).toContain('POST /api/t/{slug}/xauth/credentials')
+    expect(ids.some((id) => id.includes('/me/'))).toBe(true)
+    expect(operations.some((o) => o.partnerOnly)).toBe(true)
+    expect(callers.length).toBeGreaterThanOrEqual(30)
   })
 
-  it('lets each caller do exactly what its scopes allow, in its own tenant only', async () => {
+  it('lets each caller do exactly what its credential allows, in its own tenant only', async () => {
     const failures: string[] = []
+    let requests = 0
     for (const caller of callers) {
       for (const op of operations) {
         const url = op.path.replace('{slug}', 'acme').replace(/\{\w+\}/g, 'none_such')
         const res = await server.call(op.method, url, { headers: caller.headers, body: op.method === 'GET' ? undefined : {} })
-        const allowed = op.partnerOnly
-          ? caller.name === 'partner session'
-          : caller.scopes !== null && hasScopes(caller.scopes, op.required).length === 0
-        const expected =
-          caller.name === 'nobody'
-            ? [401]
-            : caller.name === 'other tenant’s admin key' || caller.name === 'other tenant’s owner session'
-              ? [404]
-              : allowed
-                ? null // anything but 401/403: the guard let it through
-                : [403]
+        requests++
+        const want = expected(caller.holds, op)
         // Let through means reaching the route: a refusal of the URL itself (its params) is a bug too.
-        const refusedParams =
-          res.status === 400 &&
-          /^params\./.test(
-            (
-              (await res
-                .clone()
-                .json()
-                .catch(() => ({}))) as { detail?: string }
-            ).detail ?? '',
-          )
-        const ok = expected === null ? res.status !== 401 && res.status !== 403 && !refusedParams : expected.includes(res.status)
-        if (!ok) failures.push(`${caller.name} → ${op.method} ${url}: ${res.status}, expected ${expected ?? 'not 401/403'}`)
+        const body = (await res.json().catch(() => ({}))) as { error?: string; detail?: string }
+        const refusedParams = res.status === 400 && /^params\./.test(body.detail ?? '')
+        const ok = want === null ? res.status !== 401 && res.status !== 403 && !refusedParams && res.status < 500 : res.status === want
+        if (!ok) failures.push(`${caller.name} → ${op.method} ${url}: ${res.status} ${body.error ?? ''}, expected ${want ?? 'not 401/403'}`)
+        // Every refusal is the API's shape.
+        if (res.status >= 400 && (typeof body.error !== 'string' || typeof body.detail !== 'string'))
+          failures.push(`${caller.name} → ${op.method} ${url}: ${res.status} without {error, detail}`)
       }
     }
     expect(failures).toEqual([])
+    expect(requests).toBe(callers.length * operations.length)
   })
 })
