@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createDatabase } from '../src/db/database.ts'
 import { openSqlite } from '../src/db/sqlite-connection.ts'
 import type { ClickRow } from '../src/links/click-columns.ts'
 import { ClickWriter } from '../src/links/click-writer.ts'
@@ -460,6 +461,24 @@ describe('the click writer and its thread', () => {
       await writer.close()
     }
     expect(await storedIds('clk_full_')).toEqual(['clk_full_2'])
+  })
+
+  it('stops its checkpoint thread on close even after its click thread died, so nothing reaches a closed database', async () => {
+    // A serving connection of its own: the server's writer switches the server's connection's
+    // checkpoints off too. The checkpoint thread switches this one's off while it runs.
+    const own = await createDatabase({ database: server.runtime.config.database, sqlitePath: sqlitePath(server), role: 'serving' })
+    try {
+      if (!('sqlite' in own.location)) throw new Error('expected SQLite')
+      const full = { ...own, location: { sqlite: { ...own.location.sqlite, synchronous: 'full' as const } } }
+      const writer = new ClickWriter(full, server.runtime.log, { thread: failingThread })
+      await Bun.sleep(250)
+      expect(own.walAutocheckpoint!()).toBe(0)
+      await expect(writer.write(click('clk_dead_1', 'crash'))).rejects.toThrow(/click writer's thread failed/)
+      await writer.close()
+      expect(own.walAutocheckpoint!()).toBe(1000) // the checkpoint thread was stopped: SQLite's own checkpoints again
+    } finally {
+      await own.close()
+    }
   })
 
   it('hands a batch that finds the database locked to its thread, which waits for the lock', async () => {

@@ -81,8 +81,7 @@ const magic: PluginDefinition = {
      * a partner. `apiBase` is where the link's page is (`/api` or `/api/t/<slug>`).
      */
     async function sendCode(input: { tenant: any; email: string; name?: string; registering: boolean; apiBase: string }) {
-      const email = input.email.trim().toLowerCase()
-      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw new host.AppError(400, 'invalid_email', 'not an email address')
+      const email = host.identity.normalizeEmail(input.email)
       const member = await host.identity.findMember(input.tenant, email)
       const registration = input.registering && !member ? { name: input.name?.trim() || null } : undefined
       const known = registration ? await host.identity.findUserByEmail(email) : undefined

@@ -12,7 +12,9 @@
  *   Both name the payment, which the sale recorded, so they reverse or claw back what it earned.
  *
  * Each Stripe event is recorded once (its id is the externalEventId). Bad signatures are 401 and
- * record nothing; events of other types are acknowledged and ignored.
+ * record nothing; a signed event that is malformed (not JSON, no data.object, an amount that is no
+ * integer, no currency: events.ts reads them) is 400 naming the field and records nothing; events of
+ * other types, and paid-nothing ones (a trial's zero invoice), are acknowledged (200) and ignored.
  *
  *   plugins:
  *     - builtin: stripe
@@ -21,25 +23,13 @@
  *         tolerance_seconds: 300
  */
 import type { PluginDefinition } from '../../src/plugins/contract.ts'
+import { readStripeEvent } from './events.ts'
 import { verifyStripeSignature } from './signature.ts'
 
 interface StripeConfig {
   webhook_secret: string
   tolerance_seconds: number
 }
-
-type StripeObject = Record<string, any>
-
-/** Minor units (Stripe's amounts) to the decimal string the events API takes. */
-function decimal(minor: number, currency: string): string {
-  const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2
-  const text = String(Math.abs(minor)).padStart(digits + 1, '0')
-  return digits === 0 ? text : `${text.slice(0, -digits)}.${text.slice(-digits)}`
-}
-
-/** The sale's id in partnerd: the payment, which refunds and disputes name too. */
-const paymentRef = (paymentIntent: unknown, fallback: string) =>
-  typeof paymentIntent === 'string' ? `stripe:pi:${paymentIntent}` : `stripe:${fallback}`
 
 const stripe: PluginDefinition = {
   name: 'stripe',
@@ -64,75 +54,21 @@ const stripe: PluginDefinition = {
           if (!verifyStripeSignature(payload, request.headers.get('stripe-signature'), cfg.webhook_secret, cfg.tolerance_seconds)) {
             throw new host.AppError(401, 'invalid_signature', 'the Stripe-Signature header does not match this payload')
           }
-          let event: { id: string; type: string; data: { object: StripeObject } }
-          try {
-            event = JSON.parse(payload)
-          } catch {
-            throw new host.AppError(400, 'malformed_body', 'the body is not JSON')
+          const reading = readStripeEvent(payload)
+          if (reading.kind === 'malformed') throw new host.AppError(400, reading.code, reading.detail)
+          if (reading.kind === 'ignored') {
+            host.log.debug({ reason: reading.reason }, 'stripe: event ignored')
+            return { received: true, recorded: false, ignored: reading.reason }
           }
-          const object = event.data?.object ?? {}
-          // The signature proves the request: the plugin records as itself, for the tenant.
-          const stripe = host.asPlugin(tenant)
-          const record = (input: Record<string, unknown>) =>
-            host.tracking.recordEvent(stripe, {
-              externalEventId: `stripe:${event.id}`,
-              metadata: { stripeEvent: event.type },
-              ...input,
-            } as never)
-          switch (event.type) {
-            case 'checkout.session.completed': {
-              if (object.payment_status !== 'paid' || !object.amount_total) return { received: true, recorded: false }
-              const userId = String(object.client_reference_id ?? object.metadata?.userId ?? object.customer ?? object.id)
-              const cref = object.metadata?.cref
-              if (typeof cref === 'string' && cref) {
-                await host.tracking
-                  .identify(stripe, { cref, userId })
-                  .catch((err) => host.log.warn({ err: err.message, cref }, 'stripe: cref not identified'))
-              }
-              const currency = String(object.currency).toUpperCase()
-              const { result } = await host.tracking.recordEvent(stripe, {
-                externalEventId: paymentRef(object.payment_intent, `checkout:${object.id}`),
-                userId,
-                type: 'sale',
-                value: decimal(object.amount_total, currency),
-                currency,
-                customerEmail: object.customer_details?.email ?? undefined,
-                metadata: { stripeEvent: event.type, stripeSession: object.id },
-              })
-              return { received: true, recorded: true, eventId: result.eventId }
-            }
-            case 'invoice.paid': {
-              if (!object.amount_paid) return { received: true, recorded: false } // a trial's zero invoice
-              const currency = String(object.currency).toUpperCase()
-              const userId = String(object.metadata?.userId ?? object.subscription_details?.metadata?.userId ?? object.customer)
-              const { result } = await host.tracking.recordEvent(stripe, {
-                externalEventId: paymentRef(object.payment_intent, `invoice:${object.id}`),
-                userId,
-                type: 'invoice_paid',
-                value: decimal(object.amount_paid, currency),
-                currency,
-                customerEmail: object.customer_email ?? undefined,
-                metadata: { stripeEvent: event.type, stripeInvoice: object.id },
-              })
-              return { received: true, recorded: true, eventId: result.eventId }
-            }
-            case 'charge.refunded':
-            case 'charge.dispute.created': {
-              const dispute = event.type === 'charge.dispute.created'
-              const amount = dispute ? object.amount : (object.refunds?.data?.[0]?.amount ?? object.amount_refunded)
-              const currency = String(object.currency).toUpperCase()
-              const { result } = await record({
-                userId: String(object.metadata?.userId ?? object.customer ?? object.id),
-                type: dispute ? 'chargeback' : 'refund',
-                value: decimal(amount, currency),
-                currency,
-                refundOf: paymentRef(object.payment_intent, `charge:${object.charge ?? object.id}`),
-              })
-              return { received: true, recorded: true, eventId: result.eventId }
-            }
-            default:
-              return { received: true, recorded: false }
-          }
+          // The signature proves the request: the plugin records as itself, for the tenant. A
+          // checkout's click is tied in the sale's own transaction: a refused sale ties nothing.
+          const { result, identifyRefused } = await host.tracking.recordEvent(
+            host.asPlugin(tenant),
+            reading.event,
+            reading.cref ? { identifyCref: reading.cref } : {},
+          )
+          if (identifyRefused) host.log.warn({ err: identifyRefused.message, cref: reading.cref }, 'stripe: cref not identified')
+          return { received: true, recorded: true, eventId: result.eventId }
         },
         {
           parse: ({ request }) => request.text(),

@@ -32,9 +32,15 @@ export interface IdentityFacet {
   /**
    * Checks an email and password for a member of `tenant`. Every failure (unknown email, wrong
    * password, disabled account, not a member) is the same 401 after the same work, is audited, and
-   * counts toward the per-account and per-address limits (429 + Retry-After once used up).
+   * counts toward the per-account and per-address limits (429 + Retry-After once used up). An
+   * email that is not one (normalizeEmail) is 400 invalid_email before any of that.
    */
   signInWithPassword(input: { tenant: Tenant; email: string; password: string; ip?: string; method: string }): Promise<SignedIn>
+  /**
+   * The one email rule (users/service.ts): trimmed and lower-cased; 400 invalid_email for what is
+   * not an address or carries control or invisible characters. Sign-in plugins read emails with it.
+   */
+  normalizeEmail(email: string): string
   /**
    * The failed sign-ins budget of a client address, shared by every sign-in method: `check` refuses
    * (429 + Retry-After) an address that has used it up, `fail` counts one failure.
@@ -99,8 +105,11 @@ export function identityFacet(config: Config, database: Database, withTenant: Wi
 
   return {
     addressFailures,
+    normalizeEmail,
     async signInWithPassword({ tenant, email, password, ip, method }) {
-      const normalized = email.trim().toLowerCase()
+      // Not an address at all is the caller's mistake, told as such (400): it names no account, so
+      // it says nothing about which exist, and it spends no one's failure budget.
+      const normalized = normalizeEmail(email)
       const accountKey = `${tenant.id}|${normalized}`
       perAccount.check(accountKey)
       addressFailures.check(tenant, ip)

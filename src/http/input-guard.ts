@@ -8,6 +8,12 @@
  * - Nesting deeper than MAX_DEPTH. No field of the API nests that deep, and code that walks a value
  *   by recursion (JSON.stringify, the event hash) would overflow the stack on a body nested 100k
  *   deep, which fits in the body limit.
+ * - A body that is not a JSON object: `null`, `[]`, `123`, `true`. Every JSON body of the API is an
+ *   object, and Elysia, filling in an object schema's defaults (Elysia's own t.Integer carries one),
+ *   copies the body into a fresh object first: `null` or `[]` came out as `{}`, which a route whose
+ *   fields are all optional (POST /payouts/run) took for "run with the defaults". A route that reads
+ *   its own body as text (a Stripe or CRM webhook, whose signature covers the raw bytes) gets a
+ *   string, which is left to that route.
  *
  * The walk itself uses no recursion.
  */
@@ -16,8 +22,12 @@ import { AppError } from '../errors.ts'
 const NUL = '\u0000'
 const MAX_DEPTH = 32
 
-/** Throws a 400 naming where the request's path parameters, query or body carry a NUL or nest too deep. */
+/** Throws a 400 for a body that is not an object, or naming where the path parameters, query or body carry a NUL or nest too deep. */
 export function checkInput(input: { params?: unknown; query?: unknown; body?: unknown }): void {
+  const { body } = input
+  if (body === null || typeof body === 'number' || typeof body === 'boolean' || Array.isArray(body)) {
+    throw new AppError(400, 'invalid_request', `body: must be a JSON object (got ${Array.isArray(body) ? 'an array' : String(body)})`)
+  }
   for (const part of ['params', 'query', 'body'] as const) {
     const stack: [unknown, string, number][] = [[input[part], part, 0]]
     while (stack.length > 0) {

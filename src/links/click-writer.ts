@@ -217,14 +217,18 @@ class ClickThread {
   async stop(): Promise<void> {
     const worker = this.#worker
     this.#worker = undefined
-    if (!worker) return
-    const closed = new Promise((resolve) => worker.addEventListener('close', resolve, { once: true }))
-    worker.terminate()
-    // Stopping must end even if the thread never reports that it closed.
-    let timer: ReturnType<typeof setTimeout> | undefined
-    await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))])
-    clearTimeout(timer)
-    this.#failAll(new Error('the click writer was stopped'))
+    if (worker) {
+      const closed = new Promise((resolve) => worker.addEventListener('close', resolve, { once: true }))
+      worker.terminate()
+      // Stopping must end even if the thread never reports that it closed.
+      let timer: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))])
+      clearTimeout(timer)
+      this.#failAll(new Error('the click writer was stopped'))
+    }
+    // The checkpoint thread outlives a click thread that died (the next click starts another), so
+    // it is stopped whether or not one runs now: left running, it would reach for the serving
+    // connection after the database closed, and throw from a timer.
     this.#checkpointer?.stop()
     this.#checkpointer = undefined
   }

@@ -14,7 +14,7 @@ import type { DB } from '../db/schema.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
-import { formatAmount, parseAmount } from '../money/money.ts'
+import { currencyDigits, formatAmount, parseAmount } from '../money/money.ts'
 import type { PayoutOutcome, PayoutRequest } from './providers.ts'
 
 type Row = DB['payouts']
@@ -92,6 +92,9 @@ export interface HeldBack {
  * it, so what was previewed is what is paid. Sums are exact (BigInt), whatever their size.
  */
 export async function planPayouts(scope: TenantScope, options: RunOptions): Promise<{ payouts: PlannedPayout[]; heldBack: HeldBack[] }> {
+  // A currency nothing can be paid in (XXX, or no ISO 4217 code) is a mistake to report, not a
+  // filter that quietly matches nothing. (minimumAmount's keys are checked by parseAmount.)
+  if (options.currency !== undefined) currencyDigits(options.currency)
   const minimums = new Map(
     Object.entries(options.minimumAmount ?? {}).map(([c, v]) => [c, BigInt(parseAmount(v, c, `minimumAmount.${c}`))]),
   )

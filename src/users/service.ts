@@ -26,8 +26,27 @@ export interface User {
 export const PASSWORD_MIN = 10
 export const PASSWORD_MAX = 256
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
+/**
+ * What no address carries but a screen can hide: control characters (C0, DEL, C1), format
+ * characters (the bidirectional embeddings, overrides and isolates U+202A–U+202E and U+2066–U+2069,
+ * the marks U+200E/U+200F, the zero-width space and joiners U+200B–U+200D, the word joiner U+2060,
+ * the BOM U+FEFF, the soft hyphen), line and paragraph separators, and lone surrogates. With one
+ * of them an address reads as another one on a page, in a mail client or in the audit log (U+202E
+ * writes the rest backwards), or is two accounts that look alike; so it is refused, not cleaned.
+ */
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u
 
+/**
+ * The one rule for an email given to partnerd (sign-in, magic codes, sign-up, members, partners,
+ * an event's customer): checked as given (before trimming, which would drop a BOM or a tab), then
+ * trimmed and lower-cased. Throws 400 invalid_email.
+ */
 export function normalizeEmail(email: string): string {
+  const hidden = HIDDEN.exec(email)
+  if (hidden) {
+    const code = `U+${hidden[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`
+    throw new AppError(400, 'invalid_email', `an email address may not contain control or invisible characters (${code})`)
+  }
   const normalized = email.trim().toLowerCase()
   if (normalized.length > 254 || !EMAIL.test(normalized)) throw new AppError(400, 'invalid_email', 'not an email address')
   return normalized
