@@ -106,7 +106,7 @@ const xauth: PluginDefinition = {
       {
         kind: t.Union([t.Literal('partner'), t.Literal('customer')]),
         name: t.String({ minLength: 1, maxLength: 100 }),
-        partnerId: t.Optional(t.String({ maxLength: 64 })),
+        partnerId: t.Optional(t.String({ minLength: 1, maxLength: 64 })),
         scopes: t.Optional(t.Array(t.Union(scopeNames.map((s) => t.Literal(s))), { maxItems: scopeNames.length })),
       },
       { additionalProperties: false },
@@ -122,7 +122,7 @@ const xauth: PluginDefinition = {
         throw new host.AppError(400, 'invalid_scopes', 'scopes: partner credentials act as the partner; give no scopes')
       }
       if (body.kind === 'customer' && !body.scopes?.length) throw new host.AppError(400, 'invalid_scopes', 'scopes: give the scopes')
-      if (body.partnerId) {
+      if (body.partnerId !== undefined) {
         const partner = await scope.db
           .selectFrom('partners')
           .select('status')

@@ -5,6 +5,9 @@
  *   fails its whole statement, which would answer 500 on PostgreSQL and store it on SQLite. The click
  *   router, which answers every visitor, drops it from what it stores instead (links/router.ts); a
  *   NUL reaching PostgreSQL by another way is told apart by isNulRefusal (db/errors.ts).
+ * - A lone surrogate (half of a UTF-16 pair, as JSON's `"\ud800"` spells it): it is no character,
+ *   cannot be written as UTF-8, and each database would store something else than was sent (SQLite
+ *   U+FFFD, PostgreSQL a refusal). Refused rather than silently changed.
  * - Nesting deeper than MAX_DEPTH. No field of the API nests that deep, and code that walks a value
  *   by recursion (JSON.stringify, the event hash) would overflow the stack on a body nested 100k
  *   deep, which fits in the body limit.
@@ -34,10 +37,13 @@ export function checkInput(input: { params?: unknown; query?: unknown; body?: un
       const [value, path, depth] = stack.pop()!
       if (typeof value === 'string') {
         if (value.includes(NUL)) throw new AppError(400, 'invalid_request', `${path}: text may not contain the NUL character (\\u0000)`)
+        if (!value.isWellFormed())
+          throw new AppError(400, 'invalid_request', `${path}: text must be well-formed Unicode (a lone surrogate is not)`)
       } else if (value && typeof value === 'object') {
         if (depth === MAX_DEPTH) throw new AppError(400, 'invalid_request', `${path}: nested deeper than ${MAX_DEPTH} levels`)
         for (const [key, child] of Object.entries(value)) {
-          if (key.includes(NUL)) throw new AppError(400, 'invalid_request', `${path}: a key may not contain the NUL character (\\u0000)`)
+          if (key.includes(NUL) || !key.isWellFormed())
+            throw new AppError(400, 'invalid_request', `${path}: a key may not contain the NUL character (\\u0000) or a lone surrogate`)
           stack.push([child, `${path}.${key}`, depth + 1])
         }
       }

@@ -72,11 +72,12 @@ async function countUpTo(
 
 export async function overview(
   scope: TenantScope,
-  range: { from: string; to: string },
+  range: { from?: string; to?: string },
   options: { payouts: boolean; programId?: string; now?: Date },
 ): Promise<Overview> {
-  const from = isoDate(range.from, 'from')
-  const to = isoDate(range.to, 'to')
+  // By default the last 30 days, today included.
+  const to = range.to ? isoDate(range.to, 'to') : new Date((options.now ?? new Date()).getTime() + DAY_MS).toISOString().slice(0, 10)
+  const from = range.from ? isoDate(range.from, 'from') : new Date(Date.parse(to) - 30 * DAY_MS).toISOString().slice(0, 10)
   if (from >= to) throw new AppError(400, 'invalid_request', 'query.from must come before query.to')
   if (Date.parse(to) - Date.parse(from) > 400 * DAY_MS) throw new AppError(400, 'invalid_request', 'a range of at most 400 days')
   const start = new Date(2 * Date.parse(from) - Date.parse(to)).toISOString()

@@ -50,11 +50,9 @@ export function reportRoutes(api: TenantApi) {
     .get(
       '/overview',
       ({ query, withTenant, principal }) => {
-        const to = query.to ?? new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)
-        const from = query.from ?? new Date(Date.parse(to) - 30 * 86_400_000).toISOString().slice(0, 10)
         const programId = confineProgram(principal, query.programId)
         const payouts = hasScopes(principal.scopes, ['payouts:read']).length === 0
-        return withTenant((scope) => overview(scope, { from, to }, { payouts, programId }))
+        return withTenant((scope) => overview(scope, { from: query.from, to: query.to }, { payouts, programId }))
       },
       {
         auth: { scopes: ['commissions:read', 'partners:read', 'links:read'] },
