@@ -56,7 +56,11 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
   const database = await createDatabase({ ...target, role: 'serving' })
   try {
     const bus = new DomainEventBus(log)
-    const withTenant = tenantRunner(database, bus, enqueueDeliveries)
+    const withTenant = tenantRunner(database, bus, {
+      beforeCommit: enqueueDeliveries,
+      onConflict: (err, retry) =>
+        log.info({ code: (err as { code?: string }).code, retry }, 'a transaction lost to a concurrent one and runs again'),
+    })
     const identity = identityFacet(config, database, withTenant)
     const mail = createMailer(config.mail, (path) => resolveConfigPath(loaded, path))
     const plugins = await loadPlugins(config.plugins, {

@@ -2,14 +2,17 @@ import { describe, expect, it } from 'vitest'
 import { modelWeights } from '../src/attribution/models.ts'
 import { monthsBetween } from '../src/commissions/accrue.ts'
 import {
+  addAmounts,
   currencyDigits,
   formatAmount,
   formatPercent,
+  MAX_AMOUNT_MINOR,
   parseAmount,
   parsePercent,
   percentOf,
   prorate,
   splitByWeights,
+  toMinor,
 } from '../src/money/money.ts'
 
 describe('money', () => {
@@ -25,7 +28,9 @@ describe('money', () => {
       ['0.07', 'USD', 7, '0.07'],
       ['1000', 'JPY', 1000, '1000'],
       ['1.005', 'KWD', 1005, '1.005'],
-      ['90071992547409.91', 'USD', 9007199254740991, '90071992547409.91'],
+      ['10000000000000.00', 'USD', 1_000_000_000_000_000, '10000000000000.00'],
+      ['1000000000000000', 'JPY', 1_000_000_000_000_000, '1000000000000000'],
+      ['1000000000000.000', 'KWD', 1_000_000_000_000_000, '1000000000000.000'],
       ['0.1', 'EUR', 10, '0.10'],
     ]
     for (const [text, currency, minor, formatted] of cases) {
@@ -51,6 +56,31 @@ describe('money', () => {
     ]) {
       expect(() => parseAmount(text!, currency!), `${text} ${currency}`).toThrow(/invalid_amount/)
     }
+  })
+
+  it('refuses one minor unit over the maximum, exactly, saying the maximum in the currency', () => {
+    expect(MAX_AMOUNT_MINOR).toBe(10 ** 15)
+    for (const [text, currency, maximum] of [
+      ['10000000000000.01', 'USD', '10000000000000.00'],
+      ['1000000000000001', 'JPY', '1000000000000000'],
+      ['1000000000000.001', 'KWD', '1000000000000.000'],
+      ['100000000000.0001', 'CLF', '100000000000.0000'],
+      // Over 2^53 minor units, where a float would have rounded the amount onto another.
+      ['90071992547409.91', 'USD', '10000000000000.00'],
+      ['90071992547409.93', 'USD', '10000000000000.00'],
+      ['9'.repeat(5000), 'USD', '10000000000000.00'],
+    ] as const) {
+      expect(() => parseAmount(text, currency, 'value'), text).toThrow(`value: at most ${maximum} ${currency}`)
+    }
+  })
+
+  it('adds amounts exactly however large the sum, and reads back what it wrote', () => {
+    expect(addAmounts(Array(10).fill('10000000000000.00').concat('0.01'), 'USD')).toBe('100000000000000.01')
+    expect(addAmounts(['90071992547409.91', '90071992547409.91', '90071992547409.91'], 'USD')).toBe('270215977642229.73')
+    expect(addAmounts(['5.00', '-7.25'], 'USD')).toBe('-2.25')
+    expect(toMinor('270215977642229.73', 'USD')).toBe(27_021_597_764_222_973n)
+    expect(toMinor('-0.05', 'KWD')).toBe(-50n)
+    expect(formatAmount(27_021_597_764_222_973n, 'USD')).toBe('270215977642229.73')
   })
 
   it('keeps percentages as basis points', () => {

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto'
 import { accrue, type NoCommission, type ProgramFacts, type Touch } from '../commissions/accrue.ts'
 import { type Commission, reverseCommission, toCommission } from '../commissions/service.ts'
-import { readJson, writeJson } from '../db/codec.ts'
+import { readJson, readMinor, writeJson } from '../db/codec.ts'
 import type { DB } from '../db/schema.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
@@ -396,8 +396,9 @@ async function refund(scope: TenantScope, event: EventRow, now: Date, onlyProgra
       .where('refund_of', '=', sale.external_event_id)
       .where('id', '!=', event.id)
       .execute()
-    const refunded = earlier.reduce((sum, r) => sum + Number(r.value_minor ?? 0), 0)
-    if (refunded + Number(event.value_minor) > saleValue) {
+    // Summed exactly: each refund is bounded (money/money.ts), their sum need not be.
+    const refunded = earlier.reduce((sum, r) => sum + readMinor(r.value_minor), 0n)
+    if (refunded + readMinor(event.value_minor) > BigInt(saleValue)) {
       throw new AppError(400, 'invalid_refund', 'refunds would exceed the sale')
     }
   }

@@ -38,7 +38,7 @@ export const EventBody = t.Object(
       pattern: EVENT_TYPE_PATTERN,
       description: 'signup/lead, sale/purchase/invoice_paid/opportunity_won, refund/chargeback, or your own.',
     }),
-    value: t.Optional(t.String({ maxLength: 32, description: 'Decimal string, e.g. "49.00".' })),
+    value: t.Optional(t.String({ maxLength: 32, description: 'Decimal string, e.g. "49.00"; at most 10^15 minor units.' })),
     currency: t.Optional(t.String({ pattern: '^[A-Z]{3}$' })),
     externalEventId: t.String({ minLength: 1, maxLength: 200, description: 'Your id for the event: sending it again is safe.' }),
     metadata: t.Optional(t.Record(t.String({ maxLength: 100 }), t.Unknown())),

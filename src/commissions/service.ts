@@ -236,6 +236,7 @@ export async function reverseCommission(
     .where('tenant_id', '=', scope.tenantId)
     .where('reverses_id', '=', row.id)
     .execute()
+  // Clawbacks of one commission add up to at most the commission, itself at most one amount (money/money.ts).
   const alreadyBack = -previous.reduce((sum, r) => sum + Number(r.amount_minor), 0)
   const amount = Math.min(share, row.amount_minor - alreadyBack)
   if (amount <= 0) return undefined

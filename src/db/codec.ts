@@ -20,3 +20,18 @@ export function readJson<T>(value: unknown): T {
 export function isoNow(clock: () => Date = () => new Date()): string {
   return clock().toISOString()
 }
+
+/**
+ * An integer as the drivers read it back: a number while it is exact (within ±2^53), a bigint beyond
+ * (db/database.ts for pg, db/sqlite-dialect.ts for bun:sqlite), or text where PostgreSQL answers
+ * numeric (sum() of a bigint column does).
+ */
+export type StoredInteger = number | bigint | string
+
+/**
+ * Money read back, exact, as BigInt: a stored amount or a SQL sum of amounts, however large (a
+ * payout of many commissions goes past 2^53 minor units). A sum over no rows (null) is zero.
+ */
+export function readMinor(value: StoredInteger | null | undefined): bigint {
+  return value === null || value === undefined ? 0n : BigInt(value)
+}

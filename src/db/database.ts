@@ -92,11 +92,15 @@ function openSqliteDatabase(location: BunSqliteOptions): Database {
 
 const INT8_OID = 20
 
-/** bigint columns (money sums, counters) come back as numbers; above 2^53 they would lose digits, so refuse. */
-function parseInt8(text: string): number {
+/**
+ * bigint columns (money, counters; count() answers bigint too) come back as numbers while a number
+ * holds them exactly, and beyond 2^53 as a bigint: every value the column can hold is read, none
+ * loses a digit (a payout's sum of many commissions goes that far). SQLite reads the same way
+ * (db/sqlite-dialect.ts); money is read through db/codec.ts readMinor.
+ */
+function parseInt8(text: string): number | bigint {
   const n = Number(text)
-  if (!Number.isSafeInteger(n)) throw new RangeError(`integer ${text} is beyond the safe range`)
-  return n
+  return Number.isSafeInteger(n) ? n : BigInt(text)
 }
 
 async function openPostgres(url: string, key: string, poolSize: number): Promise<Database> {

@@ -31,3 +31,13 @@ export async function againOnUniqueViolation<T>(write: () => Promise<T>): Promis
 export function isBusy(err: unknown): boolean {
   return String((err as { code?: unknown })?.code).startsWith('SQLITE_BUSY')
 }
+
+/**
+ * PostgreSQL gave up on the transaction for another one's sake: a deadlock (40P01: it picked this one
+ * to break the cycle) or a serialization failure (40001). Nothing is wrong with the transaction; run
+ * again from its start, it succeeds (db/with-tenant.ts does, then answers 503).
+ */
+export function isTransientConflict(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code
+  return code === '40P01' || code === '40001'
+}

@@ -261,7 +261,11 @@ export interface PayoutsTable {
   tenant_id: string
   partner_id: string
   currency: string
-  amount_minor: number
+  /**
+   * The sum of its commissions: not bounded by MAX_AMOUNT_MINOR as one amount is, so it may be read
+   * back as a bigint (past 2^53). Read it with db/codec.ts readMinor.
+   */
+  amount_minor: number | bigint
   commission_count: number
   status: 'pending' | 'paid' | 'failed'
   method: string

@@ -26,16 +26,66 @@ function adapt(db: BunDatabase): SqliteDatabase {
     prepare(sql: string): SqliteStatement {
       // query() caches the compiled statement; Kysely emits parameterised SQL, so the set stays small.
       const stmt = db.query(sql)
+      // Only a plain SELECT may be read twice (readRows): in SQLite a WITH may lead into a write.
+      const select = /^\s*select\b/i.test(sql)
       return {
         reader: stmt.columnNames.length > 0,
         // Bindings go in as ONE array: spread, a lone object argument would become a named-parameter
         // bag and bun:sqlite would bind NULL without complaint.
-        all: (params) => stmt.all(params as never) as unknown[],
+        all: (params) => readRows(stmt, params as never, select),
         run: (params) => stmt.run(params as never),
-        iterate: (params) => stmt.iterate(params as never) as IterableIterator<unknown>,
+        // Kysely's stream(): read whole (partnerd streams nothing), so that it reads integers as all() does.
+        iterate: (params) => readRows(stmt, params as never, select)[Symbol.iterator](),
       }
     },
   }
+}
+
+type BunStatement = ReturnType<BunDatabase['query']>
+
+/**
+ * Rows with every integer exact, as pg reads them (db/database.ts): a number within ±2^53, a bigint
+ * beyond. bun:sqlite reads integers as numbers, rounding those beyond 2^53 without a word (a payout's
+ * sum of many commissions goes that far); with safeIntegers it reads every integer as a bigint, which
+ * costs twice the time of a plain read. So a SELECT is read plainly, and read again with bigints only
+ * if a number beyond 2^53 came back (rare: only money sums get there; a REAL that large re-reads as
+ * itself). Reading twice is safe for a plain SELECT alone: any other statement that answers rows (a
+ * write's RETURNING) is read with bigints at once, and its few rows narrowed.
+ */
+function readRows(stmt: BunStatement, params: never, select: boolean): unknown[] {
+  if (select) {
+    const rows = stmt.all(params) as Record<string, unknown>[]
+    if (!beyondSafe(rows)) return rows
+  }
+  stmt.safeIntegers(true)
+  try {
+    return narrow(stmt.all(params) as Record<string, unknown>[])
+  } finally {
+    // The statement is cached and shared: leave it as the next caller expects it.
+    stmt.safeIntegers(false)
+  }
+}
+
+function beyondSafe(rows: Record<string, unknown>[]): boolean {
+  for (const row of rows)
+    for (const key in row) {
+      const value = row[key]
+      if (typeof value === 'number' && (value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER)) return true
+    }
+  return false
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER)
+
+/** Bigints back to numbers where a number holds them exactly. */
+function narrow(rows: Record<string, unknown>[]): Record<string, unknown>[] {
+  for (const row of rows)
+    for (const key in row) {
+      const value = row[key]
+      if (typeof value === 'bigint' && value <= MAX_SAFE && value >= MIN_SAFE) row[key] = Number(value)
+    }
+  return rows
 }
 
 /**

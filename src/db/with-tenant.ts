@@ -2,13 +2,16 @@
  * The only ways request code reaches tenant data. withTenant runs its callback in one transaction (so a
  * request never leaves a partial write) and, on PostgreSQL, first sets app.tenant_id for that
  * transaction only (set_config(..., true): a session-level setting would leak to the next user of the
- * pooled connection), which is what the row-level security policies read. readTenantRow is the one
- * exception: a single read in a single statement, for the checks every request makes.
+ * pooled connection), which is what the row-level security policies read. A transaction PostgreSQL
+ * aborted for a concurrent one's sake (deadlock, serialization failure) is run again from its start,
+ * here and nowhere else. readTenantRow is the one exception: a single read in a single statement, for
+ * the checks every request makes.
  */
 import { type Selectable, sql, type Transaction } from 'kysely'
 import type { DomainEvent, DomainEventBus } from '../domain-events/bus.ts'
 import { isoNow } from './codec.ts'
 import type { Database } from './database.ts'
+import { isTransientConflict } from './errors.ts'
 import type { DB } from './schema.ts'
 import { insideTenantTransaction, runInsideTenantTransaction } from './transaction-context.ts'
 
@@ -33,10 +36,30 @@ export type WithTenant = <T>(tenantId: string, fn: (scope: TenantScope) => Promi
 /** Runs before the commit of a transaction that raised events, in it (the webhook outbox). */
 export type BeforeCommit = (trx: Transaction<DB>, tenantId: string, events: DomainEvent[]) => Promise<void>
 
-export function tenantRunner(database: Database, bus: DomainEventBus, beforeCommit?: BeforeCommit): WithTenant {
-  return async (tenantId, fn, options = {}) => {
-    // A nested withTenant would wait for a second connection (on SQLite, forever): refuse it loudly.
-    if (insideTenantTransaction()) throw new Error('withTenant was called inside withTenant: pass the open scope down instead')
+/**
+ * How often a transaction that lost to another (a deadlock PostgreSQL broke by aborting it, a
+ * serialization failure) is run again before the conflict is let through (http/errors.ts answers it
+ * 503 with Retry-After), and the longest wait before each run, jittered so that the two transactions
+ * that collided do not collide again in step.
+ */
+export const CONFLICT_RETRIES = 2
+const CONFLICT_WAIT_MS = 20
+
+export interface TenantRunnerOptions {
+  beforeCommit?: BeforeCommit
+  /** Told of each transaction run again after a conflict (logged: a steady stream of them is a lock-order bug). */
+  onConflict?: (err: unknown, retry: number) => void
+}
+
+export function tenantRunner(database: Database, bus: DomainEventBus, { beforeCommit, onConflict }: TenantRunnerOptions = {}): WithTenant {
+  /**
+   * One run of the unit, from its start. Only what it did in the transaction happens: a run that fails
+   * rolls back its writes, and its events die with it (`raised` is the run's own, published after the
+   * commit of the run that succeeded). That is what makes running it again safe; side effects that
+   * cannot be undone (mail, calls to other services) belong after withTenant returns, as
+   * everywhere in partnerd.
+   */
+  const run = async <T>(tenantId: string, fn: (scope: TenantScope) => Promise<T>, options: TenantTransactionOptions): Promise<T> => {
     const raised: DomainEvent[] = []
     const transaction = database.db.transaction()
     const result = await (options.readOnly ? transaction.setAccessMode('read only') : transaction).execute(async (trx) => {
@@ -59,6 +82,24 @@ export function tenantRunner(database: Database, bus: DomainEventBus, beforeComm
     })
     if (raised.length > 0) void bus.publish(raised)
     return result
+  }
+
+  return async (tenantId, fn, options = {}) => {
+    // A nested withTenant would wait for a second connection (on SQLite, forever): refuse it loudly.
+    if (insideTenantTransaction()) throw new Error('withTenant was called inside withTenant: pass the open scope down instead')
+    // Every request's transaction comes through here, so this is the one place a lost transaction is
+    // run again. SQLite has no such conflicts: its write transactions take the file's lock up front and
+    // run one at a time (db/sqlite-dialect.ts), and a lock held elsewhere past busy_timeout_ms is
+    // already a 503 (http/errors.ts); waiting longer than the configured timeout would not help.
+    for (let retries = 0; ; retries++) {
+      try {
+        return await run(tenantId, fn, options)
+      } catch (err) {
+        if (!isTransientConflict(err) || retries >= CONFLICT_RETRIES) throw err
+        onConflict?.(err, retries + 1)
+        await Bun.sleep(CONFLICT_WAIT_MS * (retries + 1) * (0.25 + Math.random() * 0.75))
+      }
+    }
   }
 }
 

@@ -4,7 +4,7 @@
  * bare 500 (logged with the request id, never shown: no stack, no SQL).
  */
 import type { ValidationError } from 'elysia'
-import { isBusy, isNulRefusal } from '../db/errors.ts'
+import { isBusy, isNulRefusal, isTransientConflict } from '../db/errors.ts'
 import { AppError } from '../errors.ts'
 import type { Logger } from '../log/logger.ts'
 
@@ -48,6 +48,14 @@ export function errorMapper(log: Logger, requestIdOf: (r: Request) => string | u
       set.headers['retry-after'] = 1
       log.warn({ requestId: requestIdOf(request) }, 'the database stayed locked past database.sqlite.busy_timeout_ms')
       return { error: 'database_busy', detail: 'the database is busy with another writer; try again' }
+    }
+    if (isTransientConflict(error)) {
+      // PostgreSQL aborted the transaction for a concurrent one's sake (deadlock, serialization), and
+      // withTenant ran it again, CONFLICT_RETRIES times, losing each time. Nothing was written.
+      set.status = 503
+      set.headers['retry-after'] = 1
+      log.warn({ requestId: requestIdOf(request), code: (error as { code: string }).code }, 'a transaction kept losing to concurrent ones')
+      return { error: 'database_conflict', detail: 'the change collided with concurrent changes, and nothing was written; try again' }
     }
     set.status = 500
     log.error({ err: error, requestId: requestIdOf(request), code }, 'unhandled error')

@@ -2,6 +2,9 @@
  * Money without floats. Amounts travel as decimal strings (`"12.00"`) with an ISO 4217 currency and are
  * kept as integer minor units; how many digits a currency has (JPY 0, USD 2, KWD 3) comes from the
  * runtime's ICU data (Intl), not a hand-kept table. Percentages are kept as basis points (1% = 100).
+ *
+ * One amount is at most MAX_AMOUNT_MINOR; sums of amounts (a payout, a report's totals) are not
+ * bounded and are taken in BigInt, so they stay exact however far past 2^53 minor units they go.
  */
 import { AppError } from '../errors.ts'
 
@@ -24,18 +27,64 @@ export function currencyDigits(currency: string): number {
 
 const AMOUNT = /^(0|[1-9]\d*)(\.\d+)?$/
 
-/** `"12.5"` USD → 1250. Refuses negatives, exponents, and more decimals than the currency has. */
+/**
+ * The largest amount partnerd takes, in minor units of any currency: 10^15, that is
+ * 10,000,000,000,000.00 USD or EUR, 1,000,000,000,000,000 JPY, 1,000,000,000,000.000 KWD. A sale's
+ * value, a refund, a fixed commission, a payout minimum: every amount that comes in is checked
+ * against it in parseAmount, the one door money comes in by. So any one amount, and any one
+ * commission (at most the sale or the fixed amount it comes from), is an integer a JS number holds
+ * exactly, nine times over (2^53 ≈ 9.007 × 10^15): what is computed from it (shares, splits,
+ * differences) stays exact too. Sums of many are not bounded by it; they are BigInt (addAmounts,
+ * toMinor, db/codec.ts readMinor).
+ */
+export const MAX_AMOUNT_MINOR = 10 ** 15
+const MAX_DIGITS = String(MAX_AMOUNT_MINOR).length
+
+/**
+ * `"12.5"` USD → 1250. Refuses negatives, exponents, more decimals than the currency has, and more
+ * than MAX_AMOUNT_MINOR (the detail says the maximum in the currency).
+ */
 export function parseAmount(value: string, currency: string, field = 'amount'): number {
   const digits = currencyDigits(currency)
   const match = AMOUNT.exec(value)
   if (!match)
     throw new AppError(400, 'invalid_amount', `${field}: write a non-negative decimal like "12.00" (got ${JSON.stringify(value)})`)
+  const whole = match[1]!
   const fraction = (match[2] ?? '.').slice(1)
   if (fraction.length > digits)
     throw new AppError(400, 'invalid_amount', `${field}: ${currency} has ${digits} decimal places (got ${value})`)
-  const minor = Number(match[1]) * 10 ** digits + Number(fraction.padEnd(digits, '0') || '0')
-  if (!Number.isSafeInteger(minor)) throw new AppError(400, 'invalid_amount', `${field}: ${value} is too large`)
-  return minor
+  // Compared exactly: in a float, an amount a little over the maximum (or over 2^53) rounds onto a
+  // number that looks allowed. Too many digits is too large before any arithmetic (and a long string
+  // is not parsed).
+  const minor = whole.length + digits <= MAX_DIGITS ? BigInt(whole + fraction.padEnd(digits, '0')) : undefined
+  if (minor === undefined || minor > BigInt(MAX_AMOUNT_MINOR)) {
+    const shown = value.length > 40 ? `${value.slice(0, 20)}…` : value
+    throw new AppError(400, 'invalid_amount', `${field}: at most ${formatAmount(MAX_AMOUNT_MINOR, currency)} ${currency} (got ${shown})`)
+  }
+  return Number(minor)
+}
+
+/**
+ * Minor units given as an integer rather than a decimal (a tenant import's rows): a whole number
+ * within ±MAX_AMOUNT_MINOR (negative only where `signed`: clawbacks), or the reason it is not.
+ */
+export function checkMinor(value: unknown, options: { signed?: boolean } = {}): string | undefined {
+  if (typeof value !== 'number' || !Number.isInteger(value)) return `must be a whole number of minor units (got ${JSON.stringify(value)})`
+  if (value < 0 && !options.signed) return `must not be negative (got ${value})`
+  if (Math.abs(value) > MAX_AMOUNT_MINOR) return `must be at most ${MAX_AMOUNT_MINOR} minor units (got ${value})`
+  return undefined
+}
+
+/**
+ * The exact minor units of a decimal amount partnerd wrote itself (formatAmount's output, a sum,
+ * negative ones too): unbounded, as BigInt. Input from outside goes through parseAmount instead.
+ */
+export function toMinor(amount: string, currency: string): bigint {
+  const digits = currencyDigits(currency)
+  const negative = amount.startsWith('-')
+  const [whole = '0', fraction = ''] = (negative ? amount.slice(1) : amount).split('.')
+  const minor = BigInt(whole + fraction.padEnd(digits, '0'))
+  return negative ? -minor : minor
 }
 
 /** 1250 USD → `"12.50"`; -1250 → `"-12.50"`. */
@@ -108,12 +157,8 @@ export function splitByWeights(total: number, weights: readonly number[]): numbe
 
 /** The exact sum of decimal amounts of one currency (BigInt: no size limit, no float). */
 export function addAmounts(amounts: readonly string[], currency: string): string {
-  const digits = currencyDigits(currency)
-  const total = amounts.reduce((sum, amount) => {
-    const negative = amount.startsWith('-')
-    const [whole = '0', fraction = ''] = (negative ? amount.slice(1) : amount).split('.')
-    const minor = BigInt(whole + fraction.padEnd(digits, '0'))
-    return sum + (negative ? -minor : minor)
-  }, 0n)
-  return formatAmount(total, currency)
+  return formatAmount(
+    amounts.reduce((sum, amount) => sum + toMinor(amount, currency), 0n),
+    currency,
+  )
 }

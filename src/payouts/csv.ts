@@ -3,6 +3,7 @@
  * format: no header; recipient email, amount, currency, a unique id, and a note.
  */
 import { toCsv } from '../data/csv.ts'
+import { readMinor, type StoredInteger } from '../db/codec.ts'
 import { formatAmount } from '../money/money.ts'
 
 interface ExportRow {
@@ -11,7 +12,7 @@ interface ExportRow {
   email: string
   name: string | null
   currency: string
-  amount_minor: number
+  amount_minor: StoredInteger
   commission_count: number
   status: string
   reference: string | null
@@ -40,7 +41,7 @@ export function genericCsv(rows: ExportRow[]): string {
       r.partner_id,
       r.email,
       r.name,
-      formatAmount(Number(r.amount_minor), r.currency),
+      formatAmount(readMinor(r.amount_minor), r.currency),
       r.currency,
       r.commission_count,
       r.status,
@@ -52,5 +53,5 @@ export function genericCsv(rows: ExportRow[]): string {
 }
 
 export function paypalCsv(rows: ExportRow[], note: string): string {
-  return toCsv(rows.map((r) => [r.email, formatAmount(Number(r.amount_minor), r.currency), r.currency, r.id, note]))
+  return toCsv(rows.map((r) => [r.email, formatAmount(readMinor(r.amount_minor), r.currency), r.currency, r.id, note]))
 }

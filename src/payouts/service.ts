@@ -9,12 +9,13 @@
 
 import type { Updateable } from 'kysely'
 import { toCommission } from '../commissions/service.ts'
+import { readMinor, type StoredInteger } from '../db/codec.ts'
 import { fetchPage, type Page, type PageRequest, sliced } from '../db/pagination.ts'
 import type { DB } from '../db/schema.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
-import { currencyDigits, formatAmount, parseAmount } from '../money/money.ts'
+import { currencyDigits, formatAmount, parseAmount, toMinor } from '../money/money.ts'
 import type { PayoutOutcome, PayoutRequest } from './providers.ts'
 
 type Row = DB['payouts']
@@ -39,7 +40,7 @@ export function toPayout(row: Row): Payout {
     id: row.id,
     partnerId: row.partner_id,
     currency: row.currency,
-    amount: formatAmount(Number(row.amount_minor), row.currency),
+    amount: formatAmount(readMinor(row.amount_minor), row.currency),
     commissionCount: row.commission_count,
     status: row.status,
     method: row.method,
@@ -118,7 +119,7 @@ export async function planPayouts(scope: TenantScope, options: RunOptions): Prom
   const payouts: PlannedPayout[] = []
   for (const group of groups.values()) {
     const { partner_id: partnerId, currency } = group[0]!
-    const sum = group.reduce((total, r) => total + BigInt(r.amount_minor), 0n)
+    const sum = group.reduce((total, r) => total + readMinor(r.amount_minor), 0n)
     const referrals = new Set(group.filter((r) => r.kind === 'commission').map((r) => r.customer_id)).size
     const outcome =
       sum <= 0n
@@ -135,7 +136,7 @@ export async function planPayouts(scope: TenantScope, options: RunOptions): Prom
     .selectFrom('commissions')
     .select(['partner_id', 'currency'])
     .select((eb) => [
-      eb.fn.sum<number | string>('amount_minor').as('amount'),
+      eb.fn.sum<StoredInteger>('amount_minor').as('amount'),
       eb.fn.countAll<number | string>().as('n'),
       eb.fn.min('mature_at').as('next'),
     ])
@@ -148,24 +149,36 @@ export async function planPayouts(scope: TenantScope, options: RunOptions): Prom
   const heldBack = (await held.execute()).map((r) => ({
     partnerId: r.partner_id,
     currency: r.currency,
-    amount: formatAmount(BigInt(r.amount), r.currency),
+    amount: formatAmount(readMinor(r.amount), r.currency),
     count: Number(r.n),
     nextMatureAt: String(r.next),
   }))
   return { payouts, heldBack }
 }
 
+/** The largest sum a payout row holds: a 64-bit integer on both databases. */
+const MAX_PAYOUT_MINOR = 2n ** 63n - 1n
+
 export async function runPayouts(scope: TenantScope, options: RunOptions): Promise<Payout[]> {
   const plan = await planPayouts(scope, options)
   const payouts: Payout[] = []
   for (const planned of plan.payouts.filter((p) => p.outcome === 'due')) {
     const at = new Date().toISOString()
+    const amount = toMinor(planned.amount, planned.currency)
+    // The column is a 64-bit integer: 9,223 commissions of the maximum amount would not fit in one payout.
+    if (amount > MAX_PAYOUT_MINOR)
+      throw new AppError(
+        422,
+        'payout_too_large',
+        `the payout of ${planned.partnerId} in ${planned.currency} would be over ${formatAmount(MAX_PAYOUT_MINOR, planned.currency)}, the most one payout holds`,
+      )
     const payout: Row = {
       id: newId('payout'),
       tenant_id: scope.tenantId,
       partner_id: planned.partnerId,
       currency: planned.currency,
-      amount_minor: parseAmount(planned.amount, planned.currency, 'amount'),
+      // The exact sum, which may be far past what one amount may be (and past 2^53).
+      amount_minor: amount,
       commission_count: planned.commissionIds.length,
       status: 'pending',
       method: options.method ?? 'manual',
@@ -231,12 +244,12 @@ export async function countPayouts(scope: TenantScope, status: Row['status']): P
 export async function pendingTotals(scope: TenantScope): Promise<Record<string, string>> {
   const rows = await scope.db
     .selectFrom('payouts')
-    .select(['currency', (eb) => eb.fn.sum<number | string>('amount_minor').as('amount')])
+    .select(['currency', (eb) => eb.fn.sum<StoredInteger>('amount_minor').as('amount')])
     .where('tenant_id', '=', scope.tenantId)
     .where('status', '=', 'pending')
     .groupBy('currency')
     .execute()
-  return Object.fromEntries(rows.map((r) => [r.currency, formatAmount(BigInt(r.amount), r.currency)]))
+  return Object.fromEntries(rows.map((r) => [r.currency, formatAmount(readMinor(r.amount), r.currency)]))
 }
 
 /** Loads exactly the named payouts, all pending, or refuses the whole request. */

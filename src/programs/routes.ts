@@ -14,7 +14,7 @@ export const RuleSchema = t.Object(
   {
     on: OneOf([...RULE_EVENTS]),
     percent: t.Optional(t.String({ maxLength: 6, description: 'Of the sale, e.g. "20" or "12.5".' })),
-    amount: t.Optional(t.String({ maxLength: 24, description: 'In the program’s currency, e.g. "5.00".' })),
+    amount: t.Optional(t.String({ maxLength: 24, description: 'In the program’s currency, e.g. "5.00"; at most 10^15 minor units.' })),
     recurring: t.Optional(
       t.Object(
         { months: t.Optional(t.Integer({ minimum: 1, maximum: 120 })), lifetime: t.Optional(t.Literal(true)) },

@@ -8,6 +8,7 @@
  */
 import { sql } from 'kysely'
 import { isoDate, STANDING_STATUSES } from '../commissions/service.ts'
+import { readMinor, type StoredInteger } from '../db/codec.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { PROGRAM_TOTAL } from '../links/click-counts.ts'
@@ -116,7 +117,7 @@ export async function overview(
     .select([dayOf('events.occurred_at').as('day'), 'commissions.trigger', 'events.currency'])
     .select([
       sql<number | string>`count(distinct case when ${standing('commissions.status')} then commissions.event_id end)`.as('events'),
-      sql<number | string | null>`sum(case when ${standing('commissions.status')} then events.value_minor end)`.as('value'),
+      sql<StoredInteger | null>`sum(case when ${standing('commissions.status')} then events.value_minor end)`.as('value'),
     ])
     .where('commissions.tenant_id', '=', scope.tenantId)
     .where('commissions.kind', '=', 'commission')
@@ -134,7 +135,7 @@ export async function overview(
     const d = days.get(row.day)
     if (d) d.conversions += n
     if (row.trigger === 'sale' && row.currency) {
-      const amount = formatAmount(BigInt(row.value ?? 0), row.currency)
+      const amount = formatAmount(readMinor(row.value), row.currency)
       const bucket = period === now ? revenue.now : revenue.before
       bucket[row.currency] = [...(bucket[row.currency] ?? []), amount]
       if (d) d.revenue[row.currency] = addAmounts([d.revenue[row.currency] ?? '0', amount], row.currency)
@@ -145,7 +146,7 @@ export async function overview(
 
   const amounts = await scope.db
     .selectFrom('commissions')
-    .select(['status', 'currency', (eb) => eb.fn.sum<number | string>('amount_minor').as('amount')])
+    .select(['status', 'currency', (eb) => eb.fn.sum<StoredInteger>('amount_minor').as('amount')])
     .where('tenant_id', '=', scope.tenantId)
     .where('created_at', '>=', from)
     .where('created_at', '<', to)
@@ -155,7 +156,7 @@ export async function overview(
   const commissions: Record<string, Record<string, string>> = {}
   const earned: Record<string, string[]> = {}
   for (const row of amounts) {
-    const amount = formatAmount(BigInt(row.amount), row.currency)
+    const amount = formatAmount(readMinor(row.amount), row.currency)
     commissions[row.status] = { ...commissions[row.status], [row.currency]: amount }
     if ((STANDING_STATUSES as readonly string[]).includes(row.status)) earned[row.currency] = [...(earned[row.currency] ?? []), amount]
   }

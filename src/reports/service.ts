@@ -8,6 +8,7 @@
 
 import { sql } from 'kysely'
 import { isoDate, STANDING_STATUSES } from '../commissions/service.ts'
+import { readMinor, type StoredInteger } from '../db/codec.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { PROGRAM_TOTAL, periodOf } from '../links/click-counts.ts'
@@ -70,7 +71,7 @@ export async function stats(scope: TenantScope, subject: { partnerId?: string; p
     .select(['commissions.trigger', 'events.currency'])
     .select((eb) => [
       eb.fn.count<number | string>('commissions.event_id').distinct().as('events'),
-      eb.fn.sum<number | string>('events.value_minor').as('value'),
+      eb.fn.sum<StoredInteger | null>('events.value_minor').as('value'),
     ])
     .where('commissions.tenant_id', '=', scope.tenantId)
     .where((eb) => eb.and(filters.map(([column, value]) => eb(`commissions.${column}`, '=', value))))
@@ -86,14 +87,14 @@ export async function stats(scope: TenantScope, subject: { partnerId?: string; p
     else {
       conversions.sales += Number(row.events)
       // A sale shared by several partners is counted once per partner, its whole value to each.
-      if (row.currency) revenue[row.currency] = formatAmount(Number(row.value ?? 0), row.currency)
+      if (row.currency) revenue[row.currency] = formatAmount(readMinor(row.value), row.currency)
     }
   }
 
   let amounts = scope.db
     .selectFrom('commissions')
     .select(['status', 'currency'])
-    .select((eb) => eb.fn.sum<number | string>('amount_minor').as('amount'))
+    .select((eb) => eb.fn.sum<StoredInteger>('amount_minor').as('amount'))
     .where('tenant_id', '=', scope.tenantId)
     .where((eb) => eb.and(filters.map(([column, value]) => eb(column, '=', value))))
     .groupBy(['status', 'currency'])
@@ -102,7 +103,7 @@ export async function stats(scope: TenantScope, subject: { partnerId?: string; p
   const commissions: Record<string, Record<string, string>> = {}
   for (const row of await amounts.execute()) {
     commissions[row.status] ??= {}
-    commissions[row.status]![row.currency] = formatAmount(Number(row.amount), row.currency)
+    commissions[row.status]![row.currency] = formatAmount(readMinor(row.amount), row.currency)
   }
   return {
     from: from ?? null,
@@ -160,7 +161,7 @@ export async function partnerTotals(scope: TenantScope, partnerIds: string[], pr
     .select(['commissions.partner_id', 'commissions.trigger', 'events.currency'])
     .select([
       sql<number | string>`count(distinct case when ${standing('commissions.status')} then commissions.event_id end)`.as('events'),
-      sql<number | string | null>`sum(case when ${standing('commissions.status')} then events.value_minor end)`.as('value'),
+      sql<StoredInteger | null>`sum(case when ${standing('commissions.status')} then events.value_minor end)`.as('value'),
     ])
     .where('commissions.tenant_id', '=', scope.tenantId)
     .where('commissions.partner_id', 'in', partnerIds)
@@ -171,22 +172,18 @@ export async function partnerTotals(scope: TenantScope, partnerIds: string[], pr
     const t = totals.get(row.partner_id)!
     t.conversions += Number(row.events)
     if (row.trigger === 'sale' && row.currency && row.value !== null)
-      t.revenue[row.currency] = formatAmount(BigInt(row.value), row.currency)
+      t.revenue[row.currency] = formatAmount(readMinor(row.value), row.currency)
   }
 
   let earned = scope.db
     .selectFrom('commissions')
-    .select([
-      'partner_id',
-      'currency',
-      sql<number | string | null>`sum(case when ${standing('status')} then amount_minor end)`.as('amount'),
-    ])
+    .select(['partner_id', 'currency', sql<StoredInteger | null>`sum(case when ${standing('status')} then amount_minor end)`.as('amount')])
     .where('tenant_id', '=', scope.tenantId)
     .where('partner_id', 'in', partnerIds)
     .groupBy(['partner_id', 'currency'])
   if (programId) earned = earned.where('program_id', '=', programId)
   for (const row of await earned.execute()) {
-    if (row.amount !== null) totals.get(row.partner_id)!.earned[row.currency] = formatAmount(BigInt(row.amount), row.currency)
+    if (row.amount !== null) totals.get(row.partner_id)!.earned[row.currency] = formatAmount(readMinor(row.amount), row.currency)
   }
   return totals
 }
@@ -284,7 +281,7 @@ export async function daily(
     .select([dayOf('events.occurred_at').as('day'), 'commissions.trigger', 'events.currency'])
     .select([
       sql<number | string>`count(distinct case when ${standing('commissions.status')} then commissions.event_id end)`.as('events'),
-      sql<number | string | null>`sum(case when ${standing('commissions.status')} then events.value_minor end)`.as('value'),
+      sql<StoredInteger | null>`sum(case when ${standing('commissions.status')} then events.value_minor end)`.as('value'),
     ])
     .where('commissions.tenant_id', '=', scope.tenantId)
     .where('commissions.kind', '=', 'commission')
@@ -297,7 +294,7 @@ export async function daily(
     const d = days.get(row.day)
     if (!d) continue
     d.conversions += Number(row.events)
-    if (row.trigger === 'sale' && row.currency) d.revenue[row.currency] = formatAmount(Number(row.value ?? 0), row.currency)
+    if (row.trigger === 'sale' && row.currency) d.revenue[row.currency] = formatAmount(readMinor(row.value), row.currency)
   }
   return [...days.values()]
 }

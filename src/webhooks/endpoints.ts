@@ -140,9 +140,18 @@ export async function updateEndpoint(
   return toEndpoint({ ...row, ...set } as Row)
 }
 
+/**
+ * Deletes the endpoint and, by the foreign key's cascade, its deliveries: the endpoint's row is locked
+ * first, then its deliveries. Every transaction that touches both keeps that order (the delivery
+ * worker's recording takes its endpoints' rows first, worker.ts), so none deadlocks with a delete.
+ */
 export async function deleteEndpoint(scope: TenantScope, id: string): Promise<void> {
-  await endpointRow(scope, id)
-  await scope.db.deleteFrom('webhook_endpoints').where('tenant_id', '=', scope.tenantId).where('id', '=', id).execute()
+  const result = await scope.db
+    .deleteFrom('webhook_endpoints')
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', id)
+    .executeTakeFirst()
+  if (Number(result.numDeletedRows) !== 1) throw new AppError(404, 'not_found', `no webhook endpoint ${id}`)
 }
 
 export async function rotateSecret(scope: TenantScope, id: string, overlapSeconds: number): Promise<WebhookEndpoint & { secret: string }> {

@@ -5,6 +5,7 @@
 import type { Transaction } from 'kysely'
 import { readJson } from '../db/codec.ts'
 import type { DB } from '../db/schema.ts'
+import { isPostgres } from '../db/tenant-isolation.ts'
 import type { DomainEvent } from '../domain-events/bus.ts'
 import { newId } from '../ids.ts'
 
@@ -35,11 +36,17 @@ export function deliveryRow(tenantId: string, endpointId: string, envelope: Enve
 }
 
 export async function enqueueDeliveries(trx: Transaction<DB>, tenantId: string, events: DomainEvent[]): Promise<void> {
+  // On PostgreSQL the endpoints are read FOR KEY SHARE (the lock each new delivery's foreign key takes
+  // anyway), in id order: an endpoint deleted meanwhile is then either kept until this commits, or
+  // skipped once its delete has, rather than found here and gone at the insert (a foreign-key error:
+  // the change that raised the events would fail with a 500).
   const endpoints = await trx
     .selectFrom('webhook_endpoints')
     .select(['id', 'events', 'partner_id'])
     .where('tenant_id', '=', tenantId)
     .where('active', '=', 1)
+    .orderBy('id')
+    .$if(isPostgres(trx), (q) => q.forKeyShare())
     .execute()
   if (endpoints.length === 0) return
   const now = new Date().toISOString()

@@ -140,8 +140,31 @@ export class DeliveryWorker {
       }),
     )
     await this.withTenant(tenantId, async (scope) => {
+      await this.#lockEndpoints(scope, endpointIds)
       for (const outcome of outcomes) await this.#record(scope, outcome.delivery, outcome)
     })
+  }
+
+  /**
+   * Takes the rows of the endpoints whose outcomes are recorded, before any of their deliveries: the
+   * lock order of every transaction that touches both (see deleteEndpoint in endpoints.ts). Recording
+   * updates a delivery and then, on a failure, its endpoint (the failure clock); deleting an endpoint
+   * locks its row and then deletes its deliveries (the foreign key's cascade). In opposite orders the
+   * two deadlocked, and PostgreSQL aborted one: the delete answered 500. Taken in id order, two
+   * workers' recordings cannot deadlock each other either. FOR NO KEY UPDATE is the lock updating the
+   * endpoint takes anyway; it does not hold up the outbox, whose new deliveries take KEY SHARE.
+   * SQLite runs write transactions one at a time: there is no order to keep.
+   */
+  async #lockEndpoints(scope: TenantScope, endpointIds: string[]): Promise<void> {
+    if (this.database.dialect !== 'postgres') return
+    await scope.db
+      .selectFrom('webhook_endpoints')
+      .select('id')
+      .where('tenant_id', '=', scope.tenantId)
+      .where('id', 'in', endpointIds)
+      .orderBy('id')
+      .forNoKeyUpdate()
+      .execute()
   }
 
   /** One attempt over HTTP; never throws. */

@@ -1,5 +1,6 @@
 /** A real partnerd listening on a free loopback port, over a fresh database of the given dialect. */
 import type { Dialect } from '../../src/db/database.ts'
+import type { Logger } from '../../src/log/logger.ts'
 import { openRuntime, type Runtime } from '../../src/runtime.ts'
 import { startServer } from '../../src/server.ts'
 import { testConfig } from './databases.ts'
@@ -14,9 +15,13 @@ export interface TestServer {
   call(method: string, path: string, options?: { key?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>
 }
 
-export async function startTestServer(dialect: Dialect, overrides: Record<string, unknown> = {}): Promise<TestServer> {
+export async function startTestServer(
+  dialect: Dialect,
+  overrides: Record<string, unknown> = {},
+  options: { log?: Logger } = {},
+): Promise<TestServer> {
   const loaded = await testConfig(dialect, overrides)
-  const runtime = await openRuntime(loaded, { migrate: true })
+  const runtime = await openRuntime(loaded, { migrate: true, log: options.log })
   const server = await startServer(runtime)
   return {
     url: server.url,
