@@ -13,7 +13,7 @@
  *   - requests/s of the guarded route with an API key, and with a session cookie
  * The partner program (bench/tracking.ts): the click router, event ingestion, reads at scale.
  * The console (bench/console.ts): pages against their JSON calls at scale, and the first page's bytes.
- * Pass --build to rebuild dist/partnerd first; pass `tracking`, `router`, `reads`, `webhooks` or `console` for one section.
+ * Pass --build to rebuild dist/partnerd first; pass `foundation`, `tracking`, `router`, `reads`, `webhooks` or `console` for one section.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -83,8 +83,8 @@ async function main() {
   sh('bun', ['build', ...flags, join(ROOT, 'bench/baseline-server.ts'), '--outfile', BASELINE])
   // Sections: `tracking` (the partner program), `router` or `reads` (two parts of it alone) or
   // `webhooks`, or all by default.
-  const only = ['tracking', 'router', 'reads', 'webhooks', 'console'].find((name) => process.argv.includes(name))
-  if (!only) await foundation()
+  const only = ['foundation', 'tracking', 'router', 'reads', 'webhooks', 'console'].find((name) => process.argv.includes(name))
+  if (!only || only === 'foundation') await foundation()
   if (!only || only === 'tracking' || only === 'router' || only === 'reads') {
     if (only !== 'reads') sh('bun', ['build', ...flags, join(ROOT, 'bench/baseline-stored-server.ts'), '--outfile', STORED_BASELINE])
     await trackingBench({
