@@ -51,8 +51,8 @@ describe.each(DIALECTS)('authorization matrix on %s', (dialect) => {
       plugins: [{ builtin: 'jwt', config: { signing_secret: randomBytes(32).toString('hex') } }],
     })
     const { db } = server.runtime.database
-    const acme = await createTenant(db, server.runtime.bus, { slug: 'acme' })
-    const globex = await createTenant(db, server.runtime.bus, { slug: 'globex' })
+    const acme = await createTenant(db, server.runtime.bus, server.runtime.secrets, { slug: 'acme' })
+    const globex = await createTenant(db, server.runtime.bus, server.runtime.secrets, { slug: 'globex' })
     const key = (tenantId: string, scopes: string[]) =>
       server.runtime
         .withTenant(tenantId, (s) => mintApiKey(s, 'op_live_', { name: scopes.join(' '), scopes }, { id: 'test' }))

@@ -1,6 +1,7 @@
 /**
- * The operator commands: migrate, tenant create|list, key create|list|revoke, user create, export, import. Each opens the same
- * runtime as the server (so the same config, checks and migrations apply) and closes it when done.
+ * The operator commands: migrate, tenant create|list, key create|list|revoke, user create, export, import,
+ * secrets rotate. Each opens the same runtime as the server (so the same config, checks and migrations
+ * apply) and closes it when done.
  */
 import { listApiKeys, mintApiKey, revokeApiKey } from '../auth/api-keys/service.ts'
 import { isRole, ROLES } from '../auth/roles.ts'
@@ -12,6 +13,9 @@ import { StartupError } from '../errors.ts'
 import { createLogger } from '../log/logger.ts'
 import { addMember } from '../members/service.ts'
 import { openRuntime, type Runtime } from '../runtime.ts'
+import { Keyring } from '../secrets/keyring.ts'
+import { generateKey } from '../secrets/keys.ts'
+import { resealStoredSecrets } from '../secrets/stored.ts'
 import { createTenant, DEFAULT_TENANT_SLUG, ensureDefaultTenant, findTenantBySlug, listTenants, type Tenant } from '../tenants/service.ts'
 import { accountLink, issueSetupToken } from '../users/account-links.ts'
 import { createUser } from '../users/service.ts'
@@ -56,7 +60,7 @@ export async function tenantCommand(loaded: LoadedConfig, action: string | undef
     if (action === 'create') {
       const slug = args[0]
       if (!slug) throw new StartupError('tenant create: give the slug, e.g. `partnerd tenant create acme --name "Acme Inc"`')
-      const tenant = await createTenant(rt.database.db, rt.bus, { slug, name: opts.name })
+      const tenant = await createTenant(rt.database.db, rt.bus, rt.secrets, { slug, name: opts.name })
       const link = await newSetupLink(rt, tenant)
       if (opts.json) print(JSON.stringify({ ...tenant, setupLink: link }))
       else {
@@ -78,7 +82,7 @@ export async function tenantCommand(loaded: LoadedConfig, action: string | undef
 async function targetTenant(rt: Runtime, slug: string | undefined): Promise<Tenant> {
   if (!slug) {
     if (rt.config.mode === 'multi') throw new StartupError('multi mode needs --tenant <slug>')
-    return (await ensureDefaultTenant(rt.database.db, rt.bus)).tenant
+    return (await ensureDefaultTenant(rt.database.db, rt.bus, rt.secrets)).tenant
   }
   const tenant = await findTenantBySlug(rt.database.db, slug)
   if (!tenant)
@@ -227,5 +231,28 @@ export async function importCommand(
             .map(([table, n]) => `${table}: ${n}`)
             .join('\n'),
     )
+  })
+}
+
+/**
+ * `secrets rotate`: re-seals every stored secret under secrets.key, so the keys in
+ * secrets.previous_keys can be dropped. All or nothing, in one transaction. `secrets generate-key`
+ * prints a new key for secrets.key.
+ */
+export async function secretsCommand(loaded: () => LoadedConfig, action: string | undefined, opts: CommandOptions, print: Print) {
+  if (action === 'generate-key') {
+    print(generateKey())
+    return
+  }
+  if (action !== 'rotate') throw new StartupError('secrets: use `secrets rotate` or `secrets generate-key`')
+  await withRuntime(loaded(), false, async (rt) => {
+    const current = rt.secrets.current
+    const report = await resealStoredSecrets(rt.database, rt.secrets, (value) => Keyring.kidOf(value) !== current.kid)
+    if (opts.json) return print(JSON.stringify(report))
+    print(`re-sealed ${report.resealed} of ${report.stored} stored secret(s) under key id ${current.kid} (${current.source})`)
+    if (rt.secrets.keys.length > 1)
+      print(
+        'every stored secret is now under it: empty secrets.previous_keys and restart each instance (after it, codes mailed before the rotation no longer work)',
+      )
   })
 }

@@ -14,6 +14,7 @@ import {
   importCommand,
   keyCommand,
   migrateCommand,
+  secretsCommand,
   setupLinkCommand,
   tenantCommand,
   userCommand,
@@ -38,6 +39,9 @@ Commands:
                                      or read from standard input)
   export [--tenant SLUG]             write the tenant's partner-program data as JSON to standard output
   import [--tenant SLUG]             load such a document from standard input into an empty tenant
+  secrets rotate                     re-seal every stored secret under secrets.key, so that the keys
+                                     in secrets.previous_keys can be dropped
+  secrets generate-key               print a new random key for secrets.key
   health                             exit 0 when the local server answers /ready (container health checks)
 
 Options:
@@ -125,6 +129,9 @@ async function main(argv: string[]): Promise<number> {
       return 0
     case 'import':
       await importCommand(loadConfig(values.config), options, print, () => Bun.stdin.text())
+      return 0
+    case 'secrets':
+      await secretsCommand(() => loadConfig(values.config), action, options, print)
       return 0
     default:
       process.stderr.write(`partnerd: unknown command ${command}\n\n${USAGE}`)

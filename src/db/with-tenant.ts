@@ -7,6 +7,7 @@
  */
 import { type Selectable, sql, type Transaction } from 'kysely'
 import type { DomainEvent, DomainEventBus } from '../domain-events/bus.ts'
+import type { Keyring } from '../secrets/keyring.ts'
 import { isoNow } from './codec.ts'
 import type { Database } from './database.ts'
 import type { DB } from './schema.ts'
@@ -18,6 +19,8 @@ export interface TenantScope {
   db: Transaction<DB>
   /** Raise a domain event (a type of domain-events/catalogue.ts, or a plugin's); published once the transaction has committed. */
   emit(type: string, data: unknown): void
+  /** Seals and opens the stored secrets a store reads back (src/secrets/stored.ts lists them). */
+  secrets: Keyring
 }
 
 export interface TenantTransactionOptions {
@@ -33,7 +36,7 @@ export type WithTenant = <T>(tenantId: string, fn: (scope: TenantScope) => Promi
 /** Runs before the commit of a transaction that raised events, in it (the webhook outbox). */
 export type BeforeCommit = (trx: Transaction<DB>, tenantId: string, events: DomainEvent[]) => Promise<void>
 
-export function tenantRunner(database: Database, bus: DomainEventBus, beforeCommit?: BeforeCommit): WithTenant {
+export function tenantRunner(database: Database, bus: DomainEventBus, secrets: Keyring, beforeCommit?: BeforeCommit): WithTenant {
   return async (tenantId, fn, options = {}) => {
     // A nested withTenant would wait for a second connection (on SQLite, forever): refuse it loudly.
     if (insideTenantTransaction()) throw new Error('withTenant was called inside withTenant: pass the open scope down instead')
@@ -47,6 +50,7 @@ export function tenantRunner(database: Database, bus: DomainEventBus, beforeComm
         fn({
           tenantId,
           db: trx,
+          secrets,
           emit: (type, data) => {
             // A type no one could subscribe to is a typo; fail the change rather than lose the event.
             if (!bus.isKnown(type)) throw new Error(`emit: no event type ${type}`)
