@@ -46,6 +46,11 @@ export interface Runtime {
 export interface RuntimeOptions {
   /** Apply pending migrations (else refuse to run on a schema that is not current). */
   migrate: boolean
+  /**
+   * Only look at the database (restore's checks of a copy): no migration, no schema check, no key
+   * file generated, nothing sealed. Such a runtime serves nothing.
+   */
+  inspectOnly?: boolean
   log?: Logger
   /** Tests inject a registry of built-in plugins. */
   pluginRegistry?: Record<string, BuiltinPlugin>
@@ -62,7 +67,8 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
   }
   const database = await createDatabase({ ...target, role: 'serving' })
   try {
-    const opened = await openKeyring(config, database, target.sqlitePath, { create: true })
+    const inspectOnly = options.inspectOnly === true
+    const opened = await openKeyring(config, database, target.sqlitePath, { create: !inspectOnly })
     if (opened.generated) log.info({ keyFile: opened.keyFile }, 'generated the key that seals stored secrets; back it up with the database')
     if (opened.warning) log.warn(opened.warning)
     const secrets = opened.keyring
@@ -85,17 +91,19 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       registry: options.pluginRegistry,
     })
     const migrationSets = [coreMigrationSet, ...plugins.migrationSets]
-    if (options.migrate) {
-      const applied = await applyMigrations(target, database, migrationSets)
-      if (applied.length > 0) log.info({ applied }, 'migrations applied')
-    } else {
-      await assertSchemaCurrent(database, migrationSets)
+    if (!inspectOnly) {
+      if (options.migrate) {
+        const applied = await applyMigrations(target, database, migrationSets)
+        if (applied.length > 0) log.info({ applied }, 'migrations applied')
+      } else {
+        await assertSchemaCurrent(database, migrationSets)
+      }
+      if (database.dialect === 'postgres') await checkServingRole(database, config, log)
+      // After the migrations: the key must open what is stored, and what an older partnerd left in plaintext is sealed.
+      await checkStoredSecrets(database, secrets)
+      const sealed = await sealNotedPlaintext(database, secrets)
+      if (sealed?.resealed) log.info({ sealed: sealed.resealed, kid: sealed.kid }, 'sealed the secrets stored in plaintext')
     }
-    if (database.dialect === 'postgres') await checkServingRole(database, config, log)
-    // After the migrations: the key must open what is stored, and what an older partnerd left in plaintext is sealed.
-    await checkStoredSecrets(database, secrets)
-    const sealed = await sealNotedPlaintext(database, secrets)
-    if (sealed?.resealed) log.info({ sealed: sealed.resealed, kid: sealed.kid }, 'sealed the secrets stored in plaintext')
     return {
       loaded,
       config,

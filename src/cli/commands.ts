@@ -1,12 +1,16 @@
 /**
  * The operator commands: migrate, tenant create|list, key create|list|revoke, user create, export, import,
  * secrets rotate. Each opens the same runtime as the server (so the same config, checks and migrations
- * apply) and closes it when done.
+ * apply) and closes it when done. backup and restore do not: they must leave the database as it is.
  */
+import { resolve } from 'node:path'
 import { listApiKeys, mintApiKey, revokeApiKey } from '../auth/api-keys/service.ts'
 import { isRole, ROLES } from '../auth/roles.ts'
 import { randomSecret } from '../auth/secrets.ts'
-import type { LoadedConfig } from '../config/load.ts'
+import { POSTGRES_BACKUP, POSTGRES_RESTORE } from '../backups/postgres.ts'
+import { describeRestore, restoreSqlite } from '../backups/restore.ts'
+import { backupSqlite, describeBackup } from '../backups/sqlite-backup.ts'
+import { type LoadedConfig, resolveConfigPath } from '../config/load.ts'
 import { exportTenant, importTenant } from '../data/transfer.ts'
 import { fetchAll } from '../db/pagination.ts'
 import { StartupError } from '../errors.ts'
@@ -34,12 +38,13 @@ export interface CommandOptions {
 
 type Print = (line: string) => void
 
+/** Commands print their results; the log only says what went wrong. */
+function commandLog(loaded: LoadedConfig) {
+  return createLogger({ ...loaded.config.logging, level: loaded.config.logging.level === 'info' ? 'warn' : loaded.config.logging.level })
+}
+
 async function withRuntime<T>(loaded: LoadedConfig, migrateFirst: boolean, fn: (rt: Runtime) => Promise<T>): Promise<T> {
-  // Commands print their results; the log only says what went wrong.
-  const log = createLogger({
-    ...loaded.config.logging,
-    level: loaded.config.logging.level === 'info' ? 'warn' : loaded.config.logging.level,
-  })
+  const log = commandLog(loaded)
   const runtime = await openRuntime(loaded, { migrate: migrateFirst || loaded.config.database.auto_migrate, log })
   try {
     return await fn(runtime)
@@ -255,4 +260,21 @@ export async function secretsCommand(loaded: () => LoadedConfig, action: string 
         'every stored secret is now under it: empty secrets.previous_keys and restart each instance (after it, codes mailed before the rotation no longer work)',
       )
   })
+}
+
+/** `backup <file>`: a consistent copy of the live SQLite database (sqlite-backup.ts); on PostgreSQL, how to make one. */
+export function backupCommand(loaded: LoadedConfig, file: string | undefined, print: Print): void {
+  if (loaded.config.database.postgres) throw new StartupError(POSTGRES_BACKUP)
+  if (!file) throw new StartupError('backup: give the file to write, e.g. `partnerd backup /backups/partnerd-2026-01-31.db`')
+  const source = resolveConfigPath(loaded, loaded.config.database.sqlite!.path)
+  for (const line of describeBackup(backupSqlite(loaded.config, source, resolve(file)), source)) print(line)
+}
+
+/** `restore <file>`: a backup checked and put in place of the SQLite database (restore.ts); on PostgreSQL, how to restore one. */
+export async function restoreCommand(loaded: LoadedConfig, file: string | undefined, print: Print): Promise<void> {
+  if (loaded.config.database.postgres) throw new StartupError(POSTGRES_RESTORE)
+  if (!file) throw new StartupError('restore: give the backup to restore, e.g. `partnerd restore /backups/partnerd-2026-01-31.db`')
+  const target = resolveConfigPath(loaded, loaded.config.database.sqlite!.path)
+  const source = resolve(file)
+  for (const line of describeRestore(await restoreSqlite(loaded, target, source, commandLog(loaded)), source)) print(line)
 }

@@ -2,7 +2,8 @@
  * Where the sealing key comes from. `secrets.key` (with `secrets.previous_keys` during a rotation) when
  * configured: required on PostgreSQL, where every instance must seal and open with the same key. A
  * single SQLite install may leave it unset: the first start generates a key and keeps it in a file
- * beside the database (`<database file>.key`, mode 0600), to be backed up with it. The key file guards against a leak of the database alone (a copied .db file, a dump); whoever
+ * beside the database (`<database file>.key`, mode 0600), which `partnerd backup` copies beside each
+ * backup. The key file guards against a leak of the database alone (a copied .db file, a dump); whoever
  * can read the data folder has both, so keep the folder private or configure secrets.key elsewhere.
  */
 
@@ -126,7 +127,7 @@ export async function openKeyring(
   const sealed = await sealedKeyIds(database)
   if (sealed.length > 0) {
     throw new StartupError(
-      `${missing}, but the database's secrets are sealed (key id ${sealed.join(', ')}): put the key file back or set secrets.key to the key`,
+      `${missing}, but the database's secrets are sealed (key id ${sealed.join(', ')}): put the key file back (a backup's is beside it, <backup>.key) or set secrets.key to the key`,
     )
   }
   // Another process starting at the same moment may have written it first: then that key is the one.
