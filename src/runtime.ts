@@ -1,6 +1,7 @@
 /**
  * Everything a running partnerd holds, opened in the order that fails fastest and clearest: config,
- * logger, admin keys, database, plugins, schema. The server and the CLI commands share it.
+ * logger, admin keys, secret keys, database, sealing key ring, plugins, schema, stored secrets. The
+ * server and the CLI commands share it.
  */
 import { sql } from 'kysely'
 import type { BuiltinPlugin } from '../plugins/index.ts'
@@ -18,6 +19,9 @@ import { createLogger, type Logger } from './log/logger.ts'
 import { createMailer, type Mailer } from './mail/mailer.ts'
 import { type LoadedPlugins, loadPlugins } from './plugins/loader.ts'
 import { programFacet } from './plugins/program-facet.ts'
+import type { Keyring } from './secrets/keyring.ts'
+import { configuredKeys, openKeyring } from './secrets/keys.ts'
+import { checkStoredSecrets, sealNotedPlaintext } from './secrets/stored.ts'
 import { enqueueDeliveries } from './webhooks/outbox.ts'
 
 export interface Runtime {
@@ -26,6 +30,8 @@ export interface Runtime {
   log: Logger
   adminKeys: string[]
   database: Database
+  /** Seals and opens the stored secrets (secrets.key, or the SQLite key file). */
+  secrets: Keyring
   bus: DomainEventBus
   withTenant: WithTenant
   /** What sign-in plugins and the sign-in pages share: limits, audit, sessions and their cookie. */
@@ -40,6 +46,11 @@ export interface Runtime {
 export interface RuntimeOptions {
   /** Apply pending migrations (else refuse to run on a schema that is not current). */
   migrate: boolean
+  /**
+   * Only look at the database (restore's checks of a copy): no migration, no schema check, no key
+   * file generated, nothing sealed. Such a runtime serves nothing.
+   */
+  inspectOnly?: boolean
   log?: Logger
   /** Tests inject a registry of built-in plugins. */
   pluginRegistry?: Record<string, BuiltinPlugin>
@@ -49,14 +60,20 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
   const { config } = loaded
   const log = options.log ?? createLogger(config.logging)
   const adminKeys = parseAdminKeys(config.auth.admin_api_keys)
+  configuredKeys(config) // a bad or missing secrets.key fails here, before any connection
   const target = {
     database: config.database,
     sqlitePath: config.database.sqlite && resolveConfigPath(loaded, config.database.sqlite.path),
   }
   const database = await createDatabase({ ...target, role: 'serving' })
   try {
+    const inspectOnly = options.inspectOnly === true
+    const opened = await openKeyring(config, database, target.sqlitePath, { create: !inspectOnly })
+    if (opened.generated) log.info({ keyFile: opened.keyFile }, 'generated the key that seals stored secrets; back it up with the database')
+    if (opened.warning) log.warn(opened.warning)
+    const secrets = opened.keyring
     const bus = new DomainEventBus(log)
-    const withTenant = tenantRunner(database, bus, {
+    const withTenant = tenantRunner(database, bus, secrets, {
       beforeCommit: enqueueDeliveries,
       onConflict: (err, retry) =>
         log.info({ code: (err as { code?: string }).code, retry }, 'a transaction lost to a concurrent one and runs again'),
@@ -74,22 +91,30 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       mail,
       tracking: trackingFacet(withTenant),
       program: programFacet(withTenant, config.webhooks.allow_hosts),
+      secrets,
       registry: options.pluginRegistry,
     })
     const migrationSets = [coreMigrationSet, ...plugins.migrationSets]
-    if (options.migrate) {
-      const applied = await applyMigrations(target, database, migrationSets)
-      if (applied.length > 0) log.info({ applied }, 'migrations applied')
-    } else {
-      await assertSchemaCurrent(database, migrationSets)
+    if (!inspectOnly) {
+      if (options.migrate) {
+        const applied = await applyMigrations(target, database, migrationSets)
+        if (applied.length > 0) log.info({ applied }, 'migrations applied')
+      } else {
+        await assertSchemaCurrent(database, migrationSets)
+      }
+      if (database.dialect === 'postgres') await checkServingRole(database, config, log)
+      // After the migrations: the key must open what is stored, and what an older partnerd left in plaintext is sealed.
+      await checkStoredSecrets(database, secrets)
+      const sealed = await sealNotedPlaintext(database, secrets)
+      if (sealed?.resealed) log.info({ sealed: sealed.resealed, kid: sealed.kid }, 'sealed the secrets stored in plaintext')
     }
-    if (database.dialect === 'postgres') await checkServingRole(database, config, log)
     return {
       loaded,
       config,
       log,
       adminKeys,
       database,
+      secrets,
       bus,
       withTenant,
       identity,

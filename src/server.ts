@@ -119,7 +119,7 @@ export async function startServer(runtime: Runtime): Promise<RunningServer> {
   let bootstrapKey: string | undefined
   let firstSetupLink: string | undefined
   if (config.mode === 'single') {
-    const { tenant, created } = await ensureDefaultTenant(runtime.database.db, runtime.bus)
+    const { tenant, created } = await ensureDefaultTenant(runtime.database.db, runtime.bus, runtime.secrets)
     singleTenant = tenant
     if (created && runtime.adminKeys.length === 0) {
       const minted = await runtime.withTenant(tenant.id, (scope) =>

@@ -187,7 +187,7 @@ describe('API key checks on postgres', () => {
   it('cost one round trip: a single statement, no transaction, still confined to the tenant', async () => {
     const server = await startTestServer('postgres')
     try {
-      const other = await createTenant(server.runtime.database.db, server.runtime.bus, { slug: 'other' })
+      const other = await createTenant(server.runtime.database.db, server.runtime.bus, server.runtime.secrets, { slug: 'other' })
       const { database, withTenant } = server.runtime
       const tenantId = (await (await server.call('GET', '/api/tenant', { key: server.adminKey })).json()).id
       // Its last use was just recorded: the check writes nothing.

@@ -81,8 +81,8 @@ describe.each(DIALECTS)('authorization matrix on %s', (dialect) => {
       plugins: [{ builtin: 'jwt', config: { signing_secret: randomBytes(32).toString('hex') } }, { builtin: 'xauth' }],
     })
     const { db } = server.runtime.database
-    const acme = await createTenant(db, server.runtime.bus, { slug: 'acme' })
-    const globex = await createTenant(db, server.runtime.bus, { slug: 'globex' })
+    const acme = await createTenant(db, server.runtime.bus, server.runtime.secrets, { slug: 'acme' })
+    const globex = await createTenant(db, server.runtime.bus, server.runtime.secrets, { slug: 'globex' })
     const api = async (tenant: Tenant, path: string, body: unknown, headers: Record<string, string> = {}) => {
       const res = await server.call('POST', `/api/t/${tenant.slug}${path}`, { key: adminKey, body, headers })
       const data = await res.json()

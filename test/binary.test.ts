@@ -14,7 +14,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createPartner as createPieceAction } from '../integrations/activepieces/index.ts'
 import pkg from '../package.json' with { type: 'json' }
 import { BINARY, ROOT, run, type Served, serve, stop, stopAll, writeConfig } from './support/binary.ts'
-import { DIALECTS, databaseSection, tempDir } from './support/databases.ts'
+import { DIALECTS, databaseSection, secretsSection, tempDir } from './support/databases.ts'
 import { startOidcProvider } from './support/oidc.ts'
 import { freePort } from './support/ports.ts'
 import { startReceiver } from './support/receiver.ts'
@@ -372,9 +372,11 @@ describe('dist/partnerd', () => {
       [{ ...sqliteConfig(dir), server: { host: '127.0.0.1', port: busyPort } }, /server\.port: 127\.0\.0\.1:\d+ is in use/],
       [{ database: { sqlite: { path: join(aFile, 'partnerd.db') } } }, /database\.sqlite\.path: cannot open/],
       [
-        { database: { postgres: { url: 'postgres://x:y@127.0.0.1:1/db' } } },
+        { database: { postgres: { url: 'postgres://x:y@127.0.0.1:1/db' } }, secrets: secretsSection('postgres') },
         /database\.postgres\.url: cannot connect to postgres:\/\/x:\*\*\*@127\.0\.0\.1:1\/db/,
       ],
+      [{ database: { postgres: { url: 'postgres://x:y@127.0.0.1:1/db' } } }, /^partnerd: secrets\.key is required with database\.postgres/],
+      [{ ...sqliteConfig(dir), secrets: { key: 'changeme' } }, /^partnerd: secrets\.key: not a key/],
       [{ ...sqliteConfig(dir), auth: { admin_api_keys: 'changeme' } }, /auth\.admin_api_keys: key 1 is 8 characters/],
       // Plugin files, loaded by the binary: one answering for a core route, one listening for a typo.
       [
@@ -420,6 +422,7 @@ describe.each(DIALECTS)('dist/partnerd runs the partner program on %s', (dialect
     const config = writeConfig({
       server: { host: '127.0.0.1', port: 0 },
       database: await databaseSection(dialect),
+      secrets: secretsSection(dialect),
       auth: { admin_api_keys: adminKey },
       logging: { level: 'info' },
     })

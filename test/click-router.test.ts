@@ -113,8 +113,8 @@ describe.each(DIALECTS)('click router on %s (multi-tenant)', (dialect) => {
       auth: { admin_api_keys: adminKey },
       tracking: { velocity_per_minute: 3, max_per_minute: 6 },
     })
-    await createTenant(server.runtime.database.db, server.runtime.bus, { slug: 'acme' })
-    await createTenant(server.runtime.database.db, server.runtime.bus, { slug: 'globex' })
+    await createTenant(server.runtime.database.db, server.runtime.bus, server.runtime.secrets, { slug: 'acme' })
+    await createTenant(server.runtime.database.db, server.runtime.bus, server.runtime.secrets, { slug: 'globex' })
     const program = await (
       await api('POST', '/programs', {
         name: 'P',

@@ -16,7 +16,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { run, serve, stopAll, writeConfig } from './support/binary.ts'
 import { launchChromium } from './support/browser.ts'
-import { databaseSection } from './support/databases.ts'
+import { databaseSection, secretsSection } from './support/databases.ts'
 import { freePort } from './support/ports.ts'
 import { startReceiver } from './support/receiver.ts'
 import { type Inbox, startInbox } from './support/smtp.ts'
@@ -54,6 +54,7 @@ async function baseConfig(name: Scenario['name'], port: number, extra: Record<st
     mail: { transport: 'smtp', smtp_url: inbox.url, from: 'partnerd <no-reply@example.com>' },
     plugins: [{ builtin: 'magic' }, { builtin: 'xauth' }],
     database: await databaseSection(name),
+    secrets: secretsSection(name),
     ...extra,
   }
 }

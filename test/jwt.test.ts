@@ -171,8 +171,8 @@ describe.each(DIALECTS)('JWT across tenants and configuration on %s', (dialect) 
     })
     try {
       const { db } = server.runtime.database
-      const acme = await createTenant(db, server.runtime.bus, { slug: 'acme' })
-      const globex = await createTenant(db, server.runtime.bus, { slug: 'globex' })
+      const acme = await createTenant(db, server.runtime.bus, server.runtime.secrets, { slug: 'acme' })
+      const globex = await createTenant(db, server.runtime.bus, server.runtime.secrets, { slug: 'globex' })
       const user = await createUser(db, { email: 'both@example.com', password: PASSWORD })
       for (const t of [acme, globex]) await server.runtime.withTenant(t.id, (s) => addMembership(s, user.id, 'member'))
       const { tokens } = await (

@@ -16,8 +16,8 @@ describe.each(DIALECTS)('partners on %s', (dialect) => {
   beforeAll(async () => {
     server = await startTestServer(dialect, { mode: 'multi', auth: { admin_api_keys: adminKey } })
     const { db } = server.runtime.database
-    await createTenant(db, server.runtime.bus, { slug: 'acme' })
-    await createTenant(db, server.runtime.bus, { slug: 'globex' })
+    await createTenant(db, server.runtime.bus, server.runtime.secrets, { slug: 'acme' })
+    await createTenant(db, server.runtime.bus, server.runtime.secrets, { slug: 'globex' })
     server.runtime.bus.subscribe('*', (e) => void events.push(e))
     const mint = async (scopes: string[]) =>
       (await (await server.call('POST', `${base}/api-keys`, { key: adminKey, body: { name: scopes.join(), scopes } })).json()).key as string

@@ -203,7 +203,7 @@ describe.each(DIALECTS)('plugins on %s', (dialect) => {
     runtime = await openRuntime(loaded, { migrate: true, pluginRegistry: registry(notes) })
     const server = await startServer(runtime)
     try {
-      await createTenant(runtime.database.db, runtime.bus, { slug: 'later' })
+      await createTenant(runtime.database.db, runtime.bus, runtime.secrets, { slug: 'later' })
       const res = await fetch(`${server.url}/api/t/later/notes`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${runtime.adminKeys[0]}` },

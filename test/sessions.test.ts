@@ -237,8 +237,8 @@ describe.each(DIALECTS)('sessions across tenants on %s', (dialect) => {
     const server = await startTestServer(dialect, { mode: 'multi', auth: { admin_api_keys: randomBytes(32).toString('hex') } })
     try {
       const { db } = server.runtime.database
-      const acme = await createTenant(db, server.runtime.bus, { slug: 'acme' })
-      await createTenant(db, server.runtime.bus, { slug: 'globex' })
+      const acme = await createTenant(db, server.runtime.bus, server.runtime.secrets, { slug: 'acme' })
+      await createTenant(db, server.runtime.bus, server.runtime.secrets, { slug: 'globex' })
       const user = await createUser(db, { email: 'ada@acme.example', password: PASSWORD })
       await server.runtime.withTenant(acme.id, (s) => addMembership(s, user.id, 'admin'))
       expect((await signIn(server, 'ada@acme.example', PASSWORD, {}, '/api/t/globex')).status).toBe(401)

@@ -14,8 +14,8 @@ describe('tenant isolation on PostgreSQL (row-level security, as the serving rol
 
   beforeAll(async () => {
     runtime = await openRuntime(await testConfig('postgres', { mode: 'multi' }), { migrate: true })
-    acme = await createTenant(runtime.database.db, runtime.bus, { slug: 'acme' })
-    globex = await createTenant(runtime.database.db, runtime.bus, { slug: 'globex' })
+    acme = await createTenant(runtime.database.db, runtime.bus, runtime.secrets, { slug: 'acme' })
+    globex = await createTenant(runtime.database.db, runtime.bus, runtime.secrets, { slug: 'globex' })
     for (const tenant of [acme, globex, acme]) {
       await runtime.withTenant(tenant.id, (scope) => mintApiKey(scope, 'op_live_', { name: `${tenant.slug} key` }, { id: 'test' }))
     }
@@ -89,8 +89,8 @@ describe.each(DIALECTS)('multi-tenant routing on %s', (dialect) => {
   beforeAll(async () => {
     server = await startTestServer(dialect, { mode: 'multi', auth: { admin_api_keys: adminKey } })
     const { db } = server.runtime.database
-    await createTenant(db, server.runtime.bus, { slug: 'acme' })
-    await createTenant(db, server.runtime.bus, { slug: 'globex' })
+    await createTenant(db, server.runtime.bus, server.runtime.secrets, { slug: 'acme' })
+    await createTenant(db, server.runtime.bus, server.runtime.secrets, { slug: 'globex' })
   })
   afterAll(() => server.stop())
 

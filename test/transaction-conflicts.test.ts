@@ -29,7 +29,7 @@ describe.each(DIALECTS)('withTenant, when a transaction loses to another, on %s'
   const heard: DomainEvent[] = []
   beforeAll(async () => {
     runtime = await openRuntime(await testConfig(dialect), { migrate: true })
-    tenant = (await ensureDefaultTenant(runtime.database.db, runtime.bus)).tenant
+    tenant = (await ensureDefaultTenant(runtime.database.db, runtime.bus, runtime.secrets)).tenant
     runtime.bus.subscribe('api_key.created', (e) => void heard.push(e))
   })
   afterAll(() => runtime.close())
@@ -84,7 +84,7 @@ describe('withTenant on postgres, in a real deadlock', () => {
   let tenant: Tenant
   beforeAll(async () => {
     runtime = await openRuntime(await testConfig('postgres'), { migrate: true })
-    tenant = (await ensureDefaultTenant(runtime.database.db, runtime.bus)).tenant
+    tenant = (await ensureDefaultTenant(runtime.database.db, runtime.bus, runtime.secrets)).tenant
   })
   afterAll(() => runtime.close())
 

@@ -15,7 +15,7 @@ describe.each(DIALECTS)('withTenant on %s', (dialect) => {
   const heard: DomainEvent[] = []
   beforeAll(async () => {
     runtime = await openRuntime(await testConfig(dialect), { migrate: true })
-    tenant = (await ensureDefaultTenant(runtime.database.db, runtime.bus)).tenant
+    tenant = (await ensureDefaultTenant(runtime.database.db, runtime.bus, runtime.secrets)).tenant
     runtime.bus.subscribe('*', (e) => void heard.push(e))
   })
   afterAll(() => runtime.close())

@@ -26,8 +26,8 @@ describe.each(DIALECTS)('X-Auth credential pairs on %s', (dialect) => {
 
   beforeAll(async () => {
     server = await startTestServer(dialect, { mode: 'multi', auth: { admin_api_keys: adminKey }, plugins: [{ builtin: 'xauth' }] })
-    await createTenant(server.runtime.database.db, server.runtime.bus, { slug: 'acme' })
-    await createTenant(server.runtime.database.db, server.runtime.bus, { slug: 'globex' })
+    await createTenant(server.runtime.database.db, server.runtime.bus, server.runtime.secrets, { slug: 'acme' })
+    await createTenant(server.runtime.database.db, server.runtime.bus, server.runtime.secrets, { slug: 'globex' })
     partnerId = (await admin('POST', '/partners', { email: 'pair@partners.example' })).body.id
   })
   afterAll(() => server.stop())

@@ -1,14 +1,15 @@
 /**
  * Sign-in attempts by email. Each attempt has a 6-digit code (from the CSPRNG) and a link token
- * (256 bits); only their SHA-256 are stored, the code's hashed with its attempt id, so a code works
- * only for the attempt that asked for it. An attempt is single use and lasts minutes.
+ * (256 bits); neither is stored. The link token is kept as its SHA-256 (256 random bits cannot be
+ * guessed back). The code is kept as a keyed digest (HMAC-SHA256, host.secrets) of the attempt id and
+ * the code: bound to its attempt, and, since the key is not in the database, not found again by
+ * trying the million codes against a stolen copy. An attempt is single use and lasts minutes.
  *
  * The per-code cap is enforced by the database, not the process: each guess first claims a try with
  * one conditional UPDATE (`attempts < max`), so parallel guesses on several instances cannot exceed it.
  * Failures are also counted per email over a day: six digits would otherwise fall to patient guessing.
  */
-import { timingSafeEqual } from 'node:crypto'
-import type { PluginTenantScope } from '../../src/plugins/contract.ts'
+import type { PluginSecrets, PluginTenantScope } from '../../src/plugins/contract.ts'
 
 export interface NewAttempt {
   id: string
@@ -43,6 +44,7 @@ function sixDigits(): string {
 
 export async function createAttempt(
   scope: PluginTenantScope,
+  codes: PluginSecrets,
   email: string,
   userId: string | null,
   ttlMs: number,
@@ -59,7 +61,7 @@ export async function createAttempt(
       tenant_id: scope.tenantId,
       email,
       user_id: userId,
-      code_hash: sha256(`${id}:${code}`),
+      code_hash: codes.digest(`${id}:${code}`),
       link_hash: sha256(linkToken),
       created_at: nowIso(),
       expires_at: expiresAt,
@@ -73,7 +75,13 @@ export async function createAttempt(
   return { id, code, linkToken, expiresAt }
 }
 
-export async function verifyCode(scope: PluginTenantScope, attemptId: string, code: string, maxAttempts: number): Promise<Verified> {
+export async function verifyCode(
+  scope: PluginTenantScope,
+  codes: PluginSecrets,
+  attemptId: string,
+  code: string,
+  maxAttempts: number,
+): Promise<Verified> {
   const claimed = await scope.db
     .updateTable('magic_attempts')
     .set((eb: any) => ({ attempts: eb('attempts', '+', 1) }))
@@ -85,7 +93,7 @@ export async function verifyCode(scope: PluginTenantScope, attemptId: string, co
     .returning(['code_hash', 'user_id', 'email', 'purpose', 'name'])
     .executeTakeFirst()
   if (!claimed) return { ok: false }
-  const matches = /^\d{6}$/.test(code) && timingSafeEqual(Buffer.from(sha256(`${attemptId}:${code}`)), Buffer.from(claimed.code_hash))
+  const matches = /^\d{6}$/.test(code) && codes.matches(`${attemptId}:${code}`, claimed.code_hash)
   if (!matches || !usable(claimed)) {
     await scope.db
       .updateTable('magic_attempts')

@@ -89,7 +89,14 @@ const magic: PluginDefinition = {
         const usage = await emailUsage(scope, email)
         if (usage.sentLastHour >= cfg.sends_per_email_per_hour) throw tooMany('codes sent', 3600)
         if (usage.failuresLastDay >= cfg.failures_per_email_per_day) throw tooMany('failed codes', 86_400)
-        return createAttempt(scope, email, member?.userId ?? (known && !known.disabled ? known.userId : null), ttlMs, registration)
+        return createAttempt(
+          scope,
+          host.secrets,
+          email,
+          member?.userId ?? (known && !known.disabled ? known.userId : null),
+          ttlMs,
+          registration,
+        )
       })
       if (member || registration) {
         const link = `${host.publicUrl}${input.apiBase}/auth/magic/link#${attempt.linkToken}`
@@ -125,7 +132,7 @@ const magic: PluginDefinition = {
         const email = await attemptEmail(scope, attemptId)
         if (email && (await emailUsage(scope, email)).failuresLastDay >= cfg.failures_per_email_per_day)
           throw tooMany('failed codes', 86_400)
-        return verifyCode(scope, attemptId, code, cfg.max_attempts_per_code)
+        return verifyCode(scope, host.secrets, attemptId, code, cfg.max_attempts_per_code)
       })
       if (!outcome.ok) {
         host.identity.addressFailures.fail(tenant, ip)
@@ -210,7 +217,7 @@ const magic: PluginDefinition = {
     // after that the partner signs in by asking for a code with its email, as any member does.
     host.on('partner.invited', async (event) => {
       const { email, userId, apiBase } = event.data as { email: string; userId: string; apiBase: string }
-      const attempt = await host.withTenant(event.tenantId, (scope) => createAttempt(scope, email, userId, ttlMs))
+      const attempt = await host.withTenant(event.tenantId, (scope) => createAttempt(scope, host.secrets, email, userId, ttlMs))
       const link = `${host.publicUrl}${apiBase}/auth/magic/link#${attempt.linkToken}`
       await host.mail.send({
         to: email,

@@ -117,12 +117,13 @@ export function attributionRoutes(config: Config) {
                 throw new AppError(403, 'origin_not_allowed', `${origin} is not one of the programs' hosts`)
               Object.assign(set.headers, corsHeaders(origin))
             }
-            const salt = await scope.db
+            const { click_salt: sealed } = await scope.db
               .selectFrom('tenants')
               .select('click_salt')
               .where('id', '=', scope.tenantId)
               .executeTakeFirstOrThrow()
-            return identify(scope, { cref, userId: body.userId, ipHash: hashAddress(salt.click_salt ?? '', ip) })
+            const salt = sealed ? scope.secrets.open(sealed, { table: 'tenants', id: scope.tenantId }) : ''
+            return identify(scope, { cref, userId: body.userId, ipHash: hashAddress(salt, ip) })
           })
         },
         {

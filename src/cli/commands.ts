@@ -1,17 +1,25 @@
 /**
- * The operator commands: migrate, tenant create|list, key create|list|revoke, user create, export, import. Each opens the same
- * runtime as the server (so the same config, checks and migrations apply) and closes it when done.
+ * The operator commands: migrate, tenant create|list, key create|list|revoke, user create, export, import,
+ * secrets rotate. Each opens the same runtime as the server (so the same config, checks and migrations
+ * apply) and closes it when done. backup and restore do not: they must leave the database as it is.
  */
+import { resolve } from 'node:path'
 import { listApiKeys, mintApiKey, revokeApiKey } from '../auth/api-keys/service.ts'
 import { isRole, ROLES } from '../auth/roles.ts'
 import { randomSecret } from '../auth/secrets.ts'
-import type { LoadedConfig } from '../config/load.ts'
+import { POSTGRES_BACKUP, POSTGRES_RESTORE } from '../backups/postgres.ts'
+import { describeRestore, restoreSqlite } from '../backups/restore.ts'
+import { backupSqlite, describeBackup } from '../backups/sqlite-backup.ts'
+import { type LoadedConfig, resolveConfigPath } from '../config/load.ts'
 import { exportTenant, importTenant } from '../data/transfer.ts'
 import { fetchAll } from '../db/pagination.ts'
 import { StartupError } from '../errors.ts'
 import { createLogger } from '../log/logger.ts'
 import { addMember } from '../members/service.ts'
 import { openRuntime, type Runtime } from '../runtime.ts'
+import { Keyring } from '../secrets/keyring.ts'
+import { generateKey } from '../secrets/keys.ts'
+import { resealStoredSecrets } from '../secrets/stored.ts'
 import { createTenant, DEFAULT_TENANT_SLUG, ensureDefaultTenant, findTenantBySlug, listTenants, type Tenant } from '../tenants/service.ts'
 import { accountLink, issueSetupToken } from '../users/account-links.ts'
 import { createUser } from '../users/service.ts'
@@ -30,12 +38,13 @@ export interface CommandOptions {
 
 type Print = (line: string) => void
 
+/** Commands print their results; the log only says what went wrong. */
+function commandLog(loaded: LoadedConfig) {
+  return createLogger({ ...loaded.config.logging, level: loaded.config.logging.level === 'info' ? 'warn' : loaded.config.logging.level })
+}
+
 async function withRuntime<T>(loaded: LoadedConfig, migrateFirst: boolean, fn: (rt: Runtime) => Promise<T>): Promise<T> {
-  // Commands print their results; the log only says what went wrong.
-  const log = createLogger({
-    ...loaded.config.logging,
-    level: loaded.config.logging.level === 'info' ? 'warn' : loaded.config.logging.level,
-  })
+  const log = commandLog(loaded)
   const runtime = await openRuntime(loaded, { migrate: migrateFirst || loaded.config.database.auto_migrate, log })
   try {
     return await fn(runtime)
@@ -56,7 +65,7 @@ export async function tenantCommand(loaded: LoadedConfig, action: string | undef
     if (action === 'create') {
       const slug = args[0]
       if (!slug) throw new StartupError('tenant create: give the slug, e.g. `partnerd tenant create acme --name "Acme Inc"`')
-      const tenant = await createTenant(rt.database.db, rt.bus, { slug, name: opts.name })
+      const tenant = await createTenant(rt.database.db, rt.bus, rt.secrets, { slug, name: opts.name })
       const link = await newSetupLink(rt, tenant)
       if (opts.json) print(JSON.stringify({ ...tenant, setupLink: link }))
       else {
@@ -78,7 +87,7 @@ export async function tenantCommand(loaded: LoadedConfig, action: string | undef
 async function targetTenant(rt: Runtime, slug: string | undefined): Promise<Tenant> {
   if (!slug) {
     if (rt.config.mode === 'multi') throw new StartupError('multi mode needs --tenant <slug>')
-    return (await ensureDefaultTenant(rt.database.db, rt.bus)).tenant
+    return (await ensureDefaultTenant(rt.database.db, rt.bus, rt.secrets)).tenant
   }
   const tenant = await findTenantBySlug(rt.database.db, slug)
   if (!tenant)
@@ -228,4 +237,44 @@ export async function importCommand(
             .join('\n'),
     )
   })
+}
+
+/**
+ * `secrets rotate`: re-seals every stored secret under secrets.key, so the keys in
+ * secrets.previous_keys can be dropped. All or nothing, in one transaction. `secrets generate-key`
+ * prints a new key for secrets.key.
+ */
+export async function secretsCommand(loaded: () => LoadedConfig, action: string | undefined, opts: CommandOptions, print: Print) {
+  if (action === 'generate-key') {
+    print(generateKey())
+    return
+  }
+  if (action !== 'rotate') throw new StartupError('secrets: use `secrets rotate` or `secrets generate-key`')
+  await withRuntime(loaded(), false, async (rt) => {
+    const current = rt.secrets.current
+    const report = await resealStoredSecrets(rt.database, rt.secrets, (value) => Keyring.kidOf(value) !== current.kid)
+    if (opts.json) return print(JSON.stringify(report))
+    print(`re-sealed ${report.resealed} of ${report.stored} stored secret(s) under key id ${current.kid} (${current.source})`)
+    if (rt.secrets.keys.length > 1)
+      print(
+        'every stored secret is now under it: empty secrets.previous_keys and restart each instance (after it, codes mailed before the rotation no longer work)',
+      )
+  })
+}
+
+/** `backup <file>`: a consistent copy of the live SQLite database (sqlite-backup.ts); on PostgreSQL, how to make one. */
+export function backupCommand(loaded: LoadedConfig, file: string | undefined, print: Print): void {
+  if (loaded.config.database.postgres) throw new StartupError(POSTGRES_BACKUP)
+  if (!file) throw new StartupError('backup: give the file to write, e.g. `partnerd backup /backups/partnerd-2026-01-31.db`')
+  const source = resolveConfigPath(loaded, loaded.config.database.sqlite!.path)
+  for (const line of describeBackup(backupSqlite(loaded.config, source, resolve(file)), source)) print(line)
+}
+
+/** `restore <file>`: a backup checked and put in place of the SQLite database (restore.ts); on PostgreSQL, how to restore one. */
+export async function restoreCommand(loaded: LoadedConfig, file: string | undefined, print: Print): Promise<void> {
+  if (loaded.config.database.postgres) throw new StartupError(POSTGRES_RESTORE)
+  if (!file) throw new StartupError('restore: give the backup to restore, e.g. `partnerd restore /backups/partnerd-2026-01-31.db`')
+  const target = resolveConfigPath(loaded, loaded.config.database.sqlite!.path)
+  const source = resolve(file)
+  for (const line of describeRestore(await restoreSqlite(loaded, target, source, commandLog(loaded)), source)) print(line)
 }

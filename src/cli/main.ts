@@ -9,11 +9,14 @@ import { openRuntime } from '../runtime.ts'
 import { startServer } from '../server.ts'
 import { VERSION } from '../version.ts'
 import {
+  backupCommand,
   checkLocalHealth,
   exportCommand,
   importCommand,
   keyCommand,
   migrateCommand,
+  restoreCommand,
+  secretsCommand,
   setupLinkCommand,
   tenantCommand,
   userCommand,
@@ -38,6 +41,15 @@ Commands:
                                      or read from standard input)
   export [--tenant SLUG]             write the tenant's partner-program data as JSON to standard output
   import [--tenant SLUG]             load such a document from standard input into an empty tenant
+  backup <file>                      SQLite: write a consistent copy of the database while the server runs,
+                                     and its key file beside it as <file>.key (without secrets.key)
+                                     PostgreSQL: says how (pg_dump, WAL archiving)
+  restore <file>                     SQLite, server stopped: check a backup (integrity, migrations, key)
+                                     and put it in place; the replaced database is kept beside it
+                                     PostgreSQL: says how (pg_restore, point-in-time recovery)
+  secrets rotate                     re-seal every stored secret under secrets.key, so that the keys
+                                     in secrets.previous_keys can be dropped
+  secrets generate-key               print a new random key for secrets.key
   health                             exit 0 when the local server answers /ready (container health checks)
 
 Options:
@@ -125,6 +137,15 @@ async function main(argv: string[]): Promise<number> {
       return 0
     case 'import':
       await importCommand(loadConfig(values.config), options, print, () => Bun.stdin.text())
+      return 0
+    case 'backup':
+      backupCommand(loadConfig(values.config), action, print)
+      return 0
+    case 'restore':
+      await restoreCommand(loadConfig(values.config), action, print)
+      return 0
+    case 'secrets':
+      await secretsCommand(() => loadConfig(values.config), action, options, print)
       return 0
     default:
       process.stderr.write(`partnerd: unknown command ${command}\n\n${USAGE}`)

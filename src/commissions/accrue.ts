@@ -195,8 +195,9 @@ async function partnerFlag(
 ): Promise<string | null> {
   if (!partner || partner.status === 'revoked') return 'revoked'
   if (customerEmail && customerEmail === partner.email) return 'self_referral'
-  const { ip_hash: clickHash, click_salt: salt } = partner
-  if (clickHash && salt) {
+  const { ip_hash: clickHash, click_salt: sealed } = partner
+  if (clickHash && sealed) {
+    const salt = scope.secrets.open(sealed, { table: 'tenants', id: scope.tenantId })
     const sessions = await scope.db
       .selectFrom('sessions')
       .innerJoin('memberships', 'memberships.user_id', 'sessions.user_id')

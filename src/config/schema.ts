@@ -112,6 +112,21 @@ const AuthSchema = T.Object(
   section,
 )
 
+const SecretsSchema = T.Object(
+  {
+    key: T.String({
+      default: '',
+      description:
+        'Seals the stored secrets read back (webhook secrets, click-hash keys): 32 random bytes, base64 or hex. Required with PostgreSQL (every instance shares it); empty on SQLite: generated into <database file>.key.',
+    }),
+    previous_keys: T.String({
+      default: '',
+      description: 'Comma-separated former keys, still opened until `partnerd secrets rotate` has re-sealed everything under key.',
+    }),
+  },
+  section,
+)
+
 const MailSchema = T.Object(
   {
     transport: T.Union([T.Literal('file'), T.Literal('smtp')], {
@@ -220,6 +235,7 @@ export const ConfigSchema = T.Object(
     server: ServerSchema,
     database: DatabaseSchema,
     auth: AuthSchema,
+    secrets: SecretsSchema,
     mail: MailSchema,
     tracking: TrackingSchema,
     commissions: CommissionsSchema,

@@ -86,6 +86,20 @@ export async function assertSchemaCurrent(database: Database, sets: MigrationSet
   }
 }
 
+/**
+ * For a restore: what is wrong with a database's history of `set`, or null when it is this binary's
+ * known migrations or the first of them (the rest are then applied by the next start).
+ */
+export async function historyProblem(database: Database, set: MigrationSet): Promise<string | null> {
+  const applied = await appliedMigrations(database, set)
+  const known = Object.keys(set.migrations).sort()
+  const unknown = applied.filter((name) => !known.includes(name))
+  if (unknown.length > 0) return `its ${set.owner} schema is newer than this partnerd (it has migration ${unknown.join(', ')})`
+  const gap = known.slice(0, applied.length).find((name, i) => name !== applied[i])
+  if (gap) return `its ${set.owner} migrations skip ${gap}: they are not a history this partnerd made`
+  return null
+}
+
 async function appliedMigrations(database: Database, set: MigrationSet): Promise<string[]> {
   const table = historyTable(set.owner)
   const exists =

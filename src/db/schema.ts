@@ -8,7 +8,7 @@ export interface TenantsTable {
   slug: string
   name: string
   created_at: string
-  /** Key of the keyed hash of click addresses (see links/ip-hash.ts); never leaves the server. */
+  /** Key of the keyed hash of click addresses (links/visitor.ts), sealed (src/secrets/); never leaves the server. */
   click_salt: string | null
 }
 
@@ -285,8 +285,9 @@ export interface WebhookEndpointsTable {
   label: string | null
   /** `standard` (Standard Webhooks headers), `openpartner` (x-openpartner-* headers), or `postback` (a partner's GET template). */
   format: 'standard' | 'openpartner' | 'postback'
+  /** The `whsec_…` signing secret, sealed (src/secrets/): an HMAC key must be read back, so it cannot be a digest. */
   secret: string
-  /** After a rotation, the old secret also signs until previous_secret_until. */
+  /** After a rotation, the old secret (sealed) also signs until previous_secret_until. */
   previous_secret: string | null
   previous_secret_until: string | null
   active: boolean | number
@@ -332,8 +333,15 @@ export interface AccountLinksTable {
   used_at: string | null
 }
 
+/** Work a migration owes that needs what migrations cannot reach (the sealing key): done by the next start. */
+export interface UpkeepTable {
+  task: string
+  noted_at: string
+}
+
 export interface DB {
   tenants: TenantsTable
+  upkeep: UpkeepTable
   api_keys: ApiKeysTable
   api_key_index: ApiKeyIndexTable
   users: UsersTable

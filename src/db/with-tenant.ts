@@ -9,6 +9,7 @@
  */
 import { type Selectable, sql, type Transaction } from 'kysely'
 import type { DomainEvent, DomainEventBus } from '../domain-events/bus.ts'
+import type { Keyring } from '../secrets/keyring.ts'
 import { isoNow } from './codec.ts'
 import type { Database } from './database.ts'
 import { isTransientConflict } from './errors.ts'
@@ -21,6 +22,8 @@ export interface TenantScope {
   db: Transaction<DB>
   /** Raise a domain event (a type of domain-events/catalogue.ts, or a plugin's); published once the transaction has committed. */
   emit(type: string, data: unknown): void
+  /** Seals and opens the stored secrets a store reads back (src/secrets/stored.ts lists them). */
+  secrets: Keyring
 }
 
 export interface TenantTransactionOptions {
@@ -51,7 +54,12 @@ export interface TenantRunnerOptions {
   onConflict?: (err: unknown, retry: number) => void
 }
 
-export function tenantRunner(database: Database, bus: DomainEventBus, { beforeCommit, onConflict }: TenantRunnerOptions = {}): WithTenant {
+export function tenantRunner(
+  database: Database,
+  bus: DomainEventBus,
+  secrets: Keyring,
+  { beforeCommit, onConflict }: TenantRunnerOptions = {},
+): WithTenant {
   /**
    * One run of the unit, from its start. Only what it did in the transaction happens: a run that fails
    * rolls back its writes, and its events die with it (`raised` is the run's own, published after the
@@ -70,6 +78,7 @@ export function tenantRunner(database: Database, bus: DomainEventBus, { beforeCo
         fn({
           tenantId,
           db: trx,
+          secrets,
           emit: (type, data) => {
             // A type no one could subscribe to is a typo; fail the change rather than lose the event.
             if (!bus.isKnown(type)) throw new Error(`emit: no event type ${type}`)

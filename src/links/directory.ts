@@ -46,7 +46,7 @@ export class LinkDirectory {
     const [tenantId, key] = cacheKey.split('\n') as [string, string]
     return this.withTenant(
       tenantId,
-      async ({ db }) => {
+      async ({ db, secrets }) => {
         const row = await db
           .selectFrom('links')
           .innerJoin('programs', 'programs.id', 'links.program_id')
@@ -80,7 +80,7 @@ export class LinkDirectory {
           programStatus: row.program_status,
           partnerStatus: row.partner_status,
           archived: row.archived_at !== null,
-          clickSalt: row.click_salt,
+          clickSalt: secrets.open(row.click_salt, { table: 'tenants', id: tenantId }),
         }
       },
       { readOnly: true },

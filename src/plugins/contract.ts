@@ -88,10 +88,23 @@ export interface PluginHost<C = unknown> {
   /** For integrations: create partners, read recent partners, commissions and payouts, subscribe webhooks; as `tracking`, for a caller. */
   readonly program: ProgramFacet
   /**
+   * Keyed digests, for a short secret the plugin stores only to compare later (a 6-digit code): a
+   * plain SHA-256 of it falls to a million guesses against a stolen database; this one is keyed with
+   * a key derived from secrets.key for this plugin alone, which the database does not hold.
+   */
+  readonly secrets: PluginSecrets
+  /**
    * The plugin itself as the caller, with every scope of the tenant: for a route that proves its
    * request by other means than a principal (a Stripe webhook's signature, a CRM's shared secret).
    */
   asPlugin(tenant: Pick<Tenant, 'id'>): Caller
+}
+
+export interface PluginSecrets {
+  /** Hex HMAC-SHA256 of `value` under the plugin's current key. */
+  digest(value: string): string
+  /** Whether `digest` is `value`'s under the current or a previous key (secrets.previous_keys); constant time. */
+  matches(value: string, digest: string): boolean
 }
 
 export function definePlugin<S extends TSchema>(plugin: PluginDefinition<S>): PluginDefinition<S> {

@@ -25,6 +25,7 @@ import type { OwnedRoutes } from '../http/route-table.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Mailer } from '../mail/mailer.ts'
 import type { PayoutProvider } from '../payouts/providers.ts'
+import type { Keyring } from '../secrets/keyring.ts'
 import type { PluginDefinition, PluginHost } from './contract.ts'
 import type { ProgramFacet } from './program-facet.ts'
 
@@ -52,6 +53,7 @@ export interface LoaderDeps {
   mail: Mailer
   tracking: TrackingFacet
   program: ProgramFacet
+  secrets: Keyring
   registry?: Record<string, BuiltinPlugin>
 }
 
@@ -130,6 +132,10 @@ export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Pro
       mail: deps.mail,
       tracking: deps.tracking,
       program: deps.program,
+      secrets: {
+        digest: (value) => deps.secrets.digest(`plugin ${plugin.name}`, value),
+        matches: (value, digest) => deps.secrets.digestMatches(`plugin ${plugin.name}`, value, digest),
+      },
       asPlugin: (tenant) => ({
         tenant,
         principal: { kind: 'plugin', id: `plugin:${plugin.name}`, tenantId: tenant.id, scopes: [ALL_SCOPES] },

@@ -11,6 +11,7 @@ import type { DB } from '../db/schema.ts'
 import type { DomainEventBus } from '../domain-events/bus.ts'
 import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
+import type { Keyring } from '../secrets/keyring.ts'
 
 export interface Tenant {
   id: string
@@ -29,13 +30,20 @@ function toTenant(row: DB['tenants']): Tenant {
   return { id: row.id, slug: row.slug, name: row.name, createdAt: row.created_at }
 }
 
-export async function createTenant(db: Kysely<DB>, events: DomainEventBus, input: { slug: string; name?: string }): Promise<Tenant> {
+export async function createTenant(
+  db: Kysely<DB>,
+  events: DomainEventBus,
+  secrets: Keyring,
+  input: { slug: string; name?: string },
+): Promise<Tenant> {
   const slug = input.slug.trim().toLowerCase()
   if (!SLUG.test(slug)) {
     throw new AppError(400, 'invalid_slug', 'slug must be 1-63 lower-case letters, digits or inner hyphens')
   }
   const name = input.name?.trim() || slug
-  const row = { id: newId('tenant'), slug, name, created_at: isoNow(), click_salt: randomSecret() }
+  const id = newId('tenant')
+  // The key of the tenant's click-address hashes, sealed: with it, a stolen database's hashes could be tested against addresses.
+  const row = { id, slug, name, created_at: isoNow(), click_salt: secrets.seal(randomSecret(), { table: 'tenants', id }) }
   try {
     await db.insertInto('tenants').values(row).execute()
   } catch (err) {
@@ -72,11 +80,15 @@ export async function listTenants(db: Kysely<DB>, page: PageRequest): Promise<Pa
 }
 
 /** Single mode's tenant, created on first start. Returns it and whether it was just created. */
-export async function ensureDefaultTenant(db: Kysely<DB>, events: DomainEventBus): Promise<{ tenant: Tenant; created: boolean }> {
+export async function ensureDefaultTenant(
+  db: Kysely<DB>,
+  events: DomainEventBus,
+  secrets: Keyring,
+): Promise<{ tenant: Tenant; created: boolean }> {
   const found = await findTenantBySlug(db, DEFAULT_TENANT_SLUG)
   if (found) return { tenant: found, created: false }
   try {
-    return { tenant: await createTenant(db, events, { slug: DEFAULT_TENANT_SLUG, name: 'Default' }), created: true }
+    return { tenant: await createTenant(db, events, secrets, { slug: DEFAULT_TENANT_SLUG, name: 'Default' }), created: true }
   } catch (err) {
     // Another instance starting at the same moment created it first.
     const raced = await findTenantBySlug(db, DEFAULT_TENANT_SLUG)

@@ -2,12 +2,14 @@
  * Webhook endpoints of a tenant: where its domain events go. The secret is shown when the endpoint is
  * made and when it is rotated, and never again; after a rotation the old secret keeps signing, beside
  * the new one, for webhooks.rotation_overlap_seconds, so receivers can switch without losing a message.
+ * Signing needs the secret itself, so it is stored sealed (src/secrets/), bound to its endpoint's row.
  */
 import { readBool, readJson, writeJson } from '../db/codec.ts'
 import type { DB } from '../db/schema.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
+import type { Keyring } from '../secrets/keyring.ts'
 import { newWebhookSecret, type WebhookFormat } from './signing.ts'
 import { assertPublicDestination, parseWebhookUrl } from './ssrf.ts'
 
@@ -68,30 +70,32 @@ export async function createEndpoint(
 ): Promise<WebhookEndpoint & { secret: string }> {
   const url = parseWebhookUrl(input.url)
   await assertPublicDestination(url, allowHosts)
-  const row = await insertEndpoint(scope, {
+  const { row, secret } = await insertEndpoint(scope, {
     url: url.toString(),
     events: checkEvents(input.events),
     label: input.label?.trim() || null,
     format: input.format ?? 'standard',
     partnerId: null,
   })
-  return { ...toEndpoint(row), secret: row.secret }
+  return { ...toEndpoint(row), secret }
 }
 
-/** Stores a new, active endpoint with a fresh secret (checked input: webhooks and postbacks alike). */
+/** Stores a new, active endpoint with a fresh secret (checked input: webhooks and postbacks alike); answers the secret in plaintext. */
 export async function insertEndpoint(
   scope: TenantScope,
   fields: { url: string; events: string[]; label: string | null; format: WebhookFormat; partnerId: string | null },
-): Promise<Row> {
+): Promise<{ row: Row; secret: string }> {
   const now = new Date().toISOString()
+  const id = newId('webhookEndpoint')
+  const secret = newWebhookSecret()
   const row: Row = {
-    id: newId('webhookEndpoint'),
+    id,
     tenant_id: scope.tenantId,
     url: fields.url,
     events: writeJson(fields.events),
     label: fields.label,
     format: fields.format,
-    secret: newWebhookSecret(),
+    secret: scope.secrets.seal(secret, { table: 'webhook_endpoints', id }),
     previous_secret: null,
     previous_secret_until: null,
     active: 1,
@@ -102,7 +106,7 @@ export async function insertEndpoint(
     partner_id: fields.partnerId,
   }
   await scope.db.insertInto('webhook_endpoints').values(row).execute()
-  return row
+  return { row, secret }
 }
 
 export async function listEndpoints(scope: TenantScope): Promise<WebhookEndpoint[]> {
@@ -157,19 +161,22 @@ export async function deleteEndpoint(scope: TenantScope, id: string): Promise<vo
 export async function rotateSecret(scope: TenantScope, id: string, overlapSeconds: number): Promise<WebhookEndpoint & { secret: string }> {
   const row = await endpointRow(scope, id)
   const now = new Date()
+  const secret = newWebhookSecret()
   const set = {
-    secret: newWebhookSecret(),
+    secret: scope.secrets.seal(secret, { table: 'webhook_endpoints', id }),
+    // Sealed for this row already: it moves over as it is.
     previous_secret: overlapSeconds > 0 ? row.secret : null,
     previous_secret_until: overlapSeconds > 0 ? new Date(now.getTime() + overlapSeconds * 1000).toISOString() : null,
     updated_at: now.toISOString(),
   }
   await scope.db.updateTable('webhook_endpoints').set(set).where('tenant_id', '=', scope.tenantId).where('id', '=', id).execute()
-  return { ...toEndpoint({ ...row, ...set }), secret: set.secret }
+  return { ...toEndpoint({ ...row, ...set }), secret }
 }
 
-/** The secrets that sign now: the current one, and the previous one inside its overlap. */
-export function signingSecrets(row: Row, now = new Date()): string[] {
+/** The secrets that sign now, opened: the current one, and the previous one inside its overlap. */
+export function signingSecrets(row: Row, secrets: Keyring, now = new Date()): string[] {
+  const at = { table: 'webhook_endpoints', id: row.id } as const
   return row.previous_secret && row.previous_secret_until && row.previous_secret_until > now.toISOString()
-    ? [row.secret, row.previous_secret]
-    : [row.secret]
+    ? [secrets.open(row.secret, at), secrets.open(row.previous_secret, at)]
+    : [secrets.open(row.secret, at)]
 }

@@ -56,7 +56,7 @@ export async function createPostback(
   const outside = events.filter((e) => !POSTBACK_EVENTS.includes(e))
   if (outside.length > 0) throw new AppError(400, 'invalid_events', `postbacks fire on ${POSTBACK_EVENTS.join(', ')}`)
   // The secret every endpoint gets is unused by GET postbacks.
-  const row = await insertEndpoint(scope, {
+  const { row } = await insertEndpoint(scope, {
     url: await checkTemplate(input.url, allowHosts),
     events: [...new Set(events)],
     label: 'postback',

@@ -128,15 +128,32 @@ export class DeliveryWorker {
 
   async #deliverTenant(tenantId: string, deliveries: Delivery[]): Promise<void> {
     const endpointIds = [...new Set(deliveries.map((d) => d.endpoint_id))]
-    const endpoints = await this.withTenant(tenantId, (scope) =>
-      scope.db.selectFrom('webhook_endpoints').selectAll().where('tenant_id', '=', scope.tenantId).where('id', 'in', endpointIds).execute(),
-    )
-    const byId = new Map(endpoints.map((e) => [e.id, e]))
+    const endpoints = await this.withTenant(tenantId, async (scope) => {
+      const rows = await scope.db
+        .selectFrom('webhook_endpoints')
+        .selectAll()
+        .where('tenant_id', '=', scope.tenantId)
+        .where('id', 'in', endpointIds)
+        .execute()
+      // Opened here, where the key ring is; a secret that does not open fails its deliveries, not the round.
+      return rows.map((row) => {
+        try {
+          return { row, secrets: row.format === 'postback' ? [] : signingSecrets(row, scope.secrets) }
+        } catch (err) {
+          this.log.error({ tenantId, endpoint: row.id, err: (err as Error).message }, 'webhook secret does not open')
+          return { row, secrets: err as Error }
+        }
+      })
+    })
+    const byId = new Map(endpoints.map((e) => [e.row.id, e]))
     const outcomes = await Promise.all(
       deliveries.map(async (delivery) => {
         const endpoint = byId.get(delivery.endpoint_id)
-        if (!endpoint || !toEndpoint(endpoint).active) return { delivery, ok: false, status: null, error: 'endpoint disabled', final: true }
-        return { delivery, ...(await this.#send(delivery, endpoint)) }
+        if (!endpoint || !toEndpoint(endpoint.row).active)
+          return { delivery, ok: false, status: null, error: 'endpoint disabled', final: true }
+        if (endpoint.secrets instanceof Error)
+          return { delivery, ok: false, status: null, error: 'the signing secret does not open (secrets.key)', final: false }
+        return { delivery, ...(await this.#send(delivery, endpoint.row, endpoint.secrets)) }
       }),
     )
     await this.withTenant(tenantId, async (scope) => {
@@ -168,7 +185,7 @@ export class DeliveryWorker {
   }
 
   /** One attempt over HTTP; never throws. */
-  async #send(delivery: Delivery, endpoint: Endpoint): Promise<Outcome> {
+  async #send(delivery: Delivery, endpoint: Endpoint, secrets: string[]): Promise<Outcome> {
     const envelope = JSON.parse(delivery.payload) as Envelope
     const postback = endpoint.format === 'postback'
     const target = postback ? expandPostback(endpoint.url, envelope) : endpoint.url
@@ -178,7 +195,7 @@ export class DeliveryWorker {
           id: delivery.id,
           type: envelope.type,
           body: delivery.payload,
-          secrets: signingSecrets(endpoint),
+          secrets,
           timestamp: Math.floor(Date.now() / 1000),
         })
     let status: number | null = null

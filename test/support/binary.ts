@@ -99,3 +99,28 @@ export function run(args: string[], env: Record<string, string> = {}, input?: st
   const r = spawnSync(BINARY, args, { encoding: 'utf8', timeout: 15_000, input, env: { ...process.env, ADMIN_API_KEY: '', ...env } })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started }
 }
+
+/** Runs the binary to completion without blocking this process (so a test can keep traffic flowing meanwhile). */
+export function runAsync(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  const started = Date.now()
+  const proc = spawn(BINARY, args, { env: { ...process.env, ADMIN_API_KEY: '', ...env } })
+  let stdout = ''
+  let stderr = ''
+  proc.stdout!.on('data', (d) => {
+    stdout += d
+  })
+  proc.stderr!.on('data', (d) => {
+    stderr += d
+  })
+  const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs)
+  return new Promise((resolve) =>
+    proc.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr, ms: Date.now() - started })
+    }),
+  )
+}

@@ -14,6 +14,17 @@ import { APP_ROLE, APP_ROLE_PASSWORD } from './pg-roles.ts'
 
 export const DIALECTS: Dialect[] = ['sqlite', 'postgres']
 
+/**
+ * The sealing key (secrets.key) of the PostgreSQL test configs, where it is required; one for all, as
+ * instances sharing a database share it. SQLite tests leave it unset and so use the generated key file.
+ */
+export const TEST_SECRET_KEY = 'AhIPNK98RnifcpVRTgMJmGQIPVELPLTz4pJF9/qBh8I='
+
+/** The `secrets` section for a dialect. */
+export function secretsSection(dialect: Dialect): Record<string, string> {
+  return dialect === 'postgres' ? { key: TEST_SECRET_KEY } : {}
+}
+
 export function tempDir(): string {
   return mkdtempSync(join(inject('scratchRoot'), 'case-'))
 }
@@ -56,6 +67,7 @@ export async function testConfig(dialect: Dialect, overrides: Record<string, unk
     logging: { level: 'silent' },
     ...overrides,
     database: { ...(await databaseSection(dialect)), ...((overrides.database as object) ?? {}) },
+    secrets: { ...secretsSection(dialect), ...((overrides.secrets as object) ?? {}) },
   }
   const baseDir = tempDir()
   const text = stringify(raw)
