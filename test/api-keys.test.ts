@@ -184,17 +184,22 @@ describe.each(DIALECTS)('API keys on %s', (dialect) => {
 })
 
 describe('API key checks on postgres', () => {
-  it('cost one round trip: a single statement, no transaction, still confined to the tenant', async () => {
+  it('cost one round trip, then none while remembered: a single statement, no transaction, still confined to the tenant', async () => {
     const server = await startTestServer('postgres')
     try {
       const other = await createTenant(server.runtime.database.db, server.runtime.bus, server.runtime.secrets, { slug: 'other' })
       const { database, withTenant } = server.runtime
       const tenantId = (await (await server.call('GET', '/api/tenant', { key: server.adminKey })).json()).id
       // Its last use was just recorded: the check writes nothing.
+      database.credentials.keys.forget()
       const { result, queries } = await pgQueriesDuring(() => verifyApiKey(database, withTenant, tenantId, server.adminKey))
       expect(result).toMatchObject({ kind: 'api_key', tenantId })
       expect(queries).toHaveLength(1)
       expect(queries[0]).toMatch(/^with tenant as materialized \(select set_config\('app\.tenant_id'/)
+      // The same key again within a few seconds: a memory lookup (auth/credential-cache.ts).
+      const again = await pgQueriesDuring(() => verifyApiKey(database, withTenant, tenantId, server.adminKey))
+      expect(again.result).toMatchObject({ kind: 'api_key', tenantId })
+      expect(again.queries).toHaveLength(0)
       // Asked as another tenant, the same key is nobody's.
       expect(await verifyApiKey(database, withTenant, other.id, server.adminKey)).toBeNull()
     } finally {

@@ -185,7 +185,8 @@ describe.each(DIALECTS)('session lifetime on %s', (dialect) => {
   afterAll(() => server.stop())
 
   it('ends at the idle timeout, renews at most once a minute, and never outlives the absolute end', async () => {
-    const { db } = server.runtime.database
+    const { database } = server.runtime
+    const { db } = database
     const user = await createUser(db, { email: `clock-${randomBytes(3).toString('hex')}@example.com` })
     const settings = { idleMs: 10 * 60_000, absoluteMs: 30 * 60_000 }
     const t0 = new Date('2026-01-01T00:00:00Z')
@@ -193,19 +194,19 @@ describe.each(DIALECTS)('session lifetime on %s', (dialect) => {
     const { token, session } = await issueSession(db, { userId: user.id, activeTenantId: null }, settings, t0)
     expect(session.idleExpiresAt).toBe(at(10).toISOString())
 
-    const early = await resolveSession(db, token, settings, new Date(t0.getTime() + 30_000))
+    const early = await resolveSession(database, token, settings, new Date(t0.getTime() + 30_000))
     expect(early?.lastSeenAt).toBe(t0.toISOString()) // no write within the minute
     let last = 0
     for (const minute of [9, 18, 27]) {
-      const renewed = await resolveSession(db, token, settings, at(minute))
+      const renewed = await resolveSession(database, token, settings, at(minute))
       expect(renewed, `minute ${minute}`).not.toBeNull()
       last = minute
     }
-    expect((await resolveSession(db, token, settings, at(last + 2)))?.idleExpiresAt).toBe(at(30).toISOString()) // capped
-    expect(await resolveSession(db, token, settings, at(30))).toBeNull() // absolute end
+    expect((await resolveSession(database, token, settings, at(last + 2)))?.idleExpiresAt).toBe(at(30).toISOString()) // capped
+    expect(await resolveSession(database, token, settings, at(30))).toBeNull() // absolute end
 
     const idle = await issueSession(db, { userId: user.id, activeTenantId: null }, settings, t0)
-    expect(await resolveSession(db, idle.token, settings, at(10))).toBeNull() // unused for the idle timeout
+    expect(await resolveSession(database, idle.token, settings, at(10))).toBeNull() // unused for the idle timeout
   })
 
   it('names the cookie session_token for PartnerOS clients, with __Host- and Secure over HTTPS', async () => {

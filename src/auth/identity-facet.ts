@@ -141,7 +141,7 @@ export function identityFacet(config: Config, database: Database, withTenant: Wi
     },
     async sessionUser(request) {
       const token = readCookie(request, cookie.name)
-      return token ? (await resolveSession(database.db, token, settings))?.userId : undefined
+      return token ? (await resolveSession(database, token, settings))?.userId : undefined
     },
     async registerPartner({ tenant, email, name, password, emailVerified, verifiedUserId, ip }) {
       const normalized = normalizeEmail(email)

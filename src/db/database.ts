@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
+import { CredentialCache } from '../auth/credential-cache.ts'
 import type { Config } from '../config/schema.ts'
 import { StartupError } from '../errors.ts'
 import type { DB } from './schema.ts'
@@ -19,6 +20,8 @@ export type Dialect = 'sqlite' | 'postgres'
 export interface Database {
   dialect: Dialect
   db: Kysely<DB>
+  /** What credential checks read, remembered briefly and forgotten by any write to it (auth/credential-cache.ts). */
+  credentials: CredentialCache
   /**
    * SQLite only: sets how many WAL pages make the serving connection checkpoint after a commit (0:
    * never), and answers the setting now in force (no argument: only answers). A setting of the
@@ -75,10 +78,15 @@ function openSqliteDatabase(location: BunSqliteOptions): Database {
     throw new StartupError(`database.sqlite.path: cannot open ${path}: ${(err as Error).message}`)
   }
   const writeTurns = new WriteTurns()
-  const db = new Kysely<DB>({ dialect: new BunSqliteDialect(raw, { timeoutMs: busyTimeoutMs, turns: writeTurns }) })
+  const credentials = new CredentialCache()
+  const db = new Kysely<DB>({
+    dialect: new BunSqliteDialect(raw, { timeoutMs: busyTimeoutMs, turns: writeTurns }),
+    plugins: [credentials.plugin],
+  })
   return {
     dialect: 'sqlite',
     db,
+    credentials,
     writeTurns,
     walAutocheckpoint: (pages) => {
       const setting = pages === undefined ? 'PRAGMA wal_autocheckpoint' : `PRAGMA wal_autocheckpoint = ${Math.trunc(pages)}`
@@ -115,7 +123,8 @@ async function openPostgres(url: string, key: string, poolSize: number): Promise
   })
   // An idle client that loses its server must not crash the process; the pool replaces it.
   pool.on('error', () => {})
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
+  const credentials = new CredentialCache()
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), plugins: [credentials.plugin] })
   try {
     await sql`select 1`.execute(db)
   } catch (err) {
@@ -125,6 +134,7 @@ async function openPostgres(url: string, key: string, poolSize: number): Promise
   return {
     dialect: 'postgres',
     db,
+    credentials,
     location: { postgres: { url } },
     ping: async () => void (await sql`select 1`.execute(db)),
     close: () => db.destroy(),

@@ -69,12 +69,14 @@ export function tenantRunner(
    */
   const run = async <T>(tenantId: string, fn: (scope: TenantScope) => Promise<T>, options: TenantTransactionOptions): Promise<T> => {
     const raised: DomainEvent[] = []
+    // What the run asked to do once it has committed (afterCommit): known when its work is done.
+    let committed = () => {}
     const transaction = database.db.transaction()
     const result = await (options.readOnly ? transaction.setAccessMode('read only') : transaction).execute(async (trx) => {
       if (database.dialect === 'postgres') {
         await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(trx)
       }
-      const result = await runInsideTenantTransaction(() =>
+      const inner = await runInsideTenantTransaction(() =>
         fn({
           tenantId,
           db: trx,
@@ -86,9 +88,11 @@ export function tenantRunner(
           },
         }),
       )
+      committed = inner.committed
       if (raised.length > 0 && beforeCommit) await beforeCommit(trx, tenantId, raised)
-      return result
+      return inner.result
     })
+    committed()
     if (raised.length > 0) void bus.publish(raised)
     return result
   }

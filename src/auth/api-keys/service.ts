@@ -201,7 +201,10 @@ export async function verifyApiKey(
   presented: string,
   now = new Date(),
 ): Promise<Principal | null> {
-  const row = await readTenantRow(database, tenantId, 'api_keys', 'key_hash', sha256Hex(presented))
+  const hash = sha256Hex(presented)
+  const cacheKey = `${tenantId}:${hash}`
+  // The row as read at most a few seconds ago; any write to api_keys but a last use forgets it (auth/credential-cache.ts).
+  const row = await database.credentials.keys.get(cacheKey, () => readTenantRow(database, tenantId, 'api_keys', 'key_hash', hash))
   if (!row || row.revoked_at || (row.expires_at && row.expires_at <= now.toISOString())) return null
   const staleBefore = new Date(now.getTime() - LAST_USED_RESOLUTION_MS).toISOString()
   if (!row.last_used_at || row.last_used_at < staleBefore) {
@@ -213,6 +216,7 @@ export async function verifyApiKey(
         .where('tenant_id', '=', scope.tenantId)
         .execute(),
     )
+    database.credentials.keys.set(cacheKey, { ...row, last_used_at: now.toISOString() })
   }
   return {
     kind: 'api_key',

@@ -5,6 +5,7 @@
  * a session stays a read on almost every request.
  */
 import type { Kysely } from 'kysely'
+import type { Database } from '../../db/database.ts'
 import type { DB } from '../../db/schema.ts'
 import { newId } from '../../ids.ts'
 import { randomSecret, sha256Hex } from '../secrets.ts'
@@ -72,26 +73,36 @@ export async function issueSession(
   return { token, session: toInfo(row) }
 }
 
-/** The live session for a token, renewed if due; null when unknown, ended, or its user is disabled. */
+/**
+ * The live session for a token, renewed if due; null when unknown, ended, or its user is disabled.
+ * The row is as read at most a few seconds ago: ending a session or disabling its user forgets it at
+ * once on this instance (auth/credential-cache.ts).
+ */
 export async function resolveSession(
-  db: Kysely<DB>,
+  database: Pick<Database, 'db' | 'credentials'>,
   token: string,
   settings: SessionSettings,
   now = new Date(),
 ): Promise<SessionInfo | null> {
-  const row = await db
-    .selectFrom('sessions')
-    .innerJoin('users', 'users.id', 'sessions.user_id')
-    .selectAll('sessions')
-    .select('users.disabled_at')
-    .where('sessions.token_hash', '=', sha256Hex(token))
-    .executeTakeFirst()
+  const { db, credentials } = database
+  const hash = sha256Hex(token)
+  const row = await credentials.sessions.get(hash, () =>
+    db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .selectAll('sessions')
+      .select('users.disabled_at')
+      .where('sessions.token_hash', '=', hash)
+      .executeTakeFirst(),
+  )
   const at = now.toISOString()
   if (!row || row.disabled_at || row.idle_expires_at <= at || row.expires_at <= at) return null
   if (now.getTime() - Date.parse(row.last_seen_at) >= RENEW_EVERY_MS) {
     const idle = idleEnd(now, settings, row.expires_at)
     await db.updateTable('sessions').set({ last_seen_at: at, idle_expires_at: idle }).where('id', '=', row.id).execute()
-    return toInfo({ ...row, last_seen_at: at, idle_expires_at: idle })
+    const renewed = { ...row, last_seen_at: at, idle_expires_at: idle }
+    credentials.sessions.set(hash, renewed)
+    return toInfo(renewed)
   }
   return toInfo(row)
 }

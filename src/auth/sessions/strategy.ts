@@ -19,7 +19,7 @@ export function sessionStrategy(config: Config, database: Database): AuthStrateg
     async authenticate({ request, tenant }) {
       const token = readCookie(request, cookie.name)
       if (!token) return null
-      const session = await resolveSession(database.db, token, settings)
+      const session = await resolveSession(database, token, settings)
       if (!session) throw invalidCredential('the session has ended; sign in again')
       assertSameOrigin(request, config.server.public_url)
       return memberPrincipal(config.mode, database, tenant, session.userId, { sessionId: session.id })

@@ -242,7 +242,7 @@ export function publicRoutes(): PageRoute<TenantPage>[] {
         const token = readCookie(ctx.request, cookie.name)
         if (token) {
           assertCsrf(token, ctx.request.headers.get('x-csrf-token') ?? ctx.form?.text('_csrf'))
-          const session = await resolveSession(ctx.deps.database.db, token, sessionSettings(ctx.deps.config))
+          const session = await resolveSession(ctx.deps.database, token, sessionSettings(ctx.deps.config))
           if (session) {
             await endSession(ctx.deps.database.db, session.userId, session.id)
             await ctx.deps.identity.audit(ctx.tenant.id, {

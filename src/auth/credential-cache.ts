@@ -1,0 +1,154 @@
+/**
+ * What checking a credential read from the database, remembered for a few seconds, so that the
+ * common request (the same key, session or member again) is a memory lookup rather than a statement
+ * or two. Three kinds: an API key's row by tenant and digest, a session by its token's digest, a
+ * member's role (and their partner's standing) by tenant and user.
+ *
+ * Staleness is bounded two ways:
+ * - On this instance, at once: a Kysely plugin sees every statement the serving connection runs, and
+ *   any write to the tables a kind was read from forgets that whole kind, right after the statement
+ *   and again when its transaction commits (so a check that read the old row on another connection
+ *   in between is not kept either). A write that only moves a credential's last use or idle renewal
+ *   forgets nothing: checks themselves make those.
+ * - Elsewhere (another instance on the same PostgreSQL, the CLI): after CREDENTIAL_CACHE_MS at most,
+ *   when the entry expires. The README states this delay.
+ *
+ * Rarely written tables, coarse forgetting: a revocation, a sign-out or a role change clears a kind
+ * for everyone, which costs one read per credential in use; simpler than knowing which entry a raw
+ * statement touched, and never wrong.
+ */
+import type {
+  KyselyPlugin,
+  OperationNode,
+  PluginTransformQueryArgs,
+  PluginTransformResultArgs,
+  QueryResult,
+  RootOperationNode,
+  UnknownRow,
+} from 'kysely'
+import type { Selectable } from 'kysely'
+import type { DB } from '../db/schema.ts'
+import { afterCommit } from '../db/transaction-context.ts'
+
+/** How long a credential check's reads answer without reading again: the longest a change made elsewhere goes unseen. */
+export const CREDENTIAL_CACHE_MS = 5_000
+/** Past this many entries a kind starts over: keys and sessions in use are far fewer; made-up ones are not kept. */
+const MAX_ENTRIES = 10_000
+
+/** One kind of remembered read. */
+export class Remembered<V> {
+  readonly #entries = new Map<string, { value: V; until: number }>()
+  /** Bumped when the kind is forgotten: a read begun before must not be kept. */
+  #generation = 0
+
+  constructor(private readonly ttlMs = CREDENTIAL_CACHE_MS) {}
+
+  /** The remembered value, or the read's (kept unless the kind was forgotten while it ran). */
+  async get(key: string, read: () => Promise<V | undefined>): Promise<V | undefined> {
+    const entry = this.#entries.get(key)
+    if (entry && entry.until > Date.now()) return entry.value
+    const generation = this.#generation
+    const value = await read()
+    if (value !== undefined && generation === this.#generation) this.set(key, value)
+    return value
+  }
+
+  /** Keeps a value the caller changed itself (a renewed session, a key's new last use). */
+  set(key: string, value: V): void {
+    if (this.#entries.size >= MAX_ENTRIES) this.#entries.clear()
+    this.#entries.delete(key)
+    this.#entries.set(key, { value, until: Date.now() + this.ttlMs })
+  }
+
+  forget(): void {
+    this.#generation++
+    this.#entries.clear()
+  }
+}
+
+type Kind = 'keys' | 'sessions' | 'members'
+
+/** Which kinds a write to each table makes stale; columns whose change forgets nothing. */
+const STALE_BY_TABLE: Record<string, { kinds: Kind[]; harmless?: string[] }> = {
+  api_keys: { kinds: ['keys'], harmless: ['last_used_at'] },
+  sessions: { kinds: ['sessions'], harmless: ['last_seen_at', 'idle_expires_at'] },
+  // A disabled account's sessions end; its email or name is not what a check reads, but is rarely written.
+  users: { kinds: ['sessions'] },
+  memberships: { kinds: ['members'] },
+  // A partner's standing decides whether its portal users get in.
+  partners: { kinds: ['members'] },
+  // An import or a tenant's removal replaces everything.
+  tenants: { kinds: ['keys', 'sessions', 'members'] },
+}
+const RAW_WRITE = /\b(?:update|delete\s+from)\s+"?(\w+)"?/gi
+
+/** A session's row with its user's standing, as a check reads it. */
+export type SessionRow = Selectable<DB['sessions']> & { disabled_at: string | null }
+/** A member's role in a tenant, and whether their partner (a portal user's) is active. */
+export interface MemberStanding {
+  role: string
+  partnerId: string | null
+  partnerActive: boolean
+}
+
+export class CredentialCache {
+  /** By `<tenant id>:<sha-256 of the key>`. */
+  readonly keys = new Remembered<Selectable<DB['api_keys']>>()
+  /** By the sha-256 of the session token. */
+  readonly sessions = new Remembered<SessionRow>()
+  /** By `<tenant id>:<user id>`. */
+  readonly members = new Remembered<MemberStanding>()
+  readonly #pending = new WeakMap<object, Kind[]>()
+
+  forget(kinds: Iterable<Kind>): void {
+    for (const kind of kinds) this[kind].forget()
+  }
+
+  /** Installed on the serving Kysely instance (db/database.ts). */
+  readonly plugin: KyselyPlugin = {
+    transformQuery: ({ node, queryId }: PluginTransformQueryArgs): RootOperationNode => {
+      const kinds = staleKinds(node)
+      if (kinds.length > 0) this.#pending.set(queryId, kinds)
+      return node
+    },
+    transformResult: async ({ result, queryId }: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> => {
+      const kinds = this.#pending.get(queryId)
+      if (kinds) {
+        this.#pending.delete(queryId)
+        this.forget(kinds)
+        afterCommit(() => this.forget(kinds))
+      }
+      return result
+    },
+  }
+}
+
+/** The kinds a statement makes stale: by its table and, for an update, the columns it sets. */
+function staleKinds(node: RootOperationNode): Kind[] {
+  const any = node as OperationNode & Record<string, any>
+  switch (node.kind) {
+    case 'UpdateQueryNode': {
+      const rule = STALE_BY_TABLE[tableName(any.table)]
+      if (!rule) return []
+      const columns: string[] = (any.updates ?? []).map((u: any) => u.column?.column?.name)
+      const harmless = rule.harmless ?? []
+      return columns.length > 0 && columns.every((c) => harmless.includes(c)) ? [] : rule.kinds
+    }
+    case 'DeleteQueryNode':
+      return (any.from?.froms ?? []).flatMap((t: any) => STALE_BY_TABLE[tableName(t)]?.kinds ?? [])
+    case 'InsertQueryNode':
+      // A new row makes nothing stale (only rows found are remembered), unless it replaces one.
+      return any.onConflict ? (STALE_BY_TABLE[tableName(any.into)]?.kinds ?? []) : []
+    case 'RawNode': {
+      // sql`…` statements: their text says which table they write, not which columns.
+      const text: string = (any.sqlFragments ?? []).join(' ')
+      return [...text.matchAll(RAW_WRITE)].flatMap((m) => STALE_BY_TABLE[m[1]!.toLowerCase()]?.kinds ?? [])
+    }
+    default:
+      return []
+  }
+}
+
+function tableName(node: any): string {
+  return node?.table?.identifier?.name ?? ''
+}
