@@ -19,6 +19,7 @@ import { form, get, type Session, signIn } from './support/console.ts'
 import { DIALECTS } from './support/databases.ts'
 import { startReceiver } from './support/receiver.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
+import { startInbox } from './support/smtp.ts'
 
 const PASSWORD = 'console password 123'
 const ROLES = ['owner', 'admin', 'member', 'viewer', 'partner'] as const satisfies readonly Role[]
@@ -399,6 +400,55 @@ describe.each(DIALECTS)('the console on %s', (dialect) => {
       expect((await fetch(`${other.url}/setup?token=made-up`)).status).toBe(410)
     } finally {
       await other.stop()
+    }
+  })
+
+  it('with mailed codes on, makes an owner without a password, who then signs in with a code from the sign-in page', async () => {
+    const inbox = await startInbox()
+    const other = await startTestServer(dialect, {
+      server: { host: '127.0.0.1', port: 0, public_url: 'http://127.0.0.1:9' },
+      mail: { transport: 'smtp', smtp_url: inbox.url },
+      plugins: [{ builtin: 'magic' }],
+    })
+    try {
+      const t = (await findTenantBySlug(other.runtime.database.db, 'default'))!
+      const { token } = await other.runtime.withTenant(t.id, (scope) => issueSetupToken(scope))
+      const setup = await (await fetch(`${other.url}/setup?token=${token}`)).text()
+      expect(setup).toContain('or none: then you sign in with a code mailed to you')
+      const made = await form(other, '/setup', { token, name: 'Pat', email: 'pat@example.com' })
+      expect(made.status).toBe(303)
+      expect(made.headers.get('location')).toBe('/admin')
+      const user = await other.runtime.database.db
+        .selectFrom('users')
+        .selectAll()
+        .where('email', '=', 'pat@example.com')
+        .executeTakeFirstOrThrow()
+      expect(user.password_hash).toBeNull()
+
+      // Signed out, the owner asks for a code on the sign-in page and lands on the page they wanted.
+      const asked = await form(other, '/sign-in/code', { codeEmail: 'pat@example.com', next: '/admin/programs' })
+      expect(asked.status).toBe(200)
+      const attemptId = /name="attemptId" value="([^"]+)"/.exec(await asked.text())![1]!
+      const code = /\b(\d{6})\b/.exec((await inbox.next('pat@example.com')).text!)![1]!
+      const wrong = await form(other, '/sign-in/code/verify', {
+        attemptId,
+        email: 'pat@example.com',
+        code: code === '000000' ? '111111' : '000000',
+        next: '/admin/programs',
+      })
+      expect(wrong.status).toBe(401)
+      expect(await wrong.text()).toMatch(/id="f-code"[^>]*aria-invalid="true"/)
+      const verified = await form(other, '/sign-in/code/verify', { attemptId, email: 'pat@example.com', code, next: '/admin/programs' })
+      expect(verified.status).toBe(303)
+      expect(verified.headers.get('location')).toBe('/admin/programs')
+      const cookie = verified.headers
+        .getSetCookie()
+        .find((c) => c.startsWith('op_session='))!
+        .split(';')[0]!
+      expect((await fetch(`${other.url}/admin/programs`, { headers: { cookie } })).status).toBe(200)
+    } finally {
+      await other.stop()
+      await inbox.close()
     }
   })
 

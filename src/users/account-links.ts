@@ -108,7 +108,7 @@ async function spend(scope: TenantScope, purpose: Purpose, token: string, now: D
 export async function completeSetup(
   scope: TenantScope,
   token: string,
-  input: { email: string; name?: string; password: string },
+  input: { email: string; name?: string; password?: string },
   ip: string | undefined,
   now = new Date(),
 ): Promise<{ userId: string }> {
@@ -116,7 +116,8 @@ export async function completeSetup(
   await spend(scope, 'setup', token, now)
   let userId: string
   if (await findUserRowByEmail(scope.db, email)) {
-    const user = await verifyPassword(scope.db, email, input.password)
+    // An account that exists is joined only by whoever knows its password.
+    const user = input.password === undefined ? null : await verifyPassword(scope.db, email, input.password)
     if (!user) throw new AppError(409, 'email_taken', 'this email already has an account: enter that account’s password')
     userId = user.id
   } else {

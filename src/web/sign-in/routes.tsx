@@ -273,15 +273,20 @@ export function publicRoutes(): PageRoute<TenantPage>[] {
         ctx.deps.identity.assertSameOrigin(ctx.request)
         const token = form.text('token') ?? ''
         const input = { email: form.text('email'), name: form.text('name'), password: form.raw('password') }
+        // With emailed codes on, the owner may go without a password: the setup link proved them now, codes will later.
+        const passwordOptional = emailCodes(ctx) && input.password === undefined
         const errors: FieldErrors = defined({
           email: input.email ? undefined : 'Enter your email',
-          password: (input.password?.length ?? 0) < PASSWORD_MIN ? `Choose a password of at least ${PASSWORD_MIN} characters` : undefined,
+          password:
+            !passwordOptional && (input.password?.length ?? 0) < PASSWORD_MIN
+              ? `Choose a password of at least ${PASSWORD_MIN} characters`
+              : undefined,
           confirm: input.password && form.raw('confirm') !== input.password ? 'The two passwords differ' : undefined,
         }) as FieldErrors
         if (Object.keys(errors).length === 0) {
           try {
             const { userId } = await ctx.withTenant((scope) =>
-              completeSetup(scope, token, { email: input.email!, name: input.name, password: input.password! }, ctx.ip),
+              completeSetup(scope, token, { email: input.email!, name: input.name, password: input.password }, ctx.ip),
             )
             const session = await ctx.deps.identity.startSession({
               userId,
@@ -400,6 +405,11 @@ function WelcomeForm({ ctx, token, email, errors }: { ctx: TenantPage; token: st
   )
 }
 
+/** Whether people can sign in with a code mailed to them (the `magic` plugin is on). */
+function emailCodes(ctx: TenantPage): boolean {
+  return ctx.deps.signIn.some((m) => m.kind === 'email-code')
+}
+
 function setupSpent(ctx: TenantPage): Response {
   return page(
     ctx,
@@ -426,6 +436,7 @@ function SetupForm({
   values: Record<string, string>
   errors: FieldErrors
 }) {
+  const codes = emailCodes(ctx)
   return (
     <>
       <p>You are setting up {ctx.tenant.name}. You will be its owner: you can invite the rest of your team once you are in.</p>
@@ -439,11 +450,15 @@ function SetupForm({
           label="Password"
           type="password"
           autocomplete="new-password"
-          required
-          hint={`At least ${PASSWORD_MIN} characters. A passphrase is easiest to remember.`}
+          required={!codes}
+          hint={
+            codes
+              ? `At least ${PASSWORD_MIN} characters, or none: then you sign in with a code mailed to you.`
+              : `At least ${PASSWORD_MIN} characters. A passphrase is easiest to remember.`
+          }
           error={errors.password}
         />
-        <Input name="confirm" label="Password again" type="password" autocomplete="new-password" required error={errors.confirm} />
+        <Input name="confirm" label="Password again" type="password" autocomplete="new-password" required={!codes} error={errors.confirm} />
         <button type="submit">Create my account</button>
       </form>
     </>
