@@ -452,6 +452,23 @@ describe.each(DIALECTS)('the console on %s', (dialect) => {
     }
   })
 
+  it('sorts its lists by date both ways, from the date column’s header', async () => {
+    for (const name of ['Sorting one', 'Sorting two'])
+      await api('POST', '/partners', { email: `${name.replace(' ', '.')}@partners.example`, name })
+    for (const list of ['/admin/partners', '/admin/links', '/admin/commissions', '/admin/payouts?status=pending']) {
+      const newest = await (await get(server, list, sessions.viewer)).text()
+      expect(newest, list).toMatch(/aria-sort="descending"/)
+      const sep = list.includes('?') ? '&' : '?'
+      const oldest = await (await get(server, `${list}${sep}sort=oldest`, sessions.viewer)).text()
+      expect(oldest, list).toMatch(/aria-sort="ascending"/)
+      const rows = (html: string) => [...html.matchAll(/<tr id="([^"]+)"/g)].map((m) => m[1])
+      expect(rows(oldest), list).toEqual(rows(newest).reverse())
+    }
+    // The partners list has three rows now: the order really changes.
+    const ids = [...(await (await get(server, '/admin/partners', sessions.viewer)).text()).matchAll(/<tr id="([^"]+)"/g)]
+    expect(ids.length).toBeGreaterThanOrEqual(3)
+  })
+
   it('serves the assets under hashed names, cached for a year, with ETags and gzip', async () => {
     const html = await (await get(server, '/admin', sessions.viewer)).text()
     const paths = [...html.matchAll(/(?:href|src)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!)

@@ -30,7 +30,7 @@ import { type MemberPage, redirectTo } from '../context.ts'
 import type { ConsoleRoute } from '../routes.tsx'
 import { consolePage } from './layout.tsx'
 import { partnerLabel } from './partners.tsx'
-import { allPrograms, oneOf, shortId, urlWith } from './shared.tsx'
+import { allPrograms, dateOrder, oneOf, shortId, urlWith } from './shared.tsx'
 
 const STATUSES = ['accrued', 'flagged', 'approved', 'paid', 'reversed', 'voided'] as const
 const STATUS_WORDS: Record<CommissionStatus, string> = {
@@ -95,6 +95,7 @@ function filtersOf(page: MemberPage) {
 async function queue(page: MemberPage): Promise<Response> {
   const filters = filtersOf(page)
   const q = page.url.searchParams
+  const byDate = dateOrder(page, 'when')
   const now = new Date().toISOString()
   const data = await page.withTenant(async (scope) => {
     const list = await listCommissions(scope, {
@@ -103,7 +104,7 @@ async function queue(page: MemberPage): Promise<Response> {
       to: filters.to ? new Date(Date.parse(filters.to) + 86_400_000).toISOString().slice(0, 10) : undefined,
       cursor: q.get('cursor') ?? undefined,
       limit: 50,
-      order: 'newest',
+      order: byDate.order,
     })
     const ids = [...new Set(list.items.map((c) => c.partnerId))]
     const partners = await partnersByIds(scope, ids)
@@ -153,6 +154,7 @@ async function queue(page: MemberPage): Promise<Response> {
         <input id="filter-to" type="date" name="to" value={filters.to} />
       </label>
       {filters.partnerId && <input type="hidden" name="partner" value={filters.partnerId} />}
+      {byDate.oldest && <input type="hidden" name="sort" value="oldest" />}
     </Filters>,
     filters.partnerId && data.partners.get(filters.partnerId) && (
       <p>
@@ -169,12 +171,13 @@ async function queue(page: MemberPage): Promise<Response> {
       ) : (
         <Bulk page={page} action={paths.to('/commissions/confirm')} active={canAct}>
           <DataTable
-            caption="Commissions, newest first"
+            caption={`Commissions, ${byDate.oldest ? 'oldest' : 'newest'} first`}
             rows={rows}
+            sort={byDate.sort}
             rowId={(c) => `commission-${c.id}`}
             select={canAct ? (c) => (Object.values(ACTIONS).some((a) => a.applies(c, now)) ? c.id : undefined) : undefined}
             columns={[
-              { label: 'When', cell: (c) => <Time at={c.createdAt} fmt={fmt} /> },
+              { label: 'When', sort: 'when', cell: (c) => <Time at={c.createdAt} fmt={fmt} /> },
               {
                 label: 'Partner',
                 cell: (c) => {

@@ -20,7 +20,7 @@ import { defined, errorsOf, type FieldErrors } from '../forms.ts'
 import type { ConsoleRoute } from '../routes.tsx'
 import { consolePage } from './layout.tsx'
 import { partnerLabel } from './partners.tsx'
-import { allPrograms, shortId, urlWith } from './shared.tsx'
+import { allPrograms, dateOrder, shortId, urlWith } from './shared.tsx'
 
 /** The URL a partner shares: `/r/<key>`, or `/r/<slug>/<key>` in multi mode. */
 export function shortUrl(page: MemberPage, key: string): string {
@@ -32,14 +32,14 @@ async function list(page: MemberPage): Promise<Response> {
   const q = page.url.searchParams
   const programId = q.get('program') || undefined
   const partnerId = q.get('partner') || undefined
-  const oldestFirst = q.get('sort') === 'oldest'
+  const byDate = dateOrder(page, 'created')
   const data = await page.withTenant(async (scope) => {
     const links = await listLinks(scope, {
       programId,
       partnerId,
       cursor: q.get('cursor') ?? undefined,
       limit: 50,
-      order: oldestFirst ? 'oldest' : 'newest',
+      order: byDate.order,
     })
     const partnerIds = [...new Set(links.items.map((l) => l.partnerId))]
     const partners = await partnersByIds(scope, partnerIds)
@@ -95,11 +95,7 @@ async function list(page: MemberPage): Promise<Response> {
             caption="Links"
             rows={data.links.items}
             rowId={(l) => `link-${l.id}`}
-            sort={{
-              key: 'created',
-              descending: !oldestFirst,
-              href: (_k, descending) => urlWith(page, { sort: descending ? undefined : 'oldest' }),
-            }}
+            sort={byDate.sort}
             columns={[
               {
                 label: 'Short URL',

@@ -26,7 +26,7 @@ import { type MemberPage, redirectTo } from '../context.ts'
 import { defined, errorsOf, type FieldErrors } from '../forms.ts'
 import type { ConsoleRoute } from '../routes.tsx'
 import { consolePage } from './layout.tsx'
-import { allPrograms, oneOf, shortId, urlWith } from './shared.tsx'
+import { allPrograms, dateOrder, oneOf, shortId, urlWith } from './shared.tsx'
 
 export const partnerLabel = (p: Pick<Partner, 'name' | 'email'>) => p.name ?? p.email
 
@@ -35,7 +35,7 @@ async function list(page: MemberPage): Promise<Response> {
   const status = oneOf(page, 'status', ['active', 'revoked'] as const)
   const programId = q.get('program') || undefined
   const search = q.get('q')?.trim() || undefined
-  const oldestFirst = q.get('sort') === 'oldest'
+  const byDate = dateOrder(page, 'joined')
   const { programs, partners, totals } = await page.withTenant(async (scope) => {
     const programs = await allPrograms(scope)
     const partners = await listPartners(scope, {
@@ -44,7 +44,7 @@ async function list(page: MemberPage): Promise<Response> {
       programId,
       cursor: q.get('cursor') ?? undefined,
       limit: 50,
-      order: oldestFirst ? 'oldest' : 'newest',
+      order: byDate.order,
     })
     const totals = await partnerTotals(
       scope,
@@ -91,7 +91,7 @@ async function list(page: MemberPage): Promise<Response> {
           ))}
         </select>
       </label>
-      {oldestFirst && <input type="hidden" name="sort" value="oldest" />}
+      {byDate.oldest && <input type="hidden" name="sort" value="oldest" />}
     </Filters>,
     <div id="results">
       {partners.items.length === 0 ? (
@@ -117,11 +117,7 @@ async function list(page: MemberPage): Promise<Response> {
             caption="Partners"
             rows={partners.items}
             rowId={(p) => `partner-${p.id}`}
-            sort={{
-              key: 'joined',
-              descending: !oldestFirst,
-              href: (_key, descending) => urlWith(page, { sort: descending ? undefined : 'oldest' }),
-            }}
+            sort={byDate.sort}
             columns={[
               {
                 label: 'Partner',

@@ -35,7 +35,7 @@ import { defined, type FieldErrors, type Form } from '../forms.ts'
 import type { ConsoleRoute } from '../routes.tsx'
 import { consolePage } from './layout.tsx'
 import { partnerLabel } from './partners.tsx'
-import { allPrograms, oneOf, shortId, urlWith } from './shared.tsx'
+import { allPrograms, dateOrder, oneOf, shortId, urlWith } from './shared.tsx'
 
 const STATUSES = ['pending', 'paid', 'failed'] as const
 const OUTCOME_WORDS: Record<PlannedPayout['outcome'], string> = {
@@ -52,13 +52,17 @@ async function partnersOf(page: MemberPage, ids: string[]): Promise<Map<string, 
 async function list(page: MemberPage): Promise<Response> {
   const status = oneOf(page, 'status', STATUSES) ?? 'pending'
   const q = page.url.searchParams
-  const payouts = await page.withTenant((scope) =>
-    listPayouts(scope, { status, cursor: q.get('cursor') ?? undefined, limit: 50, order: 'newest' }),
-  )
-  const partners = await partnersOf(
-    page,
-    payouts.items.map((p) => p.partnerId),
-  )
+  const byDate = dateOrder(page, 'made')
+  const { payouts, partners } = await page.withTenant(async (scope) => {
+    const payouts = await listPayouts(scope, { status, cursor: q.get('cursor') ?? undefined, limit: 50, order: byDate.order })
+    return {
+      payouts,
+      partners: await partnersByIds(
+        scope,
+        payouts.items.map((p) => p.partnerId),
+      ),
+    }
+  })
   const { fmt, paths } = page
   const canManage = page.can('payouts:manage')
   const tabs = STATUSES.map((s) => (
@@ -112,11 +116,13 @@ async function list(page: MemberPage): Promise<Response> {
           <DataTable
             caption={`Payouts: ${status}`}
             rows={payouts.items}
+            sort={byDate.sort}
             rowId={(p) => `payout-${p.id}`}
             select={canManage && status === 'pending' ? (p) => p.id : undefined}
             columns={[
               {
                 label: 'Made',
+                sort: 'made',
                 cell: (p) => (
                   <a href={paths.to(`/payouts/${p.id}`)}>
                     <Time at={p.createdAt} fmt={fmt} />

@@ -16,6 +16,23 @@ export function urlWith(page: MemberPage, changes: Record<string, string | undef
   return url.pathname + (query ? `?${query}` : '')
 }
 
+/**
+ * A list's order by date: newest first, or oldest with `?sort=oldest`. What the service is asked for,
+ * and the table's sort (the date column, named `key`, links to the other direction).
+ */
+export function dateOrder(page: MemberPage, key: string) {
+  const oldest = page.url.searchParams.get('sort') === 'oldest'
+  return {
+    oldest,
+    order: oldest ? ('oldest' as const) : ('newest' as const),
+    sort: {
+      key,
+      descending: !oldest,
+      href: (_key: string, descending: boolean) => urlWith(page, { sort: descending ? undefined : 'oldest' }),
+    },
+  }
+}
+
 /** The query parameter, when it is one of the allowed values. */
 export function oneOf<const V extends readonly string[]>(page: MemberPage, name: string, values: V): V[number] | undefined {
   const value = page.url.searchParams.get(name) ?? undefined
