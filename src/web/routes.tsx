@@ -1,18 +1,20 @@
 /**
  * The pages' routes, outside /api: the assets, `/`, each organization's sign-in and setup pages, and
- * the console (`/admin`, or `/t/<slug>/admin` in multi mode). Every page request is run the same way:
- * the organization from the URL, then for the console the session (the only credential pages take),
- * the role's scopes for the route, the CSRF token of every POST; errors become pages a person reads
- * (a 403 says which role is needed, a missing session goes to sign-in and back).
+ * the areas of signed-in pages: the console (`/admin`, or `/t/<slug>/admin` in multi mode), and any
+ * other set of pages built the same way (a PageArea: its prefix, who it admits, its routes, its frame
+ * for errors). Every page request is run the same way: the organization from the URL, then for an
+ * area the session (the only credential pages take), whether the area admits its principal, the
+ * role's scopes for the route, the CSRF token of every POST; errors become pages a person reads (a
+ * 403 says which role is needed, a missing session goes to sign-in and back).
  */
 import { Elysia } from 'elysia'
 import { authorize } from '../auth/guard.ts'
+import type { Principal } from '../auth/principal.ts'
 import type { ALL_SCOPES, Scope } from '../auth/scopes.ts'
 import { readCookie, sessionCookie } from '../auth/sessions/cookie.ts'
 import { AppError } from '../errors.ts'
 import { clientAddress } from '../http/client-address.ts'
-import { adminRoutes } from './admin/index.ts'
-import { consolePage } from './admin/layout.tsx'
+import { consoleArea } from './admin/index.tsx'
 import { ASSET_PREFIX, assetPaths, serveAsset } from './assets/index.ts'
 import { Document } from './components/document.tsx'
 import { Plain } from './components/frame.tsx'
@@ -34,9 +36,22 @@ export interface ConsoleRoute extends PageRoute<MemberPage> {
   scopes?: (Scope | typeof ALL_SCOPES)[]
 }
 
+/** A set of signed-in pages under one prefix of the organization's pages: the console is one. */
+export interface PageArea {
+  /** `/admin`: the routes' paths follow it. */
+  prefix: string
+  routes: ConsoleRoute[]
+  /** Whether the signed-in principal may use the area (the console: members, not partners). */
+  admits(principal: Principal): boolean
+  /** What someone signed in but not admitted reads. */
+  refusal: { title: string; text: string }
+  /** An error inside the area, in the area's own frame. */
+  errorPage(page: MemberPage, status: number, title: string, text: string): Promise<Response>
+}
+
 type Server = Parameters<typeof clientAddress>[1]
 
-export function webRoutes(deps: WebDeps) {
+export function webRoutes(deps: WebDeps, areas: PageArea[] = [consoleArea]) {
   const { config } = deps
   const root = config.mode === 'single' ? '' : '/t/:slug'
   const cookie = sessionCookie(config)
@@ -74,8 +89,8 @@ export function webRoutes(deps: WebDeps) {
     if (sessionToken !== undefined) assertCsrf(sessionToken, page.request.headers.get(CSRF_HEADER) ?? page.form.text(CSRF_FIELD))
   }
 
-  /** The signed-in member, or the answer for someone who is not one (sign in first, or no access). */
-  async function memberPage(page: TenantPage): Promise<MemberPage | Response> {
+  /** The signed-in member the area admits, or the answer for someone else (sign in first, or no access). */
+  async function memberPage(page: TenantPage, area: PageArea): Promise<MemberPage | Response> {
     const token = readCookie(page.request, cookie.name)
     const signIn = () => {
       const next = page.request.method === 'GET' ? page.url.pathname + page.url.search : page.paths.admin
@@ -98,9 +113,7 @@ export function webRoutes(deps: WebDeps) {
       throw err
     }
     if (!principal) return signIn()
-    if (principal.role === 'partner') {
-      return plainError(page, 403, 'This is the program’s console', 'Partners follow their links and earnings in the partner portal.')
-    }
+    if (!area.admits(principal)) return plainError(page, 403, area.refusal.title, area.refusal.text)
     const user = await deps.database.db
       .selectFrom('users')
       .select(['id', 'email', 'name'])
@@ -134,7 +147,7 @@ export function webRoutes(deps: WebDeps) {
   }
 
   /** An error as a page: a refusal says why in plain words; anything unexpected is logged and apologised for. */
-  async function errorPage(page: TenantPage | MemberPage, err: unknown): Promise<Response> {
+  async function errorPage(page: TenantPage | MemberPage, err: unknown, area?: PageArea): Promise<Response> {
     const known = err instanceof AppError ? err : undefined
     if (!known) deps.log.error({ err, path: page.url.pathname }, 'page failed')
     const status = known?.status ?? 500
@@ -150,8 +163,8 @@ export function webRoutes(deps: WebDeps) {
       known?.code === 'insufficient_scope' && 'principal' in page
         ? `Your role (${page.principal.role}) does not allow this. An owner or admin can change roles in Team.`
         : (known?.detail ?? 'The error was logged. Try again in a moment.')
-    if (!('principal' in page)) return plainError(page, status, title, text)
-    return consolePage(page, { title, section: 'overview', status }, [<h1>{title}</h1>, <p>{text}</p>])
+    if (!('principal' in page) || !area) return plainError(page, status, title, text)
+    return area.errorPage(page, status, title, text)
   }
 
   const runPublic =
@@ -167,20 +180,21 @@ export function webRoutes(deps: WebDeps) {
       }
     }
 
-  const runConsole =
+  const runArea =
+    (area: PageArea) =>
     (route: ConsoleRoute) =>
     async ({ request, params, server }: { request: Request; params: Record<string, string>; server: unknown }) => {
       const base = await tenantPage(request, params ?? {}, server as Server)
       if (base instanceof Response) return base
       let page: MemberPage | TenantPage = base
       try {
-        const member = await memberPage(base)
+        const member = await memberPage(base, area)
         if (member instanceof Response) return member
         page = member
         if (route.scopes) authorize(member.principal, { scopes: route.scopes }, member.tenant)
         return await route.handle(member)
       } catch (err) {
-        return errorPage(page, err)
+        return errorPage(page, err, area)
       }
     }
 
@@ -203,17 +217,19 @@ export function webRoutes(deps: WebDeps) {
     else app.post(path, run(route) as never, { ...hide, parse: 'none' })
   }
   for (const route of publicRoutes()) mount(`${root}${route.path}`, route, runPublic as never)
-  for (const route of adminRoutes()) mount(`${root}/admin${route.path}`, route, runConsole as never)
-  // A page of the console that does not exist: said on a page, for a person.
-  app.all(
-    `${root}/admin/*`,
-    runConsole({
-      method: 'GET',
-      path: '',
-      handle: async () => Promise.reject(new AppError(404, 'not_found', 'There is no such page in the console.')),
-    }) as never,
-    hide,
-  )
+  for (const area of areas) {
+    for (const route of area.routes) mount(`${root}${area.prefix}${route.path}`, route, runArea(area) as never)
+    // A page of the area that does not exist: said on a page, for a person.
+    app.all(
+      `${root}${area.prefix}/*`,
+      runArea(area)({
+        method: 'GET',
+        path: '',
+        handle: async () => Promise.reject(new AppError(404, 'not_found', 'There is no such page here.')),
+      }) as never,
+      hide,
+    )
+  }
   return app
 
   /** Multi mode's `/`: which organization to sign in to. */
