@@ -19,6 +19,7 @@ import * as accountLinks from './0013_account_links.ts'
 import * as deliveryResponses from './0014_delivery_responses.ts'
 import * as commissionLists from './0015_commission_lists.ts'
 import * as sealedSecrets from './0016_sealed_secrets.ts'
+import * as tenantCurrency from './0017_tenant_currency.ts'
 
 export const coreMigrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -37,4 +38,5 @@ export const coreMigrations: Record<string, Migration> = {
   '0014_delivery_responses': deliveryResponses,
   '0015_commission_lists': commissionLists,
   '0016_sealed_secrets': sealedSecrets,
+  '0017_tenant_currency': tenantCurrency,
 }

@@ -25,6 +25,8 @@ export const ID_PREFIX = {
   click: 'clk_',
   coupon: 'cpn_',
   event: 'evt_',
+  /** An event's credit to one click (OpenPartner's attributionId). */
+  attribution: 'att_',
   commission: 'com_',
   payout: 'pay_',
   webhookEndpoint: 'whk_',

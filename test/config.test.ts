@@ -51,6 +51,20 @@ describe('config', () => {
     )
   })
 
+  it('takes tracking.cookie_domain only as a domain containing server.public_url’s host, naming the key otherwise', () => {
+    const at = (domain: string, url = 'https://go.example.com') => `server:\n  public_url: ${url}\ntracking:\n  cookie_domain: ${domain}`
+    expect(parseConfig(at('example.com'), {}).tracking.cookie_domain).toBe('example.com')
+    expect(parseConfig(at('go.example.com'), {}).tracking.cookie_domain).toBe('go.example.com')
+    expect(parseConfig('', {}).tracking.cookie_domain).toBeUndefined()
+    for (const bad of ['.example.com', 'https://example.com', 'example.com:443', 'Example.com', 'com', 'example.com/x', '127.0.0.1']) {
+      expect(fails(at(JSON.stringify(bad))), bad).toThrow(/^config: tracking\.cookie_domain must be a lower-case domain name/)
+    }
+    expect(fails(at('other.com'))).toThrow(
+      "config: tracking.cookie_domain other.com does not contain server.public_url's host go.example.com: browsers would refuse the cookie",
+    )
+    expect(fails(at('ample.com'))).toThrow(/does not contain server\.public_url's host go\.example\.com/)
+  })
+
   it('reports malformed YAML with its position and duplicate keys as errors', () => {
     expect(fails('server: [')).toThrow(/not valid YAML \(line 1/)
     expect(fails('mode: single\nmode: multi')).toThrow(/not valid YAML/)

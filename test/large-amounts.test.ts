@@ -95,7 +95,7 @@ describe.each(DIALECTS)('amounts at the limit on %s', (dialect) => {
     )
     await tooLarge('POST', '/attribution/events', { userId, type: 'sale', value: '9'.repeat(32), currency: 'USD', externalEventId: 'x5' })
     // A refund names its value too.
-    expect((await sale(userId, '10.00')).status).toBe(201)
+    expect((await sale(userId, '10.00')).status).toBe(200)
     await tooLarge('POST', '/attribution/events', {
       userId,
       type: 'refund',
@@ -126,7 +126,7 @@ describe.each(DIALECTS)('amounts at the limit on %s', (dialect) => {
     expect((await json('GET', '/programs')).programs.map((p: { name: string }) => p.name)).not.toContain('Too generous')
     // The maximum itself is an amount like any other.
     const atMax = await sale(userId, MAX_USD)
-    expect(atMax.status).toBe(201)
+    expect(atMax.status).toBe(200)
     expect((await atMax.json()).commissions).toEqual([expect.objectContaining({ amount: MAX_USD })])
   })
 
@@ -136,7 +136,7 @@ describe.each(DIALECTS)('amounts at the limit on %s', (dialect) => {
     const commissionIds: string[] = []
     for (const value of [...Array(10).fill(MAX_USD), '0.01']) {
       const res = await sale(userId, value)
-      expect(res.status).toBe(201)
+      expect(res.status).toBe(200)
       commissionIds.push(...(await res.json()).commissions.map((c: { id: string }) => c.id))
     }
     expect(commissionIds).toHaveLength(11)

@@ -61,7 +61,7 @@ describe('the browser SDK in Chromium', () => {
     const answer = await page.evaluate(() =>
       (window as unknown as { partnerd: { identify(id: string): Promise<unknown> } }).partnerd.identify('web-user-1'),
     )
-    expect(answer).toEqual({ cref, userId: 'web-user-1', attributedEvents: 0 })
+    expect(answer).toMatchObject({ ok: true, cref, userId: 'web-user-1', attributedEvents: 0, firstStitch: true })
 
     const sale = await call('/attribution/events', {
       userId: 'web-user-1',

@@ -312,7 +312,7 @@ describe.each(DIALECTS)('secrets at rest on %s', (dialect) => {
     const [secret, previous] = [`whsec_${randomBytes(24).toString('base64')}`, `whsec_${randomBytes(24).toString('base64')}`]
     await owner.db
       .insertInto('tenants')
-      .values({ id: 'ten_old', slug: 'default', name: 'Default', created_at: now, click_salt: salt })
+      .values({ id: 'ten_old', slug: 'default', name: 'Default', created_at: now, click_salt: salt, default_currency: 'USD' })
       .execute()
     // Enough rows that updating them splits pages, where old bytes would linger.
     const others = Array.from({ length: 150 }, (_, i) => ({ id: `whk_other${i}`, secret: `whsec_${randomBytes(24).toString('base64')}` }))

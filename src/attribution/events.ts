@@ -1,11 +1,15 @@
 /**
  * Conversion events: `POST /attribution/events`. An event is raw and immutable, stored once per
- * externalEventId (a replay answers the stored result; the same id with another body is 409). Its
- * attribution is derived: the customer's identified clicks inside the program's window, weighted by
- * the program's model. The first signup or sale so attributed fixes the customer's referral in that
- * program, so renewals keep earning after the window (recurring rules). An event that finds no
- * clicks is kept `unattributed` and attributed when a late identify ties a click to its customer.
- * Refunds and chargebacks reverse what the sale earned (commissions/service.ts).
+ * externalEventId (a replay answers the stored result; the same id with another body is 409); one
+ * sent without an externalEventId, as OpenPartner allows, is named by its own id and never a replay.
+ * Its attribution is derived: the customer's identified clicks inside the program's window (a click
+ * up to a minute after the event counts: the event's clock is not the router's, and payment systems
+ * stamp whole seconds), weighted by the program's model. The first signup or sale so attributed fixes
+ * the customer's referral in that program, so renewals keep earning after the window (recurring
+ * rules). An event that finds no click is kept with the reason (`no_identity`, `no_click`,
+ * `outside_window`, OpenPartner's names) and attributed when a late identify ties a click to its
+ * customer. A value sent without a currency is in its program's currency. Refunds and chargebacks
+ * reverse what the sale earned (commissions/service.ts).
  */
 import { createHash } from 'node:crypto'
 import { accrue, type NoCommission, type ProgramFacts, type Touch } from '../commissions/accrue.ts'
@@ -18,6 +22,7 @@ import { newId } from '../ids.ts'
 import { metadataText } from '../metadata.ts'
 import { parseAmount, prorate } from '../money/money.ts'
 import { currentTerms } from '../programs/enrolments.ts'
+import { defaultCurrency } from '../tenants/service.ts'
 import { normalizeEmail } from '../users/service.ts'
 import { type AttributionModel, modelWeights } from './models.ts'
 
@@ -40,13 +45,17 @@ export const EVENT_TYPE_PATTERN = '^[a-z][a-z0-9_.:-]{0,63}$'
 /** How far in the future an event's ts may be (clock skew), and how far in the past. */
 const MAX_FUTURE_MS = 5 * 60_000
 const MAX_PAST_MS = 400 * 86_400_000
+/** How long after an event a click may be and still have led to it (clock skew, whole-second stamps). */
+export const CLICK_GRACE_MS = 60_000
 
 export interface EventInput {
   userId: string
   type: string
   value?: string
+  /** Left out with a value: the currency of the customer's program (the tenant's default without one). */
   currency?: string
-  externalEventId: string
+  /** Left out: the event is named by its own id, and sending it again records it again. */
+  externalEventId?: string
   metadata?: Record<string, unknown>
   ts?: string
   /** Refunds: the externalEventId of the sale refunded (default: the customer's latest sale). */
@@ -59,22 +68,41 @@ export interface AttributionTouch {
   clickId: string
   partnerId: string
   programId: string
-  /** Share of the credit, "0.4" for 40%. */
-  weight: string
+  /** Share of the credit, 0.4 for 40%: a multiple of 0.0001 (models.ts), so the number is exact as written. */
+  weight: number
+  /** This event's credit to this click (OpenPartner's Attribution row). */
+  attributionId: string
 }
 
+/**
+ * What an event's attribution came to: `attributed` (touches found), or, in OpenPartner's names, why
+ * not: `no_identity` (no click of the customer's is identified), `no_click` (none the caller may
+ * credit: a key bound to another program), `outside_window` (none inside its program's window before
+ * the event); and partnerd's `reversal` for refunds and chargebacks.
+ */
+export const ATTRIBUTION_STATUSES = ['attributed', 'no_identity', 'no_click', 'outside_window', 'reversal'] as const
+export type AttributionStatus = (typeof ATTRIBUTION_STATUSES)[number]
+type Unattributed = 'no_identity' | 'no_click' | 'outside_window'
+const UNATTRIBUTED: ReadonlySet<string> = new Set<Unattributed>(['no_identity', 'no_click', 'outside_window'])
+
 export interface Attribution {
-  status: 'attributed' | 'unattributed' | 'reversal' | 'not_commissionable'
+  status: AttributionStatus
   model: AttributionModel | null
   touches: AttributionTouch[]
-  /** Why nothing was earned, when nothing was. */
-  reason?: NoCommission | 'no_sale_to_refund'
+  /** Why nothing was earned, when nothing was; `not_commissionable`: an event type that earns nothing. */
+  reason?: NoCommission | 'no_sale_to_refund' | 'not_commissionable'
+}
+
+/** An event kept without attribution, waiting for a late identify (identify.ts). */
+export function isUnattributed(attribution: Attribution): boolean {
+  return UNATTRIBUTED.has(attribution.status)
 }
 
 export interface EventResult {
   eventId: string
   externalEventId: string
-  attribution: Attribution
+  /** The touches name the commission each one's partner earned by the event, if any. */
+  attribution: Omit<Attribution, 'touches'> & { touches: (AttributionTouch & { commissionId?: string })[] }
   commissions: Commission[]
 }
 
@@ -110,6 +138,7 @@ export function occurredAt(ts: string | undefined, now: Date): string {
 
 /** The stored result of an event, or undefined; throws 409 when the same id came with another body. */
 async function replay(scope: TenantScope, input: EventInput, hash: string): Promise<EventResult | undefined> {
+  if (input.externalEventId === undefined) return undefined
   const row = await scope.db
     .selectFrom('events')
     .selectAll()
@@ -136,7 +165,16 @@ async function resultOf(scope: TenantScope, row: EventRow): Promise<EventResult>
 
 /** The answer to an event, the same when it is recorded and when it is replayed. */
 function eventResult(row: EventRow, derived: Derived): EventResult {
-  return { eventId: row.id, externalEventId: row.external_event_id, attribution: derived.attribution, commissions: derived.commissions }
+  const touches = derived.attribution.touches.map((touch) => {
+    const earned = derived.commissions.find((c) => c.partnerId === touch.partnerId && c.programId === touch.programId)
+    return earned ? { ...touch, commissionId: earned.id } : touch
+  })
+  return {
+    eventId: row.id,
+    externalEventId: row.external_event_id,
+    attribution: { ...derived.attribution, touches },
+    commissions: derived.commissions,
+  }
 }
 
 /**
@@ -152,7 +190,7 @@ export async function recordEvent(
   const hash = requestHash(input)
   let row: EventRow
   try {
-    row = eventRow(scope.tenantId, input, hash, now)
+    row = eventRow(scope.tenantId, { ...input, currency: await currencyOf(scope, input, onlyProgram) }, hash, now)
   } catch (err) {
     // A replay is answered as it was first, even where its body would no longer pass (a ts now too old).
     const known = await replay(scope, input, hash)
@@ -184,6 +222,46 @@ export async function recordEvent(
   return { result: eventResult(row, derived), replayed: false }
 }
 
+/**
+ * The currency of the event's value: the one it names, else the one program the customer came
+ * through (a key bound to a program: its program), else the tenant's default. A customer of programs
+ * in several currencies must name one.
+ */
+async function currencyOf(scope: TenantScope, input: EventInput, onlyProgram?: string): Promise<string | undefined> {
+  if (input.currency !== undefined || input.value === undefined) return input.currency
+  let programs = onlyProgram ? [onlyProgram] : []
+  if (!onlyProgram) {
+    const referred = await scope.db
+      .selectFrom('referrals')
+      .select('program_id')
+      .where('tenant_id', '=', scope.tenantId)
+      .where('customer_id', '=', input.userId)
+      .execute()
+    const clicked = await scope.db
+      .selectFrom('identities')
+      .innerJoin('clicks', 'clicks.id', 'identities.click_id')
+      .select('clicks.program_id')
+      .where('identities.tenant_id', '=', scope.tenantId)
+      .where('identities.customer_id', '=', input.userId)
+      .execute()
+    programs = [...new Set([...referred, ...clicked].map((r) => r.program_id))]
+  }
+  if (programs.length === 0) return defaultCurrency(scope)
+  const currencies = await scope.db
+    .selectFrom('programs')
+    .select('currency')
+    .distinct()
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', 'in', programs)
+    .orderBy('currency')
+    .execute()
+  if (currencies.length > 1) {
+    const named = currencies.map((c) => c.currency).join(' and ')
+    throw new AppError(400, 'invalid_amount', `currency: ${input.userId} came through programs in ${named}; name the currency of value`)
+  }
+  return currencies[0]?.currency ?? (await defaultCurrency(scope))
+}
+
 /** The event as stored, checked: amounts, metadata and ts; its attribution is derived once it is in. */
 function eventRow(tenantId: string, input: EventInput, hash: string, now: Date): EventRow {
   const trigger = triggerOf(input.type)
@@ -197,10 +275,11 @@ function eventRow(tenantId: string, input: EventInput, hash: string, now: Date):
   if (input.refundOf !== undefined && trigger !== 'refund')
     throw new AppError(400, 'invalid_request', 'refundOf is for refund and chargeback events')
   const metadata = metadataText(input.metadata ?? {})
+  const id = newId('event')
   return {
-    id: newId('event'),
+    id,
     tenant_id: tenantId,
-    external_event_id: input.externalEventId,
+    external_event_id: input.externalEventId ?? id,
     customer_id: input.userId,
     type: input.type,
     value_minor: valueMinor,
@@ -211,7 +290,7 @@ function eventRow(tenantId: string, input: EventInput, hash: string, now: Date):
     occurred_at: occurredAt(input.ts, now),
     received_at: now.toISOString(),
     request_hash: hash,
-    attribution: writeJson(unattributed().attribution),
+    attribution: writeJson(unattributed('no_identity').attribution),
   }
 }
 
@@ -229,13 +308,13 @@ export interface Derived {
   commissions: Commission[]
 }
 
-function unattributed(): Derived {
-  return { attribution: { status: 'unattributed', model: null, touches: [] }, commissions: [] }
+function unattributed(status: Unattributed): Derived {
+  return { attribution: { status, model: null, touches: [] }, commissions: [] }
 }
 
 /**
  * Derives the event's attribution, creating referrals and commissions. Also used for the backlog:
- * events kept `unattributed` are passed through again when a late identify arrives.
+ * events kept unattributed (isUnattributed) are passed through again when a late identify arrives.
  */
 export async function attribute(
   scope: TenantScope,
@@ -249,20 +328,22 @@ export async function attribute(
     .where('tenant_id', '=', scope.tenantId)
     .where('customer_id', '=', event.customer_id)
     .execute()
-  const clicks: ClickTouch[] = await scope.db
+  const identified: ClickTouch[] = await scope.db
     .selectFrom('identities')
     .innerJoin('clicks', 'clicks.id', 'identities.click_id')
     .select(['clicks.id', 'clicks.partner_id', 'clicks.program_id', 'clicks.flag', 'clicks.created_at'])
     .where('identities.tenant_id', '=', scope.tenantId)
     .where('identities.customer_id', '=', event.customer_id)
-    .where('clicks.created_at', '<=', event.occurred_at)
     .orderBy('clicks.created_at')
     .orderBy('clicks.id')
     .execute()
-  const programIds = [...new Set([...referrals.map((r) => r.program_id), ...clicks.map((c) => c.program_id)])].filter(
+  if (referrals.length === 0 && identified.length === 0) return unattributed('no_identity')
+  const latest = new Date(Date.parse(event.occurred_at) + CLICK_GRACE_MS).toISOString()
+  const clicks = identified.filter((c) => c.created_at <= latest)
+  const programIds = [...new Set([...referrals.map((r) => r.program_id), ...identified.map((c) => c.program_id)])].filter(
     (id) => onlyProgram === undefined || id === onlyProgram,
   )
-  if (programIds.length === 0) return unattributed()
+  if (programIds.length === 0) return unattributed('no_click')
   const programs = await scope.db
     .selectFrom('programs')
     .select(['id', 'currency', 'status', 'attribution_window_days', 'attribution_model', 'rules', 'holdback_days'])
@@ -308,7 +389,8 @@ export async function attribute(
         clickId: t.clickId,
         partnerId: t.partnerId,
         programId: t.programId,
-        weight: String(t.weightBp / 10_000),
+        weight: t.weightBp / 10_000,
+        attributionId: newId('attribution'),
       })),
     )
     if (!trigger || !referral) continue
@@ -337,9 +419,9 @@ export async function attribute(
     if (outcome.commissions.length > 0) commissions.push(...outcome.commissions)
     else reason ??= outcome.reason
   }
-  if (touches.length === 0) return unattributed()
+  if (touches.length === 0) return unattributed('outside_window')
   scope.emit('attribution.created', { eventId: event.id, userId: event.customer_id, model, touches })
-  if (!trigger) return { attribution: { status: 'not_commissionable', model, touches }, commissions }
+  if (!trigger) return { attribution: { status: 'attributed', model, touches, reason: 'not_commissionable' }, commissions }
   const earned = commissions.length > 0
   return { attribution: { status: 'attributed', model, touches, ...(earned || !reason ? {} : { reason }) }, commissions }
 }

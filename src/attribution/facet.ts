@@ -37,7 +37,7 @@ export interface TrackingFacet {
 
 const write = { scopes: ['events:write' as const] }
 /** What identify answers for a click it will not tie: unknown, or another customer's. */
-const IDENTIFY_REFUSALS = new Set(['unknown_cref', 'cref_claimed'])
+const IDENTIFY_REFUSALS = new Set(['click_not_found', 'cref_claimed'])
 
 /** Ties the click to the customer, answering (not throwing) identify's refusals. */
 async function tie(scope: TenantScope, cref: string, userId: string): Promise<AppError | undefined> {

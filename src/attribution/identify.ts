@@ -1,20 +1,32 @@
 /**
  * Identify: ties a click (`cref`) to the tenant's own customer id (`userId`). Public, since browsers
- * call it (through /sdk.js) right after sign-up; so a click can be claimed once: a second identify of
- * it with another userId is 409, and nobody can move a customer's click to someone else. Events the
- * customer had before (kept `unattributed`) are attributed now: the backlog.
+ * call it (through /sdk.js, or OpenPartner's SDK) right after sign-up; so a click can be claimed once:
+ * a second identify of it with another userId is 409, and nobody can move a customer's click to
+ * someone else (OpenPartner let any number of customers share a click). The same identify again is
+ * answered as it is, not a first stitch. Events the customer had before (kept unattributed) are
+ * attributed now: the backlog.
  */
 import { readJson, writeJson } from '../db/codec.ts'
 import type { DB } from '../db/schema.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
-import { type Attribution, attribute, triggerOf } from './events.ts'
+import { ID_PREFIX } from '../ids.ts'
+import { type Attribution, attribute, CLICK_GRACE_MS, isUnattributed, triggerOf } from './events.ts'
 
 export interface IdentifyResult {
   cref: string
   userId: string
   /** Earlier events of this customer attributed by this call. */
   attributedEvents: number
+  /** OpenPartner's names: the tie made by this call (null when it was made before), and the backlog attributed. */
+  identityId: string | null
+  firstStitch: boolean
+  backfilledAttributions: number
+}
+
+/** A click is tied to one customer at most, so the tie is named after its click: `idn_` and the click's ULID. */
+function identityIdOf(clickId: string): string {
+  return `idn_${clickId.slice(ID_PREFIX.click.length)}`
 }
 
 export async function identify(
@@ -27,7 +39,7 @@ export async function identify(
     .where('tenant_id', '=', scope.tenantId)
     .where('id', '=', input.cref)
     .executeTakeFirst()
-  if (!click) throw new AppError(404, 'unknown_cref', `no click ${input.cref}`)
+  if (!click) throw new AppError(404, 'click_not_found', `no click ${input.cref}`)
   const claimed = await scope.db
     .selectFrom('identities')
     .select('customer_id')
@@ -36,7 +48,7 @@ export async function identify(
     .executeTakeFirst()
   if (claimed) {
     if (claimed.customer_id !== input.userId) throw new AppError(409, 'cref_claimed', 'this click belongs to another customer')
-    return { cref: click.id, userId: input.userId, attributedEvents: 0 }
+    return { cref: click.id, userId: input.userId, attributedEvents: 0, identityId: null, firstStitch: false, backfilledAttributions: 0 }
   }
   await scope.db
     .insertInto('identities')
@@ -48,10 +60,20 @@ export async function identify(
       created_at: new Date().toISOString(),
     })
     .execute()
-  return { cref: click.id, userId: input.userId, attributedEvents: await attributeBacklog(scope, input.userId, click.created_at) }
+  const attributed = await attributeBacklog(scope, input.userId, click.created_at)
+  return {
+    cref: click.id,
+    userId: input.userId,
+    attributedEvents: attributed,
+    identityId: identityIdOf(click.id),
+    firstStitch: true,
+    backfilledAttributions: attributed,
+  }
 }
 
-async function attributeBacklog(scope: TenantScope, customerId: string, since: string): Promise<number> {
+/** The customer's events from shortly before the click on (events.ts: CLICK_GRACE_MS) that wait for one. */
+async function attributeBacklog(scope: TenantScope, customerId: string, clickedAt: string): Promise<number> {
+  const since = new Date(Date.parse(clickedAt) - CLICK_GRACE_MS).toISOString()
   const waiting: DB['events'][] = await scope.db
     .selectFrom('events')
     .selectAll()
@@ -64,16 +86,18 @@ async function attributeBacklog(scope: TenantScope, customerId: string, since: s
   let attributed = 0
   for (const event of waiting) {
     const trigger = triggerOf(event.type)
-    if (trigger === 'refund' || readJson<Attribution>(event.attribution).status !== 'unattributed') continue
+    const before = readJson<Attribution>(event.attribution)
+    if (trigger === 'refund' || !isUnattributed(before)) continue
     const { attribution } = await attribute(scope, event, trigger)
-    if (attribution.status === 'unattributed') continue
+    // Still waiting, perhaps for another reason now (the click is outside the window): kept so.
+    if (attribution.status === before.status) continue
     await scope.db
       .updateTable('events')
       .set({ attribution: writeJson(attribution) })
       .where('tenant_id', '=', scope.tenantId)
       .where('id', '=', event.id)
       .execute()
-    attributed++
+    if (!isUnattributed(attribution)) attributed++
   }
   return attributed
 }

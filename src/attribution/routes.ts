@@ -11,26 +11,42 @@ import { RateLimiter } from '../http/rate-limit.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { clickCookie } from '../links/router.ts'
 import { hashAddress } from '../links/visitor.ts'
-import { EVENT_TYPE_PATTERN, recordEvent } from './events.ts'
+import { ATTRIBUTION_STATUSES, EVENT_TYPE_PATTERN, recordEvent } from './events.ts'
 import { identify } from './identify.ts'
 import { MODELS } from './models.ts'
+import { eventInput, IdentifyTime, WireTime, WireValue } from './openpartner.ts'
 
 const tags = ['Tracking']
 const CustomerId = t.String({ minLength: 1, maxLength: 200, description: 'Your own id for the customer.' })
 
 const AttributionSchema = t.Object({
-  status: OneOf(['attributed', 'unattributed', 'reversal', 'not_commissionable']),
+  status: OneOf([...ATTRIBUTION_STATUSES], {
+    description: 'attributed; or why not (OpenPartner’s names): no_identity, no_click, outside_window; reversal for refunds.',
+  }),
   model: t.Nullable(OneOf([...MODELS])),
-  touches: t.Array(t.Object({ clickId: t.String(), partnerId: t.String(), programId: t.String(), weight: t.String() })),
+  touches: t.Array(
+    t.Object({
+      clickId: t.String(),
+      partnerId: t.String(),
+      programId: t.String(),
+      weight: t.Number({ description: 'Share of the credit: 0.4 for 40%.' }),
+      attributionId: t.String(),
+      commissionId: t.Optional(t.String({ description: 'What the touch’s partner earned by the event, if anything.' })),
+    }),
+  ),
   reason: t.Optional(t.String({ description: 'Why nothing was earned, when nothing was.' })),
 })
+/** The answer to an event: OpenPartner's `ok`, `eventId` and `attribution`, and partnerd's commissions. */
 export const EventResultSchema = t.Object({
+  ok: t.Literal(true),
   eventId: t.String(),
-  externalEventId: t.String(),
+  externalEventId: t.String({ description: 'Yours, or the eventId when you sent none.' }),
+  replayed: t.Boolean({ description: 'The externalEventId was known: this is the answer it had.' }),
   attribution: AttributionSchema,
   commissions: t.Array(CommissionSchema),
 })
 
+/** An event, in partnerd's shape or OpenPartner's (numbers for value and ts, no externalEventId): openpartner.ts. */
 export const EventBody = t.Object(
   {
     userId: CustomerId,
@@ -38,11 +54,13 @@ export const EventBody = t.Object(
       pattern: EVENT_TYPE_PATTERN,
       description: 'signup/lead, sale/purchase/invoice_paid/opportunity_won, refund/chargeback, or your own.',
     }),
-    value: t.Optional(t.String({ maxLength: 32, description: 'Decimal string, e.g. "49.00"; at most 10^15 minor units.' })),
-    currency: t.Optional(t.String({ pattern: '^[A-Z]{3}$' })),
-    externalEventId: t.String({ minLength: 1, maxLength: 200, description: 'Your id for the event: sending it again is safe.' }),
+    value: t.Optional(WireValue),
+    currency: t.Optional(t.String({ pattern: '^[A-Z]{3}$', description: 'Left out: the currency of the customer’s program.' })),
+    externalEventId: t.Optional(
+      t.String({ minLength: 1, maxLength: 200, description: 'Your id for the event: sending it again is safe. Without it, it is not.' }),
+    ),
     metadata: t.Optional(t.Record(t.String({ maxLength: 100 }), t.Unknown())),
-    ts: t.Optional(t.String({ maxLength: 40, description: 'When it happened (default: now); at most 5 minutes ahead.' })),
+    ts: t.Optional(WireTime),
     refundOf: t.Optional(t.String({ minLength: 1, maxLength: 200, description: 'Refunds: the externalEventId of the sale.' })),
     customerEmail: t.Optional(t.String({ minLength: 3, maxLength: 254, description: 'Used to catch self-referrals.' })),
   },
@@ -84,18 +102,22 @@ export function attributionRoutes(config: Config) {
     api
       .post(
         '/attribution/events',
-        async ({ body, withTenant, set, principal }) => {
+        // 200 whether new or replayed, as OpenPartner answers (its clients check for 200); `replayed` tells which.
+        async ({ body, withTenant, principal }) => {
+          const input = eventInput(body)
           const outcome = await againOnUniqueViolation(() =>
-            withTenant((scope) => recordEvent(scope, body, new Date(), principal.programId)),
+            withTenant((scope) => recordEvent(scope, input, new Date(), principal.programId)),
           )
-          set.status = outcome.replayed ? 200 : 201
-          return outcome.result
+          return { ok: true as const, replayed: outcome.replayed, ...outcome.result }
         },
         {
           auth: { scopes: ['events:write'] },
           body: EventBody,
-          response: { 200: EventResultSchema, 201: EventResultSchema },
-          detail: { tags, summary: 'Record a conversion event; answers its attribution and commissions (a replay answers the original)' },
+          response: EventResultSchema,
+          detail: {
+            tags,
+            summary: 'Record a conversion event; answers 200 with its attribution and commissions (a replay answers the original)',
+          },
         },
       )
       .options('/attribution/identify', async ({ request, withTenant, set }) => {
@@ -123,15 +145,24 @@ export function attributionRoutes(config: Config) {
               .where('id', '=', scope.tenantId)
               .executeTakeFirstOrThrow()
             const salt = sealed ? scope.secrets.open(sealed, { table: 'tenants', id: scope.tenantId }) : ''
-            return identify(scope, { cref, userId: body.userId, ipHash: hashAddress(salt, ip) })
+            const tie = await identify(scope, { cref, userId: body.userId, ipHash: hashAddress(salt, ip) })
+            return { ok: true as const, ...tie }
           })
         },
         {
           body: t.Object(
-            { cref: t.Optional(t.String({ minLength: 1, maxLength: 64 })), userId: CustomerId },
+            { cref: t.Optional(t.String({ minLength: 1, maxLength: 64 })), userId: CustomerId, ts: t.Optional(IdentifyTime) },
             { additionalProperties: false },
           ),
-          response: t.Object({ cref: t.String(), userId: t.String(), attributedEvents: t.Integer() }),
+          response: t.Object({
+            ok: t.Literal(true),
+            cref: t.String(),
+            userId: t.String(),
+            attributedEvents: t.Integer({ description: 'Earlier events of the customer attributed now.' }),
+            identityId: t.Nullable(t.String({ description: 'The tie this call made; null when it was made before.' })),
+            firstStitch: t.Boolean({ description: 'This call made the tie.' }),
+            backfilledAttributions: t.Integer({ description: 'OpenPartner’s name for attributedEvents.' }),
+          }),
           detail: {
             tags,
             summary: 'Tie a click to your customer id (public; browsers on your programs’ hosts may call it). Attributes earlier events.',

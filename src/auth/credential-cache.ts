@@ -24,9 +24,9 @@ import type {
   PluginTransformResultArgs,
   QueryResult,
   RootOperationNode,
+  Selectable,
   UnknownRow,
 } from 'kysely'
-import type { Selectable } from 'kysely'
 import type { DB } from '../db/schema.ts'
 import { afterCommit } from '../db/transaction-context.ts'
 

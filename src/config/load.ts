@@ -117,6 +117,30 @@ function checkCrossFieldRules(config: Config): void {
       throw new StartupError(`config: plugins.${i}: give exactly one of builtin or path`)
     }
   }
+  checkCookieDomain(config)
+}
+
+const HOST_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/
+
+/**
+ * tracking.cookie_domain: a browser keeps a cookie with a Domain only when the host that set it is
+ * that domain or under it, and never for a bare top-level domain; a value it would drop silently
+ * (a typo, a port, another site's domain) stops the start instead.
+ */
+function checkCookieDomain(config: Config): void {
+  const domain = config.tracking.cookie_domain
+  if (domain === undefined) return
+  if (!HOST_NAME.test(domain)) {
+    throw new StartupError(
+      `config: tracking.cookie_domain must be a lower-case domain name such as example.com, without scheme, port, path or leading dot (got ${JSON.stringify(domain)})`,
+    )
+  }
+  const host = new URL(config.server.public_url).hostname
+  if (host !== domain && !host.endsWith(`.${domain}`)) {
+    throw new StartupError(
+      `config: tracking.cookie_domain ${domain} does not contain server.public_url's host ${host}: browsers would refuse the cookie the router sets there`,
+    )
+  }
 }
 
 function keyPath(segments: string[]): string {

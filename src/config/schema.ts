@@ -143,6 +143,13 @@ const MailSchema = T.Object(
 const TrackingSchema = T.Object(
   {
     cookie_days: T.Integer({ default: 90, minimum: 1, maximum: 400, description: 'Lifetime of the _cref click cookie.' }),
+    cookie_domain: T.Optional(
+      T.String({
+        minLength: 1,
+        description:
+          'Domain of the _cref cookie, for a router on a subdomain of the site (go.example.com setting it for example.com); it must contain server.public_url’s host. Left out: the router’s host only.',
+      }),
+    ),
     velocity_per_minute: T.Integer({
       default: 20,
       minimum: 1,

@@ -10,6 +10,8 @@ export interface TenantsTable {
   created_at: string
   /** Key of the keyed hash of click addresses (links/visitor.ts), sealed (src/secrets/); never leaves the server. */
   click_salt: string | null
+  /** ISO 4217: what a program created without a currency is in. */
+  default_currency: string
 }
 
 export interface ApiKeysTable {

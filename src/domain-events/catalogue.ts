@@ -6,7 +6,7 @@
  */
 export const CORE_EVENTS = {
   'tenant.created': 'An organization was created',
-  'tenant.updated': 'The organization was renamed',
+  'tenant.updated': 'The organization’s name or default currency changed',
   'tenant.imported': 'An export was imported into the organization',
   'member.added': 'A person joined the organization’s team',
   'api_key.created': 'An API key was minted',
@@ -22,6 +22,7 @@ export const CORE_EVENTS = {
   'link.created': 'A referral link was created',
   'link.archived': 'A referral link was archived',
   'coupon.created': 'A coupon code was given to a partner',
+  'coupon.archived': 'A coupon code was deactivated (it redeems no more; its history stays)',
   'event.recorded': 'A conversion event (sign-up, sale, refund…) was recorded',
   'attribution.created': 'A conversion was credited to partners',
   'commission.accrued': 'A commission was earned and waits out its holdback',

@@ -1,6 +1,7 @@
 /**
  * The click router: `/r/<linkKey>` (single mode) or `/r/<slug>/<linkKey>` (multi mode). It records the
- * click, sets the first-party `_cref` cookie and answers 302 to the link's destination with
+ * click, sets the first-party `_cref` cookie (readable by the site's scripts; for a parent domain with
+ * tracking.cookie_domain) and answers 302 to the link's destination with
  * `cref=<clickId>` added, only once the click is committed (group commit, click-writer.ts).
  *
  * - A deep link given as `?to=` is followed only when its host is allowed (destination.ts); otherwise
@@ -67,7 +68,11 @@ export function createClickRouter(deps: ClickRouterDeps) {
   // max_per_minute refused.
   const perMinute = new RateLimiter({ limit: config.tracking.max_per_minute, windowMs: MINUTE })
   const secure = config.server.public_url.startsWith('https://')
-  const cookieTail = `; Path=/; Max-Age=${config.tracking.cookie_days * 86_400}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`
+  // Not HttpOnly: the click id is no secret (it is in the destination's URL too), and OpenPartner's
+  // browser SDK reads the cookie from document.cookie when the URL has lost it. With
+  // tracking.cookie_domain, a router on go.example.com sets it for the site on example.com.
+  const domain = config.tracking.cookie_domain ? `; Domain=${config.tracking.cookie_domain}` : ''
+  const cookieTail = `; Path=/${domain}; Max-Age=${config.tracking.cookie_days * 86_400}; SameSite=Lax${secure ? '; Secure' : ''}`
 
   /** The whole router, from request to response; errors are thrown as AppErrors for the caller to map. */
   async function follow(

@@ -3,6 +3,7 @@ import { assertInProgram, confineProgram } from '../auth/binding.ts'
 import { PageQuery } from '../db/pagination.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { reachPartner } from '../partners/reach.ts'
+import { inOpenPartnerTerms, linkAnswer, linkInput, OpenPartnerLinkBody } from './openpartner.ts'
 import { archiveLink, createLink, getLink, LINK_KEY_PATTERN, listLinks } from './service.ts'
 
 export const LinkSchema = t.Object({
@@ -15,6 +16,8 @@ export const LinkSchema = t.Object({
   archivedAt: t.Nullable(t.String({ format: 'date-time' })),
 })
 const tags = ['Links']
+/** A link as OpenPartner's routes answer it: the same, with `linkKey` beside `key`. */
+const OpenPartnerLinkSchema = t.Composite([LinkSchema, t.Object({ linkKey: t.String() })])
 
 export function linkRoutes(api: TenantApi) {
   return api
@@ -68,6 +71,44 @@ export function linkRoutes(api: TenantApi) {
         auth: { scopes: ['links:read'] },
         response: LinkSchema,
         detail: { tags, summary: 'One link' },
+      },
+    )
+    .post(
+      '/partners/:id/links',
+      async ({ params, body, withTenant, set, principal }) => {
+        confineProgram(principal, body.programId)
+        try {
+          const link = await withTenant(async (scope) => {
+            await reachPartner(scope, principal, params.id, 'read')
+            return createLink(scope, linkInput(params.id, body))
+          })
+          set.status = 201
+          return linkAnswer(link)
+        } catch (err) {
+          throw inOpenPartnerTerms(err)
+        }
+      },
+      {
+        auth: { scopes: ['links:write'] },
+        body: OpenPartnerLinkBody,
+        response: { 201: OpenPartnerLinkSchema },
+        detail: { tags, summary: 'Create a link for the partner, in OpenPartner’s shape (409 linkKey_taken)' },
+      },
+    )
+    .get(
+      '/partners/:id/links',
+      async ({ params, query, withTenant, principal }) => {
+        const page = await withTenant(async (scope) => {
+          await reachPartner(scope, principal, params.id, 'read')
+          return listLinks(scope, { ...query, partnerId: params.id, programId: confineProgram(principal, undefined) })
+        })
+        return { links: page.items.map(linkAnswer), nextCursor: page.nextCursor }
+      },
+      {
+        auth: { scopes: ['links:read'] },
+        query: PageQuery,
+        response: t.Object({ links: t.Array(OpenPartnerLinkSchema), nextCursor: t.Nullable(t.String()) }),
+        detail: { tags, summary: 'A partner’s links, in OpenPartner’s shape' },
       },
     )
     .post(

@@ -65,6 +65,26 @@ export function parseAmount(value: string, currency: string, field = 'amount'): 
 }
 
 /**
+ * A JSON number as the decimal string it was written as, for parseAmount and parsePercent to judge
+ * (OpenPartner's clients send `"value": 249`). JSON has no exact decimals: the parser already made
+ * the number a double, and the shortest text that reads back as that double is what the client
+ * wrote whenever what it wrote was exact (`19.99`, `249`); `0.1 + 0.2` computed by the client comes
+ * as `0.30000000000000004`, which is refused as over-precise rather than rounded. An exponent
+ * (`1e-7`, `1e+21`) is written out in full, so the refusal names the decimals or the maximum.
+ */
+export function decimalOf(value: number): string {
+  const text = String(value)
+  const exponent = /^(-?)(\d+)(?:\.(\d+))?e([+-]\d+)$/.exec(text)
+  if (!exponent) return text
+  const [, sign, whole, fraction = '', power] = exponent as unknown as [string, string, string, string | undefined, string]
+  const digits = whole + fraction
+  const point = whole.length + Number(power)
+  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`
+  if (point >= digits.length) return `${sign}${digits}${'0'.repeat(point - digits.length)}`
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`
+}
+
+/**
  * Minor units given as an integer rather than a decimal (a tenant import's rows): a whole number
  * within ±MAX_AMOUNT_MINOR (negative only where `signed`: clawbacks), or the reason it is not.
  */

@@ -7,7 +7,9 @@
  *   { "on": "sale", "percent": "30", "recurring": { "lifetime": true },
  *     "stepDown": { "afterMonths": 3, "percent": "10" } }                  30% for 3 months, then 10%
  *
- * Stored in minor units and basis points; read back in the same decimal-string shape.
+ * A fixed amount is in the program's currency; it may say so (`"currency": "USD"`), and naming
+ * another is refused rather than converted. Stored in minor units and basis points; read back in the
+ * same decimal-string shape.
  */
 import { AppError } from '../errors.ts'
 import { formatAmount, formatPercent, parseAmount, parsePercent } from '../money/money.ts'
@@ -19,6 +21,8 @@ export interface RuleInput {
   on: RuleEvent
   percent?: string
   amount?: string
+  /** The currency of `amount`, when the rule names it: must be the program's. */
+  currency?: string
   recurring?: { months?: number; lifetime?: true }
   stepDown?: { afterMonths: number; percent: string }
 }
@@ -43,8 +47,11 @@ export function parseRules(rules: RuleInput[], currency: string): StoredRule[] {
     if (seen.has(rule.on)) throw bad(i, `a second rule for ${rule.on}; one rule per event`)
     seen.add(rule.on)
     if ((rule.percent === undefined) === (rule.amount === undefined)) throw bad(i, 'give exactly one of percent or amount')
+    if (rule.currency !== undefined && rule.amount === undefined) throw bad(i, 'currency goes with a fixed amount')
     if (rule.amount !== undefined) {
       if (rule.recurring || rule.stepDown) throw bad(i, 'recurring and stepDown apply to percentage rules')
+      if (rule.currency !== undefined && rule.currency !== currency)
+        throw bad(i, `the program is in ${currency} (the rule says ${rule.currency})`)
       return { on: rule.on, kind: 'fixed', minor: parseAmount(rule.amount, currency, `rules.${i}.amount`) }
     }
     if (rule.on !== 'sale') throw bad(i, 'a percentage needs a sale to take it from; use amount for signups')

@@ -1,7 +1,8 @@
 /**
  * Programs (campaigns): currency, commission rules, attribution window and model, holdback, the
- * destination links lead to and the hosts deep links may name, and a status. Draft programs can still
- * change currency; an archived program is final. Paused programs keep redirecting but earn nothing.
+ * destination links lead to and the hosts deep links may name, and a status. A program created
+ * without a currency is in the tenant's default currency. Draft programs can still change currency;
+ * an archived program is final. Paused programs keep redirecting but earn nothing.
  */
 import { readJson, writeJson } from '../db/codec.ts'
 import { fetchPage, type Page, type PageRequest, sliced } from '../db/pagination.ts'
@@ -10,6 +11,7 @@ import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
 import { currencyDigits } from '../money/money.ts'
+import { defaultCurrency } from '../tenants/service.ts'
 import { findEnrolmentRow } from './enrolments.ts'
 import { formatRules, parseRules, type RuleInput, type StoredRule } from './rules.ts'
 
@@ -33,7 +35,8 @@ export interface Program {
 
 export interface ProgramInput {
   name: string
-  currency: string
+  /** Left out: the tenant's default currency. */
+  currency?: string
   status?: ProgramStatus
   destinationUrl: string
   deepLinkHosts?: string[]
@@ -108,20 +111,21 @@ async function row(scope: TenantScope, id: string): Promise<Row> {
 }
 
 export async function createProgram(scope: TenantScope, input: ProgramInput): Promise<Program> {
-  currencyDigits(input.currency)
+  const currency = input.currency ?? (await defaultCurrency(scope))
+  currencyDigits(currency)
   const now = new Date().toISOString()
   const record: Row = {
     id: newId('program'),
     tenant_id: scope.tenantId,
     name: input.name.trim(),
-    currency: input.currency,
+    currency,
     status: input.status ?? 'draft',
     destination_url: destination(input.destinationUrl),
     deep_link_hosts: writeJson(hosts(input.deepLinkHosts ?? [])),
     attribution_window_days: input.attribution?.windowDays ?? DEFAULTS.windowDays,
     attribution_model: input.attribution?.model ?? DEFAULTS.model,
     holdback_days: input.holdbackDays ?? DEFAULTS.holdbackDays,
-    rules: writeJson(parseRules(input.rules ?? [], input.currency)),
+    rules: writeJson(parseRules(input.rules ?? [], currency)),
     created_at: now,
     updated_at: now,
   }

@@ -8,17 +8,29 @@ import { isoNow } from '../db/codec.ts'
 import { isUniqueViolation } from '../db/errors.ts'
 import { fetchPage, type Page, type PageRequest, sliced } from '../db/pagination.ts'
 import type { DB } from '../db/schema.ts'
+import type { TenantScope } from '../db/with-tenant.ts'
 import type { DomainEventBus } from '../domain-events/bus.ts'
 import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
+import { currencyDigits } from '../money/money.ts'
 import type { Keyring } from '../secrets/keyring.ts'
 
 export interface Tenant {
   id: string
   slug: string
   name: string
+  /** ISO 4217: what a program created without a currency is in (USD unless changed). */
+  defaultCurrency: string
   createdAt: string
 }
+
+/** The settings a tenant's owners and admins change (PATCH /tenant, the console's settings). */
+export interface TenantChanges {
+  name?: string
+  defaultCurrency?: string
+}
+
+const DEFAULT_CURRENCY = 'USD'
 
 export const DEFAULT_TENANT_SLUG = 'default'
 
@@ -27,7 +39,7 @@ export const SLUG_PATTERN = '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$'
 const SLUG = new RegExp(SLUG_PATTERN)
 
 function toTenant(row: DB['tenants']): Tenant {
-  return { id: row.id, slug: row.slug, name: row.name, createdAt: row.created_at }
+  return { id: row.id, slug: row.slug, name: row.name, defaultCurrency: row.default_currency, createdAt: row.created_at }
 }
 
 export async function createTenant(
@@ -43,7 +55,14 @@ export async function createTenant(
   const name = input.name?.trim() || slug
   const id = newId('tenant')
   // The key of the tenant's click-address hashes, sealed: with it, a stolen database's hashes could be tested against addresses.
-  const row = { id, slug, name, created_at: isoNow(), click_salt: secrets.seal(randomSecret(), { table: 'tenants', id }) }
+  const row = {
+    id,
+    slug,
+    name,
+    created_at: isoNow(),
+    click_salt: secrets.seal(randomSecret(), { table: 'tenants', id }),
+    default_currency: DEFAULT_CURRENCY,
+  }
   try {
     await db.insertInto('tenants').values(row).execute()
   } catch (err) {
@@ -55,15 +74,31 @@ export async function createTenant(
   return tenant
 }
 
-/** A new display name; told to every resolver (tenant.updated) so pages show it at once. */
-export async function renameTenant(db: Kysely<DB>, events: DomainEventBus, id: string, name: string): Promise<Tenant> {
-  const trimmed = name.trim()
-  if (!trimmed || trimmed.length > 200) throw new AppError(400, 'invalid_name', 'name: 1 to 200 characters')
-  await db.updateTable('tenants').set({ name: trimmed }).where('id', '=', id).execute()
-  const row = await db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
-  const tenant = toTenant(row)
-  await events.publish([{ type: 'tenant.updated', tenantId: id, occurredAt: new Date().toISOString(), data: tenant }])
+/**
+ * A new display name or default currency, in the tenant's own transaction; told to every resolver
+ * (tenant.updated, published once it commits) so requests and pages see it at once.
+ */
+export async function updateTenant(scope: TenantScope, changes: TenantChanges): Promise<Tenant> {
+  const set: Partial<DB['tenants']> = {}
+  if (changes.name !== undefined) {
+    const trimmed = changes.name.trim()
+    if (!trimmed || trimmed.length > 200) throw new AppError(400, 'invalid_name', 'name: 1 to 200 characters')
+    set.name = trimmed
+  }
+  if (changes.defaultCurrency !== undefined) {
+    currencyDigits(changes.defaultCurrency)
+    set.default_currency = changes.defaultCurrency
+  }
+  if (Object.keys(set).length > 0) await scope.db.updateTable('tenants').set(set).where('id', '=', scope.tenantId).execute()
+  const tenant = toTenant(await scope.db.selectFrom('tenants').selectAll().where('id', '=', scope.tenantId).executeTakeFirstOrThrow())
+  if (Object.keys(set).length > 0) scope.emit('tenant.updated', tenant)
   return tenant
+}
+
+/** The currency a program created without one is in. */
+export async function defaultCurrency(scope: TenantScope): Promise<string> {
+  const row = await scope.db.selectFrom('tenants').select('default_currency').where('id', '=', scope.tenantId).executeTakeFirstOrThrow()
+  return row.default_currency
 }
 
 export async function findTenantBySlug(db: Kysely<DB>, slug: string): Promise<Tenant | undefined> {

@@ -5,7 +5,8 @@
 import { type Browser, chromium } from 'playwright-core'
 import { CHROMIUM } from '../prepare.ts'
 
-export function launchChromium(): Promise<Browser> {
+/** `args`: more flags, such as `--host-resolver-rules` to give loopback servers names of their own. */
+export function launchChromium(args: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -17,6 +18,7 @@ export function launchChromium(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...args,
     ],
   })
 }

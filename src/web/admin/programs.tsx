@@ -50,10 +50,11 @@ interface ProgramValues {
   [field: string]: string | undefined
 }
 
-function valuesOf(program?: Program): ProgramValues {
+/** A program's values, or a new one's (in the organization's default currency). */
+function valuesOf(program?: Program, defaultCurrency = 'USD'): ProgramValues {
   if (!program) {
     return {
-      currency: 'USD',
+      currency: defaultCurrency,
       status: 'draft',
       'attribution.windowDays': String(DEFAULTS.windowDays),
       'attribution.model': DEFAULTS.model,
@@ -395,7 +396,12 @@ async function list(page: MemberPage): Promise<Response> {
   ])
 }
 
-async function newForm(page: MemberPage, values = valuesOf(), errors: FieldErrors = {}, status = 200): Promise<Response> {
+async function newForm(
+  page: MemberPage,
+  values = valuesOf(undefined, page.tenant.defaultCurrency),
+  errors: FieldErrors = {},
+  status = 200,
+): Promise<Response> {
   return consolePage(page, { title: 'New program', section: 'programs', status }, [
     <PageHead title="New program" crumbs={[{ label: 'Programs', href: page.paths.to('/programs') }]} />,
     <ProgramForm page={page} action={page.paths.to('/programs/new')} values={values} errors={errors} />,

@@ -6,7 +6,7 @@
 import { listAudit } from '../../audit/service.ts'
 import { importTenant } from '../../data/transfer.ts'
 import { AppError } from '../../errors.ts'
-import { renameTenant } from '../../tenants/service.ts'
+import { updateTenant } from '../../tenants/service.ts'
 import { Csrf, ErrorSummary, Input } from '../components/field.tsx'
 import { Filters } from '../components/filters.tsx'
 import { PageHead } from '../components/page-head.tsx'
@@ -33,7 +33,7 @@ async function settings(page: MemberPage, errors: FieldErrors = {}, status = 200
   const admin = page.can('*')
   return consolePage(page, { title: 'Settings', section: 'settings', status }, [
     <PageHead title="Settings" />,
-    <ErrorSummary errors={errors} labels={{ name: 'Name', file: 'Export file' }} />,
+    <ErrorSummary errors={errors} labels={{ name: 'Name', defaultCurrency: 'Default currency', file: 'Export file' }} />,
     <div class="grid-2">
       <article>
         <h2>Organization</h2>
@@ -48,10 +48,20 @@ async function settings(page: MemberPage, errors: FieldErrors = {}, status = 200
               error={errors.name}
               hint="Shown to your team and your partners."
             />
-            <button type="submit">Rename</button>
+            <Input
+              name="defaultCurrency"
+              label="Default currency"
+              required
+              value={page.tenant.defaultCurrency}
+              error={errors.defaultCurrency}
+              hint="ISO 4217, e.g. USD, EUR. A program created without a currency is in this one."
+            />
+            <button type="submit">Save</button>
           </form>
         ) : (
-          <p>{page.tenant.name}</p>
+          <p>
+            {page.tenant.name} · {page.tenant.defaultCurrency}
+          </p>
         )}
         <dl class="summary">
           <dt>Console</dt>
@@ -143,14 +153,18 @@ async function settings(page: MemberPage, errors: FieldErrors = {}, status = 200
 
 async function rename(page: MemberPage): Promise<Response> {
   const name = page.form!.text('name')
+  const currency = page.form!.text('defaultCurrency')?.toUpperCase()
   if (!name) return settings(page, { name: 'Enter a name' }, 400)
   try {
-    await renameTenant(page.deps.database.db, page.deps.bus, page.tenant.id, name)
+    await page.withTenant((scope) => updateTenant(scope, { name, ...(currency ? { defaultCurrency: currency } : {}) }))
   } catch (err) {
     if (!(err instanceof AppError)) throw err
-    return settings(page, errorsOf(err, { invalid_name: 'name' }), 400)
+    return settings(page, errorsOf(err, { invalid_name: 'name', unknown_currency: 'defaultCurrency' }), 400)
   }
-  return redirectTo(page, page.paths.to('/settings'), { kind: 'ok', text: `The organization is now called ${name}.` })
+  return redirectTo(page, page.paths.to('/settings'), {
+    kind: 'ok',
+    text: `Saved: ${name}, in ${currency ?? page.tenant.defaultCurrency}.`,
+  })
 }
 
 async function importFile(page: MemberPage): Promise<Response> {
