@@ -18,6 +18,7 @@ import * as programClickTotals from './0012_program_click_totals.ts'
 import * as accountLinks from './0013_account_links.ts'
 import * as deliveryResponses from './0014_delivery_responses.ts'
 import * as commissionLists from './0015_commission_lists.ts'
+import * as activationAndRuns from './0016_activation_and_runs.ts'
 
 export const coreMigrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -35,4 +36,5 @@ export const coreMigrations: Record<string, Migration> = {
   '0013_account_links': accountLinks,
   '0014_delivery_responses': deliveryResponses,
   '0015_commission_lists': commissionLists,
+  '0016_activation_and_runs': activationAndRuns,
 }
