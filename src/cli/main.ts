@@ -38,6 +38,7 @@ Commands:
                                      or read from standard input)
   export [--tenant SLUG]             write the tenant's partner-program data as JSON to standard output
   import [--tenant SLUG]             load such a document from standard input into an empty tenant
+                                     (or an OpenPartner export.json bundle: rows already there are skipped)
   health                             exit 0 when the local server answers /ready (container health checks)
 
 Options:
