@@ -20,6 +20,7 @@ import * as deliveryResponses from './0014_delivery_responses.ts'
 import * as commissionLists from './0015_commission_lists.ts'
 import * as sealedSecrets from './0016_sealed_secrets.ts'
 import * as tenantCurrency from './0017_tenant_currency.ts'
+import * as activationAndRuns from './0018_activation_and_runs.ts'
 
 export const coreMigrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -39,4 +40,5 @@ export const coreMigrations: Record<string, Migration> = {
   '0015_commission_lists': commissionLists,
   '0016_sealed_secrets': sealedSecrets,
   '0017_tenant_currency': tenantCurrency,
+  '0018_activation_and_runs': activationAndRuns,
 }

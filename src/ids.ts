@@ -29,11 +29,19 @@ export const ID_PREFIX = {
   attribution: 'att_',
   commission: 'com_',
   payout: 'pay_',
+  /** One POST /payouts/run: every payout it made carries it. */
+  payoutRun: 'run_',
   webhookEndpoint: 'whk_',
   /** A webhook message: the webhook-id receivers deduplicate by. */
   webhookMessage: 'msg_',
   /** A domain event as webhooks carry it (the envelope's id). */
   webhookEvent: 'wev_',
+  /**
+   * A webhook message to an OpenPartner-format endpoint: its envelope id and x-openpartner-delivery,
+   * which OpenPartner's receivers know as `evt_…` (the same prefix as a conversion event's; the two
+   * never meet: one is a delivery, the other an event).
+   */
+  openPartnerMessage: 'evt_',
 } as const
 
 /**

@@ -8,6 +8,7 @@ import { attributionRoutes } from './attribution/routes.ts'
 import { auditRoutes } from './audit/routes.ts'
 import { apiKeyRoutes } from './auth/api-keys/routes.ts'
 import { mintApiKey } from './auth/api-keys/service.ts'
+import { introspectRoutes } from './auth/introspect.ts'
 import { keyStrategy } from './auth/key-strategy.ts'
 import { sessionRoutes } from './auth/sessions/routes.ts'
 import { sessionStrategy } from './auth/sessions/strategy.ts'
@@ -21,6 +22,7 @@ import { createClickRouter } from './links/router.ts'
 import { linkRoutes } from './links/routes.ts'
 import { sdkRoute } from './links/sdk.ts'
 import { memberRoutes } from './members/routes.ts'
+import { invitations } from './partners/portal.ts'
 import { portalRoutes } from './partners/portal-routes.ts'
 import { partnerRoutes } from './partners/routes.ts'
 import { manualProvider } from './payouts/providers.ts'
@@ -57,6 +59,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
     bus: runtime.bus,
     resolveTenant,
   })
+  const partnerInvitations = invitations(config.mode, () => runtime.bus.hasSubscribers('partner.invited'))
   const payoutProviders = new Map([manualProvider, ...runtime.plugins.payoutProviders].map((p) => [p.name, p]))
   const sessions = sessionStrategy(config, runtime.database)
   const pages = webRoutes({
@@ -91,10 +94,11 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
       ...[
         tenantRoutes,
         apiKeyRoutes(config.auth.api_key_prefix),
+        introspectRoutes,
         sessionRoutes(config, runtime.database),
         memberRoutes,
         auditRoutes,
-        partnerRoutes,
+        partnerRoutes(partnerInvitations),
         programRoutes,
         enrolmentRoutes,
         linkRoutes,
@@ -105,7 +109,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
         reportRoutes,
         dataRoutes,
         webhookRoutes(config),
-        portalRoutes(config.auth.api_key_prefix, config.mode, () => runtime.bus.hasSubscribers('partner.invited')),
+        portalRoutes(config.auth.api_key_prefix, partnerInvitations),
       ].map((register) => ({ owner: 'core', register })),
       ...runtime.plugins.routes,
     ],

@@ -71,7 +71,7 @@ describe.each(DIALECTS)('API keys on %s', (dialect) => {
     }
   })
 
-  it('scoped keys: 403 insufficient_scope outside their scopes', async () => {
+  it('scoped keys: 403 forbidden_scope outside their scopes, RFC 6750’s insufficient_scope in the challenge', async () => {
     const res = await server.call('POST', '/api/api-keys', {
       key: bootstrapKey,
       body: { name: 'crm', scopes: ['events:write', 'partners:read'] },
@@ -81,7 +81,7 @@ describe.each(DIALECTS)('API keys on %s', (dialect) => {
     expect((await server.call('GET', '/api/tenant', { key: scoped })).status).toBe(200)
     const denied = await server.call('GET', '/api/api-keys', { key: scoped })
     expect(denied.status).toBe(403)
-    expect(await denied.json()).toMatchObject({ error: 'insufficient_scope' })
+    expect(await denied.json()).toMatchObject({ error: 'forbidden_scope', required: 'keys:read' })
     expect(denied.headers.get('www-authenticate')).toMatch(/error="insufficient_scope"/)
   })
 

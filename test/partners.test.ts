@@ -101,7 +101,7 @@ describe.each(DIALECTS)('partners on %s', (dialect) => {
   it('keeps scopes and tenants apart: read keys cannot write, other tenants see 404', async () => {
     const denied = await create({ email: 'f@example.com' }, reader)
     expect(denied.status).toBe(403)
-    expect(await denied.json()).toMatchObject({ error: 'insufficient_scope' })
+    expect(await denied.json()).toMatchObject({ error: 'forbidden_scope' })
     const acmePartner = (await (await server.call('GET', `${base}/partners?email=ada@example.com`, { key: reader })).json()).partners[0]
     expect((await server.call('GET', `/api/t/globex/partners/${acmePartner.id}`, { key: adminKey })).status).toBe(404)
     expect((await server.call('POST', `/api/t/globex/partners/${acmePartner.id}/revoke`, { key: adminKey })).status).toBe(404)

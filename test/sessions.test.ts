@@ -91,7 +91,7 @@ describe.each(DIALECTS)('password sign-in and sessions on %s', (dialect) => {
     const mint = () => server.call('POST', '/api/api-keys', { headers: { cookie }, body: { name: 'by viewer' } })
     const denied = await mint()
     expect(denied.status).toBe(403)
-    expect(await denied.json()).toMatchObject({ error: 'insufficient_scope' })
+    expect(await denied.json()).toMatchObject({ error: 'forbidden_scope' })
     await server.runtime.withTenant(tenantId, (s) =>
       s.db
         .updateTable('memberships')

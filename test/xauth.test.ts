@@ -64,7 +64,7 @@ describe.each(DIALECTS)('X-Auth credential pairs on %s', (dialect) => {
     expect(issued.body.authId).toMatch(/^MA_/)
     const headers = pair(issued.body.authId, issued.body.authToken)
     expect((await as(headers, 'GET', '/partners')).status).toBe(200)
-    expect((await as(headers, 'POST', '/partners', { email: 'x@example.com' })).body).toMatchObject({ error: 'insufficient_scope' })
+    expect((await as(headers, 'POST', '/partners', { email: 'x@example.com' })).body).toMatchObject({ error: 'forbidden_scope' })
     expect((await as(headers, 'GET', '/me/links')).body).toMatchObject({ error: 'wrong_credentials' })
     expect((await as(headers, 'GET', '/me')).body).toMatchObject({ principal: { kind: 'xauth_customer' }, quotas: null })
   })

@@ -3,11 +3,15 @@
  * `auth: { scopes, roles }`; the guard asks the strategies, in order, who is calling and checks the
  * answer against the declaration. Order of answers: no credential → 401 unauthorized; a credential no
  * strategy accepts → 401 invalid_credentials; another tenant's principal → 401 (its credentials do not
- * exist here); missing scope → 403 insufficient_scope; wrong role → 403 forbidden.
+ * exist here); missing scope → 403 forbidden_scope; wrong role → 403 forbidden.
+ *
+ * A route about one partner (`/partners/:id/…`) may also let that partner in: `partnerSelf` names the
+ * path parameter holding the partner's id, and a partner principal (a portal user, a key bound to
+ * the partner) passes when it names itself, as OpenPartner's partner keys read their own dashboard.
  */
 import { AppError } from '../errors.ts'
 import type { Tenant } from '../tenants/service.ts'
-import { insufficientScope, invalidCredential, unauthenticated } from './errors.ts'
+import { insufficientScope, invalidCredential, notThisPartner, unauthenticated } from './errors.ts'
 import type { AuthInput, AuthStrategy, Principal } from './principal.ts'
 import { type ALL_SCOPES, hasScopes, type Scope } from './scopes.ts'
 
@@ -19,6 +23,8 @@ export type AuthRequirement =
       roles?: string[]
       /** Only a partner (a portal user, or a key bound to a partner): the partner's own routes. */
       partner?: true
+      /** The path parameter naming a partner: that partner itself may also call the route. */
+      partnerSelf?: string
     }
 
 /** Headers that carry a credential; a cookie alone is not one (browsers send cookies unasked). */
@@ -33,11 +39,20 @@ export async function authenticate(strategies: readonly AuthStrategy[], input: A
   throw presentedSomething ? invalidCredential() : unauthenticated()
 }
 
-export function authorize(principal: Principal, requirement: AuthRequirement, tenant: Pick<Tenant, 'id'>): void {
+export function authorize(
+  principal: Principal,
+  requirement: AuthRequirement,
+  tenant: Pick<Tenant, 'id'>,
+  params: Record<string, string | undefined> = {},
+): void {
   if (principal.tenantId !== null && principal.tenantId !== tenant.id) throw invalidCredential()
   if (requirement === true) return
   if (requirement.partner) {
     if (!principal.partnerId) throw new AppError(403, 'not_a_partner', "this route is a partner's own; sign in as the partner")
+    return
+  }
+  if (requirement.partnerSelf && principal.partnerId) {
+    if (params[requirement.partnerSelf] !== principal.partnerId) throw notThisPartner()
     return
   }
   const missing = hasScopes(principal.scopes, requirement.scopes ?? [])

@@ -11,6 +11,7 @@ import type { WithTenant } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { addressGroup } from '../http/client-address.ts'
 import { type RateLimit, RateLimiter } from '../http/rate-limit.ts'
+import { recordAcceptance } from '../partners/portal.ts'
 import { createPartner } from '../partners/service.ts'
 import type { Tenant } from '../tenants/service.ts'
 import { addMembership, createUser, findUserRowByEmail, normalizeEmail, roleIn, roleOf, verifyPassword } from '../users/service.ts'
@@ -137,6 +138,8 @@ export function identityFacet(config: Config, database: Database, withTenant: Wi
     memberPrincipal: (tenant, userId, extra) => memberPrincipal(config.mode, database, tenant, userId, extra),
     async startSession({ userId, tenantId, ip, userAgent }) {
       const { token, session } = await issueSession(database.db, { userId, activeTenantId: tenantId, ip, userAgent }, settings)
+      // Every way of signing in ends here: a partner's portal user signing in accepts its invitation.
+      await withTenant(tenantId, (scope) => recordAcceptance(scope, userId))
       return { sessionId: session.id, expiresAt: session.expiresAt, setCookie: setCookieHeader(cookie, token) }
     },
     async sessionUser(request) {
@@ -160,7 +163,8 @@ export function identityFacet(config: Config, database: Database, withTenant: Wi
           .where('email', '=', normalized)
           .executeTakeFirst()
         if (existing && !emailVerified) throw taken() // an unproven email cannot claim the company's partner record
-        const partnerId = existing?.id ?? (await createPartner(scope, { email: normalized, name })).id
+        // Signing oneself up is accepting: no invitation waits.
+        const partnerId = existing?.id ?? (await createPartner(scope, { email: normalized, name, activated: true })).id
         await addMembership(scope, userId, 'partner', partnerId)
         await recordAudit(scope, { type: 'sign_up', actor: userId, subject: partnerId, ip: ip ?? null, detail: { email: normalized } })
         return { userId, email: normalized, role: 'partner' as const }

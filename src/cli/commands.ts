@@ -11,6 +11,7 @@ import { POSTGRES_BACKUP, POSTGRES_RESTORE } from '../backups/postgres.ts'
 import { describeRestore, restoreSqlite } from '../backups/restore.ts'
 import { backupSqlite, describeBackup } from '../backups/sqlite-backup.ts'
 import { type LoadedConfig, resolveConfigPath } from '../config/load.ts'
+import { importOpenPartnerBundle, isOpenPartnerBundle } from '../data/openpartner-bundle.ts'
 import { exportTenant, importTenant } from '../data/transfer.ts'
 import { fetchAll } from '../db/pagination.ts'
 import { StartupError } from '../errors.ts'
@@ -224,10 +225,22 @@ export async function importCommand(
   try {
     document = JSON.parse(await readInput())
   } catch {
-    throw new StartupError('import: standard input is not a JSON document (from `partnerd export`)')
+    throw new StartupError('import: standard input is not a JSON document (from `partnerd export`, or OpenPartner’s export.json)')
   }
   await withRuntime(loaded, false, async (rt) => {
     const tenant = await targetTenant(rt, opts.tenant)
+    // OpenPartner's bundle (its GET /export.json) comes in the same way: too large for a request, often.
+    if (isOpenPartnerBundle(document)) {
+      const report = await rt.withTenant(tenant.id, (scope) => importOpenPartnerBundle(scope, document))
+      if (opts.json) print(JSON.stringify(report))
+      else {
+        for (const [table, n] of Object.entries(report.inserted))
+          print(`${table}: ${n}${report.skipped[table] ? ` (${report.skipped[table]} known, skipped)` : ''}`)
+        for (const [table, n] of Object.entries(report.skipped)) if (!(table in report.inserted)) print(`${table}: 0 (${n} skipped)`)
+        for (const note of report.notes) print(`note: ${note}`)
+      }
+      return
+    }
     const counts = await rt.withTenant(tenant.id, (scope) => importTenant(scope, document))
     print(
       opts.json

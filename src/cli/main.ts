@@ -41,6 +41,7 @@ Commands:
                                      or read from standard input)
   export [--tenant SLUG]             write the tenant's partner-program data as JSON to standard output
   import [--tenant SLUG]             load such a document from standard input into an empty tenant
+                                     (or an OpenPartner export.json bundle: rows already there are skipped)
   backup <file>                      SQLite: write a consistent copy of the database while the server runs,
                                      and its key file beside it as <file>.key (without secrets.key)
                                      PostgreSQL: says how (pg_dump, WAL archiving)

@@ -32,6 +32,7 @@ export const CommissionSchema = t.Object({
   status: OneOf([...STATUSES]),
   flag: t.Nullable(t.String({ description: 'Why it waits for review: revoked, velocity, self_referral.' })),
   matureAt: t.String({ format: 'date-time', description: 'End of the holdback.' }),
+  holdbackDays: t.Integer({ description: 'The holdback it waits out, in days.' }),
   reversesId: t.Nullable(t.String()),
   payoutId: t.Nullable(t.String()),
   createdAt: t.String({ format: 'date-time' }),
@@ -73,7 +74,12 @@ export function commissionRoutes(api: TenantApi) {
         })
         return { commissions: page.items, nextCursor: page.nextCursor }
       },
-      { auth: read, query: Filter, response: Page, detail: { tags, summary: "A partner's commissions" } },
+      {
+        auth: { ...read, partnerSelf: 'id' },
+        query: Filter,
+        response: Page,
+        detail: { tags, summary: "A partner's commissions (admins, or the partner itself)" },
+      },
     )
     .get(
       '/commissions/export.csv',
@@ -112,11 +118,22 @@ export function commissionRoutes(api: TenantApi) {
         detail: { tags, summary: 'One commission' },
       },
     )
-    .post('/commissions/:id/approve', ({ params, withTenant }) => withTenant((scope) => approveCommission(scope, params.id)), {
-      auth: write,
-      response: CommissionSchema,
-      detail: { tags, summary: 'Approve a commission whose holdback is over (409 holdback_active with matureAt)' },
-    })
+    .post(
+      '/commissions/:id/approve',
+      async ({ params, withTenant }) => {
+        const commission = await withTenant((scope) => approveCommission(scope, params.id))
+        // The commission itself, as partnerd answers, and under `commission`, as OpenPartner does.
+        return { ...commission, commission }
+      },
+      {
+        auth: write,
+        response: t.Composite([CommissionSchema, t.Object({ commission: CommissionSchema })]),
+        detail: {
+          tags,
+          summary: 'Approve a commission whose holdback is over (409 holdback_active with matureAt and holdbackDays, not_approvable)',
+        },
+      },
+    )
     .post('/commissions/approve-matured', async ({ withTenant }) => ({ approved: await withTenant((scope) => approveMatured(scope)) }), {
       auth: write,
       response: t.Object({ approved: t.Integer() }),
@@ -125,7 +142,7 @@ export function commissionRoutes(api: TenantApi) {
     .post('/commissions/:id/reverse', ({ params, withTenant }) => withTenant((scope) => reverseById(scope, params.id)), {
       auth: write,
       response: t.Object({ commission: CommissionSchema, clawback: t.Nullable(CommissionSchema) }),
-      detail: { tags, summary: 'Reverse a commission; once paid, a clawback is deducted from the next payout' },
+      detail: { tags, summary: 'Reverse a commission; once paid, a clawback is deducted from the next payout (409 not_reversible)' },
     })
     .post('/commissions/:id/clear', ({ params, withTenant }) => withTenant((scope) => clearCommission(scope, params.id)), {
       auth: write,

@@ -35,6 +35,8 @@ export interface Commission {
   status: CommissionStatus
   flag: string | null
   matureAt: string
+  /** The holdback it waits out, in days (matureAt is when it ends). */
+  holdbackDays: number
   reversesId: string | null
   payoutId: string | null
   createdAt: string
@@ -56,6 +58,7 @@ export function toCommission(row: Row): Commission {
     status: row.status,
     flag: row.flag,
     matureAt: row.mature_at,
+    holdbackDays: holdbackDaysOf(row),
     reversesId: row.reverses_id,
     payoutId: row.payout_id,
     createdAt: row.created_at,
@@ -168,14 +171,27 @@ function wrongStatus(row: Row, action: string): AppError {
   return new AppError(409, 'invalid_status', `a ${row.status} commission cannot be ${action}`)
 }
 
-/** 409 holdback_active (with matureAt) inside the holdback; approving twice answers the same. */
+/** The holdback a commission waits out, in whole days: from when it was earned to its mature_at. */
+export function holdbackDaysOf(row: Pick<Row, 'created_at' | 'mature_at'>): number {
+  return Math.max(0, Math.round((Date.parse(row.mature_at) - Date.parse(row.created_at)) / 86_400_000))
+}
+
+/**
+ * 409 holdback_active (with matureAt and holdbackDays) inside the holdback; approving twice answers
+ * the same (a retried approval is no mistake); 409 not_approvable (OpenPartner's code) from a
+ * status approval cannot leave, commission_flagged while it waits in review.
+ */
 export async function approveCommission(scope: TenantScope, id: string, now = new Date()): Promise<Commission> {
   const row = await commissionRow(scope, id)
   if (row.status === 'approved') return toCommission(row)
   if (row.status === 'flagged') throw new AppError(409, 'commission_flagged', `flagged (${row.flag}): clear it in review first`)
-  if (row.status !== 'accrued') throw wrongStatus(row, 'approved')
+  if (row.status !== 'accrued')
+    throw new AppError(409, 'not_approvable', `a ${row.status} commission cannot be approved; it must be accrued`)
   if (row.mature_at > now.toISOString()) {
-    throw new AppError(409, 'holdback_active', `the holdback ends at ${row.mature_at}`, undefined, { matureAt: row.mature_at })
+    throw new AppError(409, 'holdback_active', `the holdback ends at ${row.mature_at}`, undefined, {
+      matureAt: row.mature_at,
+      holdbackDays: holdbackDaysOf(row),
+    })
   }
   const approved = await setStatus(scope, row, 'approved')
   scope.emit('commission.approved', approved)
@@ -267,10 +283,15 @@ export async function reverseCommission(
   return { clawback: entry }
 }
 
-/** A reviewer's reversal (fraud, a cancelled deal). Reversing twice changes nothing. */
+/**
+ * A reviewer's reversal (fraud, a cancelled deal). Reversing twice changes nothing; a clawback, or a
+ * commission rejected in review (voided), is 409 not_reversible (OpenPartner's code): it earns
+ * nothing to take back. A paid one is taken back by a clawback from the next payout.
+ */
 export async function reverseById(scope: TenantScope, id: string): Promise<{ commission: Commission; clawback: Commission | null }> {
   const row = await commissionRow(scope, id)
-  if (row.kind !== 'commission') throw new AppError(409, 'invalid_status', 'a clawback cannot be reversed')
+  if (row.kind !== 'commission') throw new AppError(409, 'not_reversible', 'a clawback cannot be reversed')
+  if (row.status === 'voided') throw new AppError(409, 'not_reversible', 'a voided commission earns nothing to reverse')
   const result = await reverseCommission(scope, row, row.amount_minor, { eventId: row.event_id, now: new Date() })
   return { commission: result?.reversed ?? toCommission(row), clawback: result?.clawback ?? null }
 }

@@ -205,6 +205,10 @@ const WebhooksSchema = T.Object(
       default: [],
       description: 'Hosts that may be private or loopback addresses (by default refused: SSRF guard).',
     }),
+    default_format: T.Union([T.Literal('standard'), T.Literal('openpartner')], {
+      default: 'standard',
+      description: 'The format of an endpoint made without one: Standard Webhooks, or OpenPartner’s (for its clients, unchanged).',
+    }),
   },
   section,
 )

@@ -83,7 +83,8 @@ function checkMoney(table: string, i: number, values: Record<string, unknown>): 
   const rules = (column: string, list: unknown) => {
     if (!Array.isArray(list)) return // no list, no amounts
     for (const [r, rule] of list.entries())
-      if (rule && typeof rule === 'object' && (rule as { kind?: unknown }).kind === 'fixed') check(`${column}.${r}.minor`, (rule as { minor?: unknown }).minor)
+      if (rule && typeof rule === 'object' && (rule as { kind?: unknown }).kind === 'fixed')
+        check(`${column}.${r}.minor`, (rule as { minor?: unknown }).minor)
   }
   if (table === 'events') check('value_minor', values.value_minor ?? null, { nullable: true })
   if (table === 'commissions') check('amount_minor', values.amount_minor, { signed: true })
@@ -133,7 +134,11 @@ export async function importTenant(scope: TenantScope, document: Record<string, 
     }
     counts[table.name] = rows.length
     // Click counts are derived, not exported: they are counted from the clicks imported.
-    if (table.name === 'clicks') await addClickCounts(scope.db, rows.map((row) => ({ ...row, tenant_id: scope.tenantId }) as ClickRow))
+    if (table.name === 'clicks')
+      await addClickCounts(
+        scope.db,
+        rows.map((row) => ({ ...row, tenant_id: scope.tenantId }) as ClickRow),
+      )
   }
   scope.emit('tenant.imported', counts)
   return counts

@@ -103,6 +103,11 @@ export interface PartnersTable {
   created_at: string
   updated_at: string
   revoked_at: string | null
+  /**
+   * When the partner accepted its invitation (its portal user's first sign-in), or was created as
+   * needing none (`sendInvite: false`); null while an invitation waits, or none was ever sent.
+   */
+  activated_at: string | null
 }
 
 export interface ProgramsTable {
@@ -276,6 +281,8 @@ export interface PayoutsTable {
   created_at: string
   updated_at: string
   paid_at: string | null
+  /** The payout run that made it (`run_…`); null for payouts made before runs were kept. */
+  run_id: string | null
 }
 
 export interface WebhookEndpointsTable {

@@ -16,6 +16,7 @@ export const CORE_EVENTS = {
   'partner.created': 'A partner was added',
   'partner.updated': 'A partner’s email, name or metadata changed',
   'partner.invited': 'A partner was invited to the portal',
+  'partner.accepted': 'A partner accepted its invitation: its portal user signed in for the first time',
   'partner.enrolled': 'A partner joined a program',
   'partner.revoked': 'A partner was revoked',
   'partner.activated': 'A revoked partner was reinstated',

@@ -60,15 +60,17 @@ export function createTenantApi(options: TenantApiOptions) {
           security: securityOf(requirement),
           // Partner-only routes need no scope but a partner principal; say so in the document.
           ...(requirement !== true && requirement.partner ? { 'x-partner-only': true } : {}),
+          // A route about one partner that the partner may call too: the parameter naming it.
+          ...(requirement !== true && requirement.partnerSelf ? { 'x-partner-self': requirement.partnerSelf } : {}),
         },
         // Authentication runs at transform, before the body is validated: a caller without a good
         // credential learns nothing about what the route accepts.
         // Destructured: Elysia reads each hook's source to learn what it uses, and a context object
         // handed on whole confused it in the minified binary (a warning on the first request).
-        async transform({ request, tenant }) {
+        async transform({ request, tenant, params }) {
           // The derive above always sets the tenant; the macro's context type only knows it may.
           const principal = await authenticate(options.strategies, { request, tenant: tenant!, withTenant: options.withTenant })
-          authorize(principal, requirement, tenant!)
+          authorize(principal, requirement, tenant!, params as Record<string, string | undefined>)
           principals.set(request, principal)
         },
         resolve: ({ request }) => ({ principal: principals.get(request)! }),

@@ -182,3 +182,24 @@ export function addAmounts(amounts: readonly string[], currency: string): string
     currency,
   )
 }
+
+/**
+ * An amount another system wrote, as it wrote it (an OpenPartner bundle: numeric columns as decimal
+ * strings, rule values as JSON numbers): a decimal, negative where `signed`, with more decimals than
+ * the currency has rounded half away from zero to its unit, the rule commissions are rounded by. The
+ * result is minor units within MAX_AMOUNT_MINOR, or 400 invalid_amount naming `field`.
+ */
+export function importedAmount(value: unknown, currency: string, field: string, options: { signed?: boolean } = {}): number {
+  const digits = currencyDigits(currency)
+  const text = typeof value === 'number' && Number.isFinite(value) ? String(value) : value
+  const match = typeof text === 'string' ? /^(-?)(\d{1,20})(?:\.(\d{1,20}))?$/.exec(text.trim()) : null
+  if (!match) throw new AppError(400, 'invalid_amount', `${field}: not a decimal amount (got ${JSON.stringify(value)})`)
+  const [, sign, whole, fraction = ''] = match
+  const kept = BigInt(whole! + fraction.slice(0, digits).padEnd(digits, '0'))
+  const roundsUp = (fraction[digits] ?? '0') >= '5'
+  const minor = (kept + (roundsUp ? 1n : 0n)) * (sign ? -1n : 1n)
+  const wrong = checkMinor(Number(minor), options)
+  if (minor > BigInt(MAX_AMOUNT_MINOR) || minor < -BigInt(MAX_AMOUNT_MINOR) || wrong)
+    throw new AppError(400, 'invalid_amount', `${field}: ${wrong ?? `at most ${formatAmount(MAX_AMOUNT_MINOR, currency)} ${currency}`}`)
+  return Number(minor)
+}

@@ -4,7 +4,7 @@
  * and change its own data only. `GET /me` answers any principal (who am I, what may I do).
  */
 import { t } from 'elysia'
-import { ApiKeySchema } from '../auth/api-keys/routes.ts'
+import { ApiKeySchema, MintedSchema } from '../auth/api-keys/routes.ts'
 import { listApiKeys, mintApiKey, revokeApiKey } from '../auth/api-keys/service.ts'
 import type { Principal } from '../auth/principal.ts'
 import { hasScopes } from '../auth/scopes.ts'
@@ -20,7 +20,7 @@ import { listPayouts } from '../payouts/service.ts'
 import { findEnrolmentRow } from '../programs/enrolments.ts'
 import { StatsRange, StatsSchema } from '../reports/routes.ts'
 import { stats } from '../reports/service.ts'
-import { assertWithinQuota, invitePartner, partnerQuotas } from './portal.ts'
+import { assertWithinQuota, type Invitations, invitePartner, partnerQuotas } from './portal.ts'
 import { reachPartner } from './reach.ts'
 import { PartnerSchema } from './routes.ts'
 import { getPartner } from './service.ts'
@@ -45,8 +45,8 @@ function capabilities(principal: Principal) {
   }
 }
 
-/** `canInvite`: whether a sign-in plugin mails invitations (it listens to partner.invited). */
-export function portalRoutes(prefix: string, mode: 'single' | 'multi', canInvite: () => boolean) {
+/** `invitations`: whether a sign-in plugin mails invitations (it listens to partner.invited), and where partners sign in. */
+export function portalRoutes(prefix: string, invitations: Invitations) {
   return (api: TenantApi) =>
     api
       .get(
@@ -87,22 +87,29 @@ export function portalRoutes(prefix: string, mode: 'single' | 'multi', canInvite
       .post(
         '/partners/:id/invite',
         async ({ params, withTenant, tenant, set, principal }) => {
-          if (!canInvite()) {
-            throw new AppError(409, 'invitations_unavailable', 'no sign-in plugin mails invitations: enable the magic plugin')
-          }
-          const apiBase = mode === 'single' ? '/api' : `/api/t/${tenant.slug}`
+          invitations.assertAvailable()
           set.status = 202
-          return withTenant(async (scope) => {
+          const invitation = await withTenant(async (scope) => {
             await reachPartner(scope, principal, params.id, 'change')
-            return invitePartner(scope, params.id, apiBase)
+            return invitePartner(scope, params.id, invitations.apiBase(tenant))
           })
+          return { ok: true as const, ...invitation }
         },
         {
           auth: { scopes: ['partners:write'] },
           response: {
-            202: t.Object({ partnerId: t.String(), email: t.String(), userId: t.String(), invitedAt: t.String({ format: 'date-time' }) }),
+            202: t.Object({
+              ok: t.Literal(true),
+              partnerId: t.String(),
+              email: t.String(),
+              userId: t.String(),
+              invitedAt: t.String({ format: 'date-time' }),
+            }),
           },
-          detail: { tags: ['Partners'], summary: 'Invite a partner to its portal: a portal user is made and a sign-in link mailed' },
+          detail: {
+            tags: ['Partners'],
+            summary: 'Invite a partner to its portal: a portal user is made and a sign-in link mailed (409 already_activated)',
+          },
         },
       )
       .get(
@@ -195,7 +202,7 @@ export function portalRoutes(prefix: string, mode: 'single' | 'multi', canInvite
             { name: t.String({ minLength: 1, maxLength: 100 }), expiresAt: t.Optional(t.String({ format: 'date-time' })) },
             { additionalProperties: false },
           ),
-          response: { 201: t.Composite([ApiKeySchema, t.Object({ key: t.String({ description: 'The key. Shown once.' }) })]) },
+          response: { 201: MintedSchema },
           detail: { tags, summary: 'Mint a key that acts only as me (for my own integrations)' },
         },
       )

@@ -8,7 +8,7 @@ import { isoNow } from '../db/codec.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { addMembership, createUser, findUserRowByEmail } from '../users/service.ts'
-import { getPartner } from './service.ts'
+import { getPartner, toPartner } from './service.ts'
 
 /** What one partner may hold of its own making; refused past it with 409 quota_exceeded. */
 export const PARTNER_QUOTAS = { apiKeys: 10, links: 200 }
@@ -38,6 +38,23 @@ export async function assertWithinQuota(scope: TenantScope, partnerId: string, w
   if (quota.used >= quota.limit) throw new AppError(409, 'quota_exceeded', `a partner may hold ${quota.limit} ${what.replace('_', ' ')}`)
 }
 
+/** Whether invitations can be sent (a sign-in plugin mails them), and where a tenant's partners sign in. */
+export interface Invitations {
+  /** 409 invitations_unavailable when no sign-in plugin mails invitations (enable magic). */
+  assertAvailable(): void
+  /** `/api` or `/api/t/<slug>`: the sign-in link in the mail points there. */
+  apiBase(tenant: { slug: string }): string
+}
+
+export function invitations(mode: 'single' | 'multi', canInvite: () => boolean): Invitations {
+  return {
+    assertAvailable() {
+      if (!canInvite()) throw new AppError(409, 'invitations_unavailable', 'no sign-in plugin mails invitations: enable the magic plugin')
+    },
+    apiBase: (tenant) => (mode === 'single' ? '/api' : `/api/t/${tenant.slug}`),
+  }
+}
+
 export interface Invitation {
   partnerId: string
   email: string
@@ -45,10 +62,21 @@ export interface Invitation {
   invitedAt: string
 }
 
-/** `apiBase` is where the partner signs in (`/api` or `/api/t/<slug>`); it goes into the mail. */
+/**
+ * `apiBase` is where the partner signs in (`/api` or `/api/t/<slug>`); it goes into the mail. A
+ * partner that accepted already (signed in, or was made needing no invitation) is 409
+ * `already_activated`: it signs in with its email from now on.
+ */
 export async function invitePartner(scope: TenantScope, partnerId: string, apiBase: string): Promise<Invitation> {
   const partner = await getPartner(scope, partnerId)
   if (partner.status === 'revoked') throw new AppError(409, 'partner_revoked', 'reinstate the partner before inviting it')
+  if (partner.activatedAt) {
+    throw new AppError(
+      409,
+      'already_activated',
+      `the partner accepted its invitation at ${partner.activatedAt}; it signs in with its email`,
+    )
+  }
   const user =
     (await findUserRowByEmail(scope.db, partner.email)) ??
     (await createUser(scope.db, { email: partner.email, name: partner.name ?? undefined }))
@@ -65,6 +93,29 @@ export async function invitePartner(scope: TenantScope, partnerId: string, apiBa
   const invitation = { partnerId: partner.id, email: partner.email, userId: user.id, invitedAt: isoNow() }
   scope.emit('partner.invited', { ...invitation, apiBase })
   return invitation
+}
+
+/**
+ * A portal user signed in: its partner, if it had not accepted yet, has now (`partner.accepted`).
+ * One guarded update, so two first sign-ins at once accept it once.
+ */
+export async function recordAcceptance(scope: TenantScope, userId: string): Promise<void> {
+  const accepted = await scope.db
+    .updateTable('partners')
+    .set({ activated_at: isoNow() })
+    .where('tenant_id', '=', scope.tenantId)
+    .where('activated_at', 'is', null)
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('memberships')
+        .select('partner_id')
+        .where('tenant_id', '=', scope.tenantId)
+        .where('user_id', '=', userId)
+        .where('partner_id', 'is not', null),
+    )
+    .returningAll()
+    .execute()
+  for (const row of accepted) scope.emit('partner.accepted', toPartner(row))
 }
 
 /** Revoking a partner ends what it could still do: its API keys and its portal users' sessions here. */

@@ -7,6 +7,7 @@
  * routes and the plugins' program facet both go through here; lists filter by the program that
  * confineProgram gives (auth/binding.ts).
  */
+import { confineProgram } from '../auth/binding.ts'
 import type { Principal } from '../auth/principal.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
@@ -40,13 +41,32 @@ export async function reachPartner(scope: TenantScope, principal: Principal, par
   return partner
 }
 
-/** Creates a partner; one a bound key creates joins its program (else the key could never see it again). */
+/**
+ * Creates a partner; one a bound key creates joins its program (else the key could never see it
+ * again), and it joins the programs named in `programIds` (OpenPartner's grants): one the caller
+ * cannot reach is not found, one that does not exist is 400 unknown_campaign_ids (OpenPartner's
+ * code, with the `missing` ids), before anything is written.
+ */
 export async function createPartnerAs(
   scope: TenantScope,
   principal: Principal,
-  input: Parameters<typeof createPartner>[1],
+  input: Parameters<typeof createPartner>[1] & { programIds?: string[] },
 ): Promise<Partner> {
-  const partner = await createPartner(scope, input)
-  if (principal.programId) await enrol(scope, partner.id, principal.programId)
+  const { programIds = [], ...fields } = input
+  const named = [...new Set(programIds.map((id) => confineProgram(principal, id)!))]
+  if (named.length > 0) {
+    const found = new Set(
+      (await scope.db.selectFrom('programs').select('id').where('tenant_id', '=', scope.tenantId).where('id', 'in', named).execute()).map(
+        (p) => p.id,
+      ),
+    )
+    const missing = named.filter((id) => !found.has(id))
+    if (missing.length > 0) {
+      throw new AppError(400, 'unknown_campaign_ids', `no program ${missing.join(', ')}`, undefined, { missing })
+    }
+  }
+  const partner = await createPartner(scope, fields)
+  for (const programId of new Set([...(principal.programId ? [principal.programId] : []), ...named]))
+    await enrol(scope, partner.id, programId)
   return partner
 }

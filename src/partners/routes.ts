@@ -4,6 +4,8 @@ import { PageQuery } from '../db/pagination.ts'
 import { OneOf } from '../http/one-of.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { partnerTotals } from '../reports/service.ts'
+import { partnerDashboard } from './dashboard.ts'
+import { type Invitations, invitePartner } from './portal.ts'
 import { createPartnerAs, reachPartner } from './reach.ts'
 import { listPartners, setPartnerStatus, updatePartner } from './service.ts'
 
@@ -16,6 +18,9 @@ export const PartnerSchema = t.Object({
   createdAt: t.String({ format: 'date-time' }),
   updatedAt: t.String({ format: 'date-time' }),
   revokedAt: t.Nullable(t.String({ format: 'date-time' })),
+  activatedAt: t.Nullable(
+    t.String({ format: 'date-time', description: 'When it accepted its invitation (first portal sign-in), or was made needing none.' }),
+  ),
 })
 const Amounts = t.Record(t.String(), t.String(), { description: 'Per currency.' })
 const PartnerWithTotals = t.Composite([
@@ -30,22 +35,45 @@ const Metadata = t.Record(t.String({ maxLength: 100 }), t.Unknown(), {
 /** Why a partner is revoked or reinstated: kept in the audit log. */
 const Reason = t.Optional(
   t.Object(
-    { reason: t.Optional(t.String({ maxLength: 500, description: 'Why; kept in the audit log.' })) },
+    {
+      reason: t.Optional(t.String({ maxLength: 500, description: 'Why; kept in the audit log.' })),
+      notify: t.Optional(
+        t.Boolean({ description: 'OpenPartner’s: whether to mail the partner. partnerd mails no one; answered `notified: false`.' }),
+      ),
+    },
     { additionalProperties: false },
   ),
 )
+/** OpenPartner's `{ok}` beside the partner, on each lifecycle answer. */
+const Done = (extra: Parameters<typeof t.Object>[0] = {}) => t.Composite([PartnerSchema, t.Object({ ok: t.Literal(true), ...extra })])
 const read = { scopes: ['partners:read' as const] }
 const write = { scopes: ['partners:write' as const] }
 const tags = ['Partners']
 
-/** OpenPartner's partner endpoints. */
-export function partnerRoutes(api: TenantApi) {
+/**
+ * OpenPartner's partner endpoints. `invitations` says whether a sign-in plugin mails invitations,
+ * and where a tenant's partners sign in.
+ */
+export function partnerRoutes(invitations: Invitations) {
+  return (api: TenantApi) => routes(api, invitations)
+}
+
+function routes(api: TenantApi, invitations: Invitations) {
   return api
     .post(
       '/partners',
-      async ({ body, withTenant, set, principal }) => {
+      async ({ body, withTenant, set, principal, tenant }) => {
+        // An invitation is sent when asked for (sendInvite: true): mail goes to no one unasked.
+        // sendInvite: false is OpenPartner's "needs none": the partner is active (activatedAt) at once.
+        const { sendInvite, ...input } = body
+        if (sendInvite === true) invitations.assertAvailable()
+        const partner = await withTenant(async (scope) => {
+          const made = await createPartnerAs(scope, principal, { ...input, activated: sendInvite === false })
+          if (sendInvite === true) await invitePartner(scope, made.id, invitations.apiBase(tenant))
+          return made
+        })
         set.status = 201
-        return withTenant((scope) => createPartnerAs(scope, principal, body))
+        return { ...partner, invited: sendInvite === true }
       },
       {
         auth: write,
@@ -54,10 +82,22 @@ export function partnerRoutes(api: TenantApi) {
             email: t.String({ minLength: 3, maxLength: 254 }),
             name: t.Optional(t.String({ maxLength: 200 })),
             metadata: t.Optional(Metadata),
+            sendInvite: t.Optional(
+              t.Boolean({
+                description:
+                  'true: invite it to the portal now (as POST /partners/:id/invite); false: it needs no invitation and is active at once. Left out: neither.',
+              }),
+            ),
+            programIds: t.Optional(
+              t.Array(t.String({ maxLength: 64 }), {
+                maxItems: 100,
+                description: 'Enrol it in these programs (400 unknown_campaign_ids names those that do not exist).',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
-        response: { 201: PartnerSchema },
+        response: { 201: t.Composite([PartnerSchema, t.Object({ invited: t.Boolean() })]) },
         detail: { tags, summary: 'Create a partner (409 email_taken; the email is lower-cased; a program-bound key enrols it)' },
       },
     )
@@ -99,10 +139,36 @@ export function partnerRoutes(api: TenantApi) {
       },
     )
     .get('/partners/:id', ({ params, withTenant, principal }) => withTenant((scope) => reachPartner(scope, principal, params.id, 'read')), {
-      auth: read,
+      auth: { ...read, partnerSelf: 'id' },
       response: PartnerSchema,
-      detail: { tags, summary: 'One partner' },
+      detail: { tags, summary: 'One partner (admins, or the partner itself)' },
     })
+    .get(
+      '/partners/:id/dashboard',
+      ({ params, query, withTenant, principal }) =>
+        withTenant(async (scope) => {
+          await reachPartner(scope, principal, params.id, 'read')
+          return partnerDashboard(scope, params.id, { since: query.since, programId: confineProgram(principal, undefined) })
+        }),
+      {
+        auth: { ...read, partnerSelf: 'id' },
+        query: t.Object({
+          since: t.Optional(t.String({ maxLength: 40, description: 'ISO date or date-time (default: 30 days ago).' })),
+        }),
+        response: t.Object({
+          partnerId: t.String(),
+          since: t.String(),
+          clicks: t.Integer(),
+          attributedEvents: t.Integer(),
+          attributedRevenue: t.Nullable(t.String({ description: 'In `currency`; null when the figures span several currencies.' })),
+          commissionByStatus: t.Nullable(t.Record(t.String(), t.String(), { description: 'In `currency`; null across several.' })),
+          currency: t.Nullable(t.String()),
+          revenue: Amounts,
+          commissions: t.Record(t.String(), Amounts, { description: 'Per status, then per currency.' }),
+        }),
+        detail: { tags, summary: 'A partner’s dashboard: clicks, attributed events and revenue, commissions by status (OpenPartner’s)' },
+      },
+    )
     .patch(
       '/partners/:id',
       ({ params, body, withTenant, principal }) =>
@@ -129,13 +195,17 @@ export function partnerRoutes(api: TenantApi) {
       ({ params, body, withTenant, principal, ip }) =>
         withTenant(async (scope) => {
           await reachPartner(scope, principal, params.id, 'change')
-          return setPartnerStatus(scope, params.id, 'revoked', { id: principal.id, ip, reason: body?.reason })
+          const revoked = await setPartnerStatus(scope, params.id, 'revoked', { id: principal.id, ip, reason: body?.reason })
+          return { ...revoked, ok: true as const, notified: false }
         }),
       {
         auth: write,
         body: Reason,
-        response: PartnerSchema,
-        detail: { tags, summary: 'Revoke a partner: its links still redirect, its clicks are flagged and earn nothing' },
+        response: Done({ notified: t.Boolean() }),
+        detail: {
+          tags,
+          summary: 'Revoke a partner: its links still redirect, its clicks are flagged and earn nothing (409 already_revoked)',
+        },
       },
     )
     .post(
@@ -143,13 +213,14 @@ export function partnerRoutes(api: TenantApi) {
       ({ params, body, withTenant, principal, ip }) =>
         withTenant(async (scope) => {
           await reachPartner(scope, principal, params.id, 'change')
-          return setPartnerStatus(scope, params.id, 'active', { id: principal.id, ip, reason: body?.reason })
+          const reinstated = await setPartnerStatus(scope, params.id, 'active', { id: principal.id, ip, reason: body?.reason })
+          return { ...reinstated, ok: true as const }
         }),
       {
         auth: write,
         body: Reason,
-        response: PartnerSchema,
-        detail: { tags, summary: 'Reinstate a revoked partner' },
+        response: Done(),
+        detail: { tags, summary: 'Reinstate a revoked partner (409 not_revoked)' },
       },
     )
 }

@@ -27,6 +27,8 @@ export interface Partner {
   createdAt: string
   updatedAt: string
   revokedAt: string | null
+  /** When it accepted its invitation (first sign-in to the portal), or was created needing none. */
+  activatedAt: string | null
 }
 
 export function toPartner(row: DB['partners']): Partner {
@@ -39,6 +41,7 @@ export function toPartner(row: DB['partners']): Partner {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     revokedAt: row.revoked_at,
+    activatedAt: row.activated_at,
   }
 }
 
@@ -46,9 +49,10 @@ function emailTaken(email: string): AppError {
   return new AppError(409, 'email_taken', `a partner with email ${email} exists`)
 }
 
+/** `activated`: the partner needs no invitation (OpenPartner's `sendInvite: false`); it is active from now. */
 export async function createPartner(
   scope: TenantScope,
-  input: { email: string; name?: string; metadata?: Record<string, unknown> },
+  input: { email: string; name?: string; metadata?: Record<string, unknown>; activated?: boolean },
 ): Promise<Partner> {
   const email = normalizeEmail(input.email)
   const now = new Date().toISOString()
@@ -62,6 +66,7 @@ export async function createPartner(
     created_at: now,
     updated_at: now,
     revoked_at: null,
+    activated_at: input.activated ? now : null,
   }
   try {
     await scope.db.insertInto('partners').values(row).execute()
@@ -153,7 +158,11 @@ export async function updatePartner(
   return updated
 }
 
-/** Revoking is idempotent; the event is raised once, when the status changes, and the change is audited with its reason. */
+/**
+ * Revokes or reinstates: 409 `already_revoked` or `not_revoked` (OpenPartner's codes) when the
+ * partner is so already, so a client learns the change it asked for was not its own. The change is
+ * audited with its reason and raises its event once.
+ */
 export async function setPartnerStatus(
   scope: TenantScope,
   id: string,
@@ -161,7 +170,11 @@ export async function setPartnerStatus(
   by?: Actor & { reason?: string },
 ): Promise<Partner> {
   const current = await getPartner(scope, id)
-  if (current.status === status) return current
+  if (current.status === status) {
+    throw status === 'revoked'
+      ? new AppError(409, 'already_revoked', `partner ${id} is revoked already`)
+      : new AppError(409, 'not_revoked', `partner ${id} is not revoked`)
+  }
   const now = new Date().toISOString()
   await scope.db
     .updateTable('partners')

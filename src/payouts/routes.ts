@@ -7,10 +7,13 @@ import { genericCsv, paypalCsv } from './csv.ts'
 import { manualProvider, type PayoutProvider } from './providers.ts'
 import {
   applyOutcomes,
+  confirmPayout,
   getPayout,
   listPayouts,
   markFailed,
   markPaid,
+  newRunId,
+  type Payout,
   payoutRequests,
   payoutsForExport,
   runPayouts,
@@ -20,6 +23,8 @@ import {
 const STATUSES = ['pending', 'paid', 'failed'] as const
 export const PayoutSchema = t.Object({
   id: t.String(),
+  payoutId: t.String({ description: 'The same id (OpenPartner’s name for it).' }),
+  runId: t.Nullable(t.String({ description: 'The run that made it.' })),
   partnerId: t.String(),
   currency: t.String(),
   amount: t.String(),
@@ -33,6 +38,11 @@ export const PayoutSchema = t.Object({
   paidAt: t.Nullable(t.String({ format: 'date-time' })),
 })
 const Payouts = t.Object({ payouts: t.Array(PayoutSchema) })
+const Run = t.Object({
+  runId: t.String({ description: 'This run: each payout it made carries it.' }),
+  mode: t.Literal('selfhost', { description: 'OpenPartner’s billing mode: partnerd takes no platform fee.' }),
+  payouts: t.Array(PayoutSchema),
+})
 const Page = t.Object({ payouts: t.Array(PayoutSchema), nextCursor: t.Nullable(t.String()) })
 const Ids = t.Array(t.String({ maxLength: 64 }), { minItems: 1, maxItems: 500, description: 'Exactly the payouts to change.' })
 const manage = { scopes: ['payouts:manage' as const] }
@@ -46,22 +56,25 @@ export function payoutRoutes(providers: ReadonlyMap<string, PayoutProvider>) {
       .post(
         '/payouts/run',
         async ({ body, withTenant, set }) => {
-          const provider = providers.get(body.method ?? 'manual')
+          const options = body ?? {}
+          const provider = providers.get(options.method ?? 'manual')
           if (!provider)
-            throw new AppError(400, 'unknown_method', `no payment provider ${body.method}; known: ${[...providers.keys()].join(', ')}`)
-          const created = await withTenant((scope) => runPayouts(scope, { ...body, method: provider.name }))
+            throw new AppError(400, 'unknown_method', `no payment provider ${options.method}; known: ${[...providers.keys()].join(', ')}`)
+          const runId = newRunId()
+          const created = await withTenant((scope) => runPayouts(scope, { ...options, method: provider.name }, runId))
+          // 201, not OpenPartner's 200: the run makes payouts. Its answer is OpenPartner's too (runId, mode).
           set.status = 201
-          if (provider === manualProvider || created.length === 0) return { payouts: created }
+          const answer = (payouts: Payout[]) => ({ runId, mode: 'selfhost' as const, payouts })
+          if (provider === manualProvider || created.length === 0) return answer(created)
           // The run is committed first: a provider that fails or hangs leaves pending payouts, not a half-made run.
           const outcomes = await provider.submit(await withTenant((scope) => payoutRequests(scope, created)))
           await withTenant((scope) => applyOutcomes(scope, outcomes))
           const ids = new Set(created.map((p) => p.id))
-          return {
-            payouts: await withTenant(async (scope) => (await Promise.all([...ids].map((id) => getPayout(scope, id)))).map(toPayout)),
-          }
+          return answer(await withTenant(async (scope) => (await Promise.all([...ids].map((id) => getPayout(scope, id)))).map(toPayout)))
         },
         {
-          auth: read,
+          // Making payouts is managing them (README): a key that only reads payouts cannot run them.
+          auth: manage,
           body: t.Object(
             {
               currency: t.Optional(t.String({ pattern: '^[A-Z]{3}$' })),
@@ -78,7 +91,7 @@ export function payoutRoutes(providers: ReadonlyMap<string, PayoutProvider>) {
             },
             { additionalProperties: false },
           ),
-          response: { 201: Payouts },
+          response: { 201: Run },
           detail: { tags, summary: 'Group approved commissions by partner and currency into pending payouts' },
         },
       )
@@ -127,7 +140,29 @@ export function payoutRoutes(providers: ReadonlyMap<string, PayoutProvider>) {
           const page = await withTenant((scope) => listPayouts(scope, { ...query, partnerId: params.id }))
           return { payouts: page.items, nextCursor: page.nextCursor }
         },
-        { auth: read, query: PageQuery, response: Page, detail: { tags, summary: "A partner's payout history" } },
+        {
+          auth: { ...read, partnerSelf: 'id' },
+          query: PageQuery,
+          response: Page,
+          detail: { tags, summary: "A partner's payout history (admins, or the partner itself)" },
+        },
+      )
+      .post(
+        '/payouts/:id/confirm',
+        async ({ params, body, withTenant }) => {
+          const payout = await withTenant((scope) => confirmPayout(scope, params.id, body?.reference))
+          return { ...payout, payout }
+        },
+        {
+          auth: manage,
+          body: t.Optional(t.Object({ reference: t.Optional(t.String({ maxLength: 200 })) }, { additionalProperties: false })),
+          response: t.Composite([PayoutSchema, t.Object({ payout: PayoutSchema })]),
+          detail: {
+            tags,
+            summary:
+              'Mark one pending payout paid (OpenPartner’s confirm: 404 payout_not_found, 409 not_confirmable); its commissions are paid',
+          },
+        },
       )
       .post(
         '/payouts/mark-paid',

@@ -22,6 +22,10 @@ type Row = DB['payouts']
 
 export interface Payout {
   id: string
+  /** The same id, under OpenPartner's name for it (a run's answer lists `payoutId`s). */
+  payoutId: string
+  /** The run that made it. */
+  runId: string | null
   partnerId: string
   currency: string
   amount: string
@@ -38,6 +42,8 @@ export interface Payout {
 export function toPayout(row: Row): Payout {
   return {
     id: row.id,
+    payoutId: row.id,
+    runId: row.run_id,
     partnerId: row.partner_id,
     currency: row.currency,
     amount: formatAmount(readMinor(row.amount_minor), row.currency),
@@ -159,7 +165,12 @@ export async function planPayouts(scope: TenantScope, options: RunOptions): Prom
 /** The largest sum a payout row holds: a 64-bit integer on both databases. */
 const MAX_PAYOUT_MINOR = 2n ** 63n - 1n
 
-export async function runPayouts(scope: TenantScope, options: RunOptions): Promise<Payout[]> {
+/** A run's id: every payout it makes carries it (`runId`). */
+export function newRunId(): string {
+  return newId('payoutRun')
+}
+
+export async function runPayouts(scope: TenantScope, options: RunOptions, runId = newRunId()): Promise<Payout[]> {
   const plan = await planPayouts(scope, options)
   const payouts: Payout[] = []
   for (const planned of plan.payouts.filter((p) => p.outcome === 'due')) {
@@ -187,6 +198,7 @@ export async function runPayouts(scope: TenantScope, options: RunOptions): Promi
       created_at: at,
       updated_at: at,
       paid_at: null,
+      run_id: runId,
     }
     await scope.db.insertInto('payouts').values(payout).execute()
     // `payout_id is null` makes a concurrent run unable to put a commission in two payouts.
@@ -201,7 +213,8 @@ export async function runPayouts(scope: TenantScope, options: RunOptions): Promi
     if (Number(claimed.numUpdatedRows) !== planned.commissionIds.length)
       throw new AppError(409, 'conflict', 'another payout run took some of these commissions; run again')
     payouts.push(toPayout(payout))
-    scope.emit('payout.created', payouts[payouts.length - 1])
+    // With the commissions it holds, as OpenPartner's payout.created tells them.
+    scope.emit('payout.created', { ...payouts[payouts.length - 1], commissionIds: planned.commissionIds })
   }
   return payouts
 }
@@ -300,6 +313,25 @@ export async function markPaid(scope: TenantScope, ids: string[], reference: str
     paid.push(payout)
   }
   return paid
+}
+
+/**
+ * OpenPartner's confirmation of one payout: a pending payout marked paid, as mark-paid does (its
+ * commissions are paid then). 404 `payout_not_found`, 409 `not_confirmable` once it is settled, so
+ * a second confirmation is told apart from the first.
+ */
+export async function confirmPayout(scope: TenantScope, id: string, reference: string | undefined): Promise<Payout> {
+  const row = await scope.db
+    .selectFrom('payouts')
+    .select(['id', 'status'])
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', id)
+    .executeTakeFirst()
+  if (!row) throw new AppError(404, 'payout_not_found', `no payout ${id}`)
+  if (row.status !== 'pending')
+    throw new AppError(409, 'not_confirmable', `only a pending payout can be confirmed (this one is ${row.status})`)
+  const [paid] = await markPaid(scope, [id], reference)
+  return paid!
 }
 
 export async function markFailed(scope: TenantScope, ids: string[], reason: string | undefined): Promise<Payout[]> {

@@ -42,7 +42,7 @@ const MAX_RECURRING_MONTHS = 120
 const Value = t.Union([t.Number(), t.String({ maxLength: 24 })], {
   description: 'A percentage (20 for 20%), or an amount in the program’s currency: a number, or a decimal string.',
 })
-const SubRule = t.Object(
+export const SubRule = t.Object(
   {
     trigger: t.Optional(OneOf(['every', 'first', 'subsequent'], { description: 'every (when left out) or first.' })),
     eventType: t.Optional(t.String({ minLength: 1, maxLength: 80 })),
@@ -55,7 +55,7 @@ const SubRule = t.Object(
   },
   { additionalProperties: false },
 )
-type SubRuleInput = typeof SubRule.static
+export type SubRuleInput = typeof SubRule.static
 
 const CommissionRule = t.Union([SubRule, t.Array(SubRule, { minItems: 1, maxItems: 10 })], {
   description: 'OpenPartner’s rules (one, or a list); give this or rules.',
@@ -156,7 +156,8 @@ export function openPartnerView(program: Program): typeof OpenPartnerViewType.st
 }
 const OpenPartnerViewType = t.Object(OpenPartnerProgramView)
 
-function subRuleOf(rule: RuleInput, currency: string): (typeof OpenPartnerViewType.static)['commissionRule'][number] {
+/** One of partnerd's rules as OpenPartner writes it: the answers' shape, and the export bundle's. */
+export function subRuleOf(rule: RuleInput, currency: string): (typeof OpenPartnerViewType.static)['commissionRule'][number] {
   if (rule.amount !== undefined) return { trigger: 'first', eventType: rule.on, type: 'fixed', value: rule.amount, currency }
   const percent = Number(rule.percent)
   if (!rule.recurring) return { trigger: 'first', eventType: 'sale', type: 'percent', value: percent }
@@ -183,7 +184,11 @@ function rulesOf(commissionRule: SubRuleInput | SubRuleInput[]): RuleInput[] {
   })
 }
 
-function ruleOf(sub: SubRuleInput, at: string): RuleInput {
+/**
+ * One OpenPartner sub-rule as partnerd's rule with the same meaning, or a 400 invalid_rules naming
+ * `at`: the requests' translation, and the import bundle's (which notes a refused rule and leaves it out).
+ */
+export function ruleOf(sub: SubRuleInput, at: string): RuleInput {
   const trigger = sub.trigger ?? 'every'
   const on = sub.eventType === undefined ? 'sale' : triggerOf(sub.eventType)
   if (on !== 'signup' && on !== 'sale') {

@@ -160,7 +160,7 @@ export function webRoutes(deps: WebDeps, areas: PageArea[] = [consoleArea]) {
             ? 'Something went wrong'
             : 'This could not be done'
     const text =
-      known?.code === 'insufficient_scope' && 'principal' in page
+      known?.code === 'forbidden_scope' && 'principal' in page
         ? `Your role (${page.principal.role}) does not allow this. An owner or admin can change roles in Team.`
         : (known?.detail ?? 'The error was logged. Try again in a moment.')
     if (!('principal' in page) || !area) return plainError(page, status, title, text)

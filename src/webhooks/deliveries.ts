@@ -5,7 +5,7 @@ import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
 import { endpointRow } from './endpoints.ts'
-import { deliveryRow } from './outbox.ts'
+import { deliveryRows } from './outbox.ts'
 
 type Row = DB['webhook_deliveries']
 
@@ -20,6 +20,8 @@ export interface Delivery {
   lastError: string | null
   /** The start of the receiver's last answer. */
   lastResponse: string | null
+  /** The same as lastStatus (OpenPartner's name for it). */
+  httpStatus: number | null
   createdAt: string
   deliveredAt: string | null
   payload: unknown
@@ -36,6 +38,7 @@ function toDelivery(row: Row): Delivery {
     lastStatus: row.last_status,
     lastError: row.last_error,
     lastResponse: row.last_response,
+    httpStatus: row.last_status,
     createdAt: row.created_at,
     deliveredAt: row.delivered_at,
     payload: JSON.parse(row.payload),
@@ -88,16 +91,16 @@ export async function retryFailed(scope: TenantScope, endpointId: string): Promi
   return Number(result.numUpdatedRows)
 }
 
-/** A `webhook.test` message to this endpoint alone, through the same delivery machinery. */
+/** A `webhook.test` message to this endpoint alone, in its format, through the same delivery machinery. */
 export async function sendTest(scope: TenantScope, endpointId: string): Promise<Delivery> {
-  await endpointRow(scope, endpointId)
+  const endpoint = await endpointRow(scope, endpointId)
   const now = new Date().toISOString()
-  const row = deliveryRow(
+  const [row] = deliveryRows(
     scope.tenantId,
-    endpointId,
+    endpoint,
     { id: newId('webhookEvent'), type: 'webhook.test', created: now, data: { endpointId } },
     now,
   )
-  await scope.db.insertInto('webhook_deliveries').values(row).execute()
-  return toDelivery(row)
+  await scope.db.insertInto('webhook_deliveries').values(row!).execute()
+  return toDelivery(row!)
 }

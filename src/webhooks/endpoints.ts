@@ -10,6 +10,7 @@ import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { newId } from '../ids.ts'
 import type { Keyring } from '../secrets/keyring.ts'
+import { checkOpenPartnerEvents } from './openpartner-format.ts'
 import { newWebhookSecret, type WebhookFormat } from './signing.ts'
 import { assertPublicDestination, parseWebhookUrl } from './ssrf.ts'
 
@@ -43,12 +44,14 @@ export function toEndpoint(row: Row): WebhookEndpoint {
   }
 }
 
-function checkEvents(events: string[]): string[] {
+/** An endpoint's events: well-formed types; for an OpenPartner-format endpoint, ones it can receive. */
+function checkEvents(events: string[], format: WebhookFormat): string[] {
   const unique = [...new Set(events)]
   if (unique.length === 0) throw new AppError(400, 'invalid_events', 'events: give at least one event type, or *')
   for (const e of unique)
     if (e !== '*' && !/^[a-z][a-z0-9_]*\.[a-z][a-z0-9_.]*$/.test(e))
       throw new AppError(400, 'invalid_events', `events: ${e} is not an event type`)
+  if (format === 'openpartner') checkOpenPartnerEvents(unique)
   return unique
 }
 
@@ -68,13 +71,15 @@ export async function createEndpoint(
   input: { url: string; events: string[]; label?: string; format?: WebhookFormat },
   allowHosts: readonly string[],
 ): Promise<WebhookEndpoint & { secret: string }> {
+  const format = input.format ?? 'standard'
+  const events = checkEvents(input.events, format)
   const url = parseWebhookUrl(input.url)
   await assertPublicDestination(url, allowHosts)
   const { row, secret } = await insertEndpoint(scope, {
     url: url.toString(),
-    events: checkEvents(input.events),
+    events,
     label: input.label?.trim() || null,
-    format: input.format ?? 'standard',
+    format,
     partnerId: null,
   })
   return { ...toEndpoint(row), secret }
@@ -133,7 +138,7 @@ export async function updateEndpoint(
     await assertPublicDestination(url, allowHosts)
     set.url = url.toString()
   }
-  if (changes.events !== undefined) set.events = writeJson(checkEvents(changes.events))
+  if (changes.events !== undefined) set.events = writeJson(checkEvents(changes.events, row.format))
   if (changes.label !== undefined) set.label = changes.label?.trim() || null
   if (changes.active !== undefined) {
     set.active = changes.active ? 1 : 0

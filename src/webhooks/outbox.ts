@@ -1,6 +1,9 @@
 /**
  * The outbox: a tenant transaction that raised domain events writes, before it commits, one delivery
  * per (event, subscribed endpoint). The deliveries therefore exist exactly when the change does.
+ * Each is written in its endpoint's format: partnerd's envelope `{id, type, created, data}` (Standard
+ * Webhooks, postbacks), or OpenPartner's `{id, event, created, data}` under its event names
+ * (openpartner-format.ts), whose id is the delivery's own `evt_…`.
  */
 import type { Transaction } from 'kysely'
 import { readJson } from '../db/codec.ts'
@@ -8,6 +11,8 @@ import type { DB } from '../db/schema.ts'
 import { isPostgres } from '../db/tenant-isolation.ts'
 import type { DomainEvent } from '../domain-events/bus.ts'
 import { newId } from '../ids.ts'
+import { openPartnerBody, openPartnerMessages, openPartnerName } from './openpartner-format.ts'
+import type { WebhookFormat } from './signing.ts'
 
 export interface Envelope {
   id: string
@@ -16,13 +21,35 @@ export interface Envelope {
   data: unknown
 }
 
-export function deliveryRow(tenantId: string, endpointId: string, envelope: Envelope, now: string): DB['webhook_deliveries'] {
+/** The deliveries of one envelope to one endpoint, in the endpoint's format. */
+export function deliveryRows(
+  tenantId: string,
+  endpoint: { id: string; format: WebhookFormat },
+  envelope: Envelope,
+  now: string,
+): DB['webhook_deliveries'][] {
+  if (endpoint.format !== 'openpartner')
+    return [deliveryRow(tenantId, endpoint.id, newId('webhookMessage'), envelope.type, JSON.stringify(envelope), now)]
+  return openPartnerMessages(envelope.type, envelope.data).map((message) => {
+    const id = newId('openPartnerMessage')
+    return deliveryRow(tenantId, endpoint.id, id, message.event, openPartnerBody(id, message, envelope.created), now)
+  })
+}
+
+function deliveryRow(
+  tenantId: string,
+  endpointId: string,
+  id: string,
+  eventType: string,
+  payload: string,
+  now: string,
+): DB['webhook_deliveries'] {
   return {
-    id: newId('webhookMessage'),
+    id,
     tenant_id: tenantId,
     endpoint_id: endpointId,
-    event_type: envelope.type,
-    payload: JSON.stringify(envelope),
+    event_type: eventType,
+    payload,
     status: 'pending',
     attempts: 0,
     next_attempt_at: now,
@@ -42,7 +69,7 @@ export async function enqueueDeliveries(trx: Transaction<DB>, tenantId: string, 
   // the change that raised the events would fail with a 500).
   const endpoints = await trx
     .selectFrom('webhook_endpoints')
-    .select(['id', 'events', 'partner_id'])
+    .select(['id', 'events', 'partner_id', 'format'])
     .where('tenant_id', '=', tenantId)
     .where('active', '=', 1)
     .orderBy('id')
@@ -55,10 +82,12 @@ export async function enqueueDeliveries(trx: Transaction<DB>, tenantId: string, 
     const envelope: Envelope = { id: newId('webhookEvent'), type: event.type, created: event.occurredAt, data: event.data }
     for (const endpoint of endpoints) {
       const wanted = readJson<string[]>(endpoint.events)
-      if (!wanted.includes('*') && !wanted.includes(event.type)) continue
+      // An OpenPartner-format endpoint subscribed by OpenPartner's names.
+      const name = endpoint.format === 'openpartner' ? openPartnerName(event.type) : event.type
+      if (!wanted.includes('*') && !wanted.includes(name)) continue
       // A partner's postback hears only of that partner's commissions.
       if (endpoint.partner_id && (event.data as { partnerId?: string } | null)?.partnerId !== endpoint.partner_id) continue
-      rows.push(deliveryRow(tenantId, endpoint.id, envelope, now))
+      rows.push(...deliveryRows(tenantId, endpoint, envelope, now))
     }
   }
   for (let i = 0; i < rows.length; i += 200)

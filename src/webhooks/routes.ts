@@ -5,7 +5,16 @@ import { OneOf } from '../http/one-of.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { reachPartner } from '../partners/reach.ts'
 import { listDeliveries, retryDelivery, retryFailed, sendTest } from './deliveries.ts'
-import { createEndpoint, deleteEndpoint, endpointRow, listEndpoints, rotateSecret, toEndpoint, updateEndpoint } from './endpoints.ts'
+import {
+  createEndpoint,
+  deleteEndpoint,
+  endpointRow,
+  listEndpoints,
+  rotateSecret,
+  toEndpoint,
+  updateEndpoint,
+  type WebhookEndpoint,
+} from './endpoints.ts'
 import { createPostback, deletePostback, listPostbacks, POSTBACK_MACROS } from './postbacks.ts'
 
 const EndpointSchema = t.Object({
@@ -20,7 +29,14 @@ const EndpointSchema = t.Object({
   createdAt: t.String({ format: 'date-time' }),
   updatedAt: t.String({ format: 'date-time' }),
 })
-const WithSecret = t.Composite([EndpointSchema, t.Object({ secret: t.String({ description: 'whsec_…: shown now, never again.' }) })])
+/** The endpoint, and the same under `endpoint`: OpenPartner's clients read it there. */
+const Answer = t.Composite([EndpointSchema, t.Object({ endpoint: EndpointSchema })])
+const WithSecret = t.Composite([Answer, t.Object({ secret: t.String({ description: 'whsec_…: shown now, never again.' }) })])
+/** OpenPartner's `{endpoint}` beside the endpoint's own fields (the secret stays out of `endpoint`). */
+function answer<E extends WebhookEndpoint>(endpoint: E) {
+  const { secret: _secret, ...shown } = endpoint as E & { secret?: string }
+  return { ...endpoint, endpoint: shown }
+}
 const DeliverySchema = t.Object({
   id: t.String({ description: 'The webhook-id: the same on every attempt.' }),
   endpointId: t.String(),
@@ -31,6 +47,7 @@ const DeliverySchema = t.Object({
   lastStatus: t.Nullable(t.Integer()),
   lastError: t.Nullable(t.String()),
   lastResponse: t.Nullable(t.String({ description: 'The first 512 bytes of what the receiver last answered.' })),
+  httpStatus: t.Nullable(t.Integer({ description: 'The same as lastStatus (OpenPartner’s name).' })),
   createdAt: t.String({ format: 'date-time' }),
   deliveredAt: t.Nullable(t.String({ format: 'date-time' })),
   payload: t.Unknown({ description: 'The envelope {id, type, created, data}, as sent.' }),
@@ -50,14 +67,14 @@ const read = { scopes: ['webhooks:read' as const] }
 const tags = ['Webhooks']
 
 export function webhookRoutes(config: Config) {
-  const { allow_hosts: allowHosts, rotation_overlap_seconds: overlap } = config.webhooks
+  const { allow_hosts: allowHosts, rotation_overlap_seconds: overlap, default_format: defaultFormat } = config.webhooks
   return (api: TenantApi) =>
     api
       .post(
         '/webhooks',
         async ({ body, withTenant, set }) => {
           set.status = 201
-          return withTenant((scope) => createEndpoint(scope, body, allowHosts))
+          return answer(await withTenant((scope) => createEndpoint(scope, { ...body, format: body.format ?? defaultFormat }, allowHosts)))
         },
         {
           auth: manage,
@@ -67,7 +84,10 @@ export function webhookRoutes(config: Config) {
               events: Events,
               label: t.Optional(t.String({ maxLength: 200 })),
               format: t.Optional(
-                OneOf(['standard', 'openpartner'], { description: 'Header set: Standard Webhooks (default) or OpenPartner’s.' }),
+                OneOf(['standard', 'openpartner'], {
+                  description:
+                    'Standard Webhooks, or OpenPartner’s body, event names and headers (default: webhooks.default_format). OpenPartner’s format takes its event names only.',
+                }),
               ),
             },
             { additionalProperties: false },
@@ -76,30 +96,46 @@ export function webhookRoutes(config: Config) {
           detail: { tags, summary: 'Subscribe an endpoint to events (the signing secret is in the answer, once)' },
         },
       )
-      .get('/webhooks', async ({ withTenant }) => ({ webhooks: await withTenant((scope) => listEndpoints(scope)) }), {
-        auth: read,
-        response: t.Object({ webhooks: t.Array(EndpointSchema) }),
-        detail: { tags, summary: 'List webhook endpoints' },
-      })
-      .get('/webhooks/:id', ({ params, withTenant }) => withTenant(async (scope) => toEndpoint(await endpointRow(scope, params.id))), {
-        auth: read,
-        response: EndpointSchema,
-        detail: { tags, summary: 'One webhook endpoint' },
-      })
-      .patch('/webhooks/:id', ({ params, body, withTenant }) => withTenant((scope) => updateEndpoint(scope, params.id, body, allowHosts)), {
-        auth: manage,
-        body: t.Object(
-          {
-            url: t.Optional(t.String({ maxLength: 2048 })),
-            events: t.Optional(Events),
-            label: t.Optional(t.Nullable(t.String({ maxLength: 200 }))),
-            active: t.Optional(t.Boolean({ description: 'Switch off, or back on (which clears the failure clock).' })),
-          },
-          { additionalProperties: false },
-        ),
-        response: EndpointSchema,
-        detail: { tags, summary: 'Change an endpoint’s URL, events, label, or switch it on or off' },
-      })
+      .get(
+        '/webhooks',
+        async ({ withTenant }) => {
+          const endpoints = await withTenant((scope) => listEndpoints(scope))
+          // `endpoints` is OpenPartner's name for the list.
+          return { webhooks: endpoints, endpoints }
+        },
+        {
+          auth: read,
+          response: t.Object({ webhooks: t.Array(EndpointSchema), endpoints: t.Array(EndpointSchema) }),
+          detail: { tags, summary: 'List webhook endpoints' },
+        },
+      )
+      .get(
+        '/webhooks/:id',
+        ({ params, withTenant }) => withTenant(async (scope) => answer(toEndpoint(await endpointRow(scope, params.id)))),
+        {
+          auth: read,
+          response: Answer,
+          detail: { tags, summary: 'One webhook endpoint' },
+        },
+      )
+      .patch(
+        '/webhooks/:id',
+        async ({ params, body, withTenant }) => answer(await withTenant((scope) => updateEndpoint(scope, params.id, body, allowHosts))),
+        {
+          auth: manage,
+          body: t.Object(
+            {
+              url: t.Optional(t.String({ maxLength: 2048 })),
+              events: t.Optional(Events),
+              label: t.Optional(t.Nullable(t.String({ maxLength: 200 }))),
+              active: t.Optional(t.Boolean({ description: 'Switch off, or back on (which clears the failure clock).' })),
+            },
+            { additionalProperties: false },
+          ),
+          response: Answer,
+          detail: { tags, summary: 'Change an endpoint’s URL, events, label, or switch it on or off' },
+        },
+      )
       .delete(
         '/webhooks/:id',
         async ({ params, withTenant, set }) => {
@@ -109,11 +145,15 @@ export function webhookRoutes(config: Config) {
         },
         { auth: manage, detail: { tags, summary: 'Delete an endpoint and its delivery log' } },
       )
-      .post('/webhooks/:id/rotate-secret', ({ params, withTenant }) => withTenant((scope) => rotateSecret(scope, params.id, overlap)), {
-        auth: manage,
-        response: WithSecret,
-        detail: { tags, summary: 'A new signing secret; the old one also signs for webhooks.rotation_overlap_seconds' },
-      })
+      .post(
+        '/webhooks/:id/rotate-secret',
+        async ({ params, withTenant }) => answer(await withTenant((scope) => rotateSecret(scope, params.id, overlap))),
+        {
+          auth: manage,
+          response: WithSecret,
+          detail: { tags, summary: 'A new signing secret; the old one also signs for webhooks.rotation_overlap_seconds' },
+        },
+      )
       .post(
         '/webhooks/:id/test',
         async ({ params, withTenant, set }) => {

@@ -217,7 +217,8 @@ export class DeliveryWorker {
       ? { 'webhook-id': delivery.id }
       : signedHeaders(endpoint.format, {
           id: delivery.id,
-          type: envelope.type,
+          // The name the endpoint knows the event by (OpenPartner's, for its format).
+          type: delivery.event_type,
           body: delivery.payload,
           secrets,
           timestamp: Math.floor(Date.now() / 1000),

@@ -20,7 +20,11 @@ import { randomSecret, sha256Hex } from '../secrets.ts'
 export interface ApiKey {
   id: string
   name: string
+  /** OpenPartner's name for `name`. */
+  label: string
   start: string
+  /** OpenPartner's name for `start`. */
+  prefix: string
   scopes: string[]
   createdAt: string
   expiresAt: string | null
@@ -35,6 +39,8 @@ export interface ApiKey {
 export interface MintedApiKey extends ApiKey {
   /** The key itself. Returned once, never stored. */
   key: string
+  /** The same key, under OpenPartner's name for it. */
+  plaintext: string
 }
 
 export interface MintInput {
@@ -56,7 +62,9 @@ function toApiKey(row: DB['api_keys']): ApiKey {
   return {
     id: row.id,
     name: row.name,
+    label: row.name,
     start: row.start,
+    prefix: row.start,
     scopes: readJson<string[]>(row.scopes),
     createdAt: row.created_at,
     expiresAt: row.expires_at,
@@ -138,14 +146,23 @@ export async function mintApiKey(scope: TenantScope, prefix: string, input: Mint
   const minted = toApiKey(row)
   scope.emit('api_key.created', minted)
   await recordAudit(scope, { type: 'api_key.created', actor: by.id, subject: minted.id, ip: by.ip, detail: { name, scopes } })
-  return { ...minted, key }
+  return { ...minted, key, plaintext: key }
 }
 
-/** `partnerId`: only the keys bound to that partner. */
-export async function listApiKeys(scope: TenantScope, page: PageRequest & { partnerId?: string }): Promise<Page<ApiKey>> {
+/**
+ * `partnerId`: only the keys bound to that partner. `scope`: only the keys minted with that scope
+ * (as OpenPartner's integrations page lists the keys it made; `*` keys are not listed for a scope).
+ */
+export async function listApiKeys(scope: TenantScope, page: PageRequest & { partnerId?: string; scope?: string }): Promise<Page<ApiKey>> {
+  const wanted = page.scope
+  if (wanted !== undefined && wanted !== ALL_SCOPES && !isScope(wanted)) {
+    throw new AppError(400, 'invalid_scopes', `query.scope: unknown scope ${wanted}`)
+  }
   const result = await fetchPage(page, (slice) => {
     let q = scope.db.selectFrom('api_keys').selectAll().where('tenant_id', '=', scope.tenantId)
     if (page.partnerId) q = q.where('partner_id', '=', page.partnerId)
+    // Scopes are a JSON array in a text column on both databases; a known scope holds no LIKE wildcard.
+    if (wanted !== undefined) q = q.where('scopes', 'like', `%${JSON.stringify(wanted)}%`)
     return sliced(q, slice).execute()
   })
   return { items: result.items.map(toApiKey), nextCursor: result.nextCursor }
