@@ -167,9 +167,20 @@ export async function startServer(runtime: Runtime): Promise<RunningServer> {
   const deliveries = new DeliveryWorker(runtime.database, runtime.withTenant, config.webhooks, log)
   deliveries.start()
   const server = app.server!
-  const url = `http://${server.hostname === '0.0.0.0' ? '127.0.0.1' : server.hostname}:${server.port}`
+  // The log names the interface as bound (0.0.0.0 is every interface) and, beside it, the address
+  // this machine reaches it at and the one users are sent to (links, emails): three different things.
+  const wildcard = server.hostname === '0.0.0.0' || server.hostname === '::'
+  const url = `http://${wildcard ? '127.0.0.1' : server.hostname}:${server.port}`
   log.info(
-    { url, mode: config.mode, database: runtime.database.dialect, plugins: runtime.plugins.names, config: runtime.loaded.source },
+    {
+      listen: `${server.hostname}:${server.port}`,
+      url,
+      public_url: config.server.public_url,
+      mode: config.mode,
+      database: runtime.database.dialect,
+      plugins: runtime.plugins.names,
+      config: runtime.loaded.source,
+    },
     'partnerd listening',
   )
   return {
