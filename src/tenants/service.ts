@@ -46,13 +46,13 @@ export async function createTenant(
   db: Kysely<DB>,
   events: DomainEventBus,
   secrets: Keyring,
-  input: { slug: string; name?: string },
+  input: { slug: string; name?: string; defaultCurrency?: string },
 ): Promise<Tenant> {
   const slug = input.slug.trim().toLowerCase()
   if (!SLUG.test(slug)) {
     throw new AppError(400, 'invalid_slug', 'slug must be 1-63 lower-case letters, digits or inner hyphens')
   }
-  const name = input.name?.trim() || slug
+  const name = input.name === undefined ? slug : nameOf(input.name)
   const id = newId('tenant')
   // The key of the tenant's click-address hashes, sealed: with it, a stolen database's hashes could be tested against addresses.
   const row = {
@@ -61,7 +61,7 @@ export async function createTenant(
     name,
     created_at: isoNow(),
     click_salt: secrets.seal(randomSecret(), { table: 'tenants', id }),
-    default_currency: DEFAULT_CURRENCY,
+    default_currency: input.defaultCurrency === undefined ? DEFAULT_CURRENCY : currencyOf(input.defaultCurrency),
   }
   try {
     await db.insertInto('tenants').values(row).execute()
@@ -80,19 +80,25 @@ export async function createTenant(
  */
 export async function updateTenant(scope: TenantScope, changes: TenantChanges): Promise<Tenant> {
   const set: Partial<DB['tenants']> = {}
-  if (changes.name !== undefined) {
-    const trimmed = changes.name.trim()
-    if (!trimmed || trimmed.length > 200) throw new AppError(400, 'invalid_name', 'name: 1 to 200 characters')
-    set.name = trimmed
-  }
-  if (changes.defaultCurrency !== undefined) {
-    currencyDigits(changes.defaultCurrency)
-    set.default_currency = changes.defaultCurrency
-  }
+  if (changes.name !== undefined) set.name = nameOf(changes.name)
+  if (changes.defaultCurrency !== undefined) set.default_currency = currencyOf(changes.defaultCurrency)
   if (Object.keys(set).length > 0) await scope.db.updateTable('tenants').set(set).where('id', '=', scope.tenantId).execute()
   const tenant = toTenant(await scope.db.selectFrom('tenants').selectAll().where('id', '=', scope.tenantId).executeTakeFirstOrThrow())
   if (Object.keys(set).length > 0) scope.emit('tenant.updated', tenant)
   return tenant
+}
+
+/** A tenant's display name, trimmed: 1 to 200 characters. */
+function nameOf(name: string): string {
+  const trimmed = name.trim()
+  if (!trimmed || trimmed.length > 200) throw new AppError(400, 'invalid_name', 'name: 1 to 200 characters')
+  return trimmed
+}
+
+/** A currency programs can be in (one whose digits partnerd knows): 400 unknown_currency otherwise. */
+function currencyOf(currency: string): string {
+  currencyDigits(currency)
+  return currency
 }
 
 /** The currency a program created without one is in. */
