@@ -19,7 +19,7 @@
 
 import { Database as Sqlite } from 'bun:sqlite'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
 import { PROGRAM_TOTAL, periodOf } from '../src/links/click-counts.ts'
@@ -94,7 +94,12 @@ export async function target(dialect: Dialect, work: string, postgres: Postgres)
     }
   }
   const urls = await postgres.database()
-  writeFileSync(file, `${common}database:\n  postgres:\n    url: ${urls.serving}\n    migration_url: ${urls.owner}\n    pool_size: 16\n`)
+  // PostgreSQL instances share one sealing key for stored secrets (secrets.key), given in the config.
+  const secretsKey = randomBytes(32).toString('base64')
+  writeFileSync(
+    file,
+    `${common}secrets:\n  key: ${secretsKey}\ndatabase:\n  postgres:\n    url: ${urls.serving}\n    migration_url: ${urls.owner}\n    pool_size: 16\n`,
+  )
   const pool = new pg.Pool({ connectionString: urls.owner, max: 32 })
   pool.on('error', () => {}) // idle clients cut off when the server stops at the end
   return {
@@ -209,6 +214,12 @@ async function router(
           of((r) => r.run.rps).toFixed(0),
           of((r) => r.stored.rps).toFixed(0),
           of((r) => r.run.rps / r.stored.rps).toFixed(2),
+        ],
+        [
+          `${label}, p99 (ms) against the bare server storing each click`,
+          of((r) => r.run.p99ms).toFixed(2),
+          of((r) => r.stored.p99ms).toFixed(2),
+          of((r) => r.run.p99ms / r.stored.p99ms).toFixed(2),
         ],
       )
     }
@@ -453,6 +464,34 @@ async function readsAtScale(dialect: Dialect, work: string, postgres: Postgres):
 }
 
 /** `only`: the click router alone (`bun run bench -- router`), or the reads at scale alone (`-- reads`). */
+/**
+ * The floor under every durable commit: how long this disk takes to make one small write durable
+ * (fdatasync of a 4 KiB page, in the folder the databases live in), measured in the same run as the
+ * router. A group commit waits at least this long, so at few connections it bounds the stored
+ * baseline's requests/s (connections / latency). Bounded: 500 syncs or 3 s.
+ */
+function diskSync(work: string): string {
+  const file = join(work, 'fdatasync.probe')
+  const fd = openSync(file, 'w')
+  const page = Buffer.alloc(4096, 7)
+  const times: number[] = []
+  const until = performance.now() + 3_000
+  try {
+    for (let i = 0; i < 500 && performance.now() < until; i++) {
+      writeSync(fd, page, 0, page.length, 0)
+      const start = performance.now()
+      fdatasyncSync(fd)
+      times.push(performance.now() - start)
+    }
+  } finally {
+    closeSync(fd)
+    rmSync(file, { force: true })
+  }
+  times.sort((a, b) => a - b)
+  const p99 = times[Math.min(times.length - 1, Math.floor(times.length * 0.99))]!
+  return `Disk: fdatasync of a 4 KiB write takes ${median(times).toFixed(3)} ms (median), ${p99.toFixed(3)} ms (p99), over ${times.length} syncs.`
+}
+
 export async function trackingBench(options: {
   work: string
   baseline: string
@@ -462,6 +501,7 @@ export async function trackingBench(options: {
   const postgres = await startPostgres()
   try {
     const rows: string[][] = []
+    const disk = options.only === 'reads' ? undefined : diskSync(options.work)
     for (const dialect of ['sqlite', 'postgres'] as const) {
       if (options.only === 'reads') break
       const t = await target(dialect, options.work, postgres)
@@ -482,6 +522,7 @@ export async function trackingBench(options: {
       console.log('The partner program. Router baseline: a bare compiled Bun server answering the same 302 and cookie,')
       console.log('at the same number of connections; in the "storing each click" rows, the same server committing each')
       console.log("click durably through partnerd's click store before it answers (group commit, on its one thread).")
+      console.log(`${disk} A click waits for one; no durable router answers sooner.`)
     }
     if (!options.only) console.log('Ingestion baseline: the same rows inserted straight into the database, a transaction per event.')
     if (options.only !== 'router')
