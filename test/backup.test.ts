@@ -16,6 +16,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { BINARY, run, runAsync, serve, stop, stopAll, writeConfig } from './support/binary.ts'
 import { TEST_SECRET_KEY, tempDir } from './support/databases.ts'
 import { startReceiver } from './support/receiver.ts'
+import { until } from './support/until.ts'
 
 /** Bounds of the click traffic: whichever comes first. */
 const MAX_CLICKS = 6000
@@ -51,16 +52,6 @@ function client(url: string, key: string) {
     const data = await res.json()
     expect(res.status, `${method} ${path}: ${JSON.stringify(data)}`).toBeLessThan(300)
     return data
-  }
-}
-
-async function until<T>(what: string, probe: () => T | undefined | false, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const value = probe()
-    if (value) return value
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
   }
 }
 

@@ -26,19 +26,10 @@ import { DIALECTS, testConfig } from './support/databases.ts'
 import { type Receiver, startReceiver } from './support/receiver.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
 import { startInbox } from './support/smtp.ts'
+import { until } from './support/until.ts'
 
 const WEBHOOKS = { poll_interval_ms: 20, timeout_ms: 1000, retry_schedule_ms: [50, 100, 200], allow_hosts: ['127.0.0.1'] }
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex')
-
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const value = await probe()
-    if (value) return value
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
 function caller(server: TestServer, key = server.adminKey) {
   return async (method: string, path: string, body?: unknown) => {

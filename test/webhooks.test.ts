@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DIALECTS } from './support/databases.ts'
 import { type Receiver, startReceiver } from './support/receiver.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
+import { until } from './support/until.ts'
 
 const SETTINGS = {
   retry_schedule_ms: [30, 60, 120, 240, 480, 960],
@@ -18,16 +19,6 @@ const SETTINGS = {
   timeout_ms: 300,
   allow_hosts: ['127.0.0.1'],
   rotation_overlap_seconds: 3600,
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const value = await probe()
-    if (value) return value
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
 }
 
 describe.each(DIALECTS)('webhooks on %s', (dialect) => {

@@ -23,20 +23,11 @@ import { DIALECTS } from '../support/databases.ts'
 import { type Receiver, startReceiver } from '../support/receiver.ts'
 import { startTestServer, type TestServer } from '../support/server.ts'
 import { type Inbox, startInbox } from '../support/smtp.ts'
+import { until } from '../support/until.ts'
 
 type Json = any
 
 const BUNDLE = readFileSync(new URL('./fixtures/openpartner-export.json', import.meta.url), 'utf8')
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const value = await probe()
-    if (value) return value
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 describe.each(DIALECTS)('OpenPartner’s money and access tests, replayed on %s', (dialect) => {
   // OpenPartner's ADMIN_API_KEY: an operator key, valid on every tenant.
