@@ -4,7 +4,8 @@
  * or careless client breaks one (wrong types, missing and extra fields, huge, deep, NUL and odd
  * Unicode strings, bad money, bad ids, bad cursors, bodies that are not JSON or not objects). Every
  * answer must be below 500 and, when refused, `{error, detail}`; a refused request must change no
- * row. The cases are fixed (no randomness), so a failure names a request that fails again.
+ * row. The cases are fixed (no randomness), so a failure names a request that fails again. Every
+ * built-in plugin is loaded, so its routes are fuzzed too.
  */
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -134,6 +135,17 @@ describe.each(DIALECTS)('hostile input on %s', (dialect) => {
         { builtin: 'zapier' },
         { builtin: 'activepieces' },
         { builtin: 'stripe', config: { webhook_secret: 'whsec_fuzz' } },
+        { builtin: 'magic' },
+        { builtin: 'jwt', config: { signing_secret: 'fuzz signing secret, long enough to be one' } },
+        {
+          builtin: 'crm-webhooks',
+          config: { sources: { crm: { kind: 'generic', secret: 'fuzz crm signing secret', user_id: 'customer' } } },
+        },
+        // A closed loopback port: nothing here signs in through it.
+        {
+          builtin: 'oauth',
+          config: { providers: { github: { client_id: 'fuzz', client_secret: 'fuzz', enterprise_url: 'http://127.0.0.1:9' } } },
+        },
       ],
     })
     const program = await admin('POST', '/programs', {
@@ -213,6 +225,8 @@ describe.each(DIALECTS)('hostile input on %s', (dialect) => {
     if (name === 'userId') return ids.userId!
     if (name === 'authId') return ids.authId!
     if (name === 'linkKey') return 'fuzz'
+    if (name === 'provider') return 'github'
+    if (name === 'source') return 'crm'
     if (name === 'event') return 'commission.accrued'
     const kind: Record<string, string> = {
       'api-keys': 'key',
