@@ -96,6 +96,21 @@ describe('dist/partnerd', () => {
     expect(await purgeHoles(kept, 1)).toEqual(['1'])
   })
 
+  it('is one file in dist/, with its source maps inside it: stack traces name the source files', async () => {
+    expect(readdirSync(join(ROOT, 'dist'))).toEqual(['partnerd'])
+    const dir = tempDir()
+    // The plugin's setup is called by the core's loader: the captured stack passes through it.
+    const plugin = pluginFile(
+      dir,
+      'where',
+      "const stack = new Error('here').stack; host.routes((api) => api.get('/where', () => ({ stack })))",
+    )
+    const served = await serve(writeConfig(sqliteConfig(dir, { plugins: [{ path: plugin }] })))
+    const { stack } = (await (await fetch(`${served.url}/api/where`)).json()) as { stack: string }
+    expect(stack).toContain('src/plugins/loader.ts:')
+    expect(stack).not.toContain('$bunfs')
+  })
+
   it('loads the example plugin from disk: its config, its table (kept across restarts), its route and errors', async () => {
     const dir = tempDir()
     const config = writeConfig(sqliteConfig(dir, { plugins: [{ path: HELLO, config: { greeting: 'Howdy' } }] }))

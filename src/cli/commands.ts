@@ -257,13 +257,18 @@ export async function importCommand(
  * secrets.previous_keys can be dropped. All or nothing, in one transaction. `secrets generate-key`
  * prints a new key for secrets.key.
  */
-export async function secretsCommand(loaded: () => LoadedConfig, action: string | undefined, opts: CommandOptions, print: Print) {
+export async function secretsCommand(
+  loaded: () => LoadedConfig | Promise<LoadedConfig>,
+  action: string | undefined,
+  opts: CommandOptions,
+  print: Print,
+) {
   if (action === 'generate-key') {
     print(generateKey())
     return
   }
   if (action !== 'rotate') throw new StartupError('secrets: use `secrets rotate` or `secrets generate-key`')
-  await withRuntime(loaded(), false, async (rt) => {
+  await withRuntime(await loaded(), false, async (rt) => {
     const current = rt.secrets.current
     const report = await resealStoredSecrets(rt.database, rt.secrets, (value) => Keyring.kidOf(value) !== current.kid)
     if (opts.json) return print(JSON.stringify(report))
