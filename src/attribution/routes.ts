@@ -2,7 +2,6 @@ import { t } from 'elysia'
 import { CommissionSchema } from '../commissions/routes.ts'
 import type { Config } from '../config/schema.ts'
 import { readJson } from '../db/codec.ts'
-import { againOnUniqueViolation } from '../db/errors.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { addressGroup } from '../http/client-address.ts'
@@ -105,9 +104,9 @@ export function attributionRoutes(config: Config) {
         // 200 whether new or replayed, as OpenPartner answers (its clients check for 200); `replayed` tells which.
         async ({ body, withTenant, principal }) => {
           const input = eventInput(body)
-          const outcome = await againOnUniqueViolation(() =>
-            withTenant((scope) => recordEvent(scope, input, new Date(), principal.programId)),
-          )
+          // Grouped: events arriving together share a commit (db/group-commit.ts), each still all or
+          // nothing, and a unit a unique constraint refused is run again there.
+          const outcome = await withTenant((scope) => recordEvent(scope, input, new Date(), principal.programId), { grouped: true })
           return { ok: true as const, replayed: outcome.replayed, ...outcome.result }
         },
         {

@@ -13,6 +13,7 @@ import type { Keyring } from '../secrets/keyring.ts'
 import { isoNow } from './codec.ts'
 import type { Database } from './database.ts'
 import { isTransientConflict } from './errors.ts'
+import { GroupCommit, type GroupCommitOptions, ONE_BATCH_AT_A_TIME } from './group-commit.ts'
 import type { DB } from './schema.ts'
 import { insideTenantTransaction, runInsideTenantTransaction } from './transaction-context.ts'
 
@@ -32,6 +33,11 @@ export interface TenantTransactionOptions {
    * (db/sqlite-dialect.ts). A write in it fails.
    */
   readOnly?: boolean
+  /**
+   * The unit may share its transaction and commit with the grouped units around it (db/group-commit.ts):
+   * for small writes that arrive many at once. It is still all or nothing, and answered once durable.
+   */
+  grouped?: boolean
 }
 
 export type WithTenant = <T>(tenantId: string, fn: (scope: TenantScope) => Promise<T>, options?: TenantTransactionOptions) => Promise<T>
@@ -52,13 +58,15 @@ export interface TenantRunnerOptions {
   beforeCommit?: BeforeCommit
   /** Told of each transaction run again after a conflict (logged: a steady stream of them is a lock-order bug). */
   onConflict?: (err: unknown, retry: number) => void
+  /** How grouped units are batched (db/group-commit.ts); by default one batch at a time. */
+  group?: GroupCommitOptions
 }
 
 export function tenantRunner(
   database: Database,
   bus: DomainEventBus,
   secrets: Keyring,
-  { beforeCommit, onConflict }: TenantRunnerOptions = {},
+  { beforeCommit, onConflict, group }: TenantRunnerOptions = {},
 ): WithTenant {
   /**
    * One run of the unit, from its start. Only what it did in the transaction happens: a run that fails
@@ -97,9 +105,11 @@ export function tenantRunner(
     return result
   }
 
-  return async (tenantId, fn, options = {}) => {
-    // A nested withTenant would wait for a second connection (on SQLite, forever): refuse it loudly.
-    if (insideTenantTransaction()) throw new Error('withTenant was called inside withTenant: pass the open scope down instead')
+  const transact = async <T>(
+    tenantId: string,
+    fn: (scope: TenantScope) => Promise<T>,
+    options: TenantTransactionOptions = {},
+  ): Promise<T> => {
     // Every request's transaction comes through here, so this is the one place a lost transaction is
     // run again. SQLite has no such conflicts: its write transactions take the file's lock up front and
     // run one at a time (db/sqlite-dialect.ts), and a lock held elsewhere past busy_timeout_ms is
@@ -113,6 +123,14 @@ export function tenantRunner(
         await Bun.sleep(CONFLICT_WAIT_MS * (retries + 1) * (0.25 + Math.random() * 0.75))
       }
     }
+  }
+  const grouped = new GroupCommit(transact, group ?? ONE_BATCH_AT_A_TIME)
+
+  return async (tenantId, fn, options = {}) => {
+    // A nested withTenant would wait for a second connection (on SQLite, forever): refuse it loudly.
+    if (insideTenantTransaction()) throw new Error('withTenant was called inside withTenant: pass the open scope down instead')
+    if (options.grouped && !options.readOnly) return grouped.run(tenantId, fn)
+    return transact(tenantId, fn, options)
   }
 }
 
