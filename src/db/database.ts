@@ -6,7 +6,6 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { Kysely, sql } from 'kysely'
-import pg from 'pg'
 import { CredentialCache } from '../auth/credential-cache.ts'
 import type { Config } from '../config/schema.ts'
 import { StartupError } from '../errors.ts'
@@ -113,6 +112,8 @@ function parseInt8(text: string): number | bigint {
 }
 
 async function openPostgres(url: string, key: string, poolSize: number): Promise<Database> {
+  // Imported here, not at the top: a server on SQLite never evaluates the PostgreSQL client.
+  const { default: pg } = await import('pg')
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,

@@ -3,10 +3,8 @@
  * request; health, readiness, metrics, the OpenAPI document and its reference page; the tenant API
  * with the core's and the plugins' routes; and the error mapping, in one place.
  */
-import { openapi } from '@elysiajs/openapi'
 import { type AnyElysia, Elysia } from 'elysia'
 import type { AuthStrategy } from '../auth/principal.ts'
-import { sessionCookie } from '../auth/sessions/cookie.ts'
 import type { Config } from '../config/schema.ts'
 import type { Database } from '../db/database.ts'
 import type { WithTenant } from '../db/with-tenant.ts'
@@ -19,6 +17,7 @@ import { clientAddress } from './client-address.ts'
 import { errorMapper } from './errors.ts'
 import { checkInput } from './input-guard.ts'
 import { createMetrics } from './metrics.ts'
+import { OPENAPI_PATH, openApiDocument } from './openapi.ts'
 import { renderReferencePage } from './reference-page.ts'
 import { type OwnedRoutes, registerRoutes } from './route-table.ts'
 import { createTenantApi } from './tenant-api.ts'
@@ -60,7 +59,6 @@ interface RequestStart {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
-const OPENAPI_PATH = '/api/openapi.json'
 const REFERENCE_PATH = '/api/reference'
 
 export function createApp(deps: AppDeps) {
@@ -116,6 +114,9 @@ export function createApp(deps: AppDeps) {
   registerRoutes(api, deps.routes)
 
   let referenceHtml: string | undefined
+  const openApi = openApiDocument(config, ['/api/*', REFERENCE_PATH])
+  // The document describes the app it is served by, which is made below.
+  let self: AnyElysia | undefined
   const tooLarge = () => new AppError(413, 'payload_too_large', `bodies are limited to ${config.server.body_limit_bytes} bytes`)
 
   const app = new Elysia({ normalize: false, serve: { routes: nativeRoutes } })
@@ -141,32 +142,7 @@ export function createApp(deps: AppDeps) {
       // A 404 has no route; label it so, or every scanned path would become a series.
       answered(request, route && status !== 404 ? route : 'unmatched', status, start)
     })
-    .use(
-      openapi({
-        provider: null,
-        specPath: OPENAPI_PATH,
-        documentation: {
-          info: {
-            title: 'partnerd',
-            version: VERSION,
-            description: `Partner program API. Base URL: ${config.mode === 'single' ? '/api' : '/api/t/{slug}'}. Errors are {error, detail}.`,
-          },
-          components: {
-            securitySchemes: {
-              bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key or admin key as a Bearer token.' },
-              apiKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'The same key in x-api-key.' },
-              sessionCookie: {
-                type: 'apiKey',
-                in: 'cookie',
-                name: sessionCookie(config).name,
-                description: 'A signed-in person’s session; the role in the organization grants the scopes.',
-              },
-            },
-          },
-        },
-        exclude: { paths: ['/api/*', REFERENCE_PATH] },
-      }),
-    )
+    .get(OPENAPI_PATH, () => openApi(self!), { detail: { hide: true } })
     .get('/health', () => ({ status: 'ok', version: VERSION }), {
       detail: { tags: ['Operations'], summary: 'Liveness: the process answers' },
     })
@@ -194,13 +170,13 @@ export function createApp(deps: AppDeps) {
     )
     .get(REFERENCE_PATH, async ({ set }) => {
       if (!referenceHtml) {
-        const spec = await app.handle(new Request(new URL(OPENAPI_PATH, 'http://localhost')))
-        referenceHtml = renderReferencePage(await spec.json())
+        referenceHtml = renderReferencePage(await openApi(self!))
       }
       set.headers['content-type'] = 'text/html; charset=utf-8'
       return referenceHtml
     })
     .use(api)
+  self = app
   for (const routes of deps.outsideApi ?? []) app.use(routes)
   app.all('/api/*', ({ request }) => {
     const path = new URL(request.url).pathname
