@@ -8,6 +8,7 @@ import type { BuiltinPlugin } from '../plugins/index.ts'
 import { trackingFacet } from './attribution/facet.ts'
 import { parseAdminKeys } from './auth/admin-keys.ts'
 import { type IdentityFacet, identityFacet } from './auth/identity-facet.ts'
+import { TokenIssuers } from './auth/tokens.ts'
 import { type LoadedConfig, resolveConfigPath } from './config/load.ts'
 import type { Config } from './config/schema.ts'
 import { createDatabase, type Database } from './db/database.ts'
@@ -80,7 +81,8 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       onConflict: (err, retry) =>
         log.info({ code: (err as { code?: string }).code, retry }, 'a transaction lost to a concurrent one and runs again'),
     })
-    const identity = identityFacet(config, database, withTenant)
+    const tokens = new TokenIssuers()
+    const identity = identityFacet(config, database, withTenant, tokens)
     const mail = createMailer(config.mail, (path) => resolveConfigPath(loaded, path))
     const plugins = await loadPlugins(config.plugins, {
       mode: config.mode,
@@ -90,6 +92,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       bus,
       withTenant,
       identity,
+      tokens,
       mail,
       tracking: trackingFacet(withTenant),
       program: programFacet(withTenant, config.webhooks.allow_hosts),

@@ -11,7 +11,7 @@ import { Elysia } from 'elysia'
 import { authorize } from '../auth/guard.ts'
 import type { Principal } from '../auth/principal.ts'
 import type { ALL_SCOPES, Scope } from '../auth/scopes.ts'
-import { readCookie, sessionCookie } from '../auth/sessions/cookie.ts'
+import { readSessionToken, sessionCookie } from '../auth/sessions/cookie.ts'
 import { AppError } from '../errors.ts'
 import { clientAddress } from '../http/client-address.ts'
 import { consoleArea } from './admin/index.tsx'
@@ -91,7 +91,7 @@ export function webRoutes(deps: WebDeps, areas: PageArea[] = [consoleArea]) {
 
   /** The signed-in member the area admits, or the answer for someone else (sign in first, or no access). */
   async function memberPage(page: TenantPage, area: PageArea): Promise<MemberPage | Response> {
-    const token = readCookie(page.request, cookie.name)
+    const token = readSessionToken(page.request, cookie)
     const signIn = () => {
       const next = page.request.method === 'GET' ? page.url.pathname + page.url.search : page.paths.admin
       return redirectTo(page, `${page.paths.signIn}?next=${encodeURIComponent(next)}`)
