@@ -20,6 +20,7 @@ import { createLogger, type Logger } from './log/logger.ts'
 import { createMailer, type Mailer } from './mail/mailer.ts'
 import { type LoadedPlugins, loadPlugins } from './plugins/loader.ts'
 import { programFacet } from './plugins/program-facet.ts'
+import { ProgramTermsCache } from './programs/terms.ts'
 import type { Keyring } from './secrets/keyring.ts'
 import { configuredKeys, openKeyring } from './secrets/keys.ts'
 import { checkStoredSecrets, sealNotedPlaintext } from './secrets/stored.ts'
@@ -35,6 +36,8 @@ export interface Runtime {
   secrets: Keyring
   bus: DomainEventBus
   withTenant: WithTenant
+  /** Programs' terms as events read them, remembered (programs/terms.ts). */
+  programTerms: ProgramTermsCache
   /** What sign-in plugins and the sign-in pages share: limits, audit, sessions and their cookie. */
   identity: IdentityFacet
   /** Outgoing mail (config `mail`). */
@@ -80,6 +83,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       onConflict: (err, retry) =>
         log.info({ code: (err as { code?: string }).code, retry }, 'a transaction lost to a concurrent one and runs again'),
     })
+    const programTerms = new ProgramTermsCache(bus)
     const identity = identityFacet(config, database, withTenant)
     const mail = createMailer(config.mail, (path) => resolveConfigPath(loaded, path))
     const plugins = await loadPlugins(config.plugins, {
@@ -91,7 +95,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       withTenant,
       identity,
       mail,
-      tracking: trackingFacet(withTenant),
+      tracking: trackingFacet(withTenant, programTerms),
       program: programFacet(withTenant, config.webhooks.allow_hosts),
       secrets,
       registry: options.pluginRegistry,
@@ -119,6 +123,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       secrets,
       bus,
       withTenant,
+      programTerms,
       identity,
       mail,
       plugins,
