@@ -21,6 +21,7 @@ import { createLogger, type Logger } from './log/logger.ts'
 import { createMailer, type Mailer } from './mail/mailer.ts'
 import { type LoadedPlugins, loadPlugins } from './plugins/loader.ts'
 import { programFacet } from './plugins/program-facet.ts'
+import { ProgramTermsCache } from './programs/terms.ts'
 import type { Keyring } from './secrets/keyring.ts'
 import { configuredKeys, openKeyring } from './secrets/keys.ts'
 import { checkStoredSecrets, sealNotedPlaintext } from './secrets/stored.ts'
@@ -36,6 +37,8 @@ export interface Runtime {
   secrets: Keyring
   bus: DomainEventBus
   withTenant: WithTenant
+  /** Programs' terms as events read them, remembered (programs/terms.ts). */
+  programTerms: ProgramTermsCache
   /** What sign-in plugins and the sign-in pages share: limits, audit, sessions and their cookie. */
   identity: IdentityFacet
   /** Outgoing mail (config `mail`). */
@@ -83,6 +86,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
     })
     const tokens = new TokenIssuers()
     const identity = identityFacet(config, database, withTenant, tokens)
+    const programTerms = new ProgramTermsCache(bus)
     const mail = createMailer(config.mail, (path) => resolveConfigPath(loaded, path))
     const plugins = await loadPlugins(config.plugins, {
       mode: config.mode,
@@ -94,7 +98,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       identity,
       tokens,
       mail,
-      tracking: trackingFacet(withTenant),
+      tracking: trackingFacet(withTenant, programTerms),
       program: programFacet(withTenant, config.webhooks.allow_hosts),
       secrets,
       registry: options.pluginRegistry,
@@ -122,6 +126,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       secrets,
       bus,
       withTenant,
+      programTerms,
       identity,
       mail,
       plugins,

@@ -27,45 +27,12 @@ import type {
   Selectable,
   UnknownRow,
 } from 'kysely'
+import { Remembered } from '../cache.ts'
 import type { DB } from '../db/schema.ts'
 import { afterCommit } from '../db/transaction-context.ts'
 
 /** How long a credential check's reads answer without reading again: the longest a change made elsewhere goes unseen. */
 export const CREDENTIAL_CACHE_MS = 5_000
-/** Past this many entries a kind starts over: keys and sessions in use are far fewer; made-up ones are not kept. */
-const MAX_ENTRIES = 10_000
-
-/** One kind of remembered read. */
-export class Remembered<V> {
-  readonly #entries = new Map<string, { value: V; until: number }>()
-  /** Bumped when the kind is forgotten: a read begun before must not be kept. */
-  #generation = 0
-
-  constructor(private readonly ttlMs = CREDENTIAL_CACHE_MS) {}
-
-  /** The remembered value, or the read's (kept unless the kind was forgotten while it ran). */
-  async get(key: string, read: () => Promise<V | undefined>): Promise<V | undefined> {
-    const entry = this.#entries.get(key)
-    if (entry && entry.until > Date.now()) return entry.value
-    const generation = this.#generation
-    const value = await read()
-    if (value !== undefined && generation === this.#generation) this.set(key, value)
-    return value
-  }
-
-  /** Keeps a value the caller changed itself (a renewed session, a key's new last use). */
-  set(key: string, value: V): void {
-    if (this.#entries.size >= MAX_ENTRIES) this.#entries.clear()
-    this.#entries.delete(key)
-    this.#entries.set(key, { value, until: Date.now() + this.ttlMs })
-  }
-
-  forget(): void {
-    this.#generation++
-    this.#entries.clear()
-  }
-}
-
 type Kind = 'keys' | 'sessions' | 'members'
 
 /** Which kinds a write to each table makes stale; columns whose change forgets nothing. */
@@ -93,11 +60,11 @@ export interface MemberStanding {
 
 export class CredentialCache {
   /** By `<tenant id>:<sha-256 of the key>`. */
-  readonly keys = new Remembered<Selectable<DB['api_keys']>>()
+  readonly keys = new Remembered<Selectable<DB['api_keys']>>(CREDENTIAL_CACHE_MS)
   /** By the sha-256 of the session token. */
-  readonly sessions = new Remembered<SessionRow>()
+  readonly sessions = new Remembered<SessionRow>(CREDENTIAL_CACHE_MS)
   /** By `<tenant id>:<user id>`. */
-  readonly members = new Remembered<MemberStanding>()
+  readonly members = new Remembered<MemberStanding>(CREDENTIAL_CACHE_MS)
   readonly #pending = new WeakMap<object, Kind[]>()
 
   forget(kinds: Iterable<Kind>): void {

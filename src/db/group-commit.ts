@@ -1,31 +1,40 @@
 /**
- * Group commit for units of tenant work that arrive many at once (conversion events). One
- * transaction per unit costs a commit each: a WAL sync on SQLite, and on PostgreSQL begin, the tenant
- * setting, the webhook outbox's read and commit, four round trips. Here the units of a tenant that
- * arrive while a batch commits gather into the next batch, which runs them one after another in one
- * transaction and commits once; an idle server still runs the first unit at once. Each caller is
+ * Group commit for work that arrives many items at once (conversion events). One transaction per item
+ * costs a commit each (a WAL sync on SQLite; on PostgreSQL begin, the tenant setting, the webhook
+ * outbox's read and the commit), and statements one after another, each a round trip. Here the items
+ * of a tenant that arrive while a batch commits gather into the next batch; the batch's work takes
+ * them all at once in one transaction (reading what they need in a few statements, writing their rows
+ * together) and commits once. An idle server still starts on the first item at once. Each caller is
  * answered only when the batch has committed, so an answer still means "durable".
  *
- * Each unit keeps its own all-or-nothing outcome. A batch first runs its units back to back, the
- * cheap way. When one fails, the batch is rolled back (its failure may have left the transaction
- * unusable: PostgreSQL aborts it), that unit is answered its error, and the rest run again, now each
- * in a savepoint of its own, so that a further failure rolls back that unit alone and the batch runs
- * at most twice. A unit's domain events are kept apart until it succeeds: a unit rolled back to its
- * savepoint raises nothing.
- *
- * A unit refused by a unique constraint runs once more, as againOnUniqueViolation runs a lone one:
- * on PostgreSQL a concurrent batch may have stored what it was about to (a customer's referral).
- * A conflict PostgreSQL broke by aborting the transaction is withTenant's to run again, whole.
+ * Each item keeps its own all-or-nothing outcome. The work answers an outcome per item, and an item it
+ * answers `failed` must have written nothing (its writes are held back, or taken back to a savepoint).
+ * When the work throws instead (a write refused, PostgreSQL's transaction aborted), the batch is
+ * rolled back and each item is run again alone, in a savepoint of its own, so that a failure is that
+ * item's alone; its domain events are kept back until it has succeeded. An item refused by a unique
+ * constraint runs once more, as againOnUniqueViolation runs a lone request: on PostgreSQL a
+ * concurrent batch may have stored what it was about to (the same event sent twice at once). A
+ * conflict PostgreSQL broke by aborting the transaction is withTenant's to run again, whole.
  */
 import { sql } from 'kysely'
 import { isTransientConflict, isUniqueViolation } from './errors.ts'
 import type { TenantScope } from './with-tenant.ts'
 
+/** What became of one item: its value, or the error that is its answer. */
+export type Outcome<O> = { value: O } | { failed: unknown }
+
+/**
+ * Does a batch's items in the open transaction, in order, and answers one outcome per item. An item
+ * answered `failed` wrote nothing; throwing takes the whole batch back.
+ */
+export type BatchWork<I, O> = (scope: TenantScope, items: I[]) => Promise<Outcome<O>[]>
+
 /** Runs a function in one tenant transaction (withTenant without the grouping). */
 type Transact = <T>(tenantId: string, fn: (scope: TenantScope) => Promise<T>) => Promise<T>
 
 interface Unit {
-  fn: (scope: TenantScope) => Promise<unknown>
+  work: BatchWork<unknown, unknown>
+  item: unknown
   resolve: (value: unknown) => void
   reject: (err: unknown) => void
   /** Refused once by a unique constraint already: the next refusal is its answer. */
@@ -35,21 +44,11 @@ interface Unit {
 export interface GroupCommitOptions {
   /** Batches in flight at once: SQLite has one connection; PostgreSQL a pool shared with every request. */
   concurrency: number
-  /** Units in one batch at most: a batch holds its transaction (on SQLite, the write lock) until all have run. */
+  /** Items in one batch at most: a batch holds its transaction (on SQLite, the write lock) until it is done. */
   maxBatch: number
 }
 
 export const ONE_BATCH_AT_A_TIME: GroupCommitOptions = { concurrency: 1, maxBatch: 50 }
-
-/** A unit's failure, carried out of the batch's transaction so that it rolls back. */
-class UnitFailed extends Error {
-  constructor(
-    readonly unit: Unit,
-    readonly reason: unknown,
-  ) {
-    super('a unit of the batch failed')
-  }
-}
 
 export class GroupCommit {
   /** Units waiting, by tenant, in arrival order. */
@@ -62,11 +61,11 @@ export class GroupCommit {
     private readonly options: GroupCommitOptions,
   ) {}
 
-  /** Runs `fn` in a transaction shared with the units around it; resolves once that has committed. */
-  run<T>(tenantId: string, fn: (scope: TenantScope) => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
+  /** Hands `item` to `work` in a batch with the items around it; resolves once that batch has committed. */
+  run<I, O>(tenantId: string, work: BatchWork<I, O>, item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
       const queue = this.#waiting.get(tenantId) ?? []
-      queue.push({ fn, resolve: resolve as (value: unknown) => void, reject, again: false })
+      queue.push({ work: work as BatchWork<unknown, unknown>, item, resolve: resolve as (value: unknown) => void, reject, again: false })
       this.#waiting.set(tenantId, queue)
       // One turn of the event loop, so that the requests read in the same burst join the batch.
       if (!this.#scheduled) {
@@ -95,78 +94,65 @@ export class GroupCommit {
   }
 
   async #commit(tenantId: string, units: Unit[]): Promise<void> {
-    let pending = units
-    let isolated = false
-    while (pending.length > 0) {
-      const running = pending
+    let outcomes: Outcome<unknown>[]
+    try {
+      outcomes = await this.transact(tenantId, (scope) => together(scope, units))
+    } catch (together) {
+      if (isTransientConflict(together)) return rejectAll(units, together)
       try {
-        const results = await this.transact(tenantId, (scope) => (isolated ? runIsolated(scope, running) : runInTurn(scope, running)))
-        running.forEach((unit, i) => {
-          const result = results[i]!
-          if ('failed' in result) unit.reject(result.failed)
-          else unit.resolve(result.value)
-        })
-        return
+        outcomes = await this.transact(tenantId, (scope) => alone(scope, units))
       } catch (err) {
-        if (!(err instanceof UnitFailed)) {
-          for (const unit of running) unit.reject(err)
-          return
-        }
-        const { unit, reason } = err
-        if (isUniqueViolation(reason) && !unit.again) unit.again = true
-        else {
-          unit.reject(reason)
-          pending = running.filter((u) => u !== unit)
-        }
-        isolated = true
+        return rejectAll(units, err)
       }
     }
+    units.forEach((unit, i) => {
+      const outcome = outcomes[i]!
+      if ('failed' in outcome) unit.reject(outcome.failed)
+      else unit.resolve(outcome.value)
+    })
   }
 }
 
-type Outcome = { value: unknown } | { failed: unknown }
-
-/** A scope whose events wait in `raised` until the unit has succeeded. */
-function unitScope(scope: TenantScope, raised: [string, unknown][]): TenantScope {
-  return { ...scope, emit: (type, data) => void raised.push([type, data]) }
+function rejectAll(units: Unit[], err: unknown): void {
+  for (const unit of units) unit.reject(err)
 }
 
-async function runUnit(scope: TenantScope, unit: Unit): Promise<unknown> {
-  const raised: [string, unknown][] = []
-  const value = await unit.fn(unitScope(scope, raised))
-  for (const [type, data] of raised) scope.emit(type, data)
-  return value
-}
-
-/** The units back to back; the first failure ends the transaction. */
-async function runInTurn(scope: TenantScope, units: Unit[]): Promise<Outcome[]> {
-  const outcomes: Outcome[] = []
-  for (const unit of units) {
-    try {
-      outcomes.push({ value: await runUnit(scope, unit) })
-    } catch (err) {
-      if (isTransientConflict(err)) throw err
-      throw new UnitFailed(unit, err)
-    }
+/** The batch's items, each run of items of the same work handed to it at once. */
+async function together(scope: TenantScope, units: Unit[]): Promise<Outcome<unknown>[]> {
+  const outcomes: Outcome<unknown>[] = []
+  for (let start = 0; start < units.length; ) {
+    let end = start + 1
+    while (end < units.length && units[end]!.work === units[start]!.work) end++
+    const run = units.slice(start, end)
+    outcomes.push(
+      ...(await run[0]!.work(
+        scope,
+        run.map((u) => u.item),
+      )),
+    )
+    start = end
   }
   return outcomes
 }
 
-/** Each unit in a savepoint: a failure rolls back that unit alone and is its answer. */
-async function runIsolated(scope: TenantScope, units: Unit[]): Promise<Outcome[]> {
-  const outcomes: Outcome[] = []
+/** Each item alone, in a savepoint: a failure takes back that item's writes and events, and is its answer. */
+async function alone(scope: TenantScope, units: Unit[]): Promise<Outcome<unknown>[]> {
+  const outcomes: Outcome<unknown>[] = []
   for (const unit of units) {
     for (;;) {
-      await sql`savepoint grouped_unit`.execute(scope.db)
+      const raised: [string, unknown][] = []
+      await sql`savepoint grouped_item`.execute(scope.db)
       try {
-        const value = await runUnit(scope, unit)
-        await sql`release savepoint grouped_unit`.execute(scope.db)
-        outcomes.push({ value })
+        const [outcome] = await unit.work({ ...scope, emit: (type, data) => void raised.push([type, data]) }, [unit.item])
+        if (outcome && 'failed' in outcome) throw outcome.failed
+        for (const [type, data] of raised) scope.emit(type, data)
+        await sql`release savepoint grouped_item`.execute(scope.db)
+        outcomes.push(outcome!)
         break
       } catch (err) {
         if (isTransientConflict(err)) throw err
-        await sql`rollback to savepoint grouped_unit`.execute(scope.db)
-        await sql`release savepoint grouped_unit`.execute(scope.db)
+        await sql`rollback to savepoint grouped_item`.execute(scope.db)
+        await sql`release savepoint grouped_item`.execute(scope.db)
         if (isUniqueViolation(err) && !unit.again) {
           unit.again = true
           continue
@@ -176,5 +162,12 @@ async function runIsolated(scope: TenantScope, units: Unit[]): Promise<Outcome[]
       }
     }
   }
+  return outcomes
+}
+
+/** Work for plain units of work: each function in turn; any failure takes the batch back (and each is then run alone). */
+export const inTurn: BatchWork<(scope: TenantScope) => Promise<unknown>, unknown> = async (scope, fns) => {
+  const outcomes: Outcome<unknown>[] = []
+  for (const fn of fns) outcomes.push({ value: await fn(scope) })
   return outcomes
 }

@@ -13,7 +13,7 @@ import type { Keyring } from '../secrets/keyring.ts'
 import { isoNow } from './codec.ts'
 import type { Database } from './database.ts'
 import { isTransientConflict } from './errors.ts'
-import { GroupCommit, type GroupCommitOptions, ONE_BATCH_AT_A_TIME } from './group-commit.ts'
+import { type BatchWork, GroupCommit, type GroupCommitOptions, ONE_BATCH_AT_A_TIME } from './group-commit.ts'
 import type { DB } from './schema.ts'
 import { insideTenantTransaction, runInsideTenantTransaction } from './transaction-context.ts'
 
@@ -33,14 +33,20 @@ export interface TenantTransactionOptions {
    * (db/sqlite-dialect.ts). A write in it fails.
    */
   readOnly?: boolean
-  /**
-   * The unit may share its transaction and commit with the grouped units around it (db/group-commit.ts):
-   * for small writes that arrive many at once. It is still all or nothing, and answered once durable.
-   */
-  grouped?: boolean
 }
 
-export type WithTenant = <T>(tenantId: string, fn: (scope: TenantScope) => Promise<T>, options?: TenantTransactionOptions) => Promise<T>
+export type WithTenant = (<T>(
+  tenantId: string,
+  fn: (scope: TenantScope) => Promise<T>,
+  options?: TenantTransactionOptions,
+) => Promise<T>) & {
+  /**
+   * Hands `item` to `work` together with the items of the same tenant arriving around it, in one
+   * transaction and one commit (db/group-commit.ts): for small writes that come many at once. Each
+   * item is still all or nothing, and answered once its batch is durable.
+   */
+  batched<I, O>(tenantId: string, work: BatchWork<I, O>, item: I): Promise<O>
+}
 
 /** Runs before the commit of a transaction that raised events, in it (the webhook outbox). */
 export type BeforeCommit = (trx: Transaction<DB>, tenantId: string, events: DomainEvent[]) => Promise<void>
@@ -125,13 +131,22 @@ export function tenantRunner(
     }
   }
   const grouped = new GroupCommit(transact, group ?? ONE_BATCH_AT_A_TIME)
-
-  return async (tenantId, fn, options = {}) => {
-    // A nested withTenant would wait for a second connection (on SQLite, forever): refuse it loudly.
+  // A nested withTenant would wait for a second connection (on SQLite, forever): refuse it loudly.
+  const notNested = () => {
     if (insideTenantTransaction()) throw new Error('withTenant was called inside withTenant: pass the open scope down instead')
-    if (options.grouped && !options.readOnly) return grouped.run(tenantId, fn)
-    return transact(tenantId, fn, options)
   }
+  return Object.assign(
+    async <T>(tenantId: string, fn: (scope: TenantScope) => Promise<T>, options: TenantTransactionOptions = {}) => {
+      notNested()
+      return transact(tenantId, fn, options)
+    },
+    {
+      batched: async <I, O>(tenantId: string, work: BatchWork<I, O>, item: I) => {
+        notNested()
+        return grouped.run(tenantId, work, item)
+      },
+    },
+  )
 }
 
 /**

@@ -1,0 +1,231 @@
+/**
+ * What attributing and paying for conversions reads, for many customers at once: a batch of events
+ * costs the same few statements as one event (the customers' referrals, their identified clicks, the
+ * partners of those with their enrolments, the addresses those partners sign in from), and the
+ * programs' terms come from their cache (programs/terms.ts). The decisions (events.ts attributeWith,
+ * commissions/accrue.ts) read these facts only, and record what they change here: a referral made
+ * or its first sale, a commission earned. Each event of a batch sees what the ones before it did,
+ * and the changes are written together at the end (flushFacts).
+ */
+import { readJson } from '../db/codec.ts'
+import type { DB } from '../db/schema.ts'
+import type { TenantScope } from '../db/with-tenant.ts'
+import { hashAddress } from '../links/visitor.ts'
+import { type ProgramTermsCache, type ProgramTermsRow, programTerms } from '../programs/terms.ts'
+
+/** An identified click of a customer's. */
+export interface ClickTouch {
+  id: string
+  partner_id: string
+  program_id: string
+  flag: string | null
+  created_at: string
+  ip_hash: string | null
+}
+
+type Referral = DB['referrals']
+
+export class AttributionFacts {
+  /** Referrals made by this batch's events, to insert; and first sales of stored ones, to update. */
+  readonly newReferrals: Referral[] = []
+  readonly firstSales: Referral[] = []
+  /** Commissions earned by this batch's events, to insert. */
+  readonly commissions: DB['commissions'][] = []
+  readonly #sessionHashes = new Map<string, Set<string>>()
+
+  constructor(
+    /** By customer. */
+    private readonly referralsByCustomer: Map<string, Referral[]>,
+    /** By customer, oldest first. */
+    private readonly clicksByCustomer: Map<string, ClickTouch[]>,
+    readonly programs: Map<string, ProgramTermsRow>,
+    /** Partners found, by id; absent: gone. */
+    readonly partners: Map<string, { status: string; email: string }>,
+    /** Enrolment terms (JSON) by `<partner>\n<program>`. */
+    private readonly enrolmentTerms: Map<string, unknown>,
+    /** The address hash of every click a touch may name, by click id. */
+    private readonly clickHashes: Map<string, string | null>,
+    /** The addresses the partners' portal users sign in from, by partner. */
+    private readonly sessionIps: Map<string, string[]>,
+    /** The tenant's key of address hashes (opened), if partners were found and it has one. */
+    private readonly salt: string | null,
+    /** `<customer>\n<program>\n<partner>` of every signup commission. */
+    private readonly signups: Set<string>,
+  ) {}
+
+  referrals(customerId: string): Referral[] {
+    return this.referralsByCustomer.get(customerId) ?? []
+  }
+
+  clicks(customerId: string): ClickTouch[] {
+    return this.clicksByCustomer.get(customerId) ?? []
+  }
+
+  enrolment(partnerId: string, programId: string): unknown {
+    return this.enrolmentTerms.get(`${partnerId}\n${programId}`)
+  }
+
+  hasSignup(customerId: string, programId: string, partnerId: string): boolean {
+    return this.signups.has(`${customerId}\n${programId}\n${partnerId}`)
+  }
+
+  /** Whether the click came from an address the partner's portal users sign in from. */
+  fromPartnerAddress(partnerId: string, clickId: string): boolean {
+    const clickHash = this.clickHashes.get(clickId)
+    if (!clickHash || !this.salt) return false
+    let hashes = this.#sessionHashes.get(partnerId)
+    if (!hashes) {
+      const salt = this.salt
+      hashes = new Set((this.sessionIps.get(partnerId) ?? []).map((ip) => hashAddress(salt, ip)!))
+      this.#sessionHashes.set(partnerId, hashes)
+    }
+    return hashes.has(clickHash)
+  }
+
+  addReferral(referral: Referral): void {
+    this.referralsByCustomer.set(referral.customer_id, [...this.referrals(referral.customer_id), referral])
+    this.newReferrals.push(referral)
+  }
+
+  setFirstSale(referral: Referral, at: string): void {
+    referral.first_sale_at = at
+    if (!this.newReferrals.includes(referral)) this.firstSales.push(referral)
+  }
+
+  addCommission(row: DB['commissions']): void {
+    this.commissions.push(row)
+    if (row.trigger === 'signup') this.signups.add(`${row.customer_id}\n${row.program_id}\n${row.partner_id}`)
+  }
+}
+
+function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
+  const map = new Map<string, T[]>()
+  for (const row of rows) {
+    const k = key(row)
+    const list = map.get(k)
+    if (list) list.push(row)
+    else map.set(k, [row])
+  }
+  return map
+}
+
+export interface FactsOptions {
+  programs?: ProgramTermsCache
+  /** Whether signup commissions already earned are needed (a signup among the events). */
+  signups: boolean
+}
+
+/** Reads the facts about these customers through the open transaction. */
+export async function loadFacts(scope: TenantScope, customerIds: string[], options: FactsOptions): Promise<AttributionFacts> {
+  const { db, tenantId } = scope
+  const customers = [...new Set(customerIds)]
+  const referrals = await db
+    .selectFrom('referrals')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('customer_id', 'in', customers)
+    .execute()
+  const clicks = await db
+    .selectFrom('identities')
+    .innerJoin('clicks', 'clicks.id', 'identities.click_id')
+    .select([
+      'identities.customer_id',
+      'clicks.id',
+      'clicks.partner_id',
+      'clicks.program_id',
+      'clicks.flag',
+      'clicks.created_at',
+      'clicks.ip_hash',
+    ])
+    .where('identities.tenant_id', '=', tenantId)
+    .where('identities.customer_id', 'in', customers)
+    .orderBy('clicks.created_at')
+    .orderBy('clicks.id')
+    .execute()
+  const referralTouches = referrals.flatMap((r) => readJson<{ clickId: string; partnerId: string }[]>(r.touches))
+  const programIds = [...new Set([...referrals.map((r) => r.program_id), ...clicks.map((c) => c.program_id)])]
+  const programs = await programTerms(scope, programIds, options.programs)
+  const partnerIds = [...new Set([...clicks.map((c) => c.partner_id), ...referralTouches.map((t) => t.partnerId)])]
+  const partnerRows =
+    partnerIds.length === 0
+      ? []
+      : await db
+          .selectFrom('partners')
+          .innerJoin('tenants', 'tenants.id', 'partners.tenant_id')
+          .leftJoin('enrolments', (join) =>
+            join
+              .onRef('enrolments.partner_id', '=', 'partners.id')
+              .on('enrolments.tenant_id', '=', tenantId)
+              .on('enrolments.program_id', 'in', programIds.length > 0 ? programIds : ['']),
+          )
+          .select(['partners.id', 'partners.status', 'partners.email', 'enrolments.program_id', 'enrolments.terms', 'tenants.click_salt'])
+          .where('partners.tenant_id', '=', tenantId)
+          .where('partners.id', 'in', partnerIds)
+          .execute()
+  const clickHashes = new Map(clicks.map((c) => [c.id, c.ip_hash]))
+  // A referral's touches name the clicks it was made from; one no longer identified is read on its own.
+  const unseen = [...new Set(referralTouches.map((t) => t.clickId).filter((id) => !clickHashes.has(id)))]
+  if (unseen.length > 0) {
+    const rows = await db
+      .selectFrom('clicks')
+      .select(['id', 'ip_hash'])
+      .where('tenant_id', '=', tenantId)
+      .where('id', 'in', unseen)
+      .execute()
+    for (const row of rows) clickHashes.set(row.id, row.ip_hash)
+  }
+  const sealed = partnerRows[0]?.click_salt ?? null
+  const salt = sealed ? scope.secrets.open(sealed, { table: 'tenants', id: tenantId }) : null
+  const hashed = [...clickHashes.values()].some((hash) => hash !== null)
+  const sessions =
+    salt && hashed
+      ? await db
+          .selectFrom('sessions')
+          .innerJoin('memberships', 'memberships.user_id', 'sessions.user_id')
+          .select(['memberships.partner_id', 'sessions.ip'])
+          .where('memberships.tenant_id', '=', tenantId)
+          .where('memberships.partner_id', 'in', partnerIds)
+          .where('sessions.ip', 'is not', null)
+          .execute()
+      : []
+  const signups = options.signups
+    ? await db
+        .selectFrom('commissions')
+        .select(['customer_id', 'program_id', 'partner_id'])
+        .where('tenant_id', '=', tenantId)
+        .where('customer_id', 'in', customers)
+        .where('trigger', '=', 'signup')
+        .execute()
+    : []
+  return new AttributionFacts(
+    groupBy(referrals, (r) => r.customer_id),
+    groupBy(clicks, (c) => c.customer_id),
+    new Map(programs.map((p) => [p.id, p])),
+    new Map(partnerRows.map((p) => [p.id, { status: p.status, email: p.email }])),
+    new Map(partnerRows.filter((p) => p.program_id !== null).map((p) => [`${p.id}\n${p.program_id}`, p.terms])),
+    clickHashes,
+    new Map([...groupBy(sessions, (s) => s.partner_id!)].map(([partner, rows]) => [partner, rows.map((s) => s.ip!)])),
+    salt,
+    new Set(signups.map((s) => `${s.customer_id}\n${s.program_id}\n${s.partner_id}`)),
+  )
+}
+
+/** Writes what the batch's events changed: after their own rows, which the commissions name. */
+export async function flushFacts(scope: TenantScope, facts: AttributionFacts): Promise<void> {
+  const { db, tenantId } = scope
+  if (facts.newReferrals.length > 0) await db.insertInto('referrals').values(facts.newReferrals).execute()
+  for (const referral of facts.firstSales) {
+    await db
+      .updateTable('referrals')
+      .set({ first_sale_at: referral.first_sale_at })
+      .where('tenant_id', '=', tenantId)
+      .where('customer_id', '=', referral.customer_id)
+      .where('program_id', '=', referral.program_id)
+      .execute()
+  }
+  for (let i = 0; i < facts.commissions.length; i += 200)
+    await db
+      .insertInto('commissions')
+      .values(facts.commissions.slice(i, i + 200))
+      .execute()
+}
