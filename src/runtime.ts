@@ -17,6 +17,7 @@ import { assertSchemaCurrent, coreMigrationSet, grantServingRole, type Migration
 import { tenantRunner, type WithTenant } from './db/with-tenant.ts'
 import { DomainEventBus } from './domain-events/bus.ts'
 import { StartupError } from './errors.ts'
+import { type AccessLog, createAccessLog } from './log/access-log.ts'
 import { createLogger, type Logger } from './log/logger.ts'
 import { createMailer, type Mailer } from './mail/mailer.ts'
 import { type LoadedPlugins, loadPlugins } from './plugins/loader.ts'
@@ -31,6 +32,8 @@ export interface Runtime {
   loaded: LoadedConfig
   config: Config
   log: Logger
+  /** The access log a server writes, unless logging.access turns it off (log/access-log.ts). */
+  accessLog: AccessLog | undefined
   adminKeys: string[]
   database: Database
   /** Seals and opens the stored secrets (secrets.key, or the SQLite key file). */
@@ -57,6 +60,8 @@ export interface RuntimeOptions {
    */
   inspectOnly?: boolean
   log?: Logger
+  /** Tests read the access log's lines. */
+  accessLog?: AccessLog
   /** Tests inject a registry of built-in plugins. */
   pluginRegistry?: Record<string, BuiltinPlugin>
 }
@@ -121,6 +126,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       loaded,
       config,
       log,
+      accessLog: options.accessLog ?? createAccessLog(config.logging),
       adminKeys,
       database,
       secrets,

@@ -369,6 +369,16 @@ describe('dist/partnerd', () => {
     ).not.toBeNull()
     const tenants = run(['tenant', 'list', '--config', config])
     expect(tenants.stdout).toMatch(/^default\tten_/m)
+    // A tenant's default currency: what its programs are in unless they say otherwise.
+    expect(help.stdout).toContain('--currency')
+    const shop = run(['tenant', 'create', 'shop', '--currency', 'EUR', '--json', '--config', config])
+    expect(shop.code, shop.stderr).toBe(0)
+    expect(JSON.parse(shop.stdout)).toMatchObject({ slug: 'shop', defaultCurrency: 'EUR' })
+    expect(JSON.parse(run(['tenant', 'create', 'plain', '--json', '--config', config]).stdout)).toMatchObject({ defaultCurrency: 'USD' })
+    const bad = run(['tenant', 'create', 'odd', '--currency', 'XYZ', '--config', config])
+    expect(bad.code).toBe(1)
+    expect(bad.stderr.trim()).toBe('partnerd: unknown_currency: XYZ is not an ISO 4217 currency partnerd can pay in')
+    expect(run(['tenant', 'list', '--config', config]).stdout).not.toMatch(/^odd\t/m)
     expect(run(['frobnicate']).code).toBe(2)
   })
 

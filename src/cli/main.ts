@@ -20,7 +20,9 @@ Usage: partnerd [command] [--config FILE]
 Commands:
   serve                              run the server (default)
   migrate                            apply pending database migrations
-  tenant create <slug> [--name N]    create a tenant (multi mode: its API is /api/t/<slug>)
+  tenant create <slug> [--name N] [--currency C]
+                                     create a tenant (multi mode: its API is /api/t/<slug>);
+                                     --currency: its default currency, ISO 4217 (default USD)
   tenant list                        list tenants
   key create --name N [--scopes a,b] [--expires-at ISO] [--tenant SLUG]
                                      mint an API key (printed once; scopes default to *, admin)
@@ -62,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       tenant: { type: 'string' },
       name: { type: 'string' },
+      currency: { type: 'string' },
       scopes: { type: 'string' },
       'expires-at': { type: 'string' },
       email: { type: 'string' },
@@ -83,6 +86,7 @@ async function main(argv: string[]): Promise<number> {
     json: Boolean(values.json),
     tenant: values.tenant,
     name: values.name,
+    currency: values.currency,
     scopes: values.scopes,
     expiresAt: values['expires-at'],
     email: values.email,
