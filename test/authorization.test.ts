@@ -36,6 +36,7 @@ const PUBLIC = new Set([
   'POST /api/t/{slug}/auth/magic-code/verify',
   'GET /api/t/{slug}/auth/oauth/{provider}',
   'GET /api/t/{slug}/auth/oauth/{provider}/callback',
+  'GET /api/t/{slug}/auth/social/{provider}',
   // Deliveries from other systems: each is authenticated by its signature (test/stripe.test.ts,
   // test/crm-webhooks.test.ts), not by a credential of partnerd's.
   'POST /api/t/{slug}/integrations/stripe/webhook',
