@@ -162,4 +162,15 @@ describe.each(DIALECTS)('Vobiz’s X-Auth dialect on %s', (dialect) => {
     }
     expect((await call(pairs.partner!, 'POST', '/login', { email: 'partner@example.com' })).status).toBe(400)
   })
+
+  it('says the JWT login is not there when no plugin issues tokens, before trying any password', async () => {
+    const plain = await startTestServer(dialect, { plugins: [{ builtin: 'xauth' }] })
+    try {
+      const res = await plain.call('POST', '/api/login', { body: { email: 'partner@example.com', password: PASSWORD } })
+      expect(res.status).toBe(404)
+      expect(await res.json()).toMatchObject({ error: 'tokens_unavailable', detail: expect.any(String) })
+    } finally {
+      await plain.stop()
+    }
+  })
 })
