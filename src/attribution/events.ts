@@ -349,12 +349,7 @@ async function recordTogether(scope: TenantScope, items: EventItem[], programs?:
       outcomes.push({ value: { result: eventResult(row, derived), replayed: false } })
     }
   }
-  for (let i = 0; i < rows.length; i += 200)
-    await scope.db
-      .insertInto('events')
-      .values(rows.slice(i, i + 200))
-      .execute()
-  await flushFacts(scope, facts)
+  await flushFacts(scope, facts, rows)
   for (const [type, data] of raised) scope.emit(type, data)
   return outcomes
 }

@@ -7,7 +7,7 @@
  * or its first sale, a commission earned. Each event of a batch sees what the ones before it did,
  * and the changes are written together at the end (flushFacts).
  */
-import type { SelectQueryBuilder } from 'kysely'
+import { type InsertQueryBuilder, type QueryCreator, type SelectQueryBuilder, sql } from 'kysely'
 import { jsonArrayFrom as postgresJsonArray } from 'kysely/helpers/postgres'
 import { jsonArrayFrom as sqliteJsonArray } from 'kysely/helpers/sqlite'
 import { readJson } from '../db/codec.ts'
@@ -270,10 +270,36 @@ export async function loadFacts(
   return { facts, stored: read<StoredEvent>(row.stored) }
 }
 
-/** Writes what the batch's events changed: after their own rows, which the commissions name. */
-export async function flushFacts(scope: TenantScope, facts: AttributionFacts): Promise<void> {
+type AnyInsert = InsertQueryBuilder<DB, any, any>
+type Insert = (q: QueryCreator<DB>) => AnyInsert
+
+/** Rows in one insert at most. */
+const INSERT_CHUNK = 200
+
+/**
+ * Writes the batch's events (`events`, new ones) and what they changed: the events first, which the
+ * referrals and commissions name. On PostgreSQL the inserts go in one statement (each but the last
+ * a CTE: foreign keys are checked once the statement is done), one round trip for the batch.
+ */
+export async function flushFacts(scope: TenantScope, facts: AttributionFacts, events: DB['events'][] = []): Promise<void> {
   const { db, tenantId } = scope
-  if (facts.newReferrals.length > 0) await db.insertInto('referrals').values(facts.newReferrals).execute()
+  const inserts: Insert[] = [
+    ...chunks(events).map((rows) => (q: QueryCreator<DB>) => q.insertInto('events').values(rows) as AnyInsert),
+    ...chunks(facts.newReferrals).map((rows) => (q: QueryCreator<DB>) => q.insertInto('referrals').values(rows) as AnyInsert),
+    ...chunks(facts.commissions).map((rows) => (q: QueryCreator<DB>) => q.insertInto('commissions').values(rows) as AnyInsert),
+  ]
+  // The first sales come after the referrals they may name (one made earlier in the batch is inserted with it).
+  const last = inserts.pop()
+  if (last && isPostgres(db)) {
+    let query: QueryCreator<DB> = db
+    inserts.forEach((insert, i) => {
+      query = query.with(`write_${i}`, (q) => insert(q).returning(sql<number>`1`.as('written'))) as unknown as QueryCreator<DB>
+    })
+    await last(query).execute()
+  } else if (last) {
+    for (const insert of inserts) await insert(db).execute()
+    await last(db).execute()
+  }
   for (const referral of facts.firstSales) {
     await db
       .updateTable('referrals')
@@ -283,9 +309,10 @@ export async function flushFacts(scope: TenantScope, facts: AttributionFacts): P
       .where('program_id', '=', referral.program_id)
       .execute()
   }
-  for (let i = 0; i < facts.commissions.length; i += 200)
-    await db
-      .insertInto('commissions')
-      .values(facts.commissions.slice(i, i + 200))
-      .execute()
+}
+
+function chunks<T>(rows: T[]): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) out.push(rows.slice(i, i + INSERT_CHUNK))
+  return out
 }
