@@ -146,14 +146,14 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
 }
 
 /**
- * How grouped units (conversion events) share commits (db/group-commit.ts). SQLite has one connection:
- * one batch at a time, gathering what arrives while it commits. On PostgreSQL a batch holds a pooled
- * connection until it commits, so batches take a quarter of the pool at most and leave the rest to
- * every other request. A batch of 50 holds its transaction (on SQLite, the write lock) for some 15 ms.
+ * How events arriving together share commits (db/group-commit.ts). SQLite has one connection: one
+ * batch at a time, gathering what arrives while it commits. On PostgreSQL a batch's time is mostly
+ * round trips and its commit's WAL flush, so several run at once; each holds a pooled connection until
+ * it commits, so together they take half the pool at most and leave the rest to every other request.
  */
 function groupCommitOptions(config: Config): GroupCommitOptions {
   const pool = config.database.postgres?.pool_size
-  return { ...ONE_BATCH_AT_A_TIME, concurrency: pool === undefined ? 1 : Math.max(1, Math.floor(pool / 4)) }
+  return { ...ONE_BATCH_AT_A_TIME, concurrency: pool === undefined ? 1 : Math.max(1, Math.floor(pool / 2)) }
 }
 
 /** Migrates as the schema owner (database.postgres.migration_url) when one is configured, then grants the serving role. */

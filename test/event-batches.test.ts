@@ -177,4 +177,28 @@ describe.each(DIALECTS)('events committed together on %s', (dialect) => {
     expect(answers.filter((a) => a.status === 200).every((a) => a.body.ok === true && a.body.replayed === false)).toBe(true)
     expect(await count('events', 'customer_id', userId)).toBe(11)
   })
+
+  it('reads a program changed through the API at its next event, though its terms are remembered between events', async () => {
+    const rules = (percent: string) => [{ on: 'sale', percent, recurring: { lifetime: true } }]
+    const { userId, program, partner } = await customer(rules('20'))
+    const sale = async () =>
+      json('POST', '/attribution/events', { userId, type: 'sale', value: '100.00', currency: 'USD', externalEventId: `sale-${++seq}` })
+    expect((await sale()).commissions).toMatchObject([{ amount: '20.00' }])
+    // New rules reach an enrolled partner once its terms are refreshed (grandfathering).
+    await json('PATCH', `/programs/${program.id}`, { rules: rules('50') })
+    await json('POST', `/programs/${program.id}/enrolments/${partner.id}/refresh-terms`)
+    expect((await sale()).commissions).toMatchObject([{ amount: '50.00' }])
+    await json('PATCH', `/programs/${program.id}`, { status: 'paused' })
+    expect((await sale()).attribution).toMatchObject({ status: 'attributed', reason: 'program_not_active' })
+    await json('PATCH', `/programs/${program.id}`, { status: 'active' })
+    expect((await sale()).commissions).toMatchObject([{ amount: '50.00' }])
+    // The terms are remembered: a change that raises no domain event (a write behind the API's back,
+    // as another instance's would be here) is seen once they are forgotten (or expire).
+    await server.runtime.withTenant(tenantId, (scope) =>
+      scope.db.updateTable('programs').set({ status: 'paused' }).where('tenant_id', '=', tenantId).where('id', '=', program.id).execute(),
+    )
+    expect((await sale()).commissions).toMatchObject([{ amount: '50.00' }])
+    server.runtime.programTerms.remembered.forget()
+    expect((await sale()).attribution).toMatchObject({ reason: 'program_not_active' })
+  })
 })

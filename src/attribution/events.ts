@@ -28,7 +28,7 @@ import { currentTerms } from '../programs/enrolments.ts'
 import type { ProgramTermsCache } from '../programs/terms.ts'
 import { defaultCurrency } from '../tenants/service.ts'
 import { normalizeEmail } from '../users/service.ts'
-import { type AttributionFacts, flushFacts, loadFacts } from './facts.ts'
+import { type AttributionFacts, flushFacts, loadFacts, type StoredEvent } from './facts.ts'
 import { type AttributionModel, modelWeights } from './models.ts'
 
 /** Event types and what they mean for commissions; any other type is recorded and earns nothing. */
@@ -157,7 +157,7 @@ async function replay(scope: TenantScope, input: EventInput, hash: string): Prom
   return resultOf(scope, row)
 }
 
-async function resultOf(scope: TenantScope, row: EventRow): Promise<EventResult> {
+async function resultOf(scope: TenantScope, row: StoredEvent): Promise<EventResult> {
   const commissions = await scope.db
     .selectFrom('commissions')
     .selectAll()
@@ -169,7 +169,7 @@ async function resultOf(scope: TenantScope, row: EventRow): Promise<EventResult>
 }
 
 /** The answer to an event, the same when it is recorded and when it is replayed. */
-function eventResult(row: EventRow, derived: Derived): EventResult {
+function eventResult(row: Pick<EventRow, 'id' | 'external_event_id'>, derived: Derived): EventResult {
   const touches = derived.attribution.touches.map((touch) => {
     const earned = derived.commissions.find((c) => c.partnerId === touch.partnerId && c.programId === touch.programId)
     return earned ? { ...touch, commissionId: earned.id } : touch
@@ -303,20 +303,15 @@ async function recordTogether(scope: TenantScope, items: EventItem[], programs?:
   if (items.length === 0) return []
   const hashes = items.map((item) => requestHash(item.input))
   const named = [...new Set(items.flatMap((item) => (item.input.externalEventId === undefined ? [] : [item.input.externalEventId])))]
-  const stored = new Map(
-    named.length === 0
-      ? []
-      : (
-          await scope.db
-            .selectFrom('events')
-            .selectAll()
-            .where('tenant_id', '=', scope.tenantId)
-            .where('external_event_id', 'in', named)
-            .execute()
-        ).map((row) => [row.external_event_id, row]),
+  // One read for the replay check and every customer's facts (those of replays and refusals too).
+  const { facts, stored: storedRows } = await loadFacts(
+    scope,
+    items.map((item) => item.input.userId),
+    { programs, signups: items.some((item) => triggerOf(item.input.type) === 'signup'), externalIds: named },
   )
+  const stored = new Map(storedRows.map((row) => [row.external_event_id, row]))
   // Each item: a row to record, an earlier item or a stored event it replays, or its refusal.
-  type Plan = { row: EventRow } | { replays: number } | { stored: EventRow } | { failed: unknown }
+  type Plan = { row: EventRow } | { replays: number } | { stored: StoredEvent } | { failed: unknown }
   const plans: Plan[] = []
   const firstOf = new Map<string, number>()
   items.forEach((item, i) => {
@@ -336,14 +331,6 @@ async function recordTogether(scope: TenantScope, items: EventItem[], programs?:
     }
   })
   const rows = plans.flatMap((plan) => ('row' in plan ? [plan.row] : []))
-  const facts =
-    rows.length === 0
-      ? undefined
-      : await loadFacts(
-          scope,
-          rows.map((row) => row.customer_id),
-          { programs, signups: rows.some((row) => triggerOf(row.type) === 'signup') },
-        )
   const outcomes: Outcome<EventOutcome>[] = []
   const raised: [string, unknown][] = []
   const emit = (type: string, data: unknown) => void raised.push([type, data])
@@ -356,18 +343,13 @@ async function recordTogether(scope: TenantScope, items: EventItem[], programs?:
     } else {
       const { row } = plan
       const trigger = triggerOf(row.type) as 'signup' | 'sale' | undefined
-      const derived = attributeWith(facts!, scope.tenantId, row, trigger, items[i]!.onlyProgram, emit)
+      const derived = attributeWith(facts, scope.tenantId, row, trigger, items[i]!.onlyProgram, emit)
       row.attribution = writeJson(derived.attribution)
       emit('event.recorded', { eventId: row.id, externalEventId: row.external_event_id, type: row.type, userId: row.customer_id })
       outcomes.push({ value: { result: eventResult(row, derived), replayed: false } })
     }
   }
-  for (let i = 0; i < rows.length; i += 200)
-    await scope.db
-      .insertInto('events')
-      .values(rows.slice(i, i + 200))
-      .execute()
-  if (facts) await flushFacts(scope, facts)
+  await flushFacts(scope, facts, rows)
   for (const [type, data] of raised) scope.emit(type, data)
   return outcomes
 }
@@ -466,7 +448,7 @@ export async function attribute(
   onlyProgram?: string,
   programs?: ProgramTermsCache,
 ): Promise<Derived> {
-  const facts = await loadFacts(scope, [event.customer_id], { programs, signups: trigger === 'signup' })
+  const { facts } = await loadFacts(scope, [event.customer_id], { programs, signups: trigger === 'signup' })
   const raised: [string, unknown][] = []
   const derived = attributeWith(facts, scope.tenantId, event, trigger, onlyProgram, (type, data) => void raised.push([type, data]))
   await flushFacts(scope, facts)

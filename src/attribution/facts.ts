@@ -7,8 +7,12 @@
  * or its first sale, a commission earned. Each event of a batch sees what the ones before it did,
  * and the changes are written together at the end (flushFacts).
  */
+import { type InsertQueryBuilder, type QueryCreator, type SelectQueryBuilder, sql } from 'kysely'
+import { jsonArrayFrom as postgresJsonArray } from 'kysely/helpers/postgres'
+import { jsonArrayFrom as sqliteJsonArray } from 'kysely/helpers/sqlite'
 import { readJson } from '../db/codec.ts'
 import type { DB } from '../db/schema.ts'
+import { isPostgres } from '../db/tenant-isolation.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { hashAddress } from '../links/visitor.ts'
 import { type ProgramTermsCache, type ProgramTermsRow, programTerms } from '../programs/terms.ts'
@@ -113,22 +117,40 @@ export interface FactsOptions {
   programs?: ProgramTermsCache
   /** Whether signup commissions already earned are needed (a signup among the events). */
   signups: boolean
+  /** External event ids whose stored events are wanted (the batch's replay check). */
+  externalIds?: string[]
 }
 
-/** Reads the facts about these customers through the open transaction. */
-export async function loadFacts(scope: TenantScope, customerIds: string[], options: FactsOptions): Promise<AttributionFacts> {
+type SubQuery<O> = SelectQueryBuilder<DB, keyof DB, O>
+/** What a replay is answered from. */
+export type StoredEvent = Pick<DB['events'], 'id' | 'external_event_id' | 'request_hash' | 'attribution'>
+
+/**
+ * Reads the facts about these customers through the open transaction, in one statement: each part a
+ * JSON array of rows (json_agg on PostgreSQL, json_group_array on SQLite), so that a batch costs one
+ * round trip to read, not one per part. Also the stored events of `externalIds`, if asked.
+ */
+export async function loadFacts(
+  scope: TenantScope,
+  customerIds: string[],
+  options: FactsOptions,
+): Promise<{ facts: AttributionFacts; stored: StoredEvent[] }> {
   const { db, tenantId } = scope
   const customers = [...new Set(customerIds)]
-  const referrals = await db
-    .selectFrom('referrals')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('customer_id', 'in', customers)
-    .execute()
-  const clicks = await db
+  const json = isPostgres(db) ? postgresJsonArray : sqliteJsonArray
+  const clicksOf = db
     .selectFrom('identities')
     .innerJoin('clicks', 'clicks.id', 'identities.click_id')
-    .select([
+    .where('identities.tenant_id', '=', tenantId)
+    .where('identities.customer_id', 'in', customers)
+  const partnersClicked = clicksOf.select('clicks.partner_id')
+  const parts = {
+    referrals: db
+      .selectFrom('referrals')
+      .select(['customer_id', 'program_id', 'touches', 'model', 'first_event_id', 'first_sale_at', 'created_at'])
+      .where('tenant_id', '=', tenantId)
+      .where('customer_id', 'in', customers),
+    clicks: clicksOf.select([
       'identities.customer_id',
       'clicks.id',
       'clicks.partner_id',
@@ -136,84 +158,148 @@ export async function loadFacts(scope: TenantScope, customerIds: string[], optio
       'clicks.flag',
       'clicks.created_at',
       'clicks.ip_hash',
+    ]),
+    partners: db
+      .selectFrom('partners')
+      .select(['id', 'status', 'email'])
+      .where('tenant_id', '=', tenantId)
+      .where('id', 'in', partnersClicked),
+    enrolments: db
+      .selectFrom('enrolments')
+      .select(['partner_id', 'program_id', 'terms'])
+      .where('tenant_id', '=', tenantId)
+      .where('partner_id', 'in', partnersClicked),
+    sessions: db
+      .selectFrom('sessions')
+      .innerJoin('memberships', 'memberships.user_id', 'sessions.user_id')
+      .select(['memberships.partner_id', 'sessions.ip'])
+      .where('memberships.tenant_id', '=', tenantId)
+      .where('memberships.partner_id', 'in', partnersClicked)
+      .where('sessions.ip', 'is not', null),
+  }
+  const wanted: Record<string, SubQuery<unknown>> = { ...parts }
+  if (options.signups) {
+    wanted.signups = db
+      .selectFrom('commissions')
+      .select(['customer_id', 'program_id', 'partner_id'])
+      .where('tenant_id', '=', tenantId)
+      .where('customer_id', 'in', customers)
+      .where('trigger', '=', 'signup')
+  }
+  if (options.externalIds?.length) {
+    wanted.stored = db
+      .selectFrom('events')
+      .select(['id', 'external_event_id', 'request_hash', 'attribution'])
+      .where('tenant_id', '=', tenantId)
+      .where('external_event_id', 'in', options.externalIds)
+  }
+  const row: Record<string, unknown> = await db
+    .selectNoFrom((eb) => [
+      ...Object.entries(wanted).map(([name, part]) => json(part).as(name)),
+      eb.selectFrom('tenants').select('click_salt').where('id', '=', tenantId).as('salt'),
     ])
-    .where('identities.tenant_id', '=', tenantId)
-    .where('identities.customer_id', 'in', customers)
-    .orderBy('clicks.created_at')
-    .orderBy('clicks.id')
-    .execute()
-  const referralTouches = referrals.flatMap((r) => readJson<{ clickId: string; partnerId: string }[]>(r.touches))
+    .executeTakeFirstOrThrow()
+  const read = <T>(value: unknown) => (value === undefined ? [] : readJson<T[]>(value))
+  const referrals = read<Omit<Referral, 'tenant_id'>>(row.referrals).map((r) => ({ ...r, tenant_id: tenantId }))
+  const clicks = read<ClickTouch & { customer_id: string }>(row.clicks).sort((a, b) =>
+    a.created_at !== b.created_at ? (a.created_at < b.created_at ? -1 : 1) : a.id < b.id ? -1 : 1,
+  )
+  const partners = read<{ id: string; status: string; email: string }>(row.partners)
+  const enrolments = read<{ partner_id: string; program_id: string; terms: unknown }>(row.enrolments)
+  const sessions = read<{ partner_id: string; ip: string }>(row.sessions)
+  const signups = read<{ customer_id: string; program_id: string; partner_id: string }>(row.signups)
+
   const programIds = [...new Set([...referrals.map((r) => r.program_id), ...clicks.map((c) => c.program_id)])]
   const programs = await programTerms(scope, programIds, options.programs)
-  const partnerIds = [...new Set([...clicks.map((c) => c.partner_id), ...referralTouches.map((t) => t.partnerId)])]
-  const partnerRows =
-    partnerIds.length === 0
-      ? []
-      : await db
-          .selectFrom('partners')
-          .innerJoin('tenants', 'tenants.id', 'partners.tenant_id')
-          .leftJoin('enrolments', (join) =>
-            join
-              .onRef('enrolments.partner_id', '=', 'partners.id')
-              .on('enrolments.tenant_id', '=', tenantId)
-              .on('enrolments.program_id', 'in', programIds.length > 0 ? programIds : ['']),
-          )
-          .select(['partners.id', 'partners.status', 'partners.email', 'enrolments.program_id', 'enrolments.terms', 'tenants.click_salt'])
-          .where('partners.tenant_id', '=', tenantId)
-          .where('partners.id', 'in', partnerIds)
-          .execute()
+  // A referral's touches name the clicks (and partners) it was made from; one no longer among the
+  // customer's identified clicks is read on its own.
   const clickHashes = new Map(clicks.map((c) => [c.id, c.ip_hash]))
-  // A referral's touches name the clicks it was made from; one no longer identified is read on its own.
-  const unseen = [...new Set(referralTouches.map((t) => t.clickId).filter((id) => !clickHashes.has(id)))]
+  const touches = referrals.flatMap((r) => readJson<{ clickId: string; partnerId: string }[]>(r.touches))
+  const unseen = [...new Set(touches.filter((t) => !clickHashes.has(t.clickId)).map((t) => t.clickId))]
   if (unseen.length > 0) {
-    const rows = await db
+    const found = await db
       .selectFrom('clicks')
       .select(['id', 'ip_hash'])
       .where('tenant_id', '=', tenantId)
       .where('id', 'in', unseen)
       .execute()
-    for (const row of rows) clickHashes.set(row.id, row.ip_hash)
+    for (const click of found) clickHashes.set(click.id, click.ip_hash)
   }
-  const sealed = partnerRows[0]?.click_salt ?? null
-  const salt = sealed ? scope.secrets.open(sealed, { table: 'tenants', id: tenantId }) : null
-  const hashed = [...clickHashes.values()].some((hash) => hash !== null)
-  const sessions =
-    salt && hashed
-      ? await db
-          .selectFrom('sessions')
-          .innerJoin('memberships', 'memberships.user_id', 'sessions.user_id')
-          .select(['memberships.partner_id', 'sessions.ip'])
-          .where('memberships.tenant_id', '=', tenantId)
-          .where('memberships.partner_id', 'in', partnerIds)
-          .where('sessions.ip', 'is not', null)
-          .execute()
-      : []
-  const signups = options.signups
-    ? await db
-        .selectFrom('commissions')
-        .select(['customer_id', 'program_id', 'partner_id'])
+  const known = new Set(partners.map((p) => p.id))
+  const others = [...new Set(touches.map((t) => t.partnerId).filter((id) => !known.has(id)))]
+  if (others.length > 0) {
+    partners.push(
+      ...(await db
+        .selectFrom('partners')
+        .select(['id', 'status', 'email'])
         .where('tenant_id', '=', tenantId)
-        .where('customer_id', 'in', customers)
-        .where('trigger', '=', 'signup')
-        .execute()
-    : []
-  return new AttributionFacts(
+        .where('id', 'in', others)
+        .execute()),
+    )
+    enrolments.push(
+      ...(await db
+        .selectFrom('enrolments')
+        .select(['partner_id', 'program_id', 'terms'])
+        .where('tenant_id', '=', tenantId)
+        .where('partner_id', 'in', others)
+        .execute()),
+    )
+    sessions.push(
+      ...((await db
+        .selectFrom('sessions')
+        .innerJoin('memberships', 'memberships.user_id', 'sessions.user_id')
+        .select(['memberships.partner_id', 'sessions.ip'])
+        .where('memberships.tenant_id', '=', tenantId)
+        .where('memberships.partner_id', 'in', others)
+        .where('sessions.ip', 'is not', null)
+        .execute()) as { partner_id: string; ip: string }[]),
+    )
+  }
+  const sealed = row.salt as string | null
+  const facts = new AttributionFacts(
     groupBy(referrals, (r) => r.customer_id),
     groupBy(clicks, (c) => c.customer_id),
     new Map(programs.map((p) => [p.id, p])),
-    new Map(partnerRows.map((p) => [p.id, { status: p.status, email: p.email }])),
-    new Map(partnerRows.filter((p) => p.program_id !== null).map((p) => [`${p.id}\n${p.program_id}`, p.terms])),
+    new Map(partners.map((p) => [p.id, { status: p.status, email: p.email }])),
+    new Map(enrolments.map((e) => [`${e.partner_id}\n${e.program_id}`, e.terms])),
     clickHashes,
-    new Map([...groupBy(sessions, (s) => s.partner_id!)].map(([partner, rows]) => [partner, rows.map((s) => s.ip!)])),
-    salt,
+    new Map([...groupBy(sessions, (s) => s.partner_id)].map(([partner, rows]) => [partner, rows.map((s) => s.ip)])),
+    sealed ? scope.secrets.open(sealed, { table: 'tenants', id: tenantId }) : null,
     new Set(signups.map((s) => `${s.customer_id}\n${s.program_id}\n${s.partner_id}`)),
   )
+  return { facts, stored: read<StoredEvent>(row.stored) }
 }
 
-/** Writes what the batch's events changed: after their own rows, which the commissions name. */
-export async function flushFacts(scope: TenantScope, facts: AttributionFacts): Promise<void> {
+type AnyInsert = InsertQueryBuilder<DB, any, any>
+type Insert = (q: QueryCreator<DB>) => AnyInsert
+
+/** Rows in one insert at most. */
+const INSERT_CHUNK = 200
+
+/**
+ * Writes the batch's events (`events`, new ones) and what they changed: the events first, which the
+ * referrals and commissions name. On PostgreSQL the inserts go in one statement (each but the last
+ * a CTE: foreign keys are checked once the statement is done), one round trip for the batch.
+ */
+export async function flushFacts(scope: TenantScope, facts: AttributionFacts, events: DB['events'][] = []): Promise<void> {
   const { db, tenantId } = scope
-  if (facts.newReferrals.length > 0) await db.insertInto('referrals').values(facts.newReferrals).execute()
+  const inserts: Insert[] = [
+    ...chunks(events).map((rows) => (q: QueryCreator<DB>) => q.insertInto('events').values(rows) as AnyInsert),
+    ...chunks(facts.newReferrals).map((rows) => (q: QueryCreator<DB>) => q.insertInto('referrals').values(rows) as AnyInsert),
+    ...chunks(facts.commissions).map((rows) => (q: QueryCreator<DB>) => q.insertInto('commissions').values(rows) as AnyInsert),
+  ]
+  // The first sales come after the referrals they may name (one made earlier in the batch is inserted with it).
+  const last = inserts.pop()
+  if (last && isPostgres(db)) {
+    let query: QueryCreator<DB> = db
+    inserts.forEach((insert, i) => {
+      query = query.with(`write_${i}`, (q) => insert(q).returning(sql<number>`1`.as('written'))) as unknown as QueryCreator<DB>
+    })
+    await last(query).execute()
+  } else if (last) {
+    for (const insert of inserts) await insert(db).execute()
+    await last(db).execute()
+  }
   for (const referral of facts.firstSales) {
     await db
       .updateTable('referrals')
@@ -223,9 +309,10 @@ export async function flushFacts(scope: TenantScope, facts: AttributionFacts): P
       .where('program_id', '=', referral.program_id)
       .execute()
   }
-  for (let i = 0; i < facts.commissions.length; i += 200)
-    await db
-      .insertInto('commissions')
-      .values(facts.commissions.slice(i, i + 200))
-      .execute()
+}
+
+function chunks<T>(rows: T[]): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) out.push(rows.slice(i, i + INSERT_CHUNK))
+  return out
 }
