@@ -59,10 +59,11 @@ describe('dist/partnerd', () => {
     const dir = tempDir()
     const port = await freePort()
     const config = writeConfig(sqliteConfig(dir, { server: { host: '127.0.0.1', port } }))
-    const { url, bootstrapKey, proc } = await serve(config)
+    const { url, bootstrapKey, proc, stdout } = await serve(config)
     // The container health check: the binary asks its own /ready.
     expect(run(['health', '--config', config]).code).toBe(0)
-    expect(await (await fetch(`${url}/health`)).json()).toMatchObject({ status: 'ok', version: pkg.version })
+    const health = await fetch(`${url}/health`)
+    expect(await health.json()).toMatchObject({ status: 'ok', version: pkg.version })
     expect((await fetch(`${url}/ready`)).status).toBe(200)
     const denied = await fetch(`${url}/api/tenant`)
     expect(denied.status).toBe(401)
@@ -73,6 +74,19 @@ describe('dist/partnerd', () => {
     expect(await ok.json()).toMatchObject({ slug: 'default' })
     await stop(proc)
     expect(run(['health', '--config', config]).code).toBe(1)
+    // Its access log, on stdout among the other log lines: every line whole, the /health one with its id.
+    const lines = stdout()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    const requests = lines.filter((line) => line.msg === 'request')
+    expect(requests.find((line) => line.requestId === health.headers.get('x-request-id'))).toMatchObject({
+      method: 'GET',
+      route: '/health',
+      status: 200,
+      ip: '127.0.0.1',
+    })
+    expect(requests.map((line) => line.route)).toEqual(expect.arrayContaining(['/ready', '/api/tenant']))
   })
 
   it("starts itself again in place with the allocator's hole purging off, and keeps an operator's own setting", async () => {

@@ -50,7 +50,7 @@ export interface AppDeps {
  * headers every response carries (the request id), to be put on the response it builds. Errors are
  * thrown as AppErrors, as anywhere else.
  */
-export type NativeHandler = (request: BunRequest, server: Server, headers: Record<string, string>) => Promise<Response>
+export type NativeHandler = (request: BunRequest, server: Server, headers: Record<string, string>) => Response | Promise<Response>
 type BunRequest = Request & { params: Record<string, string> }
 type Server = { requestIP(r: Request): { address: string } | null }
 
@@ -92,25 +92,36 @@ export function createApp(deps: AppDeps) {
       })
     }
   }
-  const native = (pattern: string, handler: NativeHandler) => async (request: BunRequest, server: Server) => {
-    const start: RequestStart = { at: performance.now(), id: requestIdFor(request) }
-    let response: Response
-    try {
-      response = await handler(request, server, { 'x-request-id': start.id })
-    } catch (error) {
-      started.set(request, start) // for the 500's log line
-      const set: { status?: number | string; headers: Record<string, string> } = { headers: { 'x-request-id': start.id } }
-      const body = mapError({ code: 'UNKNOWN', error, set, request })
-      response = Response.json(body, { status: Number(set.status), headers: set.headers })
-    }
-    answered(request, server, pattern, response.status, start)
-    return response
+  /** A thrown error's answer, as the app's error mapping gives it. */
+  const failed = (request: Request, start: RequestStart, error: unknown): Response => {
+    started.set(request, start) // for the 500's log line
+    const set: { status?: number | string; headers: Record<string, string> } = { headers: { 'x-request-id': start.id } }
+    const body = mapError({ code: 'UNKNOWN', error, set, request })
+    return Response.json(body, { status: Number(set.status), headers: set.headers })
   }
+  // A handler that answers at once (/health) is answered at once: no promise is made for it.
+  const native =
+    (pattern: string, handler: NativeHandler) =>
+    (request: BunRequest, server: Server): Response | Promise<Response> => {
+      const start: RequestStart = { at: performance.now(), id: requestIdFor(request) }
+      const done = (response: Response) => {
+        answered(request, server, pattern, response.status, start)
+        return response
+      }
+      let result: Response | Promise<Response>
+      try {
+        result = handler(request, server, { 'x-request-id': start.id })
+      } catch (error) {
+        return done(failed(request, start, error))
+      }
+      if (result instanceof Response) return done(result)
+      return result.then(done, (error) => done(failed(request, start, error)))
+    }
   // The probes of load balancers and orchestrators are answered from Bun's router too: they come
   // often, and what they answer is the same there as through the app (operations.ts).
   const operations: Record<string, NativeHandler> = {
-    '/health': async (_request, _server, headers) => health(headers),
-    '/ready': async (_request, _server, headers) => readiness(deps.database, log, headers),
+    '/health': (_request, _server, headers) => health(headers),
+    '/ready': (_request, _server, headers) => readiness(deps.database, log, headers),
   }
   const nativeRoutes = Object.fromEntries(
     Object.entries({ ...operations, ...deps.nativeRoutes }).map(([pattern, handler]) => [pattern, { GET: native(pattern, handler) }]),

@@ -35,6 +35,10 @@ const INFO = 30
 /** Past this many characters pending, they are written at once rather than at the end of the turn. */
 const FLUSH_AT = 64 * 1024
 
+/** What each access log has pending, written as the process exits (one listener for them all). */
+const flushes = new Set<() => void>()
+let flushOnExit = false
+
 /** The access log the settings ask for, or undefined when they turn it off. */
 export function createAccessLog(settings: Config['logging'], destination?: DestinationStream): AccessLog | undefined {
   const levelShown = ['trace', 'debug', 'info'].includes(settings.level)
@@ -53,7 +57,13 @@ export function createAccessLog(settings: Config['logging'], destination?: Desti
     pending = ''
     out.write(text)
   }
-  process.once('exit', flush)
+  flushes.add(flush)
+  if (!flushOnExit) {
+    flushOnExit = true
+    process.once('exit', () => {
+      for (const pendingLines of flushes) pendingLines()
+    })
+  }
 
   return {
     wants(status) {

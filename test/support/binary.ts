@@ -25,6 +25,8 @@ const SETUP_LINK = /https?:\/\/\S+\/setup\?token=[A-Za-z0-9_-]+/
 export interface Served {
   url: string
   stderr: () => string
+  /** What it wrote on stdout so far: its log. */
+  stdout: () => string
   /** The admin key a first start prints on stderr (a separate pipe: it may arrive after the URL). */
   bootstrapKey: () => Promise<string>
   /** The one-time setup link a first start prints on stderr. */
@@ -69,6 +71,7 @@ export function serve(config: string, env: Record<string, string | undefined> = 
         resolvePromise({
           url: JSON.parse(line).url,
           stderr,
+          stdout: () => out,
           bootstrapKey: awaitOutput(stderr, BOOTSTRAP_KEY, 'bootstrap key'),
           setupLink: awaitOutput(stderr, SETUP_LINK, 'setup link'),
           proc,
