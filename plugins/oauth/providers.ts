@@ -23,10 +23,13 @@ export interface ProviderSettings {
   scopes?: string[]
 }
 
-const KNOWN_ISSUERS: Record<string, (s: ProviderSettings) => string> = {
-  google: () => 'https://accounts.google.com',
-  microsoft: (s) => `https://login.microsoftonline.com/${s.tenant ?? 'common'}/v2.0`,
-  linkedin: () => 'https://www.linkedin.com/oauth',
+/** The named OIDC providers: their issuer, and where they depart from OpenID Connect Core. */
+const KNOWN_PROVIDERS: Record<string, { issuer: (s: ProviderSettings) => string; omitsNonce?: true }> = {
+  google: { issuer: () => 'https://accounts.google.com' },
+  microsoft: { issuer: (s) => `https://login.microsoftonline.com/${s.tenant ?? 'common'}/v2.0` },
+  // LinkedIn's ID tokens carry no nonce, whatever the request sent; the state cookie and the exact
+  // redirect URI still bind the round trip to the browser that started it.
+  linkedin: { issuer: () => 'https://www.linkedin.com/oauth', omitsNonce: true },
 }
 
 interface Discovery {
@@ -60,6 +63,8 @@ export function createProvider(name: string, settings: ProviderSettings, redirec
 export class OidcProvider implements SignInProvider {
   #discovery?: Promise<Discovery>
   #keys?: ReturnType<typeof createRemoteJWKSet>
+  /** The provider never echoes the nonce (LinkedIn): an ID token without one is taken; a wrong one never is. */
+  readonly #omitsNonce: boolean
   readonly issuer: string
 
   constructor(
@@ -67,9 +72,10 @@ export class OidcProvider implements SignInProvider {
     private readonly settings: ProviderSettings,
     private readonly redirectUri: (provider: string, request: Request) => string,
   ) {
-    const known = KNOWN_ISSUERS[name]
+    const known = KNOWN_PROVIDERS[name]
     if (!known && !settings.issuer) throw new Error(`provider ${name}: give issuer (or use google, microsoft or linkedin)`)
-    this.issuer = (settings.issuer ?? known!(settings)).replace(/\/$/, '')
+    this.issuer = (settings.issuer ?? known!.issuer(settings)).replace(/\/$/, '')
+    this.#omitsNonce = known?.omitsNonce === true
   }
 
   #discover(): Promise<Discovery> {
@@ -140,7 +146,8 @@ export class OidcProvider implements SignInProvider {
       audience: this.settings.client_id,
       algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'],
     })
-    if (payload.nonce !== nonce) throw new Error('the ID token answers another sign-in (nonce)')
+    const nonceAbsentAsKnown = this.#omitsNonce && payload.nonce === undefined
+    if (payload.nonce !== nonce && !nonceAbsentAsKnown) throw new Error('the ID token answers another sign-in (nonce)')
     const claims = claimsOf(payload)
     if (claims.email || !discovery.userinfo_endpoint) return claims
     // Conformant issuers put email in userinfo rather than the ID token of a code flow.

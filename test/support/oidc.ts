@@ -27,6 +27,8 @@ export interface OidcOptions {
    * discovery document too). LinkedIn's takes the secret in the body only: `client_secret_post`.
    */
   clientAuthMethod?: 'client_secret_basic' | 'client_secret_post'
+  /** Ignore the nonce of the authorization request, so the ID token carries none (LinkedIn's does not). */
+  ignoresNonce?: boolean
 }
 
 export async function startOidcProvider(
@@ -66,6 +68,11 @@ export async function startOidcProvider(
     if (clientAuthMethod === 'client_secret_post' && req.method === 'POST' && req.url === '/token' && req.headers.authorization) {
       res.writeHead(401, { 'content-type': 'application/json' })
       return res.end(JSON.stringify({ error: 'invalid_client', error_description: 'client_secret_post only' }))
+    }
+    if (options.ignoresNonce && req.url?.startsWith('/auth?')) {
+      const url = new URL(req.url, issuer)
+      url.searchParams.delete('nonce')
+      req.url = url.pathname + url.search
     }
     if (!req.url?.startsWith('/interaction/')) return handle(req, res)
     const details = await provider.interactionDetails(req, res)
