@@ -140,11 +140,13 @@ const jwt: PluginDefinition = {
       api
         .post(
           '/auth/token',
-          async ({ body, request, tenant, ip, set, withTenant }) => {
+          async ({ body, request, tenant, ip, set }) => {
             host.identity.assertSameOrigin(request)
             const user = await host.identity.signInWithPassword({ tenant, email: body.email, password: body.password, ip, method: 'jwt' })
-            const refresh = await withTenant((scope) => startFamily(scope, user.userId, refreshLifetimeMs))
-            return answer(user.userId, tenant.id, refresh, baseOf(request), set)
+            // Through the host, as every token sign-in: signing in also accepts a partner's invitation.
+            const issued = await host.identity.issueTokens({ tenant, userId: user.userId, apiBase: baseOf(request) })
+            set.headers['set-cookie'] = issued.setCookie
+            return { tokens: issued.tokens }
           },
           {
             body: host.t.Object(

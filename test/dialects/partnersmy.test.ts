@@ -12,8 +12,8 @@
  *   account by its (verified) email, and unlinking while a password or another provider remains.
  *
  * The providers are oidc-provider instances on loopback, named google and linkedin, their issuers
- * set in the config; the LinkedIn one takes the client secret in the request body only, as
- * LinkedIn's token endpoint does.
+ * set in the config; the LinkedIn one behaves as LinkedIn does: its token endpoint takes the client
+ * secret in the request body only, it has no PKCE, and its ID tokens carry no nonce.
  */
 import { createHash } from 'node:crypto'
 import { jwtVerify } from 'jose'
@@ -56,7 +56,7 @@ describe.each(DIALECTS)('PartnersMy’s auth dialect on %s', (dialect) => {
         'grace-li': { email: 'grace@partnersmy.example', email_verified: true },
         'linda-li': { email: 'linda@partnersmy.example', email_verified: true },
       },
-      { clientAuthMethod: 'client_secret_post' },
+      { clientAuthMethod: 'client_secret_post', ignoresNonce: true, refusesPkce: true },
     )
     server = await startTestServer(dialect, {
       server: { host: '127.0.0.1', port, public_url: publicUrl },
@@ -243,7 +243,7 @@ describe.each(DIALECTS)('PartnersMy’s auth dialect on %s', (dialect) => {
       expect(walk.last.status).toBe(403)
     })
 
-    it('signs a new person up with LinkedIn (its token endpoint takes the secret in the body)', async () => {
+    it('signs a new person up with LinkedIn (the secret in the token request’s body, no PKCE, no nonce in its ID token)', async () => {
       const { refresh, landed, walk } = await social(linkedin, 'linkedin', 'linda-li')
       expect(landed, `stopped at ${walk.at} with ${walk.last.status}: ${await walk.last.text()}`).toBe(true)
       const me = await call('GET', '/me', { headers: bearer(await jwtFrom(refresh!)) })

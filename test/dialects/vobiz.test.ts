@@ -130,8 +130,11 @@ describe.each(DIALECTS)('Vobiz’s X-Auth dialect on %s', (dialect) => {
   })
 
   it('exchanges the pair plus email and password at POST /login for a temporary JWT', async () => {
+    expect((await admin('GET', `/partners/${partnerId}`)).activatedAt).toBeNull()
     const login = await call(pairs.partner!, 'POST', '/login', { email: 'partner@example.com', password: PASSWORD })
     expect(login.status).toBe(200)
+    // Signing in, whichever way, is the partner taking up its access.
+    expect((await admin('GET', `/partners/${partnerId}`)).activatedAt).toEqual(expect.any(String))
     expect(login.body).toEqual({ tokens: { access_token: expect.any(String), token_type: 'Bearer', expires_in: expect.any(Number) } })
     const { exp, iat } = decodeJwt(login.body.tokens.access_token)
     expect(exp! - iat!).toBe(login.body.tokens.expires_in) // it expires after the period it says

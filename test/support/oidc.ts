@@ -27,6 +27,13 @@ export interface OidcOptions {
    * discovery document too). LinkedIn's takes the secret in the body only: `client_secret_post`.
    */
   clientAuthMethod?: 'client_secret_basic' | 'client_secret_post'
+  /** Ignore the nonce of the authorization request, so the ID token carries none (LinkedIn's does not). */
+  ignoresNonce?: boolean
+  /**
+   * No PKCE, as LinkedIn's web apps: the code challenge of the authorization request is dropped, so a
+   * token request carrying a code_verifier fails (LinkedIn answers it 401 invalid_client).
+   */
+  refusesPkce?: boolean
 }
 
 export async function startOidcProvider(
@@ -52,7 +59,7 @@ export async function startOidcProvider(
       },
     ],
     clientAuthMethods: [clientAuthMethod],
-    pkce: { required: () => true },
+    pkce: { required: () => !options.refusesPkce },
     features: { devInteractions: { enabled: false } },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     claims: { openid: ['sub'], email: ['email', 'email_verified'] },
@@ -66,6 +73,12 @@ export async function startOidcProvider(
     if (clientAuthMethod === 'client_secret_post' && req.method === 'POST' && req.url === '/token' && req.headers.authorization) {
       res.writeHead(401, { 'content-type': 'application/json' })
       return res.end(JSON.stringify({ error: 'invalid_client', error_description: 'client_secret_post only' }))
+    }
+    if ((options.ignoresNonce || options.refusesPkce) && req.url?.startsWith('/auth?')) {
+      const url = new URL(req.url, issuer)
+      if (options.ignoresNonce) url.searchParams.delete('nonce')
+      if (options.refusesPkce) for (const name of ['code_challenge', 'code_challenge_method']) url.searchParams.delete(name)
+      req.url = url.pathname + url.search
     }
     if (!req.url?.startsWith('/interaction/')) return handle(req, res)
     const details = await provider.interactionDetails(req, res)
