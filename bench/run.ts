@@ -8,7 +8,8 @@
  *   - cold start: spawn → first 200 from /ready (median of 7); partnerd on a new SQLite database
  *     (migrations, first tenant, admin key) and on an existing one
  *   - idle RSS one second after ready
- *   - GET /health throughput and p99 under wrk (Debian's `wrk`) on loopback, bounded in time
+ *   - GET /health throughput and p99 under wrk (Debian's `wrk`) on loopback, bounded in time, and its throughput with
+ *     the access log on (the default logging)
  * Authentication, against the same route served without a guard (bench/plugins/same-route.ts):
  *   - requests/s of the guarded route with an API key, and with a session cookie
  * The partner program (bench/tracking.ts): the click router, event ingestion, reads at scale.
@@ -43,12 +44,15 @@ const BASELINE = join(WORK, 'baseline')
 const STORED_BASELINE = join(WORK, 'baseline-stored')
 const RUNS = 7
 
-/** partnerd's config for a database folder; the port comes from $PORT (config.example.yaml does the same). */
-function freshConfig(dbDir: string, extra = ''): string {
+/**
+ * partnerd's config for a database folder; the port comes from $PORT (config.example.yaml does the
+ * same). Logged at warn, so without the access log, unless `level` says otherwise.
+ */
+function freshConfig(dbDir: string, extra = '', level = 'warn'): string {
   const file = join(dbDir, 'partnerd.yaml')
   writeFileSync(
     file,
-    `server:\n  host: 127.0.0.1\n  port: \${PORT:-0}\ndatabase:\n  sqlite:\n    path: ${join(dbDir, 'partnerd.db')}\nlogging:\n  level: warn\n${extra}`,
+    `server:\n  host: 127.0.0.1\n  port: \${PORT:-0}\ndatabase:\n  sqlite:\n    path: ${join(dbDir, 'partnerd.db')}\nlogging:\n  level: ${level}\n${extra}`,
   )
   return file
 }
@@ -130,6 +134,11 @@ async function foundation() {
   const partnerdLoad = load(`${p.url}/health`)
   const baselineLoad = load(`${b.url}/health`)
   await Promise.all([stop(p.proc), stop(b.proc)])
+  // The same with the default logging: an access-log line per request (to /dev/null: what a line
+  // costs partnerd, not what a terminal or a pipe's reader costs).
+  const logged = await startTimed(PARTNERD, ['serve', '--config', freshConfig(mkdtempSync(join(WORK, 'logged-')), '', 'info')])
+  const loggedLoad = load(`${logged.url}/health`)
+  await stop(logged.proc)
 
   // Authentication: the same handler open and guarded, with a key and with a session cookie.
   const authDir = mkdtempSync(join(WORK, 'auth-'))
@@ -177,6 +186,12 @@ async function foundation() {
       partnerdLoad.rps.toFixed(0),
       baselineLoad.rps.toFixed(0),
       (partnerdLoad.rps / baselineLoad.rps).toFixed(2),
+    ],
+    [
+      'GET /health requests/s, access log on (level info)',
+      loggedLoad.rps.toFixed(0),
+      baselineLoad.rps.toFixed(0),
+      (loggedLoad.rps / baselineLoad.rps).toFixed(2),
     ],
     [
       'GET /health p99 latency (ms; indicative, wrk shares the cores)',

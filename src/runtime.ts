@@ -8,6 +8,7 @@ import type { BuiltinPlugin } from '../plugins/index.ts'
 import { trackingFacet } from './attribution/facet.ts'
 import { parseAdminKeys } from './auth/admin-keys.ts'
 import { type IdentityFacet, identityFacet } from './auth/identity-facet.ts'
+import { TokenIssuers } from './auth/tokens.ts'
 import { type LoadedConfig, resolveConfigPath } from './config/load.ts'
 import type { Config } from './config/schema.ts'
 import { createDatabase, type Database } from './db/database.ts'
@@ -16,6 +17,7 @@ import { assertSchemaCurrent, coreMigrationSet, grantServingRole, type Migration
 import { tenantRunner, type WithTenant } from './db/with-tenant.ts'
 import { DomainEventBus } from './domain-events/bus.ts'
 import { StartupError } from './errors.ts'
+import { type AccessLog, createAccessLog } from './log/access-log.ts'
 import { createLogger, type Logger } from './log/logger.ts'
 import { createMailer, type Mailer } from './mail/mailer.ts'
 import { type LoadedPlugins, loadPlugins } from './plugins/loader.ts'
@@ -30,6 +32,8 @@ export interface Runtime {
   loaded: LoadedConfig
   config: Config
   log: Logger
+  /** The access log a server writes, unless logging.access turns it off (log/access-log.ts). */
+  accessLog: AccessLog | undefined
   adminKeys: string[]
   database: Database
   /** Seals and opens the stored secrets (secrets.key, or the SQLite key file). */
@@ -56,6 +60,8 @@ export interface RuntimeOptions {
    */
   inspectOnly?: boolean
   log?: Logger
+  /** Tests read the access log's lines. */
+  accessLog?: AccessLog
   /** Tests inject a registry of built-in plugins. */
   pluginRegistry?: Record<string, BuiltinPlugin>
 }
@@ -83,8 +89,9 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       onConflict: (err, retry) =>
         log.info({ code: (err as { code?: string }).code, retry }, 'a transaction lost to a concurrent one and runs again'),
     })
+    const tokens = new TokenIssuers()
+    const identity = identityFacet(config, database, withTenant, tokens)
     const programTerms = new ProgramTermsCache(bus)
-    const identity = identityFacet(config, database, withTenant)
     const mail = createMailer(config.mail, (path) => resolveConfigPath(loaded, path))
     const plugins = await loadPlugins(config.plugins, {
       mode: config.mode,
@@ -94,6 +101,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       bus,
       withTenant,
       identity,
+      tokens,
       mail,
       tracking: trackingFacet(withTenant, programTerms),
       program: programFacet(withTenant, config.webhooks.allow_hosts),
@@ -118,6 +126,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       loaded,
       config,
       log,
+      accessLog: options.accessLog ?? createAccessLog(config.logging),
       adminKeys,
       database,
       secrets,

@@ -80,6 +80,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
   const app = createApp({
     config,
     log: runtime.log,
+    accessLog: runtime.accessLog,
     database: runtime.database,
     withTenant: runtime.withTenant,
     resolveTenant,

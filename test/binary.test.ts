@@ -96,6 +96,21 @@ describe('dist/partnerd', () => {
     expect(await purgeHoles(kept, 1)).toEqual(['1'])
   })
 
+  it('is one file in dist/, with its source maps inside it: stack traces name the source files', async () => {
+    expect(readdirSync(join(ROOT, 'dist'))).toEqual(['partnerd'])
+    const dir = tempDir()
+    // The plugin's setup is called by the core's loader: the captured stack passes through it.
+    const plugin = pluginFile(
+      dir,
+      'where',
+      "const stack = new Error('here').stack; host.routes((api) => api.get('/where', () => ({ stack })))",
+    )
+    const served = await serve(writeConfig(sqliteConfig(dir, { plugins: [{ path: plugin }] })))
+    const { stack } = (await (await fetch(`${served.url}/api/where`)).json()) as { stack: string }
+    expect(stack).toContain('src/plugins/loader.ts:')
+    expect(stack).not.toContain('$bunfs')
+  })
+
   it('loads the example plugin from disk: its config, its table (kept across restarts), its route and errors', async () => {
     const dir = tempDir()
     const config = writeConfig(sqliteConfig(dir, { plugins: [{ path: HELLO, config: { greeting: 'Howdy' } }] }))
@@ -354,6 +369,16 @@ describe('dist/partnerd', () => {
     ).not.toBeNull()
     const tenants = run(['tenant', 'list', '--config', config])
     expect(tenants.stdout).toMatch(/^default\tten_/m)
+    // A tenant's default currency: what its programs are in unless they say otherwise.
+    expect(help.stdout).toContain('--currency')
+    const shop = run(['tenant', 'create', 'shop', '--currency', 'EUR', '--json', '--config', config])
+    expect(shop.code, shop.stderr).toBe(0)
+    expect(JSON.parse(shop.stdout)).toMatchObject({ slug: 'shop', defaultCurrency: 'EUR' })
+    expect(JSON.parse(run(['tenant', 'create', 'plain', '--json', '--config', config]).stdout)).toMatchObject({ defaultCurrency: 'USD' })
+    const bad = run(['tenant', 'create', 'odd', '--currency', 'XYZ', '--config', config])
+    expect(bad.code).toBe(1)
+    expect(bad.stderr.trim()).toBe('partnerd: unknown_currency: XYZ is not an ISO 4217 currency partnerd can pay in')
+    expect(run(['tenant', 'list', '--config', config]).stdout).not.toMatch(/^odd\t/m)
     expect(run(['frobnicate']).code).toBe(2)
   })
 

@@ -4,7 +4,7 @@
  */
 import client from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import { createMetrics, DURATION_BUCKETS, HELP } from '../src/http/metrics.ts'
+import { CONTENT_TYPE, createMetrics, DURATION_BUCKETS, HELP } from '../src/http/metrics.ts'
 
 const OBSERVATIONS: [string, string, number, number][] = [
   ['GET', '/health', 200, 0.0004],
@@ -52,5 +52,12 @@ describe('request metrics', () => {
     const [mine, theirs] = await Promise.all([ours(), reference()])
     expect(mine).toBe(theirs)
     expect(mine).toContain('partnerd_http_request_duration_seconds_bucket{le="+Inf",method="POST",route="/api/partners"} 2')
+  })
+
+  it('are served with prom-client’s content type, and its process metrics from the first scrape', async () => {
+    expect(CONTENT_TYPE).toBe(client.Registry.PROMETHEUS_CONTENT_TYPE)
+    const text = await createMetrics().render()
+    expect(text).toContain('partnerd_process_resident_memory_bytes')
+    expect(text).toContain('partnerd_nodejs_eventloop_lag_seconds')
   })
 })

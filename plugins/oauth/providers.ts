@@ -3,8 +3,12 @@
  * OpenID Connect providers (Google, Microsoft, LinkedIn, and any issuer named by its `issuer` URL for
  * SSO) give endpoints and keys by discovery and a signed ID token, verified with jose. GitHub is plain
  * OAuth 2.0: who the person is, and whether their email is verified, come from its REST API.
+ *
+ * The client proves itself at the token endpoint the way the provider's discovery says: HTTP Basic
+ * (the default, RFC 8414), or the secret in the form body where that is all it offers (LinkedIn's
+ * `client_secret_post`).
  */
-import { CodeChallengeMethod, OAuth2Client } from 'arctic'
+import { CodeChallengeMethod, OAuth2Client, OAuth2Tokens } from 'arctic'
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose'
 
 export interface ProviderSettings {
@@ -31,6 +35,7 @@ interface Discovery {
   token_endpoint: string
   jwks_uri: string
   userinfo_endpoint?: string
+  token_endpoint_auth_methods_supported?: string[]
 }
 
 export interface Claims {
@@ -101,10 +106,34 @@ export class OidcProvider implements SignInProvider {
     return url
   }
 
+  /** The code for tokens, the client authenticated as the provider accepts it. */
+  async #exchange(request: Request, discovery: Discovery, code: string, codeVerifier: string): Promise<OAuth2Tokens> {
+    const methods = discovery.token_endpoint_auth_methods_supported
+    // Absent, the methods are client_secret_basic alone (RFC 8414 §2), which arctic's client sends.
+    if (!methods || methods.includes('client_secret_basic') || !methods.includes('client_secret_post')) {
+      return this.#client(request).validateAuthorizationCode(discovery.token_endpoint, code, codeVerifier)
+    }
+    const res = await fetch(discovery.token_endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: this.redirectUri(this.name, request),
+        code_verifier: codeVerifier,
+        client_id: this.settings.client_id,
+        client_secret: this.settings.client_secret,
+      }),
+      signal: AbortSignal.timeout(5000),
+    })
+    if (!res.ok) throw new Error(`the token endpoint answered ${res.status}`)
+    return new OAuth2Tokens((await res.json()) as object)
+  }
+
   /** Exchanges the code (with its PKCE verifier) and returns the verified ID token's claims. */
   async finish(request: Request, code: string, codeVerifier: string, nonce: string): Promise<Claims> {
     const discovery = await this.#discover()
-    const tokens = await this.#client(request).validateAuthorizationCode(discovery.token_endpoint, code, codeVerifier)
+    const tokens = await this.#exchange(request, discovery, code, codeVerifier)
     this.#keys ??= createRemoteJWKSet(new URL(discovery.jwks_uri))
     const { payload } = await jwtVerify(tokens.idToken(), this.#keys, {
       issuer: this.name === 'microsoft' ? undefined : discovery.issuer,

@@ -33,24 +33,32 @@ import { afterCommit } from '../db/transaction-context.ts'
 
 /** How long a credential check's reads answer without reading again: the longest a change made elsewhere goes unseen. */
 export const CREDENTIAL_CACHE_MS = 5_000
-type Kind = 'keys' | 'sessions' | 'members'
+type Kind = 'keys' | 'sessions' | 'members' | 'organizations'
 
-/** Which kinds a write to each table makes stale; columns whose change forgets nothing. */
-const STALE_BY_TABLE: Record<string, { kinds: Kind[]; harmless?: string[] }> = {
+/**
+ * Which kinds a write to each table makes stale; columns whose change forgets nothing; the kinds a
+ * new row makes stale too (a list it joins).
+ */
+const STALE_BY_TABLE: Record<string, { kinds: Kind[]; harmless?: string[]; inserted?: Kind[] }> = {
   api_keys: { kinds: ['keys'], harmless: ['last_used_at'] },
   sessions: { kinds: ['sessions'], harmless: ['last_seen_at', 'idle_expires_at'] },
   // A disabled account's sessions end; its email or name is not what a check reads, but is rarely written.
   users: { kinds: ['sessions'] },
-  memberships: { kinds: ['members'] },
+  memberships: { kinds: ['members', 'organizations'], inserted: ['organizations'] },
   // A partner's standing decides whether its portal users get in.
   partners: { kinds: ['members'] },
   // An import or a tenant's removal replaces everything.
-  tenants: { kinds: ['keys', 'sessions', 'members'] },
+  tenants: { kinds: ['keys', 'sessions', 'members', 'organizations'] },
 }
 const RAW_WRITE = /\b(?:update|delete\s+from)\s+"?(\w+)"?/gi
 
 /** A session's row with its user's standing, as a check reads it. */
 export type SessionRow = Selectable<DB['sessions']> & { disabled_at: string | null }
+/** An organization a person belongs to, as the switcher links it. */
+export interface Organization {
+  slug: string
+  name: string
+}
 /** A member's role in a tenant, and whether their partner (a portal user's) is active. */
 export interface MemberStanding {
   role: string
@@ -65,6 +73,8 @@ export class CredentialCache {
   readonly sessions = new Remembered<SessionRow>(CREDENTIAL_CACHE_MS)
   /** By `<tenant id>:<user id>`. */
   readonly members = new Remembered<MemberStanding>(CREDENTIAL_CACHE_MS)
+  /** The organizations a person is a member of (users/organizations.ts), by user id. */
+  readonly organizations = new Remembered<Organization[]>(CREDENTIAL_CACHE_MS)
   readonly #pending = new WeakMap<object, Kind[]>()
 
   forget(kinds: Iterable<Kind>): void {
@@ -103,9 +113,11 @@ function staleKinds(node: RootOperationNode): Kind[] {
     }
     case 'DeleteQueryNode':
       return (any.from?.froms ?? []).flatMap((t: any) => STALE_BY_TABLE[tableName(t)]?.kinds ?? [])
-    case 'InsertQueryNode':
-      // A new row makes nothing stale (only rows found are remembered), unless it replaces one.
-      return any.onConflict ? (STALE_BY_TABLE[tableName(any.into)]?.kinds ?? []) : []
+    case 'InsertQueryNode': {
+      // A new row makes nothing stale (only rows found are remembered), unless it replaces one or joins a list.
+      const rule = STALE_BY_TABLE[tableName(any.into)]
+      return any.onConflict ? (rule?.kinds ?? []) : (rule?.inserted ?? [])
+    }
     case 'RawNode': {
       // sql`…` statements: their text says which table they write, not which columns.
       const text: string = (any.sqlFragments ?? []).join(' ')

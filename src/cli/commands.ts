@@ -29,6 +29,8 @@ export interface CommandOptions {
   json: boolean
   tenant?: string
   name?: string
+  /** tenant create: the tenant's default currency (ISO 4217). */
+  currency?: string
   scopes?: string
   expiresAt?: string
   email?: string
@@ -66,7 +68,7 @@ export async function tenantCommand(loaded: LoadedConfig, action: string | undef
     if (action === 'create') {
       const slug = args[0]
       if (!slug) throw new StartupError('tenant create: give the slug, e.g. `partnerd tenant create acme --name "Acme Inc"`')
-      const tenant = await createTenant(rt.database.db, rt.bus, rt.secrets, { slug, name: opts.name })
+      const tenant = await createTenant(rt.database.db, rt.bus, rt.secrets, { slug, name: opts.name, defaultCurrency: opts.currency })
       const link = await newSetupLink(rt, tenant)
       if (opts.json) print(JSON.stringify({ ...tenant, setupLink: link }))
       else {
@@ -81,7 +83,7 @@ export async function tenantCommand(loaded: LoadedConfig, action: string | undef
       else for (const t of all) print(`${t.slug}\t${t.id}\t${t.name}\t${t.createdAt}`)
       return
     }
-    throw new StartupError('tenant: use `tenant create <slug> [--name NAME]` or `tenant list`')
+    throw new StartupError('tenant: use `tenant create <slug> [--name NAME] [--currency EUR]` or `tenant list`')
   })
 }
 
@@ -257,13 +259,18 @@ export async function importCommand(
  * secrets.previous_keys can be dropped. All or nothing, in one transaction. `secrets generate-key`
  * prints a new key for secrets.key.
  */
-export async function secretsCommand(loaded: () => LoadedConfig, action: string | undefined, opts: CommandOptions, print: Print) {
+export async function secretsCommand(
+  loaded: () => LoadedConfig | Promise<LoadedConfig>,
+  action: string | undefined,
+  opts: CommandOptions,
+  print: Print,
+) {
   if (action === 'generate-key') {
     print(generateKey())
     return
   }
   if (action !== 'rotate') throw new StartupError('secrets: use `secrets rotate` or `secrets generate-key`')
-  await withRuntime(loaded(), false, async (rt) => {
+  await withRuntime(await loaded(), false, async (rt) => {
     const current = rt.secrets.current
     const report = await resealStoredSecrets(rt.database, rt.secrets, (value) => Keyring.kidOf(value) !== current.kid)
     if (opts.json) return print(JSON.stringify(report))

@@ -3,24 +3,15 @@
  * operators. Every failure prints one line naming its cause and exits non-zero.
  */
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../config/load.ts'
+import type { LoadedConfig } from '../config/load.ts'
 import { AppError, StartupError } from '../errors.ts'
-import { openRuntime } from '../runtime.ts'
-import { startServer } from '../server.ts'
 import { VERSION } from '../version.ts'
-import {
-  backupCommand,
-  checkLocalHealth,
-  exportCommand,
-  importCommand,
-  keyCommand,
-  migrateCommand,
-  restoreCommand,
-  secretsCommand,
-  setupLinkCommand,
-  tenantCommand,
-  userCommand,
-} from './commands.ts'
+
+// Each command's code is imported when that command runs, not before: the binary is built with code
+// splitting, so `--version` reads almost nothing and `serve` never reads the operator commands (nor
+// they the HTTP server). Module evaluation is most of a start.
+const commands = () => import('./commands.ts')
+const readConfig = async (path: string | undefined): Promise<LoadedConfig> => (await import('../config/load.ts')).loadConfig(path)
 
 const USAGE = `partnerd ${VERSION}: a self-hostable partner program server
 
@@ -29,7 +20,9 @@ Usage: partnerd [command] [--config FILE]
 Commands:
   serve                              run the server (default)
   migrate                            apply pending database migrations
-  tenant create <slug> [--name N]    create a tenant (multi mode: its API is /api/t/<slug>)
+  tenant create <slug> [--name N] [--currency C]
+                                     create a tenant (multi mode: its API is /api/t/<slug>);
+                                     --currency: its default currency, ISO 4217 (default USD)
   tenant list                        list tenants
   key create --name N [--scopes a,b] [--expires-at ISO] [--tenant SLUG]
                                      mint an API key (printed once; scopes default to *, admin)
@@ -71,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       tenant: { type: 'string' },
       name: { type: 'string' },
+      currency: { type: 'string' },
       scopes: { type: 'string' },
       'expires-at': { type: 'string' },
       email: { type: 'string' },
@@ -92,6 +86,7 @@ async function main(argv: string[]): Promise<number> {
     json: Boolean(values.json),
     tenant: values.tenant,
     name: values.name,
+    currency: values.currency,
     scopes: values.scopes,
     expiresAt: values['expires-at'],
     email: values.email,
@@ -100,80 +95,45 @@ async function main(argv: string[]): Promise<number> {
   }
 
   switch (command) {
-    case 'serve': {
-      const loaded = loadConfig(values.config)
-      const runtime = await openRuntime(loaded, { migrate: loaded.config.database.auto_migrate })
-      const server = await startServer(runtime)
-      if (server.bootstrapKey) announceBootstrapKey(server.bootstrapKey)
-      if (server.setupLink) announceSetupLink(server.setupLink)
-      const shutdown = async (signal: string) => {
-        runtime.log.info({ signal }, 'shutting down')
-        await server.stop()
-        await runtime.close()
-        process.exit(0)
-      }
-      process.once('SIGINT', () => void shutdown('SIGINT'))
-      process.once('SIGTERM', () => void shutdown('SIGTERM'))
+    case 'serve':
+      await (await import('./serve.ts')).serveCommand(await readConfig(values.config))
       return -1 // keep running
-    }
     case 'health':
-      return (await checkLocalHealth(loadConfig(values.config), print)) ? 0 : 1
+      return (await (await commands()).checkLocalHealth(await readConfig(values.config), print)) ? 0 : 1
     case 'migrate':
-      await migrateCommand(loadConfig(values.config), print)
+      await (await commands()).migrateCommand(await readConfig(values.config), print)
       return 0
     case 'tenant':
-      await tenantCommand(loadConfig(values.config), action, rest, options, print)
+      await (await commands()).tenantCommand(await readConfig(values.config), action, rest, options, print)
       return 0
     case 'setup-link':
-      await setupLinkCommand(loadConfig(values.config), options, print)
+      await (await commands()).setupLinkCommand(await readConfig(values.config), options, print)
       return 0
     case 'user':
-      await userCommand(loadConfig(values.config), action, options, print, () => Bun.stdin.text())
+      await (await commands()).userCommand(await readConfig(values.config), action, options, print, () => Bun.stdin.text())
       return 0
     case 'key':
-      await keyCommand(loadConfig(values.config), action, rest, options, print)
+      await (await commands()).keyCommand(await readConfig(values.config), action, rest, options, print)
       return 0
     case 'export':
-      await exportCommand(loadConfig(values.config), options, (text) => process.stdout.write(text))
+      await (await commands()).exportCommand(await readConfig(values.config), options, (text) => process.stdout.write(text))
       return 0
     case 'import':
-      await importCommand(loadConfig(values.config), options, print, () => Bun.stdin.text())
+      await (await commands()).importCommand(await readConfig(values.config), options, print, () => Bun.stdin.text())
       return 0
     case 'backup':
-      backupCommand(loadConfig(values.config), action, print)
+      ;(await commands()).backupCommand(await readConfig(values.config), action, print)
       return 0
     case 'restore':
-      await restoreCommand(loadConfig(values.config), action, print)
+      await (await commands()).restoreCommand(await readConfig(values.config), action, print)
       return 0
     case 'secrets':
-      await secretsCommand(() => loadConfig(values.config), action, options, print)
+      await (await commands()).secretsCommand(() => readConfig(values.config), action, options, print)
       return 0
     default:
       process.stderr.write(`partnerd: unknown command ${command}\n\n${USAGE}`)
       return 2
   }
-}
-
-function announceBootstrapKey(key: string): void {
-  process.stderr.write(`
-  An admin API key was created for this new database. It is shown only this once:
-
-      ${key}
-
-  Send it as "Authorization: Bearer <key>". Mint more with \`partnerd key create\`.
-
-`)
-}
-
-function announceSetupLink(link: string): void {
-  process.stderr.write(`
-  Open this link to set up the console and become its owner (it works once, for 24 hours):
-
-      ${link}
-
-  Lost it? \`partnerd setup-link\` prints a new one while nobody owns the organization.
-
-`)
 }
 
 /** Runs the command in `argv` and exits with its code; `serve` keeps the process running. */

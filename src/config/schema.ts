@@ -233,6 +233,15 @@ const LoggingSchema = T.Object(
       default: 'json',
       description: 'json: one object per line. pretty: readable lines for a terminal.',
     }),
+    access: T.Union([T.Literal('all'), T.Literal('errors'), T.Literal('none')], {
+      default: 'all',
+      description: 'The access log, a line per request at level info. all; errors: only requests answered 4xx or 5xx; none.',
+    }),
+    access_sample: T.Integer({
+      minimum: 1,
+      default: 1,
+      description: 'Of the requests answered below 400, log one in this many (1: each). Errors are always logged.',
+    }),
   },
   section,
 )

@@ -3,22 +3,22 @@
  * request; health, readiness, metrics, the OpenAPI document and its reference page; the tenant API
  * with the core's and the plugins' routes; and the error mapping, in one place.
  */
-import { openapi } from '@elysiajs/openapi'
 import { type AnyElysia, Elysia } from 'elysia'
 import type { AuthStrategy } from '../auth/principal.ts'
-import { sessionCookie } from '../auth/sessions/cookie.ts'
 import type { Config } from '../config/schema.ts'
 import type { Database } from '../db/database.ts'
 import type { WithTenant } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { newRequestId } from '../ids.ts'
+import type { AccessLog } from '../log/access-log.ts'
 import type { Logger } from '../log/logger.ts'
 import type { TenantResolver } from '../tenants/resolver.ts'
-import { VERSION } from '../version.ts'
 import { clientAddress } from './client-address.ts'
 import { errorMapper } from './errors.ts'
 import { checkInput } from './input-guard.ts'
 import { createMetrics } from './metrics.ts'
+import { OPENAPI_PATH, openApiDocument } from './openapi.ts'
+import { health, readiness } from './operations.ts'
 import { renderReferencePage } from './reference-page.ts'
 import { type OwnedRoutes, registerRoutes } from './route-table.ts'
 import { createTenantApi } from './tenant-api.ts'
@@ -26,6 +26,8 @@ import { createTenantApi } from './tenant-api.ts'
 export interface AppDeps {
   config: Config
   log: Logger
+  /** The access log (log/access-log.ts), unless the config turns it off. */
+  accessLog?: AccessLog
   database: Database
   withTenant: WithTenant
   resolveTenant: TenantResolver
@@ -52,15 +54,13 @@ export type NativeHandler = (request: BunRequest, server: Server, headers: Recor
 type BunRequest = Request & { params: Record<string, string> }
 type Server = { requestIP(r: Request): { address: string } | null }
 
-/** When a request came in, its id, and (once looked up) the client's address, for its metric and log line. */
+/** When a request came in and its id, for its metric and access-log line. */
 interface RequestStart {
   at: number
   id: string
-  ip: string | undefined
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
-const OPENAPI_PATH = '/api/openapi.json'
 const REFERENCE_PATH = '/api/reference'
 
 export function createApp(deps: AppDeps) {
@@ -69,26 +69,31 @@ export function createApp(deps: AppDeps) {
   const started = new WeakMap<Request, RequestStart>()
   const requestIdOf = (r: Request) => started.get(r)?.id
   const mapError = errorMapper(log, requestIdOf)
-  const logRequests = log.isLevelEnabled('info')
+  const { accessLog } = deps
 
   /** The client's X-Request-Id when it is sane, else a new one. */
   const requestIdFor = (request: Request) => {
     const incoming = request.headers.get('x-request-id')
     return incoming && REQUEST_ID.test(incoming) ? incoming : newRequestId()
   }
-  /** Every answered request: a metric, and an access-log line when info is logged. */
-  const answered = (request: Request, pattern: string, status: number, start: RequestStart) => {
+  /** Every answered request: a metric, and an access-log line when the access log wants one. */
+  const answered = (request: Request, server: Server | null, pattern: string, status: number, start: RequestStart) => {
     const seconds = (performance.now() - start.at) / 1000
     metrics.observe(request.method, pattern, status, seconds)
-    if (logRequests) {
-      log.info(
-        { requestId: start.id, method: request.method, route: pattern, status, ms: Math.round(seconds * 10000) / 10, ip: start.ip },
-        'request',
-      )
+    if (accessLog?.wants(status)) {
+      accessLog.write({
+        requestId: start.id,
+        method: request.method,
+        route: pattern,
+        status,
+        ms: Math.round(seconds * 10000) / 10,
+        // Looked up only for a line: the socket lookup is not free (other readers share it, see client-address.ts).
+        ip: clientAddress(request, server, config.server.trust_proxy),
+      })
     }
   }
   const native = (pattern: string, handler: NativeHandler) => async (request: BunRequest, server: Server) => {
-    const start: RequestStart = { at: performance.now(), id: requestIdFor(request), ip: undefined }
+    const start: RequestStart = { at: performance.now(), id: requestIdFor(request) }
     let response: Response
     try {
       response = await handler(request, server, { 'x-request-id': start.id })
@@ -98,12 +103,17 @@ export function createApp(deps: AppDeps) {
       const body = mapError({ code: 'UNKNOWN', error, set, request })
       response = Response.json(body, { status: Number(set.status), headers: set.headers })
     }
-    if (logRequests) start.ip = clientAddress(request, server, config.server.trust_proxy)
-    answered(request, pattern, response.status, start)
+    answered(request, server, pattern, response.status, start)
     return response
   }
+  // The probes of load balancers and orchestrators are answered from Bun's router too: they come
+  // often, and what they answer is the same there as through the app (operations.ts).
+  const operations: Record<string, NativeHandler> = {
+    '/health': async (_request, _server, headers) => health(headers),
+    '/ready': async (_request, _server, headers) => readiness(deps.database, log, headers),
+  }
   const nativeRoutes = Object.fromEntries(
-    Object.entries(deps.nativeRoutes ?? {}).map(([pattern, handler]) => [pattern, { GET: native(pattern, handler) }]),
+    Object.entries({ ...operations, ...deps.nativeRoutes }).map(([pattern, handler]) => [pattern, { GET: native(pattern, handler) }]),
   )
 
   const api = createTenantApi({
@@ -116,12 +126,15 @@ export function createApp(deps: AppDeps) {
   registerRoutes(api, deps.routes)
 
   let referenceHtml: string | undefined
+  const openApi = openApiDocument(config, ['/api/*', REFERENCE_PATH])
+  // The document describes the app it is served by, which is made below.
+  let self: AnyElysia | undefined
   const tooLarge = () => new AppError(413, 'payload_too_large', `bodies are limited to ${config.server.body_limit_bytes} bytes`)
 
   const app = new Elysia({ normalize: false, serve: { routes: nativeRoutes } })
-    .onRequest(async ({ request, set, server }) => {
+    .onRequest(async ({ request, set }) => {
       const id = requestIdFor(request)
-      started.set(request, { at: performance.now(), id, ip: clientAddress(request, server, config.server.trust_proxy) })
+      started.set(request, { at: performance.now(), id })
       set.headers['x-request-id'] = id
       const declared = request.headers.get('content-length')
       if (declared !== null) {
@@ -134,56 +147,20 @@ export function createApp(deps: AppDeps) {
     // After parsing, before validation and every handler (input-guard.ts).
     .onTransform(({ body, query, params }) => checkInput({ params, query, body }))
     .onError(mapError)
-    .onAfterResponse(({ request, route, set }) => {
+    .onAfterResponse(({ request, route, set, server }) => {
       const start = started.get(request)
       if (!start) return
       const status = typeof set.status === 'number' ? set.status : 200
       // A 404 has no route; label it so, or every scanned path would become a series.
-      answered(request, route && status !== 404 ? route : 'unmatched', status, start)
+      answered(request, server, route && status !== 404 ? route : 'unmatched', status, start)
     })
-    .use(
-      openapi({
-        provider: null,
-        specPath: OPENAPI_PATH,
-        documentation: {
-          info: {
-            title: 'partnerd',
-            version: VERSION,
-            description: `Partner program API. Base URL: ${config.mode === 'single' ? '/api' : '/api/t/{slug}'}. Errors are {error, detail}.`,
-          },
-          components: {
-            securitySchemes: {
-              bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key or admin key as a Bearer token.' },
-              apiKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'The same key in x-api-key.' },
-              sessionCookie: {
-                type: 'apiKey',
-                in: 'cookie',
-                name: sessionCookie(config).name,
-                description: 'A signed-in person’s session; the role in the organization grants the scopes.',
-              },
-            },
-          },
-        },
-        exclude: { paths: ['/api/*', REFERENCE_PATH] },
-      }),
-    )
-    .get('/health', () => ({ status: 'ok', version: VERSION }), {
+    .get(OPENAPI_PATH, () => openApi(self!), { detail: { hide: true } })
+    .get('/health', () => health(), {
       detail: { tags: ['Operations'], summary: 'Liveness: the process answers' },
     })
-    .get(
-      '/ready',
-      async ({ set }) => {
-        try {
-          await deps.database.ping()
-          return { status: 'ready' }
-        } catch (err) {
-          log.warn({ err }, 'readiness check failed')
-          set.status = 503
-          return { error: 'not_ready', detail: 'the database does not answer' }
-        }
-      },
-      { detail: { tags: ['Operations'], summary: 'Readiness: the database answers' } },
-    )
+    .get('/ready', () => readiness(deps.database, log), {
+      detail: { tags: ['Operations'], summary: 'Readiness: the database answers' },
+    })
     .get(
       '/metrics',
       async ({ set }) => {
@@ -194,13 +171,13 @@ export function createApp(deps: AppDeps) {
     )
     .get(REFERENCE_PATH, async ({ set }) => {
       if (!referenceHtml) {
-        const spec = await app.handle(new Request(new URL(OPENAPI_PATH, 'http://localhost')))
-        referenceHtml = renderReferencePage(await spec.json())
+        referenceHtml = renderReferencePage(await openApi(self!))
       }
       set.headers['content-type'] = 'text/html; charset=utf-8'
       return referenceHtml
     })
     .use(api)
+  self = app
   for (const routes of deps.outsideApi ?? []) app.use(routes)
   app.all('/api/*', ({ request }) => {
     const path = new URL(request.url).pathname

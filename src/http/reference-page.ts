@@ -13,7 +13,7 @@ interface Operation {
   responses?: Record<string, { description?: string; content?: Record<string, { schema?: unknown }> }>
 }
 
-interface OpenApiDocument {
+export interface OpenApiDocument {
   info: { title: string; version: string; description?: string }
   paths: Record<string, Record<string, Operation>>
 }

@@ -7,6 +7,8 @@ import type { Config } from '../config/schema.ts'
 
 export type { Logger }
 
+type LogSettings = Pick<Config['logging'], 'level' | 'format'>
+
 const REDACT = [
   'req.headers.authorization',
   'req.headers.cookie',
@@ -17,9 +19,16 @@ const REDACT = [
   '*.secret',
 ]
 
-export function createLogger(settings: Config['logging'], destination?: DestinationStream): Logger {
-  const out = destination ?? (settings.format === 'pretty' ? prettyStream() : pino.destination({ fd: 1, sync: true }))
-  return pino({ level: settings.level, base: undefined, redact: { paths: REDACT, censor: '[redacted]' } }, out)
+export function createLogger(settings: LogSettings, destination?: DestinationStream): Logger {
+  return pino(
+    { level: settings.level, base: undefined, redact: { paths: REDACT, censor: '[redacted]' } },
+    destination ?? logDestination(settings),
+  )
+}
+
+/** Where log lines go: standard output, as they are (json) or made readable (pretty). */
+export function logDestination(settings: LogSettings): DestinationStream {
+  return settings.format === 'pretty' ? prettyStream() : pino.destination({ fd: 1, sync: true })
 }
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' }
@@ -30,15 +39,18 @@ const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INF
  */
 function prettyStream(): DestinationStream {
   return {
-    write(line: string) {
-      const { level, time, msg, ...rest } = JSON.parse(line) as Record<string, unknown>
-      const clock = new Date(time as number).toISOString().slice(11, 19)
-      const fields = Object.entries(rest)
-        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-        .join(' ')
-      process.stdout.write(
-        `${clock} ${String(LEVEL_NAMES[level as number] ?? level).padEnd(5)} ${msg ?? ''}${fields ? ` ${fields}` : ''}\n`,
-      )
+    // One line from pino, or several from the access log (access-log.ts).
+    write(lines: string) {
+      for (const line of lines.split('\n')) if (line) writePretty(line)
     },
   }
+}
+
+function writePretty(line: string): void {
+  const { level, time, msg, ...rest } = JSON.parse(line) as Record<string, unknown>
+  const clock = new Date(time as number).toISOString().slice(11, 19)
+  const fields = Object.entries(rest)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ')
+  process.stdout.write(`${clock} ${String(LEVEL_NAMES[level as number] ?? level).padEnd(5)} ${msg ?? ''}${fields ? ` ${fields}` : ''}\n`)
 }

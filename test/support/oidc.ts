@@ -21,7 +21,21 @@ export interface OidcHarness {
   close(): Promise<void>
 }
 
-export async function startOidcProvider(port: number, redirectUri: string, accounts: Record<string, TestAccount>): Promise<OidcHarness> {
+export interface OidcOptions {
+  /**
+   * How the client proves itself at the token endpoint; the provider offers only this one (in its
+   * discovery document too). LinkedIn's takes the secret in the body only: `client_secret_post`.
+   */
+  clientAuthMethod?: 'client_secret_basic' | 'client_secret_post'
+}
+
+export async function startOidcProvider(
+  port: number,
+  redirectUri: string,
+  accounts: Record<string, TestAccount>,
+  options: OidcOptions = {},
+): Promise<OidcHarness> {
+  const clientAuthMethod = options.clientAuthMethod ?? 'client_secret_basic'
   const issuer = `http://127.0.0.1:${port}`
   let current = Object.keys(accounts)[0]!
   const { privateKey } = await generateKeyPair('RS256', { extractable: true })
@@ -34,8 +48,10 @@ export async function startOidcProvider(port: number, redirectUri: string, accou
         redirect_uris: [redirectUri],
         grant_types: ['authorization_code'],
         response_types: ['code'],
+        token_endpoint_auth_method: clientAuthMethod,
       },
     ],
+    clientAuthMethods: [clientAuthMethod],
     pkce: { required: () => true },
     features: { devInteractions: { enabled: false } },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
@@ -45,6 +61,12 @@ export async function startOidcProvider(port: number, redirectUri: string, accou
   })
   const handle = provider.callback()
   const server: Server = createServer(async (req, res) => {
+    // oidc-provider lets a registered client_secret_post client through with Basic as well; a
+    // provider offering only the body (LinkedIn) refuses the header, and so does this one.
+    if (clientAuthMethod === 'client_secret_post' && req.method === 'POST' && req.url === '/token' && req.headers.authorization) {
+      res.writeHead(401, { 'content-type': 'application/json' })
+      return res.end(JSON.stringify({ error: 'invalid_client', error_description: 'client_secret_post only' }))
+    }
     if (!req.url?.startsWith('/interaction/')) return handle(req, res)
     const details = await provider.interactionDetails(req, res)
     if (details.prompt.name === 'login') {

@@ -1,5 +1,6 @@
 /** A real partnerd listening on a free loopback port, over a fresh database of the given dialect. */
 import type { Dialect } from '../../src/db/database.ts'
+import type { AccessLog } from '../../src/log/access-log.ts'
 import type { Logger } from '../../src/log/logger.ts'
 import { openRuntime, type Runtime } from '../../src/runtime.ts'
 import { startServer } from '../../src/server.ts'
@@ -18,10 +19,10 @@ export interface TestServer {
 export async function startTestServer(
   dialect: Dialect,
   overrides: Record<string, unknown> = {},
-  options: { log?: Logger } = {},
+  options: { log?: Logger; accessLog?: AccessLog } = {},
 ): Promise<TestServer> {
   const loaded = await testConfig(dialect, overrides)
-  const runtime = await openRuntime(loaded, { migrate: true, log: options.log })
+  const runtime = await openRuntime(loaded, { migrate: true, log: options.log, accessLog: options.accessLog })
   const server = await startServer(runtime)
   return {
     url: server.url,
