@@ -16,7 +16,7 @@
  *   - requests/s of the guarded route with an API key, and with a session cookie
  * The partner program (bench/tracking.ts): the click router, event ingestion, reads at scale.
  * The console (bench/console.ts): pages against their JSON calls at scale, and the first page's bytes.
- * Pass --build to rebuild dist/partnerd first; pass `foundation`, `tracking`, `router`, `reads`, `webhooks` or `console` for one section.
+ * Pass --build to rebuild dist/partnerd first; pass `foundation`, `tracking`, `router`, `events`, `reads`, `webhooks` or `console` for one section.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -120,17 +120,18 @@ async function main() {
   const buildScript: string = (await Bun.file(join(ROOT, 'package.json')).json()).scripts.build
   const flags = buildScript.split(/\s+/).filter((word) => word.startsWith('--') && word !== '--outfile')
   sh('bun', ['build', ...flags, join(ROOT, 'bench/baseline-server.ts'), '--outfile', BASELINE])
-  // Sections: `tracking` (the partner program), `router` or `reads` (two parts of it alone) or
+  // Sections: `tracking` (the partner program), `router`, `events` or `reads` (parts of it alone) or
   // `webhooks`, or all by default.
-  const only = ['foundation', 'tracking', 'router', 'reads', 'webhooks', 'console'].find((name) => process.argv.includes(name))
+  const only = ['foundation', 'tracking', 'router', 'events', 'reads', 'webhooks', 'console'].find((name) => process.argv.includes(name))
   if (!only || only === 'foundation') await foundation()
-  if (!only || only === 'tracking' || only === 'router' || only === 'reads') {
-    if (only !== 'reads') sh('bun', ['build', ...flags, join(ROOT, 'bench/baseline-stored-server.ts'), '--outfile', STORED_BASELINE])
+  if (!only || only === 'tracking' || only === 'router' || only === 'events' || only === 'reads') {
+    if (only === 'tracking' || only === 'router' || !only)
+      sh('bun', ['build', ...flags, join(ROOT, 'bench/baseline-stored-server.ts'), '--outfile', STORED_BASELINE])
     await trackingBench({
       work: WORK,
       baseline: BASELINE,
       storedBaseline: STORED_BASELINE,
-      only: only === 'router' || only === 'reads' ? only : undefined,
+      only: only === 'router' || only === 'events' || only === 'reads' ? only : undefined,
     })
   }
   if (!only || only === 'webhooks') {

@@ -463,7 +463,6 @@ async function readsAtScale(dialect: Dialect, work: string, postgres: Postgres):
   ])
 }
 
-/** `only`: the click router alone (`bun run bench -- router`), or the reads at scale alone (`-- reads`). */
 /**
  * The floor under every durable commit: how long this disk takes to make one small write durable
  * (fdatasync of a 4 KiB page, in the folder the databases live in), measured in the same run as the
@@ -492,11 +491,15 @@ function diskSync(work: string): string {
   return `Disk: fdatasync of a 4 KiB write takes ${median(times).toFixed(3)} ms (median), ${p99.toFixed(3)} ms (p99), over ${times.length} syncs.`
 }
 
+/**
+ * `only`: the click router alone (`bun run bench -- router`), event ingestion alone (`-- events`), or
+ * the reads at scale alone (`-- reads`).
+ */
 export async function trackingBench(options: {
   work: string
   baseline: string
   storedBaseline: string
-  only?: 'router' | 'reads'
+  only?: 'router' | 'reads' | 'events'
 }): Promise<void> {
   const postgres = await startPostgres()
   try {
@@ -507,25 +510,26 @@ export async function trackingBench(options: {
       const t = await target(dialect, options.work, postgres)
       try {
         const running = await serveWithLink(t)
-        rows.push(...(await router(t, { bare: options.baseline, stored: options.storedBaseline }, running)))
+        if (options.only !== 'events') rows.push(...(await router(t, { bare: options.baseline, stored: options.storedBaseline }, running)))
         if (options.only === 'router') await stop(running.server.proc)
         else rows.push(await events(t, options.work, running))
       } finally {
         await t.close()
       }
     }
-    if (options.only !== 'router') {
+    if (options.only !== 'router' && options.only !== 'events') {
       for (const dialect of ['sqlite', 'postgres'] as const) rows.push(...(await readsAtScale(dialect, options.work, postgres)))
     }
     console.log()
-    if (options.only !== 'reads') {
+    if (options.only !== 'reads' && options.only !== 'events') {
       console.log('The partner program. Router baseline: a bare compiled Bun server answering the same 302 and cookie,')
       console.log('at the same number of connections; in the "storing each click" rows, the same server committing each')
       console.log("click durably through partnerd's click store before it answers (group commit, on its one thread).")
       console.log(`${disk} A click waits for one; no durable router answers sooner.`)
     }
-    if (!options.only) console.log('Ingestion baseline: the same rows inserted straight into the database, a transaction per event.')
-    if (options.only !== 'router')
+    if (!options.only || options.only === 'events')
+      console.log('Ingestion baseline: the same rows inserted straight into the database, a transaction per event.')
+    if (options.only !== 'router' && options.only !== 'events')
       console.log('Reads: the same requests on a database of 100 partners; a flat list keeps its ratio near 1.')
     console.log()
     table(rows)

@@ -21,6 +21,7 @@ import * as commissionLists from './0015_commission_lists.ts'
 import * as sealedSecrets from './0016_sealed_secrets.ts'
 import * as tenantCurrency from './0017_tenant_currency.ts'
 import * as activationAndRuns from './0018_activation_and_runs.ts'
+import * as memberOrganizations from './0019_member_organizations.ts'
 
 export const coreMigrations: Record<string, Migration> = {
   '0001_foundation': foundation,
@@ -41,4 +42,5 @@ export const coreMigrations: Record<string, Migration> = {
   '0016_sealed_secrets': sealedSecrets,
   '0017_tenant_currency': tenantCurrency,
   '0018_activation_and_runs': activationAndRuns,
+  '0019_member_organizations': memberOrganizations,
 }

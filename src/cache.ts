@@ -88,3 +88,63 @@ export class ReadThroughCache<V> {
     this.#entries.set(key, { value, until: Date.now() + ttlMs })
   }
 }
+
+/**
+ * Reads remembered for a few seconds and forgotten whole when what they were read from changes, for
+ * reads made inside a transaction (they read through its connection, so no second one is asked for:
+ * on SQLite that would wait forever). The owner decides what forgets them: a Kysely plugin seeing the
+ * writes (auth/credential-cache.ts), or the domain events that report the change (programs/terms.ts).
+ * `ttlMs` bounds what goes unseen there: a change made on another instance.
+ */
+export class Remembered<V> {
+  readonly #entries = new Map<string, { value: V; until: number }>()
+  /** Bumped when the kind is forgotten: a read begun before must not be kept. */
+  #generation = 0
+
+  constructor(
+    private readonly ttlMs: number,
+    /** Past this many entries it starts over (a crude bound for keys made up by callers). */
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  /** The remembered value, or the read's (kept unless the kind was forgotten while it ran). */
+  async get(key: string, read: () => Promise<V | undefined>): Promise<V | undefined> {
+    const entry = this.#entries.get(key)
+    if (entry && entry.until > Date.now()) return entry.value
+    const generation = this.#generation
+    const value = await read()
+    if (value !== undefined && generation === this.#generation) this.set(key, value)
+    return value
+  }
+
+  /** The values of `keys` found: those remembered, and the rest from one read of them all. */
+  async getMany(keys: Iterable<string>, read: (missing: string[]) => Promise<Map<string, V>>): Promise<Map<string, V>> {
+    const found = new Map<string, V>()
+    const missing: string[] = []
+    const now = Date.now()
+    for (const key of keys) {
+      const entry = this.#entries.get(key)
+      if (entry && entry.until > now) found.set(key, entry.value)
+      else missing.push(key)
+    }
+    if (missing.length === 0) return found
+    const generation = this.#generation
+    for (const [key, value] of await read(missing)) {
+      found.set(key, value)
+      if (generation === this.#generation) this.set(key, value)
+    }
+    return found
+  }
+
+  /** Keeps a value the caller changed itself (a renewed session, a key's new last use). */
+  set(key: string, value: V): void {
+    if (this.#entries.size >= this.maxEntries) this.#entries.clear()
+    this.#entries.delete(key)
+    this.#entries.set(key, { value, until: Date.now() + this.ttlMs })
+  }
+
+  forget(): void {
+    this.#generation++
+    this.#entries.clear()
+  }
+}

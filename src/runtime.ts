@@ -8,9 +8,11 @@ import type { BuiltinPlugin } from '../plugins/index.ts'
 import { trackingFacet } from './attribution/facet.ts'
 import { parseAdminKeys } from './auth/admin-keys.ts'
 import { type IdentityFacet, identityFacet } from './auth/identity-facet.ts'
+import { TokenIssuers } from './auth/tokens.ts'
 import { type LoadedConfig, resolveConfigPath } from './config/load.ts'
 import type { Config } from './config/schema.ts'
 import { createDatabase, type Database } from './db/database.ts'
+import { type GroupCommitOptions, ONE_BATCH_AT_A_TIME } from './db/group-commit.ts'
 import { assertSchemaCurrent, coreMigrationSet, grantServingRole, type MigrationSet, migrate } from './db/migrate.ts'
 import { tenantRunner, type WithTenant } from './db/with-tenant.ts'
 import { DomainEventBus } from './domain-events/bus.ts'
@@ -20,6 +22,7 @@ import { createLogger, type Logger } from './log/logger.ts'
 import { createMailer, type Mailer } from './mail/mailer.ts'
 import { type LoadedPlugins, loadPlugins } from './plugins/loader.ts'
 import { programFacet } from './plugins/program-facet.ts'
+import { ProgramTermsCache } from './programs/terms.ts'
 import type { Keyring } from './secrets/keyring.ts'
 import { configuredKeys, openKeyring } from './secrets/keys.ts'
 import { checkStoredSecrets, sealNotedPlaintext } from './secrets/stored.ts'
@@ -37,6 +40,8 @@ export interface Runtime {
   secrets: Keyring
   bus: DomainEventBus
   withTenant: WithTenant
+  /** Programs' terms as events read them, remembered (programs/terms.ts). */
+  programTerms: ProgramTermsCache
   /** What sign-in plugins and the sign-in pages share: limits, audit, sessions and their cookie. */
   identity: IdentityFacet
   /** Outgoing mail (config `mail`). */
@@ -80,10 +85,13 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
     const bus = new DomainEventBus(log)
     const withTenant = tenantRunner(database, bus, secrets, {
       beforeCommit: enqueueDeliveries,
+      group: groupCommitOptions(config),
       onConflict: (err, retry) =>
         log.info({ code: (err as { code?: string }).code, retry }, 'a transaction lost to a concurrent one and runs again'),
     })
-    const identity = identityFacet(config, database, withTenant)
+    const tokens = new TokenIssuers()
+    const identity = identityFacet(config, database, withTenant, tokens)
+    const programTerms = new ProgramTermsCache(bus)
     const mail = createMailer(config.mail, (path) => resolveConfigPath(loaded, path))
     const plugins = await loadPlugins(config.plugins, {
       mode: config.mode,
@@ -93,8 +101,9 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       bus,
       withTenant,
       identity,
+      tokens,
       mail,
-      tracking: trackingFacet(withTenant),
+      tracking: trackingFacet(withTenant, programTerms),
       program: programFacet(withTenant, config.webhooks.allow_hosts),
       secrets,
       registry: options.pluginRegistry,
@@ -123,6 +132,7 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
       secrets,
       bus,
       withTenant,
+      programTerms,
       identity,
       mail,
       plugins,
@@ -133,6 +143,17 @@ export async function openRuntime(loaded: LoadedConfig, options: RuntimeOptions)
     await database.close().catch(() => {})
     throw err
   }
+}
+
+/**
+ * How events arriving together share commits (db/group-commit.ts). SQLite has one connection: one
+ * batch at a time, gathering what arrives while it commits. On PostgreSQL a batch's time is mostly
+ * round trips and its commit's WAL flush, so several run at once; each holds a pooled connection until
+ * it commits, so together they take half the pool at most and leave the rest to every other request.
+ */
+function groupCommitOptions(config: Config): GroupCommitOptions {
+  const pool = config.database.postgres?.pool_size
+  return { ...ONE_BATCH_AT_A_TIME, concurrency: pool === undefined ? 1 : Math.max(1, Math.floor(pool / 2)) }
 }
 
 /** Migrates as the schema owner (database.postgres.migration_url) when one is configured, then grants the serving role. */

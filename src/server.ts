@@ -104,7 +104,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
         enrolmentRoutes,
         linkRoutes,
         couponRoutes,
-        attributionRoutes(config),
+        attributionRoutes(config, runtime.programTerms),
         commissionRoutes,
         payoutRoutes(payoutProviders),
         reportRoutes,

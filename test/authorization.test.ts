@@ -36,6 +36,9 @@ const PUBLIC = new Set([
   'POST /api/t/{slug}/auth/magic-code/verify',
   'GET /api/t/{slug}/auth/oauth/{provider}',
   'GET /api/t/{slug}/auth/oauth/{provider}/callback',
+  'GET /api/t/{slug}/auth/social/{provider}',
+  // Vobiz's JWT login: its credential is the X-Auth pair in the headers and the password in the body.
+  'POST /api/t/{slug}/login',
   // Deliveries from other systems: each is authenticated by its signature (test/stripe.test.ts,
   // test/crm-webhooks.test.ts), not by a credential of partnerd's.
   'POST /api/t/{slug}/integrations/stripe/webhook',

@@ -361,6 +361,38 @@ describe('dist/partnerd', () => {
     const signature = `sha256=${createHmac('sha256', shared).update(body).digest('hex')}`
     const won = await fetch(`${url}/api/integrations/crm/crm`, { method: 'POST', headers: { 'x-signature': signature }, body })
     expect(await won.json()).toMatchObject({ recorded: [expect.stringMatching(/^evt_/)] })
+
+    // A key bound to one program earns nothing in another through an automation plugin: the binding
+    // is applied by the host, not by the plugin.
+    const api = async (method: string, path: string, body?: unknown, key = adminKey) =>
+      (
+        await fetch(`${url}/api${path}`, {
+          method,
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        })
+      ).json()
+    const program = (name: string) =>
+      api('POST', '/programs', {
+        name,
+        currency: 'USD',
+        status: 'active',
+        destinationUrl: 'https://shop.example.com/',
+        rules: [{ on: 'sale', percent: '10' }],
+      })
+    const [own, other] = [await program('Own'), await program('Other')]
+    const link = await api('POST', '/links', { partnerId: partner.id, programId: other.id })
+    const click = await fetch(`${url}/r/${link.key}`, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 Firefox/140.0' } })
+    const cref = new URL(click.headers.get('location')!).searchParams.get('cref')
+    await api('POST', '/attribution/identify', { cref, userId: 'bin-other-customer' })
+    const bound = await api('POST', '/api-keys', { name: 'own program only', programId: own.id })
+    const sale = { userId: 'bin-other-customer', type: 'sale', value: '80.00', currency: 'USD' }
+    const viaZapier = await api('POST', '/integrations/zapier/actions/record-event', { ...sale, externalEventId: 'bin-bound' }, bound.key)
+    expect(viaZapier.attribution.status).toBe('no_click')
+    expect(viaZapier.commissions).toEqual([])
+    // The control: the unbound key's sale of the same customer pays in the other program.
+    const unbound = await api('POST', '/attribution/events', { ...sale, externalEventId: 'bin-unbound' })
+    expect(unbound.commissions.map((c: { programId: string }) => c.programId)).toEqual([other.id])
     await stop(proc)
   })
 

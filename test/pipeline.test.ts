@@ -355,6 +355,17 @@ describe.each(DIALECTS)('the partner program on %s', (dialect) => {
     })
     expect(tooMuch.status).toBe(400)
     expect(await tooMuch.json()).toMatchObject({ error: 'invalid_refund' })
+    // A currency without a value says neither "the whole sale" nor how much of it: refused, and the
+    // net below shows it took nothing back.
+    const currencyOnly = await call('POST', '/attribution/events', {
+      userId: 'cust-r1',
+      type: 'refund',
+      currency: 'USD',
+      externalEventId: 'r-currency-only',
+      refundOf: sale.externalEventId,
+    })
+    expect(currencyOnly.status).toBe(400)
+    expect(await currencyOnly.json()).toMatchObject({ error: 'invalid_amount', detail: expect.any(String) })
     const rest = await event({ userId: 'cust-r1', type: 'chargeback', value: '150.00', currency: 'USD' })
     expect(rest.commissions).toEqual([expect.objectContaining({ kind: 'clawback', amount: '-15.00' })])
     const net = (await json('GET', `/commissions?programId=${prg.id}`)).commissions.reduce(

@@ -147,6 +147,43 @@ describe.each(DIALECTS)('webhooks on %s', (dialect) => {
     expect(request.headers['webhook-signature']).toBeUndefined()
   })
 
+  it('keeps the first 512 bytes of each answer in the delivery log, whatever its length, and reads no further', async () => {
+    const long = `${'a'.repeat(600)}tail`
+    // Each answer by path: short, long with a length, streamed with no length and no end in time, with NULs.
+    const answers = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      fetch: async (request) => {
+        await request.arrayBuffer()
+        const path = new URL(request.url).pathname
+        if (path === '/short') return new Response('thanks')
+        if (path === '/long') return new Response(long)
+        if (path === '/nul') return new Response('o\u0000k')
+        // 600 bytes now, the rest never: the excerpt must not wait for it.
+        const stream = new ReadableStream({
+          start: (controller) => controller.enqueue(new TextEncoder().encode('s'.repeat(600))),
+        })
+        return new Response(stream)
+      },
+    })
+    try {
+      const base = `http://127.0.0.1:${answers.port}`
+      const expected: Record<string, string> = { short: 'thanks', long: long.slice(0, 512), nul: 'ok', streamed: 's'.repeat(512) }
+      for (const [path, excerpt] of Object.entries(expected)) {
+        const { id } = (await api('POST', '/webhooks', { url: `${base}/${path}`, events: ['*'] })).body
+        expect((await api('POST', `/webhooks/${id}/test`)).status).toBe(202)
+        const [delivery] = await until(`the ${path} answer`, async () => {
+          const log = (await api('GET', `/webhooks/${id}/deliveries`)).body.deliveries as { status: string; lastResponse: string | null }[]
+          return log.every((d) => d.status === 'delivered') && log.length > 0 ? log : undefined
+        })
+        expect(delivery!.lastResponse).toBe(excerpt)
+        expect((await api('DELETE', `/webhooks/${id}`)).status).toBe(204)
+      }
+    } finally {
+      answers.stop(true)
+    }
+  })
+
   it('sends nothing for a change that was rolled back', async () => {
     const { id } = (await api('POST', '/webhooks', { url: receiver.url, events: ['partner.created'] })).body
     const before = (await deliveries(id)).length

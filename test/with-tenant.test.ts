@@ -1,8 +1,12 @@
 import { Database as Sqlite } from 'bun:sqlite'
+import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { listAudit, recordAudit } from '../src/audit/service.ts'
 import { mintApiKey } from '../src/auth/api-keys/service.ts'
 import { isoNow, readBool, readJson, writeJson } from '../src/db/codec.ts'
+import { withoutDiskWait } from '../src/db/commit-durability.ts'
 import { createDatabase } from '../src/db/database.ts'
+import type { TenantScope } from '../src/db/with-tenant.ts'
 import type { DomainEvent } from '../src/domain-events/bus.ts'
 import { openRuntime, type Runtime } from '../src/runtime.ts'
 import { ensureDefaultTenant, type Tenant } from '../src/tenants/service.ts'
@@ -33,6 +37,35 @@ describe.each(DIALECTS)('withTenant on %s', (dialect) => {
     await new Promise((r) => setTimeout(r, 10))
     expect(await keyNames()).toEqual([])
     expect(heard).toEqual([])
+  })
+
+  it('commits without waiting for the disk only inside withoutDiskWait, and durably again after it', async () => {
+    // What the transaction's commit will do: SQLite's synchronous level, PostgreSQL's synchronous_commit.
+    const level = async (scope: TenantScope) =>
+      dialect === 'sqlite'
+        ? String((await sql<{ synchronous: number }>`pragma synchronous`.execute(scope.db)).rows[0]!.synchronous)
+        : (await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(scope.db)).rows[0]!.synchronous_commit
+    const [durable, relaxed] = dialect === 'sqlite' ? ['2', '1'] : ['on', 'off']
+    expect(await runtime.withTenant(tenant.id, level)).toBe(durable)
+    const written = await withoutDiskWait(() =>
+      runtime.withTenant(tenant.id, async (scope) => {
+        await recordAudit(scope, { type: 'test.bookkeeping' })
+        return level(scope)
+      }),
+    )
+    expect(written).toBe(relaxed)
+    const kept = await runtime.withTenant(tenant.id, (scope) => listAudit(scope, { type: 'test.bookkeeping' }))
+    expect(kept.items).toHaveLength(1)
+    // A rollback puts the level back as a commit does.
+    await expect(
+      withoutDiskWait(() =>
+        runtime.withTenant(tenant.id, async (scope) => {
+          expect(await level(scope)).toBe(relaxed)
+          throw new Error('rolled back')
+        }),
+      ),
+    ).rejects.toThrow('rolled back')
+    expect(await runtime.withTenant(tenant.id, level)).toBe(durable)
   })
 
   it('refuses to nest (on SQLite’s single connection it would deadlock)', async () => {

@@ -6,6 +6,9 @@
  *   POST <base>/auth/token/refresh    refresh token (cookie, or `refresh_token` in the body) → new tokens
  *   POST <base>/auth/token/revoke     ends the refresh token's family, and with it its access tokens
  *
+ * It is also the server's token issuer (host.addTokenIssuer): sign-ins of other plugins whose clients
+ * expect tokens (PartnersMy's magic code and social sign-in, Vobiz's `/login`) get the same tokens.
+ *
  * Access tokens: HS256 only (the algorithm is pinned when verifying, so `alg: none` or a swapped
  * algorithm is refused), with iss, aud, exp, the tenant (`tid`) and the refresh family (`sid`). A
  * token is accepted only on its own tenant, only while the user is still a member, and only while its
@@ -111,6 +114,16 @@ const jwt: PluginDefinition = {
       }
     }
 
+    // Other sign-ins (a magic code, a provider, Vobiz's /login) answer with these tokens when their clients expect them.
+    host.addTokenIssuer({
+      async issue({ tenantId, userId, apiBase }) {
+        const refresh = await host.withTenant(tenantId, (scope) => startFamily(scope, userId, refreshLifetimeMs))
+        const headers: Record<string, unknown> = {}
+        const { tokens } = await answer(userId, tenantId, refresh, apiBase, { headers })
+        return { tokens, setCookie: headers['set-cookie'] as string }
+      },
+    })
+
     const baseOf = (request: Request) => new URL(request.url).pathname.replace(/\/auth\/token(\/refresh|\/revoke)?$/, '')
     const presentedRefresh = (request: Request, body: { refresh_token?: string } | null | undefined) => {
       if (body?.refresh_token) return { token: body.refresh_token, fromCookie: false }
@@ -127,11 +140,13 @@ const jwt: PluginDefinition = {
       api
         .post(
           '/auth/token',
-          async ({ body, request, tenant, ip, set, withTenant }) => {
+          async ({ body, request, tenant, ip, set }) => {
             host.identity.assertSameOrigin(request)
             const user = await host.identity.signInWithPassword({ tenant, email: body.email, password: body.password, ip, method: 'jwt' })
-            const refresh = await withTenant((scope) => startFamily(scope, user.userId, refreshLifetimeMs))
-            return answer(user.userId, tenant.id, refresh, baseOf(request), set)
+            // Through the host, as every token sign-in: signing in also accepts a partner's invitation.
+            const issued = await host.identity.issueTokens({ tenant, userId: user.userId, apiBase: baseOf(request) })
+            set.headers['set-cookie'] = issued.setCookie
+            return { tokens: issued.tokens }
           },
           {
             body: host.t.Object(

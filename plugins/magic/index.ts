@@ -1,7 +1,10 @@
 /**
  * magic: passwordless sign-in by email. `start` mails a 6-digit code and a link; `verify` takes the code
  * (with its attempt) or the link's token and answers with the session cookie, as password sign-in does.
- * PartnersMy's paths `/auth/magic-code` and `/auth/magic-code/verify` are aliases.
+ * PartnersMy's paths `/auth/magic-code` and `/auth/magic-code/verify` (and, with sign-up,
+ * `/auth/register-magic` and `/auth/register-magic/verify`) take the same requests; their verify
+ * answers as PartnersMy's dashboard expects, with a JWT and a refresh token in an HttpOnly cookie,
+ * when the server issues tokens (the jwt plugin), and with the session cookie otherwise.
  *
  * The answer to `start` is the same whether or not the email belongs to a member, and the mail is sent
  * after answering, so neither the body nor the timing tells. The link opens a page that asks the person
@@ -161,7 +164,7 @@ const magic: PluginDefinition = {
     }
 
     const apiBaseOf = (request: Request) =>
-      new URL(request.url).pathname.replace(/\/auth\/(magic(-code)?(\/start)?|register-magic|magic\/register)$/, '')
+      new URL(request.url).pathname.replace(/\/auth\/(magic(-code)?(\/start|\/verify)?|register-magic(\/verify)?|magic\/register)$/, '')
     const begin =
       (registering: boolean) =>
       async ({ body, request, tenant, set }: any) => {
@@ -173,35 +176,42 @@ const magic: PluginDefinition = {
       }
     const start = begin(false)
 
-    const verify = async ({ body, request, tenant, ip, set }: any) => {
-      host.identity.assertSameOrigin(request)
-      const cookieAttempt = request.headers
-        .get('cookie')
-        ?.split(';')
-        .map((c: string) => c.trim())
-        .find((c: string) => c.startsWith(`${ATTEMPT_COOKIE}=`))
-        ?.slice(ATTEMPT_COOKIE.length + 1)
-      const { userId, email } = await provenUser({
-        tenant,
-        attemptId: body.attemptId ?? cookieAttempt,
-        code: body.code === undefined ? undefined : String(body.code),
-        token: body.token,
-        ip,
-      })
-      const principal = await host.identity.memberPrincipal(tenant, userId)
-      const session = await host.identity.startSession({
-        userId,
-        tenantId: tenant.id,
-        ip,
-        userAgent: request.headers.get('user-agent'),
-      })
-      set.headers['set-cookie'] = session.setCookie
-      return {
-        user: { id: userId, email },
-        session: { id: session.sessionId, expiresAt: session.expiresAt },
-        organization: { slug: tenant.slug, role: principal.role },
+    /** `tokens`: answer with access tokens when the server issues them (PartnersMy's paths); else the session cookie. */
+    const verifying =
+      (answer: 'session' | 'tokens') =>
+      async ({ body, request, tenant, ip, set }: any) => {
+        host.identity.assertSameOrigin(request)
+        const cookieAttempt = request.headers
+          .get('cookie')
+          ?.split(';')
+          .map((c: string) => c.trim())
+          .find((c: string) => c.startsWith(`${ATTEMPT_COOKIE}=`))
+          ?.slice(ATTEMPT_COOKIE.length + 1)
+        const { userId, email } = await provenUser({
+          tenant,
+          attemptId: body.attemptId ?? cookieAttempt,
+          code: body.code === undefined ? undefined : String(body.code),
+          token: body.token,
+          ip,
+        })
+        const principal = await host.identity.memberPrincipal(tenant, userId)
+        const signedIn = { user: { id: userId, email }, organization: { slug: tenant.slug, role: principal.role } }
+        if (answer === 'tokens' && host.identity.issuesTokens) {
+          const issued = await host.identity.issueTokens({ tenant, userId, apiBase: apiBaseOf(request) })
+          set.headers['set-cookie'] = issued.setCookie
+          return { ...signedIn, tokens: issued.tokens }
+        }
+        const session = await host.identity.startSession({
+          userId,
+          tenantId: tenant.id,
+          ip,
+          userAgent: request.headers.get('user-agent'),
+        })
+        set.headers['set-cookie'] = session.setCookie
+        return { ...signedIn, session: { id: session.sessionId, expiresAt: session.expiresAt } }
       }
-    }
+    const verify = verifying('session')
+    const verifyForTokens = verifying('tokens')
 
     // The sign-in pages offer the same code, by the same rules.
     host.addSignInMethod({
@@ -235,6 +245,11 @@ const magic: PluginDefinition = {
       },
       { additionalProperties: false },
     )
+    const partnersMyVerifyDoc = {
+      tags: ['Sessions'],
+      summary:
+        'Sign in with the mailed code (PartnersMy path): a JWT and a refresh token when the jwt plugin is on, else the session cookie',
+    }
     const startDoc = { tags: ['Sessions'], summary: 'Mail a sign-in code and link (same answer for any email)' }
     const verifyDoc = { tags: ['Sessions'], summary: 'Sign in with the mailed code or link; answers with the session cookie' }
 
@@ -243,10 +258,7 @@ const magic: PluginDefinition = {
         .post('/auth/magic/start', start, { body: StartBody, detail: startDoc })
         .post('/auth/magic/verify', verify, { body: VerifyBody, detail: verifyDoc })
         .post('/auth/magic-code', start, { body: StartBody, detail: { ...startDoc, summary: `${startDoc.summary} (PartnersMy path)` } })
-        .post('/auth/magic-code/verify', verify, {
-          body: VerifyBody,
-          detail: { ...verifyDoc, summary: `${verifyDoc.summary} (PartnersMy path)` },
-        })
+        .post('/auth/magic-code/verify', verifyForTokens, { body: VerifyBody, detail: partnersMyVerifyDoc })
         .get(
           '/auth/magic/link',
           ({ set, request }) => {
@@ -270,7 +282,9 @@ const magic: PluginDefinition = {
       host.routes((api) =>
         api
           .post('/auth/magic/register', register, { body: RegisterBody, detail: doc })
-          .post('/auth/register-magic', register, { body: RegisterBody, detail: { ...doc, summary: `${doc.summary} (PartnersMy path)` } }),
+          .post('/auth/register-magic', register, { body: RegisterBody, detail: { ...doc, summary: `${doc.summary} (PartnersMy path)` } })
+          // The attempt knows it is a registration: verifying it is verifying any code.
+          .post('/auth/register-magic/verify', verifyForTokens, { body: VerifyBody, detail: partnersMyVerifyDoc }),
       )
     }
   },

@@ -2,6 +2,8 @@
  * oauth: sign in with Google, Microsoft, LinkedIn, GitHub, or any OpenID Connect issuer (SSO).
  *
  *   GET  <base>/auth/oauth/:provider             → 302 to the provider (add ?link=1 while signed in to link)
+ *   GET  <base>/auth/social/:provider            the same, PartnersMy's path: its dashboard gets the
+ *                                                refresh token cookie (jwt plugin) instead of a session
  *   GET  <base>/auth/oauth/:provider/callback    → session cookie, 302 to after_sign_in_url
  *   GET  <base>/auth/identities                  the signed-in user's linked providers
  *   POST <base>/auth/identities/:provider/unlink refused when it would remove the last way in
@@ -10,7 +12,8 @@
  * live in short-lived HttpOnly cookies and each is checked once. Identities are keyed by (provider,
  * subject), never by email. An email match links an identity to an existing account only when the
  * provider says the email is verified AND the account's email is verified; otherwise linking is
- * explicit, while signed in.
+ * explicit, while signed in. With `sign_up: true`, a verified email that has no account yet joins as
+ * a partner (PartnersMy's "signup" with Google or LinkedIn).
  */
 import { generateCodeVerifier, generateState } from 'arctic'
 import type { PluginDefinition } from '../../src/plugins/contract.ts'
@@ -18,10 +21,11 @@ import { type Claims, createProvider, type ProviderSettings, type SignInProvider
 
 interface OAuthConfig {
   after_sign_in_url: string
+  sign_up: boolean
   providers: Record<string, ProviderSettings>
 }
 
-const FLOW_COOKIES = ['op_oauth_state', 'op_oauth_verifier', 'op_oauth_nonce', 'op_oauth_link', 'op_oauth_next'] as const
+const FLOW_COOKIES = ['op_oauth_state', 'op_oauth_verifier', 'op_oauth_nonce', 'op_oauth_link', 'op_oauth_next', 'op_oauth_answer'] as const
 /** How the sign-in page names a provider on its button. */
 const LABELS: Record<string, string> = {
   google: 'Google',
@@ -39,6 +43,10 @@ const oauth: PluginDefinition = {
     t.Object(
       {
         after_sign_in_url: t.String({ default: '/', description: 'Where a completed sign-in lands (path or URL).' }),
+        sign_up: t.Boolean({
+          default: false,
+          description: 'Let a person whose provider verified an email that has no account here join as a partner.',
+        }),
         providers: t.Record(
           t.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }),
           t.Object(
@@ -60,7 +68,7 @@ const oauth: PluginDefinition = {
 
   setup(host) {
     const cfg = host.config as OAuthConfig
-    const base = (request: Request) => new URL(request.url).pathname.replace(/\/auth\/oauth\/.*$/, '')
+    const base = (request: Request) => new URL(request.url).pathname.replace(/\/auth\/(oauth|social)\/.*$/, '')
     const providers = new Map<string, SignInProvider>()
     for (const [name, settings] of Object.entries(cfg.providers)) {
       providers.set(
@@ -113,8 +121,9 @@ const oauth: PluginDefinition = {
     })
 
     /**
-     * Which user this verified identity signs in, linking it first where the rules allow. `byEmail` is
-     * the local account with the identity's email, looked up before the transaction.
+     * Which user this verified identity signs in, linking it first where the rules allow; undefined
+     * for a newcomer who may sign up. `byEmail` is the local account with the identity's email,
+     * looked up before the transaction.
      */
     async function userFor(
       db: any,
@@ -122,7 +131,7 @@ const oauth: PluginDefinition = {
       claims: Claims,
       linkTo: string | undefined,
       byEmail: { userId: string; emailVerified: boolean; disabled: boolean } | undefined,
-    ): Promise<string> {
+    ): Promise<string | undefined> {
       const known = await db
         .selectFrom('oauth_identities')
         .select('user_id')
@@ -136,8 +145,14 @@ const oauth: PluginDefinition = {
       }
       let userId = linkTo
       if (!userId && claims.email && claims.emailVerified && byEmail?.emailVerified && !byEmail.disabled) userId = byEmail.userId
+      if (!userId && cfg.sign_up && claims.email && claims.emailVerified && !byEmail) return undefined // a newcomer: signs up
       if (!userId)
         throw new host.AppError(403, 'account_not_linked', 'no account is linked to this sign-in; sign in another way and link it first')
+      await linkIdentity(db, provider, claims, userId)
+      return userId
+    }
+
+    async function linkIdentity(db: any, provider: string, claims: Claims, userId: string): Promise<void> {
       await db
         .insertInto('oauth_identities')
         .values({
@@ -149,43 +164,52 @@ const oauth: PluginDefinition = {
           created_at: new Date().toISOString(),
         })
         .execute()
-      return userId
     }
+
+    /** Starts the round trip; `answer` says what the callback signs in with (tokens: PartnersMy's dashboard). */
+    const starting =
+      (answer: 'session' | 'tokens') =>
+      async ({ params, query, request, set }: any) => {
+        const provider = providerOf(params.provider)
+        const state = generateState()
+        const verifier = generateCodeVerifier()
+        const nonce = generateState()
+        const linking = query.link === '1' ? await host.identity.sessionUser(request) : undefined
+        if (query.link === '1' && !linking) throw new host.AppError(401, 'unauthorized', 'sign in before linking another way to sign in')
+        const url = await provider.authorizationUrl(request, state, verifier, nonce).catch((err: Error) => {
+          throw new host.AppError(502, 'provider_unavailable', `${provider.name}: ${err.message}`)
+        })
+        set.headers['set-cookie'] = [
+          flowCookie(request, 'op_oauth_state', state),
+          flowCookie(request, 'op_oauth_verifier', verifier),
+          flowCookie(request, 'op_oauth_nonce', nonce),
+          flowCookie(request, 'op_oauth_link', linking ? '1' : '0'),
+          // Where to land after the callback: a same-origin path only (checked again there).
+          flowCookie(request, 'op_oauth_next', encodeURIComponent(host.identity.safeNext(query.next, cfg.after_sign_in_url))),
+          flowCookie(request, 'op_oauth_answer', answer),
+        ] as never
+        set.status = 302
+        set.headers.location = url.toString()
+      }
+    const StartQuery = host.t.Object({
+      link: host.t.Optional(host.t.String({ maxLength: 1 })),
+      next: host.t.Optional(host.t.String({ maxLength: 2048, description: 'A path on this site to land on once signed in.' })),
+    })
 
     host.routes((api) =>
       api
-        .get(
-          '/auth/oauth/:provider',
-          async ({ params, query, request, set }) => {
-            const provider = providerOf(params.provider)
-            const state = generateState()
-            const verifier = generateCodeVerifier()
-            const nonce = generateState()
-            const linking = query.link === '1' ? await host.identity.sessionUser(request) : undefined
-            if (query.link === '1' && !linking)
-              throw new host.AppError(401, 'unauthorized', 'sign in before linking another way to sign in')
-            const url = await provider.authorizationUrl(request, state, verifier, nonce).catch((err: Error) => {
-              throw new host.AppError(502, 'provider_unavailable', `${provider.name}: ${err.message}`)
-            })
-            set.headers['set-cookie'] = [
-              flowCookie(request, 'op_oauth_state', state),
-              flowCookie(request, 'op_oauth_verifier', verifier),
-              flowCookie(request, 'op_oauth_nonce', nonce),
-              flowCookie(request, 'op_oauth_link', linking ? '1' : '0'),
-              // Where to land after the callback: a same-origin path only (checked again there).
-              flowCookie(request, 'op_oauth_next', encodeURIComponent(host.identity.safeNext(query.next, cfg.after_sign_in_url))),
-            ] as never
-            set.status = 302
-            set.headers.location = url.toString()
+        .get('/auth/oauth/:provider', starting('session'), {
+          query: StartQuery,
+          detail: { tags: ['Sessions'], summary: 'Start signing in with a provider (302 to it)' },
+        })
+        .get('/auth/social/:provider', starting('tokens'), {
+          query: StartQuery,
+          detail: {
+            tags: ['Sessions'],
+            summary:
+              'Start signing in or up with a provider, PartnersMy’s path: lands with the refresh token cookie when the jwt plugin is on',
           },
-          {
-            query: host.t.Object({
-              link: host.t.Optional(host.t.String({ maxLength: 1 })),
-              next: host.t.Optional(host.t.String({ maxLength: 2048, description: 'A path on this site to land on once signed in.' })),
-            }),
-            detail: { tags: ['Sessions'], summary: 'Start signing in with a provider (302 to it)' },
-          },
-        )
+        })
         .get(
           '/auth/oauth/:provider/callback',
           async ({ params, query, request, tenant, ip, set, withTenant }) => {
@@ -221,21 +245,34 @@ const oauth: PluginDefinition = {
             const linkTo = readFlow(request, 'op_oauth_link') === '1' ? await host.identity.sessionUser(request) : undefined
             const byEmail = claims.email ? await host.identity.findUserByEmail(claims.email) : undefined
             // A GET's transaction is read-only unless it says otherwise: this one signs in.
-            const userId = await withTenant((scope) => userFor(scope.db, provider.name, claims, linkTo, byEmail), { readOnly: false })
+            let userId = await withTenant((scope) => userFor(scope.db, provider.name, claims, linkTo, byEmail), { readOnly: false })
+            if (!userId) {
+              // Signing up: the provider vouched for an email nobody here has. Two transactions (the
+              // sign-up is the host's own); were the second to fail, the next sign-in links by email.
+              userId = (await host.identity.registerPartner({ tenant, email: claims.email!, emailVerified: true, ip })).userId
+              const newcomer = userId
+              await withTenant((scope) => linkIdentity(scope.db, provider.name, claims, newcomer), { readOnly: false })
+            }
             const principal = await host.identity.memberPrincipal(tenant, userId)
-            const session = await host.identity.startSession({
-              userId,
-              tenantId: tenant.id,
-              ip,
-              userAgent: request.headers.get('user-agent'),
-            })
             await host.identity.audit(tenant.id, {
               type: 'sign_in',
               actor: userId,
               ip,
               detail: { method: `oauth:${provider.name}`, role: principal.role },
             })
-            set.headers['set-cookie'] = [...clear, session.setCookie] as never
+            if (readFlow(request, 'op_oauth_answer') === 'tokens' && host.identity.issuesTokens) {
+              // The dashboard spends the refresh cookie for its JWT once it has landed.
+              const issued = await host.identity.issueTokens({ tenant, userId, apiBase: base(request) })
+              set.headers['set-cookie'] = [...clear, issued.setCookie] as never
+            } else {
+              const session = await host.identity.startSession({
+                userId,
+                tenantId: tenant.id,
+                ip,
+                userAgent: request.headers.get('user-agent'),
+              })
+              set.headers['set-cookie'] = [...clear, session.setCookie] as never
+            }
             set.status = 302
             const next = readFlow(request, 'op_oauth_next')
             set.headers.location = host.identity.safeNext(next && decodeURIComponent(next), cfg.after_sign_in_url)

@@ -1,10 +1,15 @@
 /**
- * Sign-in providers. The code exchange always goes through arctic's OAuth 2.0 client with PKCE S256.
+ * Sign-in providers. The code exchange goes through arctic's OAuth 2.0 client with PKCE S256 (but
+ * for LinkedIn, which refuses PKCE).
  * OpenID Connect providers (Google, Microsoft, LinkedIn, and any issuer named by its `issuer` URL for
  * SSO) give endpoints and keys by discovery and a signed ID token, verified with jose. GitHub is plain
  * OAuth 2.0: who the person is, and whether their email is verified, come from its REST API.
+ *
+ * The client proves itself at the token endpoint the way the provider's discovery says: HTTP Basic
+ * (the default, RFC 8414), or the secret in the form body where that is all it offers (LinkedIn's
+ * `client_secret_post`).
  */
-import { CodeChallengeMethod, OAuth2Client } from 'arctic'
+import { CodeChallengeMethod, OAuth2Client, OAuth2Tokens } from 'arctic'
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose'
 
 export interface ProviderSettings {
@@ -19,10 +24,14 @@ export interface ProviderSettings {
   scopes?: string[]
 }
 
-const KNOWN_ISSUERS: Record<string, (s: ProviderSettings) => string> = {
-  google: () => 'https://accounts.google.com',
-  microsoft: (s) => `https://login.microsoftonline.com/${s.tenant ?? 'common'}/v2.0`,
-  linkedin: () => 'https://www.linkedin.com/oauth',
+/** The named OIDC providers: their issuer, and where they depart from OpenID Connect Core. */
+const KNOWN_PROVIDERS: Record<string, { issuer: (s: ProviderSettings) => string; omitsNonce?: true; noPkce?: true }> = {
+  google: { issuer: () => 'https://accounts.google.com' },
+  microsoft: { issuer: (s) => `https://login.microsoftonline.com/${s.tenant ?? 'common'}/v2.0` },
+  // LinkedIn's ID tokens carry no nonce, whatever the request sent, and its web apps have no PKCE: a
+  // token request with a code_verifier is refused. The state cookie, the client secret and the
+  // exact redirect URI still bind the round trip to the browser that started it.
+  linkedin: { issuer: () => 'https://www.linkedin.com/oauth', omitsNonce: true, noPkce: true },
 }
 
 interface Discovery {
@@ -31,6 +40,7 @@ interface Discovery {
   token_endpoint: string
   jwks_uri: string
   userinfo_endpoint?: string
+  token_endpoint_auth_methods_supported?: string[]
 }
 
 export interface Claims {
@@ -55,6 +65,10 @@ export function createProvider(name: string, settings: ProviderSettings, redirec
 export class OidcProvider implements SignInProvider {
   #discovery?: Promise<Discovery>
   #keys?: ReturnType<typeof createRemoteJWKSet>
+  /** The provider never echoes the nonce (LinkedIn): an ID token without one is taken; a wrong one never is. */
+  readonly #omitsNonce: boolean
+  /** Whether the provider takes PKCE (S256); one that refuses it (LinkedIn) gets neither challenge nor verifier. */
+  readonly #pkce: boolean
   readonly issuer: string
 
   constructor(
@@ -62,9 +76,11 @@ export class OidcProvider implements SignInProvider {
     private readonly settings: ProviderSettings,
     private readonly redirectUri: (provider: string, request: Request) => string,
   ) {
-    const known = KNOWN_ISSUERS[name]
+    const known = KNOWN_PROVIDERS[name]
     if (!known && !settings.issuer) throw new Error(`provider ${name}: give issuer (or use google, microsoft or linkedin)`)
-    this.issuer = (settings.issuer ?? known!(settings)).replace(/\/$/, '')
+    this.issuer = (settings.issuer ?? known!.issuer(settings)).replace(/\/$/, '')
+    this.#omitsNonce = known?.omitsNonce === true
+    this.#pkce = known?.noPkce !== true
   }
 
   #discover(): Promise<Discovery> {
@@ -90,28 +106,51 @@ export class OidcProvider implements SignInProvider {
   async authorizationUrl(request: Request, state: string, codeVerifier: string, nonce: string): Promise<URL> {
     const { authorization_endpoint } = await this.#discover()
     const scopes = this.settings.scopes ?? ['openid', 'email', 'profile']
-    const url = this.#client(request).createAuthorizationURLWithPKCE(
-      authorization_endpoint,
-      state,
-      CodeChallengeMethod.S256,
-      codeVerifier,
-      scopes,
-    )
+    const client = this.#client(request)
+    const url = this.#pkce
+      ? client.createAuthorizationURLWithPKCE(authorization_endpoint, state, CodeChallengeMethod.S256, codeVerifier, scopes)
+      : client.createAuthorizationURL(authorization_endpoint, state, scopes)
     url.searchParams.set('nonce', nonce)
     return url
+  }
+
+  /** The code for tokens, the client authenticated as the provider accepts it. */
+  async #exchange(request: Request, discovery: Discovery, code: string, verifier: string): Promise<OAuth2Tokens> {
+    const codeVerifier = this.#pkce ? verifier : null
+    const methods = discovery.token_endpoint_auth_methods_supported
+    // Absent, the methods are client_secret_basic alone (RFC 8414 §2), which arctic's client sends.
+    if (!methods || methods.includes('client_secret_basic') || !methods.includes('client_secret_post')) {
+      return this.#client(request).validateAuthorizationCode(discovery.token_endpoint, code, codeVerifier)
+    }
+    const res = await fetch(discovery.token_endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: this.redirectUri(this.name, request),
+        ...(codeVerifier ? { code_verifier: codeVerifier } : {}),
+        client_id: this.settings.client_id,
+        client_secret: this.settings.client_secret,
+      }),
+      signal: AbortSignal.timeout(5000),
+    })
+    if (!res.ok) throw new Error(`the token endpoint answered ${res.status}`)
+    return new OAuth2Tokens((await res.json()) as object)
   }
 
   /** Exchanges the code (with its PKCE verifier) and returns the verified ID token's claims. */
   async finish(request: Request, code: string, codeVerifier: string, nonce: string): Promise<Claims> {
     const discovery = await this.#discover()
-    const tokens = await this.#client(request).validateAuthorizationCode(discovery.token_endpoint, code, codeVerifier)
+    const tokens = await this.#exchange(request, discovery, code, codeVerifier)
     this.#keys ??= createRemoteJWKSet(new URL(discovery.jwks_uri))
     const { payload } = await jwtVerify(tokens.idToken(), this.#keys, {
       issuer: this.name === 'microsoft' ? undefined : discovery.issuer,
       audience: this.settings.client_id,
       algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'],
     })
-    if (payload.nonce !== nonce) throw new Error('the ID token answers another sign-in (nonce)')
+    const nonceAbsentAsKnown = this.#omitsNonce && payload.nonce === undefined
+    if (payload.nonce !== nonce && !nonceAbsentAsKnown) throw new Error('the ID token answers another sign-in (nonce)')
     const claims = claimsOf(payload)
     if (claims.email || !discovery.userinfo_endpoint) return claims
     // Conformant issuers put email in userinfo rather than the ID token of a code flow.

@@ -1,6 +1,7 @@
 /**
  * password: sign in with email and password, answered with the session cookie (PartnerOS's
- * `POST <base>/auth/sign-in/email`). Signing in at a tenant's base URL signs in to that organization,
+ * `POST <base>/auth/sign-in/email`, which sets it as PartnerOS's `session_token` beside partnerd's
+ * configured name). Signing in at a tenant's base URL signs in to that organization,
  * so the account must be a member of it. Failures, limits and audit follow the core's one rule
  * (auth.sign_in in the config).
  *
@@ -95,7 +96,8 @@ const password: PluginDefinition = {
             ip,
             userAgent: request.headers.get('user-agent'),
           })
-          set.headers['set-cookie'] = session.setCookie
+          // PartnerOS's clients copy `session_token` from this answer; partnerd's own read `op_session`.
+          set.headers['set-cookie'] = session.setCookies as never
           return {
             user: { id: user.userId, email: user.email },
             session: { id: session.sessionId, expiresAt: session.expiresAt },

@@ -3,6 +3,11 @@
  * credentials.ts). Partner pairs reach only the partner's own routes (`/me`, `/me/…`); customer pairs
  * (the company's integrations) only the others. A pair on the wrong paths is 403 `wrong_credentials`.
  * Admins issue, list and revoke pairs under `/xauth/credentials`.
+ *
+ * Vobiz's JWT login, `POST <base>/login`: the pair in its headers and the person's email and password
+ * in the body, answered with `{tokens: {access_token, token_type, expires_in}}` (the jwt plugin's
+ * tokens). The pair and the person must agree: a partner pair signs in a portal user of its own
+ * partner, a customer pair a member of the company; anything else is the same 401 as a wrong password.
  */
 import type { PluginDefinition, PluginTenantScope } from '../../src/plugins/contract.ts'
 import { AUTH_ID, type Credential, issueCredential, listCredentials, revokeCredential, tenantOfAuthId, verifyPair } from './credentials.ts'
@@ -13,6 +18,7 @@ function routePath(request: Request): string {
 }
 
 const isPartnerPath = (path: string) => path === '/me' || path.startsWith('/me/')
+const apiBaseOf = (request: Request) => new URL(request.url).pathname.replace(/\/login$/, '')
 
 const xauth: PluginDefinition = {
   name: 'xauth',
@@ -54,19 +60,26 @@ const xauth: PluginDefinition = {
       },
     })
 
+    /** The live credential of the request's pair; null without either header; 401 or 404 for a bad or foreign one. */
+    async function presentedPair(request: Request, tenant: { id: string; slug: string }): Promise<Credential | null> {
+      const authId = request.headers.get('x-auth-id')
+      const token = request.headers.get('x-auth-token')
+      if (authId === null && token === null) return null
+      if (!authId || !token || !AUTH_ID.test(authId) || token.length > 200) throw invalid()
+      const credential = await host.withTenant(tenant.id, (scope) => verifyPair(scope, authId, token))
+      if (!credential) {
+        const owner = await host.withTenant(tenant.id, (scope) => tenantOfAuthId(scope, authId))
+        if (owner && owner !== tenant.id) throw new host.AppError(404, 'tenant_not_found', `no tenant ${tenant.slug}`)
+        throw invalid()
+      }
+      return credential
+    }
+
     host.addAuthStrategy({
       name: 'xauth',
       async authenticate({ request, tenant }) {
-        const authId = request.headers.get('x-auth-id')
-        const token = request.headers.get('x-auth-token')
-        if (authId === null && token === null) return null
-        if (!authId || !token || !AUTH_ID.test(authId) || token.length > 200) throw invalid()
-        const credential = await host.withTenant(tenant.id, (scope) => verifyPair(scope, authId, token))
-        if (!credential) {
-          const owner = await host.withTenant(tenant.id, (scope) => tenantOfAuthId(scope, authId))
-          if (owner && owner !== tenant.id) throw new host.AppError(404, 'tenant_not_found', `no tenant ${tenant.slug}`)
-          throw invalid()
-        }
+        const credential = await presentedPair(request, tenant)
+        if (!credential) return null
         const path = routePath(request)
         const partnerPath = isPartnerPath(path)
         if (path !== '/me' && partnerPath !== (credential.kind === 'partner')) {
@@ -182,6 +195,58 @@ const xauth: PluginDefinition = {
         return revoked && issued(revoked)
       },
     })
+
+    // Vobiz's error body names its text `message`; partnerd's `detail` stays beside it.
+    const wrongLogin = () =>
+      new host.AppError(
+        401,
+        'invalid_credentials',
+        'The email or password you provided is incorrect.',
+        { 'www-authenticate': 'Bearer realm="partnerd", error="invalid_token"' },
+        { message: 'The email or password you provided is incorrect.' },
+      )
+    host.routes((api) =>
+      api.post(
+        '/login',
+        async ({ body, request, tenant, ip }) => {
+          // Without a token issuer there is nothing to answer with: say so before any password is tried.
+          if (!host.identity.issuesTokens) throw new host.AppError(404, 'tokens_unavailable', 'the jwt plugin is off: no JWT login here')
+          const credential = await presentedPair(request, tenant)
+          if (!credential) throw wrongLogin()
+          const user = await host.identity
+            .signInWithPassword({ tenant, email: body.email, password: body.password, ip, method: 'xauth_login' })
+            .catch((err) => {
+              throw err instanceof host.AppError && err.status === 401 ? wrongLogin() : err
+            })
+          const principal = await host.identity.memberPrincipal(tenant, user.userId)
+          const agrees = credential.kind === 'partner' ? principal.partnerId === credential.partnerId : principal.partnerId === undefined
+          if (!agrees) {
+            await host.identity.audit(tenant.id, {
+              type: 'sign_in.failed',
+              subject: credential.authId,
+              ip,
+              detail: { method: 'xauth_login' },
+            })
+            throw wrongLogin()
+          }
+          const { tokens } = await host.identity.issueTokens({ tenant, userId: user.userId, apiBase: apiBaseOf(request) })
+          return { tokens: { access_token: tokens.access_token, token_type: tokens.token_type, expires_in: tokens.expires_in } }
+        },
+        {
+          body: host.t.Object(
+            { email: host.t.String({ minLength: 3, maxLength: 254 }), password: host.t.String({ minLength: 1, maxLength: 1024 }) },
+            { additionalProperties: false },
+          ),
+          response: t.Object({
+            tokens: t.Object({ access_token: t.String(), token_type: t.Literal('Bearer'), expires_in: t.Integer() }),
+          }),
+          detail: {
+            tags,
+            summary: 'JWT login (Vobiz): the X-Auth pair in its headers, the email and password in the body; answers an access token',
+          },
+        },
+      ),
+    )
 
     host.routes((api) =>
       api

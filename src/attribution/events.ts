@@ -12,9 +12,12 @@
  * reverse what the sale earned (commissions/service.ts).
  */
 import { createHash } from 'node:crypto'
+import { sql } from 'kysely'
 import { accrue, type NoCommission, type ProgramFacts, type Touch } from '../commissions/accrue.ts'
 import { type Commission, reverseCommission, toCommission } from '../commissions/service.ts'
 import { readJson, readMinor, writeJson } from '../db/codec.ts'
+import { isTransientConflict, isUniqueViolation } from '../db/errors.ts'
+import type { BatchWork, Outcome } from '../db/group-commit.ts'
 import type { DB } from '../db/schema.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
@@ -22,8 +25,10 @@ import { newId } from '../ids.ts'
 import { metadataText } from '../metadata.ts'
 import { parseAmount, prorate } from '../money/money.ts'
 import { currentTerms } from '../programs/enrolments.ts'
+import type { ProgramTermsCache } from '../programs/terms.ts'
 import { defaultCurrency } from '../tenants/service.ts'
 import { normalizeEmail } from '../users/service.ts'
+import { type AttributionFacts, flushFacts, loadFacts, type StoredEvent } from './facts.ts'
 import { type AttributionModel, modelWeights } from './models.ts'
 
 /** Event types and what they mean for commissions; any other type is recorded and earns nothing. */
@@ -152,7 +157,7 @@ async function replay(scope: TenantScope, input: EventInput, hash: string): Prom
   return resultOf(scope, row)
 }
 
-async function resultOf(scope: TenantScope, row: EventRow): Promise<EventResult> {
+async function resultOf(scope: TenantScope, row: StoredEvent): Promise<EventResult> {
   const commissions = await scope.db
     .selectFrom('commissions')
     .selectAll()
@@ -164,7 +169,7 @@ async function resultOf(scope: TenantScope, row: EventRow): Promise<EventResult>
 }
 
 /** The answer to an event, the same when it is recorded and when it is replayed. */
-function eventResult(row: EventRow, derived: Derived): EventResult {
+function eventResult(row: Pick<EventRow, 'id' | 'external_event_id'>, derived: Derived): EventResult {
   const touches = derived.attribution.touches.map((touch) => {
     const earned = derived.commissions.find((c) => c.partnerId === touch.partnerId && c.programId === touch.programId)
     return earned ? { ...touch, commissionId: earned.id } : touch
@@ -186,7 +191,8 @@ export async function recordEvent(
   input: EventInput,
   now = new Date(),
   onlyProgram?: string,
-): Promise<{ result: EventResult; replayed: boolean }> {
+  programs?: ProgramTermsCache,
+): Promise<EventOutcome> {
   const hash = requestHash(input)
   let row: EventRow
   try {
@@ -211,7 +217,8 @@ export async function recordEvent(
     return { result: known, replayed: true }
   }
   const trigger = triggerOf(input.type)
-  const derived = trigger === 'refund' ? await refund(scope, row, now, onlyProgram) : await attribute(scope, row, trigger, onlyProgram)
+  const derived =
+    trigger === 'refund' ? await refund(scope, row, now, onlyProgram) : await attribute(scope, row, trigger, onlyProgram, programs)
   await scope.db
     .updateTable('events')
     .set({ attribution: writeJson(derived.attribution) })
@@ -220,6 +227,131 @@ export async function recordEvent(
     .execute()
   scope.emit('event.recorded', { eventId: row.id, externalEventId: row.external_event_id, type: row.type, userId: row.customer_id })
   return { result: eventResult(row, derived), replayed: false }
+}
+
+export type EventOutcome = { result: EventResult; replayed: boolean }
+
+/** An event to record in a batch (recordEvents): as recordEvent takes it. */
+export interface EventItem {
+  input: EventInput
+  now: Date
+  onlyProgram?: string
+}
+
+/**
+ * Records a batch of events in the open transaction, in order, each as recordEvent would on its own:
+ * the batch's work for db/group-commit.ts, which the events route hands its events to. A refused
+ * event (its outcome `failed`) writes nothing. Sales, signups and the like take the batch's way: one
+ * look for replays, one reading of the customers' facts (facts.ts), then their rows written together.
+ * Refunds and values without a currency (which read the customer's history) take recordEvent's own
+ * way, each in a savepoint, after the events before them are written, so that they see them.
+ */
+export function eventBatches(programs?: ProgramTermsCache): BatchWork<EventItem, EventOutcome> {
+  return async (scope, items) => {
+    const outcomes: Outcome<EventOutcome>[] = []
+    let run: EventItem[] = []
+    for (const item of items) {
+      if (batchable(item.input)) {
+        run.push(item)
+        continue
+      }
+      outcomes.push(...(await recordTogether(scope, run, programs)))
+      run = []
+      outcomes.push(await recordAlone(scope, item, programs))
+    }
+    outcomes.push(...(await recordTogether(scope, run, programs)))
+    return outcomes
+  }
+}
+
+function batchable(input: EventInput): boolean {
+  return triggerOf(input.type) !== 'refund' && (input.currency !== undefined || input.value === undefined)
+}
+
+/** One event by recordEvent, in a savepoint: its refusal takes back its own writes only. */
+async function recordAlone(scope: TenantScope, item: EventItem, programs?: ProgramTermsCache): Promise<Outcome<EventOutcome>> {
+  const raised: [string, unknown][] = []
+  await sql`savepoint event_alone`.execute(scope.db)
+  try {
+    const value = await recordEvent(
+      { ...scope, emit: (type, data) => void raised.push([type, data]) },
+      item.input,
+      item.now,
+      item.onlyProgram,
+      programs,
+    )
+    await sql`release savepoint event_alone`.execute(scope.db)
+    for (const [type, data] of raised) scope.emit(type, data)
+    return { value }
+  } catch (err) {
+    // A conflict or a unique constraint's refusal is the batch's to handle (db/group-commit.ts).
+    if (isTransientConflict(err) || isUniqueViolation(err)) throw err
+    await sql`rollback to savepoint event_alone`.execute(scope.db)
+    await sql`release savepoint event_alone`.execute(scope.db)
+    return { failed: err }
+  }
+}
+
+/**
+ * Events without refunds among them, together. Replays are answered from what is stored or from
+ * the same id earlier in the batch; the new events are derived one after another from the facts of
+ * all their customers, then written at once. Their insert is plain: on PostgreSQL the same id stored
+ * meanwhile by a concurrent batch is a unique violation, and the event then runs again alone and
+ * finds it (db/group-commit.ts).
+ */
+async function recordTogether(scope: TenantScope, items: EventItem[], programs?: ProgramTermsCache): Promise<Outcome<EventOutcome>[]> {
+  if (items.length === 0) return []
+  const hashes = items.map((item) => requestHash(item.input))
+  const named = [...new Set(items.flatMap((item) => (item.input.externalEventId === undefined ? [] : [item.input.externalEventId])))]
+  // One read for the replay check and every customer's facts (those of replays and refusals too).
+  const { facts, stored: storedRows } = await loadFacts(
+    scope,
+    items.map((item) => item.input.userId),
+    { programs, signups: items.some((item) => triggerOf(item.input.type) === 'signup'), externalIds: named },
+  )
+  const stored = new Map(storedRows.map((row) => [row.external_event_id, row]))
+  // Each item: a row to record, an earlier item or a stored event it replays, or its refusal.
+  type Plan = { row: EventRow } | { replays: number } | { stored: StoredEvent } | { failed: unknown }
+  const plans: Plan[] = []
+  const firstOf = new Map<string, number>()
+  items.forEach((item, i) => {
+    const external = item.input.externalEventId
+    const known = external === undefined ? undefined : stored.get(external)
+    const earlier = external === undefined ? undefined : firstOf.get(external)
+    const conflict = () => new AppError(409, 'event_conflict', `externalEventId ${external} was recorded with a different body`)
+    if (known) plans.push(known.request_hash === hashes[i] ? { stored: known } : { failed: conflict() })
+    else if (earlier !== undefined) plans.push(hashes[earlier] === hashes[i] ? { replays: earlier } : { failed: conflict() })
+    else {
+      try {
+        plans.push({ row: eventRow(scope.tenantId, item.input, hashes[i]!, item.now) })
+        if (external !== undefined) firstOf.set(external, i)
+      } catch (err) {
+        plans.push({ failed: err })
+      }
+    }
+  })
+  const rows = plans.flatMap((plan) => ('row' in plan ? [plan.row] : []))
+  const outcomes: Outcome<EventOutcome>[] = []
+  const raised: [string, unknown][] = []
+  const emit = (type: string, data: unknown) => void raised.push([type, data])
+  for (const [i, plan] of plans.entries()) {
+    if ('failed' in plan) outcomes.push(plan)
+    else if ('stored' in plan) outcomes.push({ value: { result: await resultOf(scope, plan.stored), replayed: true } })
+    else if ('replays' in plan) {
+      const original = outcomes[plan.replays] as { value: EventOutcome }
+      outcomes.push({ value: { result: original.value.result, replayed: true } })
+    } else {
+      const { row } = plan
+      const trigger = triggerOf(row.type) as 'signup' | 'sale' | undefined
+      const derived = attributeWith(facts, scope.tenantId, row, trigger, items[i]!.onlyProgram, emit)
+      row.attribution = writeJson(derived.attribution)
+      emit('event.recorded', { eventId: row.id, externalEventId: row.external_event_id, type: row.type, userId: row.customer_id })
+      outcomes.push({ value: { result: eventResult(row, derived), replayed: false } })
+    }
+  }
+  await flushFacts(scope, facts, rows)
+  for (const [type, data] of raised) scope.emit(type, data)
+  return outcomes
 }
 
 /**
@@ -294,14 +426,6 @@ function eventRow(tenantId: string, input: EventInput, hash: string, now: Date):
   }
 }
 
-interface ClickTouch {
-  id: string
-  partner_id: string
-  program_id: string
-  flag: string | null
-  created_at: string
-}
-
 /** What an event's derivation gave: its attribution, and the commissions (or clawbacks) it created. */
 export interface Derived {
   attribution: Attribution
@@ -313,30 +437,39 @@ function unattributed(status: Unattributed): Derived {
 }
 
 /**
- * Derives the event's attribution, creating referrals and commissions. Also used for the backlog:
- * events kept unattributed (isUnattributed) are passed through again when a late identify arrives.
+ * Derives a stored event's attribution, creating referrals and commissions, in the open transaction:
+ * for an event recorded on its own (refunds' neighbours, integrations) and for the backlog: events
+ * kept unattributed (isUnattributed) are passed through again when a late identify arrives.
  */
 export async function attribute(
   scope: TenantScope,
   event: EventRow,
   trigger: 'signup' | 'sale' | undefined,
   onlyProgram?: string,
+  programs?: ProgramTermsCache,
 ): Promise<Derived> {
-  const referrals = await scope.db
-    .selectFrom('referrals')
-    .selectAll()
-    .where('tenant_id', '=', scope.tenantId)
-    .where('customer_id', '=', event.customer_id)
-    .execute()
-  const identified: ClickTouch[] = await scope.db
-    .selectFrom('identities')
-    .innerJoin('clicks', 'clicks.id', 'identities.click_id')
-    .select(['clicks.id', 'clicks.partner_id', 'clicks.program_id', 'clicks.flag', 'clicks.created_at'])
-    .where('identities.tenant_id', '=', scope.tenantId)
-    .where('identities.customer_id', '=', event.customer_id)
-    .orderBy('clicks.created_at')
-    .orderBy('clicks.id')
-    .execute()
+  const { facts } = await loadFacts(scope, [event.customer_id], { programs, signups: trigger === 'signup' })
+  const raised: [string, unknown][] = []
+  const derived = attributeWith(facts, scope.tenantId, event, trigger, onlyProgram, (type, data) => void raised.push([type, data]))
+  await flushFacts(scope, facts)
+  for (const [type, data] of raised) scope.emit(type, data)
+  return derived
+}
+
+/**
+ * The event's attribution and commissions, decided from the facts of its batch (facts.ts), which
+ * are told of the referral and commissions it makes; its domain events go to `emit`.
+ */
+function attributeWith(
+  facts: AttributionFacts,
+  tenantId: string,
+  event: EventRow,
+  trigger: 'signup' | 'sale' | undefined,
+  onlyProgram: string | undefined,
+  emit: (type: string, data: unknown) => void,
+): Derived {
+  const referrals = facts.referrals(event.customer_id)
+  const identified = facts.clicks(event.customer_id)
   if (referrals.length === 0 && identified.length === 0) return unattributed('no_identity')
   const latest = new Date(Date.parse(event.occurred_at) + CLICK_GRACE_MS).toISOString()
   const clicks = identified.filter((c) => c.created_at <= latest)
@@ -344,13 +477,10 @@ export async function attribute(
     (id) => onlyProgram === undefined || id === onlyProgram,
   )
   if (programIds.length === 0) return unattributed('no_click')
-  const programs = await scope.db
-    .selectFrom('programs')
-    .select(['id', 'currency', 'status', 'attribution_window_days', 'attribution_model', 'rules', 'holdback_days'])
-    .where('tenant_id', '=', scope.tenantId)
-    .where('id', 'in', programIds)
-    .orderBy('id')
-    .execute()
+  const programs = programIds
+    .map((id) => facts.programs.get(id))
+    .filter((p) => p !== undefined)
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
 
   const touches: AttributionTouch[] = []
   let model: AttributionModel | null = null
@@ -371,7 +501,7 @@ export async function attribute(
         .filter((t) => t.weightBp > 0)
       if (trigger) {
         referral = {
-          tenant_id: scope.tenantId,
+          tenant_id: tenantId,
           customer_id: event.customer_id,
           program_id: program.id,
           touches: writeJson(programTouches),
@@ -380,7 +510,7 @@ export async function attribute(
           first_sale_at: null,
           created_at: new Date().toISOString(),
         }
-        await scope.db.insertInto('referrals').values(referral).execute()
+        facts.addReferral(referral)
       }
     }
     model ??= (referral?.model as AttributionModel | undefined) ?? program.attribution_model
@@ -395,18 +525,13 @@ export async function attribute(
     )
     if (!trigger || !referral) continue
     let firstSaleAt = referral.first_sale_at
-    if (trigger === 'sale' && firstSaleAt === null) {
+    const firstSale = trigger === 'sale' && firstSaleAt === null
+    if (firstSale) {
       firstSaleAt = event.occurred_at
-      await scope.db
-        .updateTable('referrals')
-        .set({ first_sale_at: firstSaleAt })
-        .where('tenant_id', '=', scope.tenantId)
-        .where('customer_id', '=', event.customer_id)
-        .where('program_id', '=', program.id)
-        .execute()
+      facts.setFirstSale(referral, firstSaleAt)
     }
-    const facts: ProgramFacts = { id: program.id, currency: program.currency, status: program.status, terms: currentTerms(program) }
-    const outcome = await accrue(scope, facts, programTouches, {
+    const terms: ProgramFacts = { id: program.id, currency: program.currency, status: program.status, terms: currentTerms(program) }
+    const conversion = {
       eventId: event.id,
       customerId: event.customer_id,
       customerEmail: event.customer_email,
@@ -415,12 +540,14 @@ export async function attribute(
       currency: event.currency,
       occurredAt: event.occurred_at,
       firstSaleAt,
-    })
+      firstSale,
+    }
+    const outcome = accrue(facts, terms, programTouches, conversion, emit, tenantId)
     if (outcome.commissions.length > 0) commissions.push(...outcome.commissions)
     else reason ??= outcome.reason
   }
   if (touches.length === 0) return unattributed('outside_window')
-  scope.emit('attribution.created', { eventId: event.id, userId: event.customer_id, model, touches })
+  emit('attribution.created', { eventId: event.id, userId: event.customer_id, model, touches })
   if (!trigger) return { attribution: { status: 'attributed', model, touches, reason: 'not_commissionable' }, commissions }
   const earned = commissions.length > 0
   return { attribution: { status: 'attributed', model, touches, ...(earned || !reason ? {} : { reason }) }, commissions }

@@ -10,6 +10,7 @@ import type { Caller } from '../auth/principal.ts'
 import { againOnUniqueViolation } from '../db/errors.ts'
 import type { TenantScope, WithTenant } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
+import type { ProgramTermsCache } from '../programs/terms.ts'
 import { type EventInput, type EventResult, recordEvent } from './events.ts'
 import { type IdentifyResult, identify } from './identify.ts'
 
@@ -52,14 +53,14 @@ async function tie(scope: TenantScope, cref: string, userId: string): Promise<Ap
   }
 }
 
-export function trackingFacet(withTenant: WithTenant): TrackingFacet {
+export function trackingFacet(withTenant: WithTenant, programs?: ProgramTermsCache): TrackingFacet {
   const record = ({ tenant, principal }: Caller, inputs: EventInput[], identifyCref?: string) => {
     authorize(principal, write, tenant)
     return againOnUniqueViolation(() =>
       withTenant(tenant.id, async (scope) => {
         const identifyRefused = identifyCref === undefined ? undefined : await tie(scope, identifyCref, inputs[0]!.userId)
         const outcomes = []
-        for (const input of inputs) outcomes.push(await recordEvent(scope, input, new Date(), principal.programId))
+        for (const input of inputs) outcomes.push(await recordEvent(scope, input, new Date(), principal.programId, programs))
         return { outcomes, identifyRefused }
       }),
     )

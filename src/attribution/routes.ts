@@ -2,7 +2,6 @@ import { t } from 'elysia'
 import { CommissionSchema } from '../commissions/routes.ts'
 import type { Config } from '../config/schema.ts'
 import { readJson } from '../db/codec.ts'
-import { againOnUniqueViolation } from '../db/errors.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import { addressGroup } from '../http/client-address.ts'
@@ -11,7 +10,8 @@ import { RateLimiter } from '../http/rate-limit.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
 import { clickCookie } from '../links/router.ts'
 import { hashAddress } from '../links/visitor.ts'
-import { ATTRIBUTION_STATUSES, EVENT_TYPE_PATTERN, recordEvent } from './events.ts'
+import type { ProgramTermsCache } from '../programs/terms.ts'
+import { ATTRIBUTION_STATUSES, EVENT_TYPE_PATTERN, eventBatches } from './events.ts'
 import { identify } from './identify.ts'
 import { MODELS } from './models.ts'
 import { eventInput, IdentifyTime, WireTime, WireValue } from './openpartner.ts'
@@ -96,18 +96,19 @@ function corsHeaders(origin: string): Record<string, string> {
 }
 
 /** OpenPartner's tracking API: events from the company's servers, identify from its pages. */
-export function attributionRoutes(config: Config) {
+export function attributionRoutes(config: Config, programs: ProgramTermsCache) {
+  const record = eventBatches(programs)
   const identifyLimit = new RateLimiter({ limit: config.tracking.identify_per_minute, windowMs: 60_000 })
   return (api: TenantApi) =>
     api
       .post(
         '/attribution/events',
         // 200 whether new or replayed, as OpenPartner answers (its clients check for 200); `replayed` tells which.
-        async ({ body, withTenant, principal }) => {
+        async ({ body, batched, principal }) => {
           const input = eventInput(body)
-          const outcome = await againOnUniqueViolation(() =>
-            withTenant((scope) => recordEvent(scope, input, new Date(), principal.programId)),
-          )
+          // Events arriving together are recorded together and share a commit (db/group-commit.ts),
+          // each still all or nothing.
+          const outcome = await batched(record, { input, now: new Date(), onlyProgram: principal.programId })
           return { ok: true as const, replayed: outcome.replayed, ...outcome.result }
         },
         {

@@ -27,63 +27,38 @@ import type {
   Selectable,
   UnknownRow,
 } from 'kysely'
+import { Remembered } from '../cache.ts'
 import type { DB } from '../db/schema.ts'
 import { afterCommit } from '../db/transaction-context.ts'
 
 /** How long a credential check's reads answer without reading again: the longest a change made elsewhere goes unseen. */
 export const CREDENTIAL_CACHE_MS = 5_000
-/** Past this many entries a kind starts over: keys and sessions in use are far fewer; made-up ones are not kept. */
-const MAX_ENTRIES = 10_000
+type Kind = 'keys' | 'sessions' | 'members' | 'organizations'
 
-/** One kind of remembered read. */
-export class Remembered<V> {
-  readonly #entries = new Map<string, { value: V; until: number }>()
-  /** Bumped when the kind is forgotten: a read begun before must not be kept. */
-  #generation = 0
-
-  constructor(private readonly ttlMs = CREDENTIAL_CACHE_MS) {}
-
-  /** The remembered value, or the read's (kept unless the kind was forgotten while it ran). */
-  async get(key: string, read: () => Promise<V | undefined>): Promise<V | undefined> {
-    const entry = this.#entries.get(key)
-    if (entry && entry.until > Date.now()) return entry.value
-    const generation = this.#generation
-    const value = await read()
-    if (value !== undefined && generation === this.#generation) this.set(key, value)
-    return value
-  }
-
-  /** Keeps a value the caller changed itself (a renewed session, a key's new last use). */
-  set(key: string, value: V): void {
-    if (this.#entries.size >= MAX_ENTRIES) this.#entries.clear()
-    this.#entries.delete(key)
-    this.#entries.set(key, { value, until: Date.now() + this.ttlMs })
-  }
-
-  forget(): void {
-    this.#generation++
-    this.#entries.clear()
-  }
-}
-
-type Kind = 'keys' | 'sessions' | 'members'
-
-/** Which kinds a write to each table makes stale; columns whose change forgets nothing. */
-const STALE_BY_TABLE: Record<string, { kinds: Kind[]; harmless?: string[] }> = {
+/**
+ * Which kinds a write to each table makes stale; columns whose change forgets nothing; the kinds a
+ * new row makes stale too (a list it joins).
+ */
+const STALE_BY_TABLE: Record<string, { kinds: Kind[]; harmless?: string[]; inserted?: Kind[] }> = {
   api_keys: { kinds: ['keys'], harmless: ['last_used_at'] },
   sessions: { kinds: ['sessions'], harmless: ['last_seen_at', 'idle_expires_at'] },
   // A disabled account's sessions end; its email or name is not what a check reads, but is rarely written.
   users: { kinds: ['sessions'] },
-  memberships: { kinds: ['members'] },
+  memberships: { kinds: ['members', 'organizations'], inserted: ['organizations'] },
   // A partner's standing decides whether its portal users get in.
   partners: { kinds: ['members'] },
   // An import or a tenant's removal replaces everything.
-  tenants: { kinds: ['keys', 'sessions', 'members'] },
+  tenants: { kinds: ['keys', 'sessions', 'members', 'organizations'] },
 }
 const RAW_WRITE = /\b(?:update|delete\s+from)\s+"?(\w+)"?/gi
 
 /** A session's row with its user's standing, as a check reads it. */
 export type SessionRow = Selectable<DB['sessions']> & { disabled_at: string | null }
+/** An organization a person belongs to, as the switcher links it. */
+export interface Organization {
+  slug: string
+  name: string
+}
 /** A member's role in a tenant, and whether their partner (a portal user's) is active. */
 export interface MemberStanding {
   role: string
@@ -93,11 +68,13 @@ export interface MemberStanding {
 
 export class CredentialCache {
   /** By `<tenant id>:<sha-256 of the key>`. */
-  readonly keys = new Remembered<Selectable<DB['api_keys']>>()
+  readonly keys = new Remembered<Selectable<DB['api_keys']>>(CREDENTIAL_CACHE_MS)
   /** By the sha-256 of the session token. */
-  readonly sessions = new Remembered<SessionRow>()
+  readonly sessions = new Remembered<SessionRow>(CREDENTIAL_CACHE_MS)
   /** By `<tenant id>:<user id>`. */
-  readonly members = new Remembered<MemberStanding>()
+  readonly members = new Remembered<MemberStanding>(CREDENTIAL_CACHE_MS)
+  /** The organizations a person is a member of (users/organizations.ts), by user id. */
+  readonly organizations = new Remembered<Organization[]>(CREDENTIAL_CACHE_MS)
   readonly #pending = new WeakMap<object, Kind[]>()
 
   forget(kinds: Iterable<Kind>): void {
@@ -136,9 +113,11 @@ function staleKinds(node: RootOperationNode): Kind[] {
     }
     case 'DeleteQueryNode':
       return (any.from?.froms ?? []).flatMap((t: any) => STALE_BY_TABLE[tableName(t)]?.kinds ?? [])
-    case 'InsertQueryNode':
-      // A new row makes nothing stale (only rows found are remembered), unless it replaces one.
-      return any.onConflict ? (STALE_BY_TABLE[tableName(any.into)]?.kinds ?? []) : []
+    case 'InsertQueryNode': {
+      // A new row makes nothing stale (only rows found are remembered), unless it replaces one or joins a list.
+      const rule = STALE_BY_TABLE[tableName(any.into)]
+      return any.onConflict ? (rule?.kinds ?? []) : (rule?.inserted ?? [])
+    }
     case 'RawNode': {
       // sql`…` statements: their text says which table they write, not which columns.
       const text: string = (any.sqlFragments ?? []).join(' ')

@@ -19,9 +19,10 @@ import { assertSameOrigin } from './csrf.ts'
 import { memberPrincipal } from './member-principal.ts'
 import type { Principal } from './principal.ts'
 import type { Role } from './roles.ts'
-import { readCookie, sessionCookie, sessionSettings, setCookieHeader } from './sessions/cookie.ts'
+import { readSessionToken, sessionCookie, sessionSettings, setCookieHeader, setCookieHeaders } from './sessions/cookie.ts'
 import { issueSession, resolveSession } from './sessions/service.ts'
 import { safeNext } from './sign-in-methods.ts'
+import type { IssuedTokens, TokenIssuers } from './tokens.ts'
 
 export interface SignedIn {
   userId: string
@@ -53,12 +54,27 @@ export interface IdentityFacet {
   findMember(tenant: Tenant, email: string): Promise<SignedIn | undefined>
   /** The principal of a signed-in user in the URL's tenant (role from the membership, read now). */
   memberPrincipal(tenant: Tenant, userId: string, extra?: Pick<Principal, 'sessionId'>): Promise<Principal>
-  /** A new session for the user; `setCookie` is the Set-Cookie header value to answer with. */
+  /**
+   * A new session for the user; `setCookie` is the Set-Cookie header value to answer with (the
+   * configured cookie name), `setCookies` the session under each name it is read by (PartnerOS's
+   * `session_token` too), for a route whose clients look for the other name.
+   */
   startSession(input: { userId: string; tenantId: string; ip?: string; userAgent?: string | null }): Promise<{
     sessionId: string
     expiresAt: string
     setCookie: string
+    setCookies: string[]
   }>
+  /**
+   * Whether a plugin issues access tokens (the jwt plugin): a dialect whose clients expect tokens
+   * answers with them when it does, and with the session cookie otherwise. Read it per request.
+   */
+  readonly issuesTokens: boolean
+  /**
+   * Tokens instead of a session, for a member proven by the caller: `{tokens}` for the body and the
+   * refresh token's Set-Cookie. 404 tokens_unavailable when no plugin issues tokens.
+   */
+  issueTokens(input: { tenant: Tenant; userId: string; apiBase: string }): Promise<IssuedTokens>
   /** The user whose live session cookie this request carries, if any (for linking a new sign-in method). */
   sessionUser(request: Request): Promise<string | undefined>
   /**
@@ -90,7 +106,7 @@ export interface IdentityFacet {
   safeNext(next: string | null | undefined, fallback: string): string
 }
 
-export function identityFacet(config: Config, database: Database, withTenant: WithTenant): IdentityFacet {
+export function identityFacet(config: Config, database: Database, withTenant: WithTenant, tokens: TokenIssuers): IdentityFacet {
   const cookie = sessionCookie(config)
   const settings = sessionSettings(config)
   const limits = config.auth.sign_in
@@ -140,10 +156,23 @@ export function identityFacet(config: Config, database: Database, withTenant: Wi
       const { token, session } = await issueSession(database.db, { userId, activeTenantId: tenantId, ip, userAgent }, settings)
       // Every way of signing in ends here: a partner's portal user signing in accepts its invitation.
       await withTenant(tenantId, (scope) => recordAcceptance(scope, userId))
-      return { sessionId: session.id, expiresAt: session.expiresAt, setCookie: setCookieHeader(cookie, token) }
+      return {
+        sessionId: session.id,
+        expiresAt: session.expiresAt,
+        setCookie: setCookieHeader(cookie, token),
+        setCookies: setCookieHeaders(cookie, token),
+      }
+    },
+    get issuesTokens() {
+      return tokens.available
+    },
+    async issueTokens({ tenant, userId, apiBase }) {
+      const issued = await tokens.issue({ tenantId: tenant.id, userId, apiBase })
+      await withTenant(tenant.id, (scope) => recordAcceptance(scope, userId)) // as startSession: signing in accepts an invitation
+      return issued
     },
     async sessionUser(request) {
-      const token = readCookie(request, cookie.name)
+      const token = readSessionToken(request, cookie)
       return token ? (await resolveSession(database, token, settings))?.userId : undefined
     },
     async registerPartner({ tenant, email, name, password, emailVerified, verifiedUserId, ip }) {

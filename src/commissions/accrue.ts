@@ -13,11 +13,10 @@
  * clicked from an address the partner signs in from) makes the commission `flagged`: it earns nothing until a reviewer clears it. Nothing earns while the
  * program is not active.
  */
+import type { AttributionFacts } from '../attribution/facts.ts'
 import { readJson } from '../db/codec.ts'
 import type { DB } from '../db/schema.ts'
-import type { TenantScope } from '../db/with-tenant.ts'
 import { newId } from '../ids.ts'
-import { hashAddress } from '../links/visitor.ts'
 import { percentOf, splitByWeights } from '../money/money.ts'
 import type { Terms } from '../programs/enrolments.ts'
 import type { StoredRule } from '../programs/rules.ts'
@@ -50,16 +49,28 @@ export interface Conversion {
   occurredAt: string
   /** For sales: when the customer first paid in this program (this sale, if it is the first). */
   firstSaleAt: string | null
+  /**
+   * This sale is the customer's first in the program: it set firstSaleAt. Told, not compared: two
+   * sales stamped the same instant (a batch's, received together) are still a first and a second.
+   */
+  firstSale: boolean
 }
 
 export type NoCommission = 'program_not_active' | 'no_rule' | 'currency_mismatch' | 'not_first' | 'recurring_ended' | 'already_earned'
 
-export async function accrue(
-  scope: TenantScope,
+/**
+ * What the conversion earns each partner of its touches, by the facts read for its batch
+ * (attribution/facts.ts): the commissions are recorded there, to be written with the batch, and
+ * their domain events raised through `emit`.
+ */
+export function accrue(
+  facts: AttributionFacts,
   program: ProgramFacts,
   touches: Touch[],
   conversion: Conversion,
-): Promise<{ commissions: Commission[]; reason?: NoCommission }> {
+  emit: (type: string, data: unknown) => void,
+  tenantId: string,
+): { commissions: Commission[]; reason?: NoCommission } {
   if (program.status !== 'active') return { commissions: [], reason: 'program_not_active' }
   // Each partner's share, in touch order; one partner touching twice gets one commission.
   const shares = new Map<string, { weightBp: number; clickId: string; flag: string | null }>()
@@ -75,21 +86,22 @@ export async function accrue(
   let reason: NoCommission | undefined
   for (const [partnerId, share] of shares) {
     if (share.weightBp === 0) continue
-    const partner = await partnerFacts(scope, partnerId, program.id, share.clickId)
+    const partner = facts.partners.get(partnerId)
     // The enrolment's snapshot of the terms (grandfathering), else the program's current terms.
-    const terms = partner?.terms ? readJson<Terms>(partner.terms) : program.terms
-    const earned = await earning(scope, terms.rules, program, partnerId, conversion)
+    const enrolled = partner ? facts.enrolment(partnerId, program.id) : undefined
+    const terms = enrolled ? readJson<Terms>(enrolled) : program.terms
+    const earned = earning(facts, terms.rules, program, partnerId, conversion)
     if (typeof earned === 'string') {
       reason = earned
       continue
     }
     const [amount] = splitByWeights(earned, [share.weightBp, 10_000 - share.weightBp])
     if (!amount) continue
-    const flag = share.flag ?? (await partnerFlag(scope, partnerId, partner, conversion.customerEmail))
+    const flag = share.flag ?? partnerFlag(facts, partnerId, share.clickId, conversion.customerEmail)
     const at = new Date().toISOString()
     const row: DB['commissions'] = {
       id: newId('commission'),
-      tenant_id: scope.tenantId,
+      tenant_id: tenantId,
       event_id: conversion.eventId,
       partner_id: partnerId,
       program_id: program.id,
@@ -107,39 +119,30 @@ export async function accrue(
       created_at: at,
       updated_at: at,
     }
-    await scope.db.insertInto('commissions').values(row).execute()
+    facts.addCommission(row)
     const commission = toCommission(row)
     commissions.push(commission)
-    scope.emit(flag ? 'commission.flagged' : 'commission.accrued', commission)
+    emit(flag ? 'commission.flagged' : 'commission.accrued', commission)
   }
   return { commissions, reason: commissions.length > 0 ? undefined : reason }
 }
 
 /** The whole amount the conversion earns by these rules (before splitting), or why it earns nothing. */
-async function earning(
-  scope: TenantScope,
+function earning(
+  facts: AttributionFacts,
   rules: StoredRule[],
   program: ProgramFacts,
   partnerId: string,
   conversion: Conversion,
-): Promise<number | NoCommission> {
+): number | NoCommission {
   const rule = rules.find((r) => r.on === conversion.trigger)
   if (!rule) return 'no_rule'
   if (conversion.trigger === 'signup') {
-    const earlier = await scope.db
-      .selectFrom('commissions')
-      .select('id')
-      .where('tenant_id', '=', scope.tenantId)
-      .where('customer_id', '=', conversion.customerId)
-      .where('program_id', '=', program.id)
-      .where('partner_id', '=', partnerId)
-      .where('trigger', '=', 'signup')
-      .executeTakeFirst()
-    if (earlier) return 'already_earned'
+    if (facts.hasSignup(conversion.customerId, program.id, partnerId)) return 'already_earned'
     return rule.kind === 'fixed' ? rule.minor : 'no_rule'
   }
   if (conversion.currency !== program.currency || conversion.valueMinor === null) return 'currency_mismatch'
-  const first = conversion.firstSaleAt === conversion.occurredAt
+  const first = conversion.firstSale
   if (rule.kind === 'fixed') return first ? rule.minor : 'not_first'
   if (!rule.recurring) return first ? percentOf(conversion.valueMinor, rule.bp) : 'not_first'
   const months = monthsBetween(conversion.firstSaleAt ?? conversion.occurredAt, conversion.occurredAt)
@@ -160,53 +163,14 @@ export function monthsBetween(from: string, to: string): number {
 }
 
 /**
- * What accrual needs to know of the partner, in one query: their enrolment's terms in the program,
- * and, for the self-referral check, their status and email and the address hash of the click that
- * earns (with the tenant's key of those hashes). Undefined when the partner is gone.
+ * Why the partner's commission must wait for review: revoked (or gone), or a self-referral: the
+ * customer has the partner's email, or the click came from an address the partner's own portal users
+ * sign in from.
  */
-function partnerFacts(scope: TenantScope, partnerId: string, programId: string, clickId: string) {
-  return scope.db
-    .selectFrom('partners')
-    .innerJoin('tenants', 'tenants.id', 'partners.tenant_id')
-    .leftJoin('enrolments', (join) =>
-      join
-        .onRef('enrolments.partner_id', '=', 'partners.id')
-        .on('enrolments.tenant_id', '=', scope.tenantId)
-        .on('enrolments.program_id', '=', programId),
-    )
-    .leftJoin('clicks', (join) => join.on('clicks.tenant_id', '=', scope.tenantId).on('clicks.id', '=', clickId))
-    .select(['partners.status', 'partners.email', 'enrolments.terms', 'clicks.ip_hash', 'tenants.click_salt'])
-    .where('partners.tenant_id', '=', scope.tenantId)
-    .where('partners.id', '=', partnerId)
-    .executeTakeFirst()
-}
-
-type PartnerFacts = Awaited<ReturnType<typeof partnerFacts>>
-
-/**
- * Why the partner's commission must wait for review: revoked, or a self-referral: the customer has
- * the partner's email, or the click came from an address the partner's own portal users sign in from.
- */
-async function partnerFlag(
-  scope: TenantScope,
-  partnerId: string,
-  partner: PartnerFacts,
-  customerEmail: string | null,
-): Promise<string | null> {
+function partnerFlag(facts: AttributionFacts, partnerId: string, clickId: string, customerEmail: string | null): string | null {
+  const partner = facts.partners.get(partnerId)
   if (!partner || partner.status === 'revoked') return 'revoked'
   if (customerEmail && customerEmail === partner.email) return 'self_referral'
-  const { ip_hash: clickHash, click_salt: sealed } = partner
-  if (clickHash && sealed) {
-    const salt = scope.secrets.open(sealed, { table: 'tenants', id: scope.tenantId })
-    const sessions = await scope.db
-      .selectFrom('sessions')
-      .innerJoin('memberships', 'memberships.user_id', 'sessions.user_id')
-      .select('sessions.ip')
-      .where('memberships.tenant_id', '=', scope.tenantId)
-      .where('memberships.partner_id', '=', partnerId)
-      .where('sessions.ip', 'is not', null)
-      .execute()
-    if (sessions.some((s) => hashAddress(salt, s.ip!) === clickHash)) return 'self_referral'
-  }
+  if (facts.fromPartnerAddress(partnerId, clickId)) return 'self_referral'
   return null
 }

@@ -5,10 +5,11 @@
 
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { Kysely, PostgresDialect, sql } from 'kysely'
+import { Kysely, sql } from 'kysely'
 import { CredentialCache } from '../auth/credential-cache.ts'
 import type { Config } from '../config/schema.ts'
 import { StartupError } from '../errors.ts'
+import { ServingPostgresDialect } from './postgres-dialect.ts'
 import type { DB } from './schema.ts'
 import { type BunSqliteOptions, openSqlite } from './sqlite-connection.ts'
 import { BunSqliteDialect } from './sqlite-dialect.ts'
@@ -125,7 +126,7 @@ async function openPostgres(url: string, key: string, poolSize: number): Promise
   // An idle client that loses its server must not crash the process; the pool replaces it.
   pool.on('error', () => {})
   const credentials = new CredentialCache()
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), plugins: [credentials.plugin] })
+  const db = new Kysely<DB>({ dialect: new ServingPostgresDialect({ pool }), plugins: [credentials.plugin] })
   try {
     await sql`select 1`.execute(db)
   } catch (err) {

@@ -16,6 +16,7 @@ import {
   type SqliteStatement,
   type TransactionSettings,
 } from 'kysely'
+import { diskWaitSkipped } from './commit-durability.ts'
 import { isBusy } from './errors.ts'
 import { insideTenantTransaction, NESTED_ACCESS } from './transaction-context.ts'
 import type { WriteTurns } from './write-turns.ts'
@@ -112,6 +113,8 @@ export interface SqliteLockWait {
 
 /** The longest pause between two tries for the lock: a short wait once the lock is free, few tries while it is not. */
 const MAX_RETRY_MS = 16
+/** PRAGMA synchronous's levels: NORMAL syncs the WAL only at checkpoints; FULL (and EXTRA) at every commit too. */
+const NORMAL = 1
 
 /**
  * Transactions on the one serving connection:
@@ -136,12 +139,16 @@ class ServingSqliteDriver extends SqliteDriver {
   /** Ends the turn (or the read-only mode) of the transaction in progress. */
   #endTransaction: (() => void) | undefined
 
+  /** The connection's synchronous level as opened (database.sqlite.synchronous). */
+  readonly #synchronous: number
+
   constructor(
     config: SqliteDialectConfig,
     private readonly raw: BunDatabase,
     private readonly lockWait: SqliteLockWait,
   ) {
     super(config)
+    this.#synchronous = (raw.query('pragma synchronous').get() as { synchronous: number }).synchronous
   }
 
   /**
@@ -175,7 +182,15 @@ class ServingSqliteDriver extends SqliteDriver {
       this.#endTransaction = () => this.raw.exec('pragma query_only = off')
       begin = 'begin'
     } else {
-      this.#endTransaction = await this.lockWait.turns.take()
+      const endTurn = await this.lockWait.turns.take()
+      // Set outside the transaction: SQLite refuses to change it inside one (db/commit-durability.ts).
+      if (diskWaitSkipped() && this.#synchronous > NORMAL) {
+        this.raw.exec(`pragma synchronous = ${NORMAL}`)
+        this.#endTransaction = () => {
+          this.raw.exec(`pragma synchronous = ${this.#synchronous}`)
+          endTurn()
+        }
+      } else this.#endTransaction = endTurn
     }
     try {
       await connection.executeQuery(CompiledQuery.raw(begin))

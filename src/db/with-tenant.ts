@@ -13,6 +13,7 @@ import type { Keyring } from '../secrets/keyring.ts'
 import { isoNow } from './codec.ts'
 import type { Database } from './database.ts'
 import { isTransientConflict } from './errors.ts'
+import { type BatchWork, GroupCommit, type GroupCommitOptions, ONE_BATCH_AT_A_TIME } from './group-commit.ts'
 import type { DB } from './schema.ts'
 import { insideTenantTransaction, runInsideTenantTransaction } from './transaction-context.ts'
 
@@ -34,7 +35,18 @@ export interface TenantTransactionOptions {
   readOnly?: boolean
 }
 
-export type WithTenant = <T>(tenantId: string, fn: (scope: TenantScope) => Promise<T>, options?: TenantTransactionOptions) => Promise<T>
+export type WithTenant = (<T>(
+  tenantId: string,
+  fn: (scope: TenantScope) => Promise<T>,
+  options?: TenantTransactionOptions,
+) => Promise<T>) & {
+  /**
+   * Hands `item` to `work` together with the items of the same tenant arriving around it, in one
+   * transaction and one commit (db/group-commit.ts): for small writes that come many at once. Each
+   * item is still all or nothing, and answered once its batch is durable.
+   */
+  batched<I, O>(tenantId: string, work: BatchWork<I, O>, item: I): Promise<O>
+}
 
 /** Runs before the commit of a transaction that raised events, in it (the webhook outbox). */
 export type BeforeCommit = (trx: Transaction<DB>, tenantId: string, events: DomainEvent[]) => Promise<void>
@@ -52,13 +64,15 @@ export interface TenantRunnerOptions {
   beforeCommit?: BeforeCommit
   /** Told of each transaction run again after a conflict (logged: a steady stream of them is a lock-order bug). */
   onConflict?: (err: unknown, retry: number) => void
+  /** How grouped units are batched (db/group-commit.ts); by default one batch at a time. */
+  group?: GroupCommitOptions
 }
 
 export function tenantRunner(
   database: Database,
   bus: DomainEventBus,
   secrets: Keyring,
-  { beforeCommit, onConflict }: TenantRunnerOptions = {},
+  { beforeCommit, onConflict, group }: TenantRunnerOptions = {},
 ): WithTenant {
   /**
    * One run of the unit, from its start. Only what it did in the transaction happens: a run that fails
@@ -97,9 +111,11 @@ export function tenantRunner(
     return result
   }
 
-  return async (tenantId, fn, options = {}) => {
-    // A nested withTenant would wait for a second connection (on SQLite, forever): refuse it loudly.
-    if (insideTenantTransaction()) throw new Error('withTenant was called inside withTenant: pass the open scope down instead')
+  const transact = async <T>(
+    tenantId: string,
+    fn: (scope: TenantScope) => Promise<T>,
+    options: TenantTransactionOptions = {},
+  ): Promise<T> => {
     // Every request's transaction comes through here, so this is the one place a lost transaction is
     // run again. SQLite has no such conflicts: its write transactions take the file's lock up front and
     // run one at a time (db/sqlite-dialect.ts), and a lock held elsewhere past busy_timeout_ms is
@@ -114,6 +130,23 @@ export function tenantRunner(
       }
     }
   }
+  const grouped = new GroupCommit(transact, group ?? ONE_BATCH_AT_A_TIME)
+  // A nested withTenant would wait for a second connection (on SQLite, forever): refuse it loudly.
+  const notNested = () => {
+    if (insideTenantTransaction()) throw new Error('withTenant was called inside withTenant: pass the open scope down instead')
+  }
+  return Object.assign(
+    async <T>(tenantId: string, fn: (scope: TenantScope) => Promise<T>, options: TenantTransactionOptions = {}) => {
+      notNested()
+      return transact(tenantId, fn, options)
+    },
+    {
+      batched: async <I, O>(tenantId: string, work: BatchWork<I, O>, item: I) => {
+        notNested()
+        return grouped.run(tenantId, work, item)
+      },
+    },
+  )
 }
 
 /**

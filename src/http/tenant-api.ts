@@ -7,6 +7,7 @@
 import { Elysia } from 'elysia'
 import { type AuthRequirement, authenticate, authorize, securityOf } from '../auth/guard.ts'
 import type { AuthStrategy, Principal } from '../auth/principal.ts'
+import type { BatchWork } from '../db/group-commit.ts'
 import type { TenantScope, TenantTransactionOptions, WithTenant } from '../db/with-tenant.ts'
 import { AppError } from '../errors.ts'
 import type { TenantResolver } from '../tenants/resolver.ts'
@@ -35,6 +36,8 @@ export type TenantContext = {
    * HTTP's safe methods are, unless the route says `{readOnly: false}` (OAuth's callback signs in).
    */
   withTenant: <T>(fn: (scope: TenantScope) => Promise<T>, options?: TenantTransactionOptions) => Promise<T>
+  /** The item handed to `work` in a batch of the tenant's items arriving together, one commit for all (db/group-commit.ts). */
+  batched: <I, O>(work: BatchWork<I, O>, item: I) => Promise<O>
   /** The client's address (see http/client-address.ts), for audit and rate limits. */
   ip: string | undefined
 }
@@ -51,6 +54,7 @@ export function createTenantApi(options: TenantApiOptions) {
       return {
         tenant,
         withTenant: (fn, transaction) => options.withTenant(tenant.id, fn, { readOnly: SAFE_METHODS.has(request.method), ...transaction }),
+        batched: (work, item) => options.withTenant.batched(tenant.id, work, item),
         ip: clientAddress(request, server, options.trustProxy),
       }
     })

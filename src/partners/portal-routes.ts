@@ -42,6 +42,9 @@ function capabilities(principal: Principal) {
     manage_webhooks: can('webhooks:manage'),
     /** Partners: their own links, commissions, stats, payouts and keys. */
     partner_portal: principal.partnerId !== undefined,
+    // Vobiz's names for the two things its 403s are about: creating accounts (here, partners) and moving money (payouts).
+    can_create_accounts: can('partners:write'),
+    can_transfer_balance: can('payouts:manage'),
   }
 }
 

@@ -12,6 +12,7 @@ import type { CredentialKind } from '../auth/credential-kinds.ts'
 import type { IdentityFacet } from '../auth/identity-facet.ts'
 import type { AuthStrategy, Caller } from '../auth/principal.ts'
 import type { SignInMethod } from '../auth/sign-in-methods.ts'
+import type { TokenIssuer } from '../auth/tokens.ts'
 import type { DomainEventHandler } from '../domain-events/bus.ts'
 import type { AppError } from '../errors.ts'
 import type { TenantApi } from '../http/tenant-api.ts'
@@ -62,6 +63,11 @@ export interface PluginHost<C = unknown> {
   addSignInMethod(method: SignInMethod): void
   /** Credentials the plugin issues, run from the console's API keys area (see auth/credential-kinds.ts). */
   addCredentialKind(kind: CredentialKind): void
+  /**
+   * Issue access tokens for the sign-ins whose clients expect them (see auth/tokens.ts); one plugin
+   * per server may, and sign-in plugins then answer with tokens through `identity.issueTokens`.
+   */
+  addTokenIssuer(issuer: TokenIssuer): void
   /** A payment provider for payout runs (`"method": "<name>"` in POST /payouts/run). */
   addPayoutProvider(provider: PayoutProvider): void
   /**

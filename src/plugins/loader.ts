@@ -15,6 +15,7 @@ import type { IdentityFacet } from '../auth/identity-facet.ts'
 import type { AuthStrategy } from '../auth/principal.ts'
 import { ALL_SCOPES, SCOPES } from '../auth/scopes.ts'
 import type { SignInMethod } from '../auth/sign-in-methods.ts'
+import type { TokenIssuers } from '../auth/tokens.ts'
 import type { PluginEntry } from '../config/schema.ts'
 import type { MigrationSet } from '../db/migrate.ts'
 import { isolateTenantRows } from '../db/tenant-isolation.ts'
@@ -50,6 +51,8 @@ export interface LoaderDeps {
   bus: DomainEventBus
   withTenant: WithTenant
   identity: IdentityFacet
+  /** Where the plugin that issues access tokens registers (host.addTokenIssuer). */
+  tokens: TokenIssuers
   mail: Mailer
   tracking: TrackingFacet
   program: ProgramFacet
@@ -118,6 +121,7 @@ export async function loadPlugins(entries: PluginEntry[], deps: LoaderDeps): Pro
         if (loaded.credentialKinds.some((k) => k.id === kind.id)) throw new StartupError(`${label}: a credential kind ${kind.id} exists`)
         loaded.credentialKinds.push(kind)
       },
+      addTokenIssuer: (issuer) => deps.tokens.add(label, issuer),
       addPayoutProvider: (provider) => {
         if (provider.name === 'manual' || loaded.payoutProviders.some((p) => p.name === provider.name)) {
           throw new StartupError(`${label}: a payout provider named ${provider.name} exists`)

@@ -11,6 +11,8 @@ export interface Formatter {
   /** Several currencies: `$12.00 · €3.40`, or a dash when empty. */
   amounts(byCurrency: Record<string, string>): string
   number(n: number): string
+  /** `1 click`, `1,204 clicks`: a count and its noun (the pages' words are English: one, or many). */
+  count(n: number, one: string, many: string): string
   /** `2026-05-01 14:03 UTC`: the text a <time> shows before the page script localizes it. */
   utc(iso: string): string
 }
@@ -55,6 +57,7 @@ export function formatterFor(locale: string): Formatter {
       return entries.length === 0 ? '—' : entries.map(([code, amount]) => formatter.money(amount, code)).join(' · ')
     },
     number: (n) => numbers.format(n),
+    count: (n, one, many) => `${numbers.format(n)} ${n === 1 ? one : many}`,
     utc: (iso) => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`,
   }
   if (cache.size < 100) cache.set(locale, formatter)

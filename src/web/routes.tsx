@@ -11,9 +11,11 @@ import { Elysia } from 'elysia'
 import { authorize } from '../auth/guard.ts'
 import type { Principal } from '../auth/principal.ts'
 import type { ALL_SCOPES, Scope } from '../auth/scopes.ts'
-import { readCookie, sessionCookie } from '../auth/sessions/cookie.ts'
+import { readSessionToken, sessionCookie, sessionSettings } from '../auth/sessions/cookie.ts'
+import { resolveSession } from '../auth/sessions/service.ts'
 import { AppError } from '../errors.ts'
 import { clientAddress } from '../http/client-address.ts'
+import { organizationsOf } from '../users/organizations.ts'
 import { consoleArea } from './admin/index.tsx'
 import { ASSET_PREFIX, assetPaths, serveAsset } from './assets/index.ts'
 import { Document } from './components/document.tsx'
@@ -91,7 +93,7 @@ export function webRoutes(deps: WebDeps, areas: PageArea[] = [consoleArea]) {
 
   /** The signed-in member the area admits, or the answer for someone else (sign in first, or no access). */
   async function memberPage(page: TenantPage, area: PageArea): Promise<MemberPage | Response> {
-    const token = readCookie(page.request, cookie.name)
+    const token = readSessionToken(page.request, cookie)
     const signIn = () => {
       const next = page.request.method === 'GET' ? page.url.pathname + page.url.search : page.paths.admin
       return redirectTo(page, `${page.paths.signIn}?next=${encodeURIComponent(next)}`)
@@ -237,13 +239,27 @@ export function webRoutes(deps: WebDeps, areas: PageArea[] = [consoleArea]) {
     const fmt = formatterFor(negotiateLocale(request.headers.get('accept-language')))
     const slug = new URL(request.url).searchParams.get('organization')?.trim().toLowerCase()
     if (slug && /^[a-z0-9-]{1,63}$/.test(slug)) return redirectTo({ deps }, `/t/${slug}/admin`)
+    // Someone signed in goes to their organization's console, or picks one of theirs.
+    const token = readSessionToken(request, cookie)
+    const session = token ? await resolveSession(deps.database, token, sessionSettings(config)) : null
+    const theirs = session ? await organizationsOf(deps.database, session.userId) : []
+    if (theirs.length === 1) return redirectTo({ deps }, `/t/${theirs[0]!.slug}/admin`)
     const page = { deps, fmt, assets: await assetPaths(), flash: undefined }
     return htmlPage(
       page as TenantPage,
-      <Document title="Sign in · partnerd" locale={fmt.locale} assets={page.assets}>
-        <Plain title="Sign in">
+      <Document title={theirs.length > 0 ? 'Your organizations · partnerd' : 'Sign in · partnerd'} locale={fmt.locale} assets={page.assets}>
+        <Plain title={theirs.length > 0 ? 'Your organizations' : 'Sign in'}>
+          {theirs.length > 0 && (
+            <ul>
+              {theirs.map((o) => (
+                <li>
+                  <a href={`/t/${o.slug}/admin`}>{o.name}</a>
+                </li>
+              ))}
+            </ul>
+          )}
           <form method="get" action="/">
-            <label for="organization">Your organization</label>
+            <label for="organization">{theirs.length > 0 ? 'Another organization' : 'Your organization'}</label>
             <input id="organization" name="organization" required pattern="[a-z0-9\-]{1,63}" autocomplete="organization" />
             <small class="hint">The name in your organization's address: /t/&lt;name&gt;/admin</small>
             <button type="submit">Continue</button>

@@ -48,7 +48,9 @@ const MintBody = t.Object(
     scopes: t.Optional(Scopes),
     expiresAt: t.Optional(t.String({ format: 'date-time' })),
     partnerId: t.Optional(t.String({ maxLength: 64, description: 'Bind the key to a partner (give no scopes).' })),
-    programId: t.Optional(t.String({ maxLength: 64, description: 'Bind the key to a program.' })),
+    programId: t.Optional(
+      t.String({ maxLength: 64, description: 'Bind the key to a program; without scopes it gets every scope a program key may carry.' }),
+    ),
   },
   { additionalProperties: false },
 )

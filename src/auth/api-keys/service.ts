@@ -105,7 +105,9 @@ export async function mintApiKey(scope: TenantScope, prefix: string, input: Mint
     if (!partner) throw new AppError(404, 'not_found', `no partner ${input.partnerId}`)
     scopes = []
   } else {
-    scopes = validateScopes(input.scopes ?? [ALL_SCOPES])
+    // Left out, a key gets all it may hold: everything, or, bound to a program (Partnero's "Create
+    // API key" in a program's settings names no permissions), everything a program's key may do.
+    scopes = validateScopes(input.scopes ?? (input.programId !== undefined ? PROGRAM_KEY_SCOPES : [ALL_SCOPES]))
   }
   if (input.programId !== undefined) {
     const outside = scopes.filter((s) => !PROGRAM_KEY_SCOPES.includes(s))

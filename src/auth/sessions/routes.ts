@@ -6,7 +6,7 @@ import { AppError } from '../../errors.ts'
 import type { TenantApi } from '../../http/tenant-api.ts'
 import { toUser } from '../../users/service.ts'
 import type { Principal } from '../principal.ts'
-import { clearCookieHeader, sessionCookie } from './cookie.ts'
+import { clearCookieHeaders, sessionCookie } from './cookie.ts'
 import { endSession, listSessions } from './service.ts'
 
 const SessionSchema = t.Object({
@@ -54,7 +54,7 @@ export function sessionRoutes(config: Config, database: Database) {
           const { userId, sessionId } = sessionOf(principal)
           await endSession(database.db, userId, sessionId)
           await withTenant((scope) => recordAudit(scope, { type: 'session.signed_out', actor: userId, subject: sessionId, ip }))
-          set.headers['set-cookie'] = clearCookieHeader(cookie)
+          set.headers['set-cookie'] = clearCookieHeaders(cookie) as never
           set.status = 204
         },
         { auth: true, detail: { tags: ['Sessions'], summary: 'End this session and clear its cookie' } },

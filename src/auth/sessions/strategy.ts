@@ -8,7 +8,7 @@ import { assertSameOrigin } from '../csrf.ts'
 import { invalidCredential } from '../errors.ts'
 import { memberPrincipal } from '../member-principal.ts'
 import type { AuthStrategy } from '../principal.ts'
-import { readCookie, sessionCookie, sessionSettings } from './cookie.ts'
+import { readSessionToken, sessionCookie, sessionSettings } from './cookie.ts'
 import { resolveSession } from './service.ts'
 
 export function sessionStrategy(config: Config, database: Database): AuthStrategy {
@@ -17,7 +17,7 @@ export function sessionStrategy(config: Config, database: Database): AuthStrateg
   return {
     name: 'session',
     async authenticate({ request, tenant }) {
-      const token = readCookie(request, cookie.name)
+      const token = readSessionToken(request, cookie)
       if (!token) return null
       const session = await resolveSession(database, token, settings)
       if (!session) throw invalidCredential('the session has ended; sign in again')

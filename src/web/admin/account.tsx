@@ -1,5 +1,5 @@
 /** The signed-in person's own page: who they are here, their sessions, and signing out everywhere. */
-import { clearCookieHeader, sessionCookie } from '../../auth/sessions/cookie.ts'
+import { clearCookieHeaders, sessionCookie } from '../../auth/sessions/cookie.ts'
 import { endAllSessions, endSession, listSessions } from '../../auth/sessions/service.ts'
 import { AppError } from '../../errors.ts'
 import { Csrf } from '../components/field.tsx'
@@ -84,9 +84,12 @@ export const accountPages: ConsoleRoute[] = [
         ip: page.ip,
         detail: { sessions: ended },
       })
-      return redirectTo(page, page.paths.signIn, { kind: 'ok', text: `Signed out of all ${ended} sessions.` }, [
-        clearCookieHeader(sessionCookie(page.deps.config)),
-      ])
+      return redirectTo(
+        page,
+        page.paths.signIn,
+        { kind: 'ok', text: `Signed out of all ${ended} sessions.` },
+        clearCookieHeaders(sessionCookie(page.deps.config)),
+      )
     },
   },
 ]

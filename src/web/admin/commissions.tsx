@@ -273,7 +273,7 @@ async function confirm(page: MemberPage): Promise<Response> {
       </article>
     ) : (
       <Confirm
-        title={`${a.label} ${applies.length} ${applies.length === 1 ? 'commission' : 'commissions'} of ${totalText(page, applies)}?`}
+        title={`${a.label} ${page.fmt.count(applies.length, 'commission', 'commissions')} of ${totalText(page, applies)}?`}
         action={page.paths.to('/commissions/apply')}
         fields={[['action', action], ...applies.map((c): [string, string] => ['ids', c.id])]}
         confirmLabel={`${a.label} ${applies.length}`}
@@ -318,7 +318,7 @@ async function apply(page: MemberPage): Promise<Response> {
   const a = ACTIONS[action]
   const text =
     failed.length === 0
-      ? `${a.label}d ${done} ${done === 1 ? 'commission' : 'commissions'}.`
+      ? `${a.label}d ${page.fmt.count(done, 'commission', 'commissions')}.`
       : `${a.label}d ${done}; ${failed.length} could not be: ${failed.join('; ')}.`
   return redirectTo(page, page.paths.to('/commissions'), { kind: failed.length ? 'error' : 'ok', text })
 }

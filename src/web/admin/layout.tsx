@@ -5,6 +5,7 @@
 import type { ComponentChildren } from 'preact'
 import { countFlagged } from '../../commissions/service.ts'
 import { countPayouts } from '../../payouts/service.ts'
+import { organizationsOf } from '../../users/organizations.ts'
 import { Document } from '../components/document.tsx'
 import { Frame, type NavItem } from '../components/frame.tsx'
 import { htmlPage, type MemberPage } from '../context.ts'
@@ -37,6 +38,13 @@ export async function consolePage(page: MemberPage, options: ConsolePageOptions,
     flagged: page.can('commissions:read') ? await countFlagged(scope, BADGE_CAP) : 0,
     pendingPayouts: page.can('payouts:read') ? await countPayouts(scope, 'pending') : 0,
   }))
+  // Multi mode: the person's other organizations, one click away (their consoles, same session).
+  const others =
+    page.deps.config.mode === 'multi'
+      ? (await organizationsOf(page.deps.database, page.user.id))
+          .filter((o) => o.slug !== page.tenant.slug)
+          .map((o) => ({ name: o.name, href: `/t/${o.slug}/admin` }))
+      : []
   const nav: NavItem[][] = [
     [
       { section: 'overview', label: 'Overview', href: page.paths.admin },
@@ -67,7 +75,7 @@ export async function consolePage(page: MemberPage, options: ConsolePageOptions,
         brand={{ label: 'partnerd', href: page.paths.admin }}
         nav={nav}
         current={options.section}
-        organization={{ name: page.tenant.name, others: [] }}
+        organization={{ name: page.tenant.name, others }}
         person={{ email: page.user.email, accountHref: to('/account'), signOutAction: `${page.paths.root}/sign-out` }}
         csrf={page.csrf}
         flash={page.flash}

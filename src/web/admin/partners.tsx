@@ -276,8 +276,8 @@ async function detail(page: MemberPage): Promise<Response> {
       </dd>
       <dt>All time</dt>
       <dd>
-        {fmt.number(totals.clicks)} clicks · {fmt.number(totals.conversions)} conversions · {fmt.amounts(totals.revenue)} revenue ·{' '}
-        {fmt.amounts(totals.earned)} earned
+        {fmt.count(totals.clicks, 'click', 'clicks')} · {fmt.count(totals.conversions, 'conversion', 'conversions')} ·{' '}
+        {fmt.amounts(totals.revenue)} revenue · {fmt.amounts(totals.earned)} earned
       </dd>
       {!canInvite(page) && canWrite && (
         <>
@@ -375,7 +375,7 @@ async function detail(page: MemberPage): Promise<Response> {
     page.can('audit:read') && [
       <h2>Audit trail</h2>,
       data.audit.length === 0 ? (
-        <p class="muted">Nothing recorded.</p>
+        <p class="muted">No revocation or reinstatement recorded.</p>
       ) : (
         <DataTable
           caption="What was done to this partner"

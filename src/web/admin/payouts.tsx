@@ -299,7 +299,7 @@ async function preview(page: MemberPage): Promise<Response> {
       </article>
     ) : (
       <Confirm
-        title={`Pay ${due.length} ${due.length === 1 ? 'partner' : 'partners'} ${sumText}${currencies > 1 ? ` in ${currencies} currencies` : ''}?`}
+        title={`Pay ${page.fmt.count(due.length, 'partner', 'partners')} ${sumText}${currencies > 1 ? ` in ${currencies} currencies` : ''}?`}
         action={page.paths.to('/payouts/run')}
         fields={Object.entries(values).filter((e): e is [string, string] => e[1] !== undefined)}
         confirmLabel="Make these payouts"
@@ -366,8 +366,7 @@ async function run(page: MemberPage): Promise<Response> {
     await page.withTenant((scope) => applyOutcomes(scope, outcomes))
     created = await page.withTenant(async (scope) => Promise.all(created.map(async (p) => toPayout(await getPayout(scope, p.id)))))
   }
-  const text =
-    created.length === 0 ? 'Nobody was due a payout any more.' : `${created.length} ${created.length === 1 ? 'payout' : 'payouts'} made.`
+  const text = created.length === 0 ? 'Nobody was due a payout any more.' : `${page.fmt.count(created.length, 'payout', 'payouts')} made.`
   return redirectTo(page, page.paths.to('/payouts'), { kind: 'ok', text })
 }
 
@@ -403,7 +402,7 @@ async function confirmMark(page: MemberPage): Promise<Response> {
       crumbs={[{ label: 'Payouts', href: page.paths.to('/payouts') }]}
     />,
     <Confirm
-      title={`Mark ${payouts.length} ${payouts.length === 1 ? 'payout' : 'payouts'} of ${sum} ${paid ? 'paid' : 'failed'}?`}
+      title={`Mark ${page.fmt.count(payouts.length, 'payout', 'payouts')} of ${sum} ${paid ? 'paid' : 'failed'}?`}
       action={page.paths.to('/payouts/mark')}
       fields={[['action', action], ...ids.map((id): [string, string] => ['ids', id])]}
       confirmLabel={paid ? 'Mark paid' : 'Mark failed'}
@@ -434,7 +433,7 @@ async function mark(page: MemberPage): Promise<Response> {
   )
   return redirectTo(page, page.paths.to(action === 'paid' ? '/payouts?status=paid' : '/payouts?status=failed'), {
     kind: 'ok',
-    text: `${changed.length} ${changed.length === 1 ? 'payout' : 'payouts'} marked ${action}.`,
+    text: `${page.fmt.count(changed.length, 'payout', 'payouts')} marked ${action}.`,
   })
 }
 

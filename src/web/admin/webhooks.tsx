@@ -421,7 +421,7 @@ export const webhookPages: ConsoleRoute[] = [
   }),
   simple('/webhooks/:id/retry-failed', async (page) => {
     const n = await page.withTenant((scope) => retryFailed(scope, page.params.id!))
-    return `${n} failed ${n === 1 ? 'delivery goes' : 'deliveries go'} out again.`
+    return `${page.fmt.count(n, 'failed delivery goes', 'failed deliveries go')} out again.`
   }),
   simple('/webhooks/:id/deliveries/:deliveryId/retry', async (page) => {
     await page.withTenant((scope) => retryDelivery(scope, page.params.id!, page.params.deliveryId!))

@@ -31,7 +31,7 @@ export function Confirm({ title, children, action, fields, confirmLabel, cancelH
           <input type="hidden" name={name} value={value} />
         ))}
         {inputs}
-        <div class="grid">
+        <div class="grid confirm-actions">
           <a href={cancelHref} class="button secondary outline">
             Cancel
           </a>

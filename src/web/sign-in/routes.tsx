@@ -5,7 +5,7 @@
  * signing in, the person lands on the page they asked for, if it is a page of this site.
  */
 import type { ComponentChildren } from 'preact'
-import { clearCookieHeader, readCookie, sessionCookie, sessionSettings } from '../../auth/sessions/cookie.ts'
+import { clearCookieHeaders, readSessionToken, sessionCookie, sessionSettings } from '../../auth/sessions/cookie.ts'
 import { endSession, resolveSession } from '../../auth/sessions/service.ts'
 import type { EmailCodeSignIn, PasswordSignIn, ProviderSignIn } from '../../auth/sign-in-methods.ts'
 import { safeNext } from '../../auth/sign-in-methods.ts'
@@ -239,7 +239,7 @@ export function publicRoutes(): PageRoute<TenantPage>[] {
       path: '/sign-out',
       handle: async (ctx) => {
         const cookie = sessionCookie(ctx.deps.config)
-        const token = readCookie(ctx.request, cookie.name)
+        const token = readSessionToken(ctx.request, cookie)
         if (token) {
           assertCsrf(token, ctx.request.headers.get('x-csrf-token') ?? ctx.form?.text('_csrf'))
           const session = await resolveSession(ctx.deps.database, token, sessionSettings(ctx.deps.config))
@@ -253,7 +253,7 @@ export function publicRoutes(): PageRoute<TenantPage>[] {
             })
           }
         }
-        return redirectTo(ctx, ctx.paths.signIn, { kind: 'ok', text: 'You are signed out.' }, [clearCookieHeader(cookie)])
+        return redirectTo(ctx, ctx.paths.signIn, { kind: 'ok', text: 'You are signed out.' }, clearCookieHeaders(cookie))
       },
     },
     {
