@@ -14,6 +14,7 @@ import { isoNow } from './codec.ts'
 import type { Database } from './database.ts'
 import { isTransientConflict } from './errors.ts'
 import { type BatchWork, GroupCommit, type GroupCommitOptions, ONE_BATCH_AT_A_TIME } from './group-commit.ts'
+import { beginningWith } from './postgres-dialect.ts'
 import type { DB } from './schema.ts'
 import { insideTenantTransaction, runInsideTenantTransaction } from './transaction-context.ts'
 
@@ -86,26 +87,29 @@ export function tenantRunner(
     // What the run asked to do once it has committed (afterCommit): known when its work is done.
     let committed = () => {}
     const transaction = database.db.transaction()
-    const result = await (options.readOnly ? transaction.setAccessMode('read only') : transaction).execute(async (trx) => {
-      if (database.dialect === 'postgres') {
-        await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(trx)
-      }
-      const inner = await runInsideTenantTransaction(() =>
-        fn({
-          tenantId,
-          db: trx,
-          secrets,
-          emit: (type, data) => {
-            // A type no one could subscribe to is a typo; fail the change rather than lose the event.
-            if (!bus.isKnown(type)) throw new Error(`emit: no event type ${type}`)
-            raised.push({ type, tenantId, occurredAt: isoNow(), data })
-          },
-        }),
-      )
-      committed = inner.committed
-      if (raised.length > 0 && beforeCommit) await beforeCommit(trx, tenantId, raised)
-      return inner.result
-    })
+    // On PostgreSQL the tenant is set by the BEGIN itself (db/postgres-dialect.ts): one round trip.
+    const result = await beginningWith({ 'app.tenant_id': tenantId }, (applied) =>
+      (options.readOnly ? transaction.setAccessMode('read only') : transaction).execute(async (trx) => {
+        if (database.dialect === 'postgres' && !applied()) {
+          await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(trx)
+        }
+        const inner = await runInsideTenantTransaction(() =>
+          fn({
+            tenantId,
+            db: trx,
+            secrets,
+            emit: (type, data) => {
+              // A type no one could subscribe to is a typo; fail the change rather than lose the event.
+              if (!bus.isKnown(type)) throw new Error(`emit: no event type ${type}`)
+              raised.push({ type, tenantId, occurredAt: isoNow(), data })
+            },
+          }),
+        )
+        committed = inner.committed
+        if (raised.length > 0 && beforeCommit) await beforeCommit(trx, tenantId, raised)
+        return inner.result
+      }),
+    )
     committed()
     if (raised.length > 0) void bus.publish(raised)
     return result
