@@ -77,44 +77,52 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
     plugins: runtime.plugins.names.map((p) => p.name),
     payoutProviders,
   })
-  const app = createApp({
-    config,
-    log: runtime.log,
-    accessLog: runtime.accessLog,
-    database: runtime.database,
-    withTenant: runtime.withTenant,
-    resolveTenant,
-    outsideApi: [clickRouter.plugin, sdkRoute, pages],
-    nativeRoutes: clickRouter.native,
-    strategies: [
-      keyStrategy({ adminKeys: runtime.adminKeys, prefix: config.auth.api_key_prefix, database: runtime.database }),
-      sessions,
-      ...runtime.plugins.strategies,
-    ],
-    routes: [
-      ...[
-        tenantRoutes,
-        apiKeyRoutes(config.auth.api_key_prefix),
-        introspectRoutes,
-        sessionRoutes(config, runtime.database),
-        memberRoutes,
-        auditRoutes,
-        partnerRoutes(partnerInvitations),
-        programRoutes,
-        enrolmentRoutes,
-        linkRoutes,
-        couponRoutes,
-        attributionRoutes(config, runtime.programTerms),
-        commissionRoutes,
-        payoutRoutes(payoutProviders),
-        reportRoutes,
-        dataRoutes,
-        webhookRoutes(config),
-        portalRoutes(config.auth.api_key_prefix, partnerInvitations),
-      ].map((register) => ({ owner: 'core', register })),
-      ...runtime.plugins.routes,
-    ],
-  })
+  // The click writer's threads run from here on: a start refused below (a plugin's route clashing
+  // with another's) must stop them, or they outlive the database they write to.
+  let app: ReturnType<typeof createApp>
+  try {
+    app = createApp({
+      config,
+      log: runtime.log,
+      accessLog: runtime.accessLog,
+      database: runtime.database,
+      withTenant: runtime.withTenant,
+      resolveTenant,
+      outsideApi: [clickRouter.plugin, sdkRoute, pages],
+      nativeRoutes: clickRouter.native,
+      strategies: [
+        keyStrategy({ adminKeys: runtime.adminKeys, prefix: config.auth.api_key_prefix, database: runtime.database }),
+        sessions,
+        ...runtime.plugins.strategies,
+      ],
+      routes: [
+        ...[
+          tenantRoutes,
+          apiKeyRoutes(config.auth.api_key_prefix),
+          introspectRoutes,
+          sessionRoutes(config, runtime.database),
+          memberRoutes,
+          auditRoutes,
+          partnerRoutes(partnerInvitations),
+          programRoutes,
+          enrolmentRoutes,
+          linkRoutes,
+          couponRoutes,
+          attributionRoutes(config, runtime.programTerms),
+          commissionRoutes,
+          payoutRoutes(payoutProviders),
+          reportRoutes,
+          dataRoutes,
+          webhookRoutes(config),
+          portalRoutes(config.auth.api_key_prefix, partnerInvitations),
+        ].map((register) => ({ owner: 'core', register })),
+        ...runtime.plugins.routes,
+      ],
+    })
+  } catch (err) {
+    await clickRouter.writer.close()
+    throw err
+  }
   return { app, clickWriter: clickRouter.writer }
 }
 
@@ -155,6 +163,7 @@ export async function startServer(runtime: Runtime): Promise<RunningServer> {
       reusePort: false,
     })
   } catch (err) {
+    await clickWriter.close()
     const e = err as { code?: string; message?: string }
     const reason = e.code === 'EADDRINUSE' || /in use/i.test(e.message ?? '') ? 'is in use' : `cannot be opened: ${e.message}`
     throw new StartupError(`server.port: ${config.server.host}:${config.server.port} ${reason}`)

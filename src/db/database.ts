@@ -79,6 +79,7 @@ function openSqliteDatabase(location: BunSqliteOptions): Database {
   }
   const writeTurns = new WriteTurns()
   const credentials = new CredentialCache()
+  let closed = false
   const db = new Kysely<DB>({
     dialect: new BunSqliteDialect(raw, { timeoutMs: busyTimeoutMs, turns: writeTurns }),
     plugins: [credentials.plugin],
@@ -89,12 +90,17 @@ function openSqliteDatabase(location: BunSqliteOptions): Database {
     credentials,
     writeTurns,
     walAutocheckpoint: (pages) => {
+      // Asked by the checkpoint thread's watcher, which may hear of its thread's end after a close.
+      if (closed) return 0
       const setting = pages === undefined ? 'PRAGMA wal_autocheckpoint' : `PRAGMA wal_autocheckpoint = ${Math.trunc(pages)}`
       return (raw.query(setting).get() as { wal_autocheckpoint: number }).wal_autocheckpoint
     },
     location: { sqlite: location },
     ping: async () => void raw.query('select 1').get(),
-    close: () => db.destroy(),
+    close: () => {
+      closed = true
+      return db.destroy()
+    },
   }
 }
 
