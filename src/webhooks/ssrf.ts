@@ -158,12 +158,19 @@ export function nonPublic(address: string): string | undefined {
 
 /** A host as the URL parser writes it (brackets off an IPv6 address), for comparing allow_hosts entries. */
 function canonicalHost(host: string): string {
-  try {
-    return new URL(`http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}/`).hostname.replace(/^\[|\]$/g, '')
-  } catch {
-    return host
+  let canonical = canonicalHosts.get(host)
+  if (canonical === undefined) {
+    try {
+      canonical = new URL(`http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}/`).hostname.replace(/^\[|\]$/g, '')
+    } catch {
+      canonical = host
+    }
+    // allow_hosts entries, compared at every delivery: a handful, parsed once.
+    if (canonicalHosts.size < 1000) canonicalHosts.set(host, canonical)
   }
+  return canonical
 }
+const canonicalHosts = new Map<string, string>()
 
 export function parseWebhookUrl(value: string): URL {
   let url: URL

@@ -202,6 +202,17 @@ export class DeliveryWorker {
       { readOnly: true },
     )
     const byId = new Map(endpoints.map((e) => [e.row.id, e]))
+    // Each destination is checked once a batch (its deliveries share the URL; a postback's differ).
+    const checked = new Map<string, Promise<void>>()
+    const checkDestination = (target: string) => {
+      let check = checked.get(target)
+      if (!check) {
+        check = assertPublicDestination(new URL(target), this.settings.allow_hosts)
+        check.catch(() => {})
+        checked.set(target, check)
+      }
+      return check
+    }
     const outcomes = await Promise.all(
       deliveries.map(async (delivery) => {
         const endpoint = byId.get(delivery.endpoint_id)
@@ -210,7 +221,7 @@ export class DeliveryWorker {
         if (endpoint.secrets instanceof Error)
           return { delivery, ok: false, status: null, error: 'the signing secret does not open (secrets.key)', final: false }
         const secrets = endpoint.secrets
-        return { delivery, ...(await this.#sending.use(() => this.#send(delivery, endpoint.row, secrets))) }
+        return { delivery, ...(await this.#sending.use(() => this.#send(delivery, endpoint.row, secrets, checkDestination))) }
       }),
     )
     await this.withTenant(tenantId, async (scope) => {
@@ -246,7 +257,12 @@ export class DeliveryWorker {
   }
 
   /** One attempt over HTTP; never throws. */
-  async #send(delivery: Delivery, endpoint: Endpoint, secrets: string[]): Promise<Outcome> {
+  async #send(
+    delivery: Delivery,
+    endpoint: Endpoint,
+    secrets: string[],
+    checkDestination: (target: string) => Promise<void>,
+  ): Promise<Outcome> {
     const postback = endpoint.format === 'postback'
     const target = postback ? expandPostback(endpoint.url, JSON.parse(delivery.payload) as Envelope) : endpoint.url
     const headers = postback
@@ -263,7 +279,7 @@ export class DeliveryWorker {
     let error: string | null = null
     let excerpt: string | null = null
     try {
-      await assertPublicDestination(new URL(target), this.settings.allow_hosts)
+      await checkDestination(target)
       const response = await fetch(target, {
         method: postback ? 'GET' : 'POST',
         headers: { ...(postback ? {} : { 'content-type': 'application/json' }), 'user-agent': 'partnerd-webhooks', ...headers },
