@@ -16,6 +16,7 @@ import { commissionRoutes } from './commissions/routes.ts'
 import { startApprovalJob } from './commissions/scheduler.ts'
 import { couponRoutes } from './coupons/routes.ts'
 import { dataRoutes } from './data/routes.ts'
+import { keepPlannerStatistics } from './db/planner-statistics.ts'
 import { StartupError } from './errors.ts'
 import { createApp } from './http/app.ts'
 import { createClickRouter } from './links/router.ts'
@@ -168,6 +169,7 @@ export async function startServer(runtime: Runtime): Promise<RunningServer> {
     const reason = e.code === 'EADDRINUSE' || /in use/i.test(e.message ?? '') ? 'is in use' : `cannot be opened: ${e.message}`
     throw new StartupError(`server.port: ${config.server.host}:${config.server.port} ${reason}`)
   }
+  const stopStatistics = await keepPlannerStatistics(runtime.database)
   const stopApprovals = startApprovalJob({
     db: runtime.database.db,
     withTenant: runtime.withTenant,
@@ -199,6 +201,7 @@ export async function startServer(runtime: Runtime): Promise<RunningServer> {
     setupLink: firstSetupLink,
     stop: async () => {
       await app.stop()
+      stopStatistics()
       await stopApprovals()
       await deliveries.stop()
       await clickWriter.close()

@@ -1,17 +1,19 @@
 /**
- * SQLite's planner statistics, kept by the serving connection (db/database.ts): a database opened
- * with rows in it gets them, and a lookup of many ids within a tenant then takes each id from the
- * primary key instead of walking the tenant's index over all its rows.
+ * SQLite's planner statistics, kept by a running server (db/planner-statistics.ts): a server started
+ * on a database with rows in it gets them, and a lookup of many ids within a tenant then takes each
+ * id from the primary key instead of walking the tenant's index over all its rows. Opening the
+ * database without serving (the command line) leaves the file as it was.
  */
 import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
 import { openRuntime } from '../src/runtime.ts'
+import { startServer } from '../src/server.ts'
 import { ensureDefaultTenant } from '../src/tenants/service.ts'
 import { createEndpoint } from '../src/webhooks/endpoints.ts'
 import { testConfig } from './support/databases.ts'
 
 describe('SQLite planner statistics', () => {
-  it('are read at open, and a lookup of many ids in a tenant uses the primary key', async () => {
+  it('are made when a server starts, and a lookup of many ids in a tenant then uses the primary key', async () => {
     const config = await testConfig('sqlite')
     const first = await openRuntime(config, { migrate: true })
     const { tenant } = await ensureDefaultTenant(first.database.db, first.bus, first.secrets)
@@ -46,12 +48,23 @@ describe('SQLite planner statistics', () => {
     expect(await plan(first.database.db)).toMatch(/USING INDEX webhook_deliveries_endpoint \(tenant_id=\?\)/)
     await first.close()
 
+    const statistics = (db: typeof first.database.db) =>
+      sql<{ name: string }>`select name from sqlite_master where name = 'sqlite_stat1'`
+        .execute(db)
+        .then(async ({ rows }) =>
+          rows.length === 0 ? [] : (await sql<{ tbl: string }>`select tbl from sqlite_stat1`.execute(db)).rows.map((r) => r.tbl),
+        )
+    const inspected = await openRuntime(config, { migrate: false })
+    expect(await statistics(inspected.database.db)).toEqual([])
+    await inspected.close()
+
     const again = await openRuntime(config, { migrate: false })
+    const server = await startServer(again)
     try {
-      const stats = await sql<{ tbl: string }>`select tbl from sqlite_stat1`.execute(again.database.db)
-      expect(stats.rows.map((r) => r.tbl)).toContain('webhook_deliveries')
+      expect(await statistics(again.database.db)).toContain('webhook_deliveries')
       expect(await plan(again.database.db)).toMatch(/USING INDEX sqlite_autoindex_webhook_deliveries_1 \(id=\?\)/)
     } finally {
+      await server.stop()
       await again.close()
     }
   })

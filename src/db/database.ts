@@ -66,17 +66,6 @@ export async function createDatabase(target: DatabaseTarget): Promise<Database> 
   })
 }
 
-/**
- * How often the serving connection brings SQLite's planner statistics up to date (PRAGMA optimize:
- * ANALYZE of the tables that grew or shrank a lot since, and cheap when none did), besides once at
- * open. Without them the planner guesses that `tenant_id = ?` picks a few rows, and for a lookup of
- * many ids (`tenant_id = ? and id in (…)`) it walked a tenant index over every row of the tenant
- * rather than taking each id from the primary key: the webhook worker's outcomes of 200 deliveries
- * read the whole outbox, a cost that grows with its history (measured over 10,000: 2.7-4.3 ms a
- * batch, against 1.2-2.2 ms with the statistics).
- */
-const PLANNER_STATISTICS_MS = 10 * 60_000
-
 function openSqliteDatabase(location: BunSqliteOptions): Database {
   const { path, busyTimeoutMs } = location
   let raw: ReturnType<typeof openSqlite>
@@ -85,8 +74,6 @@ function openSqliteDatabase(location: BunSqliteOptions): Database {
     // busy_timeout 0: the dialect waits for the write lock itself, without holding up the thread.
     raw = openSqlite({ ...location, busyTimeoutMs: 0 })
     raw.query('select count(*) from sqlite_master').get()
-    // The planner's statistics, as SQLite advises for a long-lived connection (see PLANNER_STATISTICS_MS).
-    raw.exec('PRAGMA optimize = 0x10002')
   } catch (err) {
     throw new StartupError(`database.sqlite.path: cannot open ${path}: ${(err as Error).message}`)
   }
@@ -97,9 +84,6 @@ function openSqliteDatabase(location: BunSqliteOptions): Database {
     dialect: new BunSqliteDialect(raw, { timeoutMs: busyTimeoutMs, turns: writeTurns }),
     plugins: [credentials.plugin],
   })
-  // Through Kysely, so that it waits its turn on the connection; a busy database just waits for the next.
-  const statistics = setInterval(() => void sql`pragma optimize`.execute(db).catch(() => {}), PLANNER_STATISTICS_MS)
-  statistics.unref()
   return {
     dialect: 'sqlite',
     db,
@@ -115,7 +99,6 @@ function openSqliteDatabase(location: BunSqliteOptions): Database {
     ping: async () => void raw.query('select 1').get(),
     close: () => {
       closed = true
-      clearInterval(statistics)
       return db.destroy()
     },
   }
