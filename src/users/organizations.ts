@@ -8,21 +8,28 @@
 import { sql } from 'kysely'
 import type { Organization } from '../auth/credential-cache.ts'
 import type { Database } from '../db/database.ts'
+import { beginningWith } from '../db/postgres-dialect.ts'
 
 export async function organizationsOf(database: Database, userId: string): Promise<Organization[]> {
   const found = await database.credentials.organizations.get(userId, () =>
-    database.db.transaction().execute(async (trx) => {
-      if (database.dialect === 'postgres') await sql`select set_config('app.user_id', ${userId}, true)`.execute(trx)
-      return trx
-        .selectFrom('memberships')
-        .innerJoin('tenants', 'tenants.id', 'memberships.tenant_id')
-        .select(['tenants.slug', 'tenants.name'])
-        .where('memberships.user_id', '=', userId)
-        .where('memberships.role', '!=', 'partner')
-        .orderBy('tenants.name')
-        .orderBy('tenants.slug')
-        .execute()
-    }),
+    // On PostgreSQL the person is named by the BEGIN itself (db/postgres-dialect.ts), as withTenant names its tenant.
+    beginningWith({ 'app.user_id': userId }, (applied) =>
+      database.db
+        .transaction()
+        .setAccessMode('read only')
+        .execute(async (trx) => {
+          if (database.dialect === 'postgres' && !applied()) await sql`select set_config('app.user_id', ${userId}, true)`.execute(trx)
+          return trx
+            .selectFrom('memberships')
+            .innerJoin('tenants', 'tenants.id', 'memberships.tenant_id')
+            .select(['tenants.slug', 'tenants.name'])
+            .where('memberships.user_id', '=', userId)
+            .where('memberships.role', '!=', 'partner')
+            .orderBy('tenants.name')
+            .orderBy('tenants.slug')
+            .execute()
+        }),
+    ),
   )
   return found ?? []
 }
