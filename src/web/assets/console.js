@@ -131,7 +131,13 @@
       const rows = [...table.querySelectorAll('tbody tr')]
       const xs = rows.map((tr) => Date.parse(tr.querySelector('[data-x]')?.getAttribute('data-x') ?? '') / 1000)
       const series = heads.slice(1).map((_, i) => rows.map((tr) => Number(tr.children[i + 1]?.getAttribute('data-value') ?? Number.NaN)))
-      const colours = ['#0172ad', '#1f7a4d', '#9a6700', '#b42318']
+      // The page's own ink and rules, so the axes read in dark mode as in light; the first line in the accent colour.
+      const style = getComputedStyle(figure)
+      const ink = style.color
+      const rule = style.getPropertyValue('--pico-muted-border-color').trim() || 'rgba(128, 128, 128, 0.3)'
+      const accent = style.getPropertyValue('--pico-primary').trim() || '#0172ad'
+      const colours = [accent, '#1f9d60', '#b07d00', '#d13b2e']
+      const axis = (extra) => ({ stroke: ink, grid: { stroke: rule, width: 1 }, ticks: { stroke: rule, width: 1 }, ...extra })
       const width = () => Math.max(280, plot.clientWidth)
       const chart = new window.uPlot(
         {
@@ -143,7 +149,7 @@
               .slice(1)
               .map((label, i) => ({ label, stroke: colours[i % colours.length], width: 2, scale: i === 0 ? 'left' : 'right' })),
           ],
-          axes: [{}, { scale: 'left' }, { scale: 'right', side: 1, grid: { show: false } }],
+          axes: [axis({}), axis({ scale: 'left' }), axis({ scale: 'right', side: 1, grid: { show: false } })],
           scales: { x: { time: true } },
         },
         [xs, ...series],
