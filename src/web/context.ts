@@ -5,7 +5,6 @@
  * HTML document (htmx takes the part it wants), a 303 after a change (POST, redirect, GET), or a file.
  */
 import type { VNode } from 'preact'
-import { render } from 'preact-render-to-string'
 import type { CredentialKind } from '../auth/credential-kinds.ts'
 import type { IdentityFacet } from '../auth/identity-facet.ts'
 import type { AuthStrategy, Principal } from '../auth/principal.ts'
@@ -24,6 +23,7 @@ import type { AssetName } from './assets/index.ts'
 import type { FlashMessage } from './components/flash.tsx'
 import type { Formatter } from './format.ts'
 import type { Form } from './forms.ts'
+import { renderHtml } from './html.ts'
 import { PAGE_HEADERS } from './security.ts'
 
 export interface WebDeps {
@@ -134,7 +134,7 @@ export function htmlPage(page: TenantPage, document: VNode, status = 200, extra:
   const headers = new Headers(PAGE_HEADERS)
   if (page.flash) headers.append('set-cookie', flashCookie(undefined, page.deps.identity.secureCookies))
   for (const [name, value] of Object.entries(extra)) for (const v of [value].flat()) headers.append(name, v)
-  return new Response(`<!doctype html>${render(document)}`, { status, headers })
+  return new Response(`<!doctype html>${renderHtml(document)}`, { status, headers })
 }
 
 /** 303 See Other: after a change, to the page that shows it, with a message for it. */
