@@ -36,6 +36,7 @@ import { tenantResolver } from './tenants/resolver.ts'
 import { tenantRoutes } from './tenants/routes.ts'
 import { ensureDefaultTenant, type Tenant } from './tenants/service.ts'
 import { accountLink, issueSetupToken } from './users/account-links.ts'
+import { ConsoleReads } from './web/console-reads.ts'
 import { webRoutes } from './web/routes.tsx'
 import { webhookRoutes } from './webhooks/routes.ts'
 import { DeliveryWorker } from './webhooks/worker.ts'
@@ -77,6 +78,7 @@ export async function buildApp(runtime: Runtime, singleTenant?: Tenant) {
     bus: runtime.bus,
     plugins: runtime.plugins.names.map((p) => p.name),
     payoutProviders,
+    reads: new ConsoleReads(runtime.bus),
   })
   // The click writer's threads run from here on: a start refused below (a plugin's route clashing
   // with another's) must stop them, or they outlive the database they write to.

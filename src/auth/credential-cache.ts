@@ -1,8 +1,9 @@
 /**
  * What checking a credential read from the database, remembered for a few seconds, so that the
  * common request (the same key, session or member again) is a memory lookup rather than a statement
- * or two. Three kinds: an API key's row by tenant and digest, a session by its token's digest, a
- * member's role (and their partner's standing) by tenant and user.
+ * or two. The kinds: an API key's row by tenant and digest, a session by its token's digest, a
+ * member's role (and their partner's standing) by tenant and user, a person's organizations and the
+ * email and name the console shows them by user.
  *
  * Staleness is bounded two ways:
  * - On this instance, at once: a Kysely plugin sees every statement the serving connection runs, and
@@ -33,7 +34,7 @@ import { afterCommit } from '../db/transaction-context.ts'
 
 /** How long a credential check's reads answer without reading again: the longest a change made elsewhere goes unseen. */
 export const CREDENTIAL_CACHE_MS = 5_000
-type Kind = 'keys' | 'sessions' | 'members' | 'organizations'
+type Kind = 'keys' | 'sessions' | 'members' | 'organizations' | 'people'
 
 /**
  * Which kinds a write to each table makes stale; columns whose change forgets nothing; the kinds a
@@ -42,13 +43,13 @@ type Kind = 'keys' | 'sessions' | 'members' | 'organizations'
 const STALE_BY_TABLE: Record<string, { kinds: Kind[]; harmless?: string[]; inserted?: Kind[] }> = {
   api_keys: { kinds: ['keys'], harmless: ['last_used_at'] },
   sessions: { kinds: ['sessions'], harmless: ['last_seen_at', 'idle_expires_at'] },
-  // A disabled account's sessions end; its email or name is not what a check reads, but is rarely written.
-  users: { kinds: ['sessions'] },
+  // A disabled account's sessions end; a new email or name shows on the next page.
+  users: { kinds: ['sessions', 'people'] },
   memberships: { kinds: ['members', 'organizations'], inserted: ['organizations'] },
   // A partner's standing decides whether its portal users get in.
   partners: { kinds: ['members'] },
   // An import or a tenant's removal replaces everything.
-  tenants: { kinds: ['keys', 'sessions', 'members', 'organizations'] },
+  tenants: { kinds: ['keys', 'sessions', 'members', 'organizations', 'people'] },
 }
 const RAW_WRITE = /\b(?:update|delete\s+from)\s+"?(\w+)"?/gi
 
@@ -58,6 +59,12 @@ export type SessionRow = Selectable<DB['sessions']> & { disabled_at: string | nu
 export interface Organization {
   slug: string
   name: string
+}
+/** Who is signed in, as the console's pages name them. */
+export interface Person {
+  id: string
+  email: string
+  name: string | null
 }
 /** A member's role in a tenant, and whether their partner (a portal user's) is active. */
 export interface MemberStanding {
@@ -75,6 +82,8 @@ export class CredentialCache {
   readonly members = new Remembered<MemberStanding>(CREDENTIAL_CACHE_MS)
   /** The organizations a person is a member of (users/organizations.ts), by user id. */
   readonly organizations = new Remembered<Organization[]>(CREDENTIAL_CACHE_MS)
+  /** A signed-in person's email and name (the pages' menu), by user id. */
+  readonly people = new Remembered<Person>(CREDENTIAL_CACHE_MS)
   readonly #pending = new WeakMap<object, Kind[]>()
 
   forget(kinds: Iterable<Kind>): void {

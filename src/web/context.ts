@@ -21,6 +21,7 @@ import type { TenantResolver } from '../tenants/resolver.ts'
 import type { Tenant } from '../tenants/service.ts'
 import type { AssetName } from './assets/index.ts'
 import type { FlashMessage } from './components/flash.tsx'
+import type { ConsoleReads } from './console-reads.ts'
 import type { Formatter } from './format.ts'
 import type { Form } from './forms.ts'
 import { renderHtml } from './html.ts'
@@ -44,6 +45,8 @@ export interface WebDeps {
   plugins: readonly string[]
   /** Payment providers by name, as POST /payouts/run takes them. */
   payoutProviders: ReadonlyMap<string, PayoutProvider>
+  /** What every console page shows besides its own data (badges, program names), remembered per tenant. */
+  reads: ConsoleReads
 }
 
 /** Where a tenant's pages and API are: `/admin` and `/api` in single mode, under `/t/<slug>` in multi mode. */

@@ -116,11 +116,11 @@ export function webRoutes(deps: WebDeps, areas: PageArea[] = [consoleArea]) {
     }
     if (!principal) return signIn()
     if (!area.admits(principal)) return plainError(page, 403, area.refusal.title, area.refusal.text)
-    const user = await deps.database.db
-      .selectFrom('users')
-      .select(['id', 'email', 'name'])
-      .where('id', '=', principal.id)
-      .executeTakeFirstOrThrow()
+    // Remembered with the session's checks, and forgotten by any write to users (auth/credential-cache.ts).
+    const user = await deps.database.credentials.people.get(principal.id, () =>
+      deps.database.db.selectFrom('users').select(['id', 'email', 'name']).where('id', '=', principal.id).executeTakeFirst(),
+    )
+    if (!user) return signIn()
     await readPost(page, token)
     return { ...page, principal, user, csrf: csrfToken(token), can: canFor(principal) }
   }

@@ -108,7 +108,7 @@ async function queue(page: MemberPage): Promise<Response> {
     })
     const ids = [...new Set(list.items.map((c) => c.partnerId))]
     const partners = await partnersByIds(scope, ids)
-    return { list, partners, programs: await allPrograms(scope) }
+    return { list, partners, programs: await allPrograms(page, scope) }
   })
   const { fmt, paths } = page
   const canAct = page.can('commissions:write')

@@ -51,7 +51,7 @@ export function KeyTabs({ page }: { page: MemberPage }) {
 async function list(page: MemberPage): Promise<Response> {
   const { keys, programs } = await page.withTenant(async (scope) => ({
     keys: await fetchAll((request) => listApiKeys(scope, { ...request, order: 'newest' })),
-    programs: await allPrograms(scope),
+    programs: await allPrograms(page, scope),
   }))
   const { fmt, paths } = page
   const now = new Date().toISOString()
@@ -123,7 +123,7 @@ async function newForm(
   errors: FieldErrors = {},
   status = 200,
 ): Promise<Response> {
-  const programs = (await page.withTenant((scope) => allPrograms(scope))).filter((p) => p.status !== 'archived')
+  const programs = (await page.withTenant((scope) => allPrograms(page, scope))).filter((p) => p.status !== 'archived')
   return consolePage(page, { title: 'New API key', section: 'keys', status }, [
     <PageHead title="New API key" crumbs={[{ label: 'API keys', href: page.paths.to('/keys') }]} />,
     <form method="post" action={page.paths.to('/keys/new')} class="narrow">

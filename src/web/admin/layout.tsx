@@ -3,11 +3,10 @@
  * commissions to review, payouts to confirm), the organization and the person's menu.
  */
 import type { ComponentChildren } from 'preact'
-import { countFlagged } from '../../commissions/service.ts'
-import { countPayouts } from '../../payouts/service.ts'
 import { organizationsOf } from '../../users/organizations.ts'
 import { Document } from '../components/document.tsx'
 import { Frame, type NavItem } from '../components/frame.tsx'
+import { BADGE_CAP } from '../console-reads.ts'
 import { htmlPage, type MemberPage } from '../context.ts'
 
 export type Section =
@@ -23,9 +22,6 @@ export type Section =
   | 'settings'
   | 'account'
 
-/** The navigation counts up to this many ("99+"), so a page never pays for a long queue. */
-const BADGE_CAP = 100
-
 export interface ConsolePageOptions {
   title: string
   section: Section
@@ -34,10 +30,12 @@ export interface ConsolePageOptions {
 
 export async function consolePage(page: MemberPage, options: ConsolePageOptions, body: ComponentChildren): Promise<Response> {
   const { to } = page.paths
-  const counts = await page.withTenant(async (scope) => ({
-    flagged: page.can('commissions:read') ? await countFlagged(scope, BADGE_CAP) : 0,
-    pendingPayouts: page.can('payouts:read') ? await countPayouts(scope, 'pending') : 0,
-  }))
+  // Remembered per tenant for a few seconds, and forgotten by the changes that move them (console-reads.ts).
+  const badges = await page.deps.reads.badges(page)
+  const counts = {
+    flagged: page.can('commissions:read') ? badges.flagged : 0,
+    pendingPayouts: page.can('payouts:read') ? badges.pendingPayouts : 0,
+  }
   // Multi mode: the person's other organizations, one click away (their consoles, same session).
   const others =
     page.deps.config.mode === 'multi'

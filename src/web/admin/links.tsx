@@ -43,7 +43,7 @@ async function list(page: MemberPage): Promise<Response> {
     })
     const partnerIds = [...new Set(links.items.map((l) => l.partnerId))]
     const partners = await partnersByIds(scope, partnerIds)
-    return { links, partners, programs: await allPrograms(scope), totals: await linkTotals(scope, links.items) }
+    return { links, partners, programs: await allPrograms(page, scope), totals: await linkTotals(scope, links.items) }
   })
   const { fmt, paths } = page
   const programName = (id: string) => data.programs.find((p) => p.id === id)?.name ?? shortId(id)
@@ -150,7 +150,7 @@ async function list(page: MemberPage): Promise<Response> {
 async function newForm(page: MemberPage, values: Record<string, string> = {}, errors: FieldErrors = {}, status = 200): Promise<Response> {
   const preset = values.partnerId ?? page.url.searchParams.get('partner') ?? undefined
   const data = await page.withTenant(async (scope) => ({
-    programs: (await allPrograms(scope)).filter((p) => p.status !== 'archived'),
+    programs: (await allPrograms(page, scope)).filter((p) => p.status !== 'archived'),
     // A few hundred partners fit a select; past that, the partner's page opens this form with its id set.
     partners: (await listPartners(scope, { status: 'active', limit: 200, order: 'newest' })).items,
     preset: preset ? await getPartner(scope, preset).catch(() => undefined) : undefined,

@@ -40,7 +40,7 @@ async function overviewPage(page: MemberPage): Promise<Response> {
   const { fmt, paths } = page
   const head = <PageHead title="Overview" />
   const data = await page.withTenant(async (scope) => {
-    const programs = await allPrograms(scope)
+    const programs = await allPrograms(page, scope)
     if (programs.length === 0 || !page.can('commissions:read')) return { programs, report: undefined }
     // The same report GET /overview answers.
     return { programs, report: await overview(scope, range, { payouts: page.can('payouts:read') }) }

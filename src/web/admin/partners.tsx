@@ -37,7 +37,7 @@ async function list(page: MemberPage): Promise<Response> {
   const search = q.get('q')?.trim() || undefined
   const byDate = dateOrder(page, 'joined')
   const { programs, partners, totals } = await page.withTenant(async (scope) => {
-    const programs = await allPrograms(scope)
+    const programs = await allPrograms(page, scope)
     const partners = await listPartners(scope, {
       status,
       search,
@@ -215,7 +215,7 @@ async function detail(page: MemberPage): Promise<Response> {
     const partner = await reachPartner(scope, page.principal, id, 'read')
     return {
       partner,
-      programs: await allPrograms(scope),
+      programs: await allPrograms(page, scope),
       totals: (await partnerTotals(scope, [id])).get(id)!,
       days: await daily(scope, { partnerId: id }, since, until),
       links: (await listLinks(scope, { partnerId: id, limit: 50, order: 'newest' })).items,

@@ -445,7 +445,7 @@ async function detail(page: MemberPage): Promise<Response> {
       payout,
       partner: await getPartner(scope, payout.partnerId),
       commissions: (await listCommissions(scope, { payoutId: id, limit: 200 })).items,
-      programs: await allPrograms(scope),
+      programs: await allPrograms(page, scope),
     }
   })
   const { payout, partner } = data

@@ -354,7 +354,7 @@ function ProgramForm({
 // --- pages ------------------------------------------------------------------------------------------
 
 async function list(page: MemberPage): Promise<Response> {
-  const programs = await page.withTenant((scope) => allPrograms(scope))
+  const programs = await page.withTenant((scope) => allPrograms(page, scope))
   const canEdit = page.can('*')
   const money = page.fmt.money
   return consolePage(page, { title: 'Programs', section: 'programs' }, [

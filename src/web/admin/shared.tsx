@@ -1,7 +1,6 @@
 /** What several console pages share: links that keep a list's filters, and the names of things. */
-import { fetchAll } from '../../db/pagination.ts'
 import type { TenantScope } from '../../db/with-tenant.ts'
-import { listPrograms, type Program } from '../../programs/service.ts'
+import type { Program } from '../../programs/service.ts'
 import type { MemberPage } from '../context.ts'
 
 /** The current page's URL with some query parameters changed (undefined removes one); paging restarts. */
@@ -39,9 +38,12 @@ export function oneOf<const V extends readonly string[]>(page: MemberPage, name:
   return value && (values as readonly string[]).includes(value) ? value : undefined
 }
 
-/** Every program, for a select or to name them in a list (a tenant has few). */
-export async function allPrograms(scope: TenantScope): Promise<Program[]> {
-  return fetchAll((request) => listPrograms(scope, request))
+/**
+ * Every program, for a select or to name them in a list (a tenant has few), through the page's open
+ * transaction; remembered for a few seconds and forgotten by any program's change (console-reads.ts).
+ */
+export async function allPrograms(page: Pick<MemberPage, 'deps'>, scope: TenantScope): Promise<Program[]> {
+  return page.deps.reads.programs(scope)
 }
 
 /** A short id to show: `prg_01HX…7K2P` keeps the prefix and the last characters. */
