@@ -1,11 +1,12 @@
 /**
  * What every console page reads besides its own data, remembered per tenant for a few seconds so
  * that a page costs its own queries only: the navigation's badges (commissions flagged for review,
- * payouts pending) and the organization's programs (named in lists, offered in filters).
+ * payouts pending), the organization's programs (named in lists, offered in filters) and the names
+ * of the partners a list shows.
  *
  * Forgotten on this instance as soon as a change commits, by the domain events that report one:
  * every `commission.*` and `payout.*` event for the badges, every `program.*` event for the
- * programs, `tenant.imported` for both; a reviewer who clears a commission sees the badge drop on
+ * programs, every `partner.*` event for the partners' names, `tenant.imported` for all of them; a reviewer who clears a commission sees the badge drop on
  * the page the redirect shows. A change made elsewhere (another instance on the same PostgreSQL,
  * the CLI) shows within CONSOLE_READS_MS. A badge a few seconds behind another instance is harmless:
  * it only says where work waits, and the queue itself is always read afresh.
@@ -15,6 +16,7 @@ import { countFlagged } from '../commissions/service.ts'
 import { fetchAll } from '../db/pagination.ts'
 import type { TenantScope } from '../db/with-tenant.ts'
 import type { DomainEvent, DomainEventBus } from '../domain-events/bus.ts'
+import type { Partner } from '../partners/service.ts'
 import { countPayouts } from '../payouts/service.ts'
 import { listPrograms, type Program } from '../programs/service.ts'
 import type { TenantPage } from './context.ts'
@@ -31,9 +33,14 @@ export interface Badges {
   pendingPayouts: number
 }
 
+/** How a list names a partner (partnerLabel: its name, else its email). */
+export type PartnerName = Pick<Partner, 'id' | 'name' | 'email'>
+
 export class ConsoleReads {
   readonly #badges = new Remembered<Badges>(CONSOLE_READS_MS)
   readonly #programs = new Remembered<Program[]>(CONSOLE_READS_MS)
+  /** By `<tenant id>\n<partner id>`. */
+  readonly #partnerNames = new Remembered<PartnerName>(CONSOLE_READS_MS)
 
   constructor(bus: DomainEventBus) {
     // By area rather than by type: an event type added to an area later forgets them too.
@@ -41,6 +48,7 @@ export class ConsoleReads {
       const area = event.type.slice(0, event.type.indexOf('.'))
       if (area === 'commission' || area === 'payout' || event.type === 'tenant.imported') this.#badges.forget()
       if (area === 'program' || event.type === 'tenant.imported') this.#programs.forget()
+      if (area === 'partner' || event.type === 'tenant.imported') this.#partnerNames.forget()
     })
   }
 
@@ -59,5 +67,24 @@ export class ConsoleReads {
   async programs(scope: TenantScope): Promise<Program[]> {
     const found = await this.#programs.get(scope.tenantId, () => fetchAll((request) => listPrograms(scope, request)))
     return found!
+  }
+
+  /** The named partners' names, those not remembered read in one statement through the open transaction. */
+  async partnerNames(scope: TenantScope, ids: readonly string[]): Promise<Map<string, PartnerName>> {
+    const prefix = `${scope.tenantId}\n`
+    const found = await this.#partnerNames.getMany(new Set(ids.map((id) => prefix + id)), async (missing) => {
+      const rows = await scope.db
+        .selectFrom('partners')
+        .select(['id', 'name', 'email'])
+        .where('tenant_id', '=', scope.tenantId)
+        .where(
+          'id',
+          'in',
+          missing.map((key) => key.slice(prefix.length)),
+        )
+        .execute()
+      return new Map(rows.map((row) => [prefix + row.id, row]))
+    })
+    return new Map([...found.values()].map((p) => [p.id, p]))
   }
 }

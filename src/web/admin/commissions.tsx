@@ -18,7 +18,6 @@ import type { CommissionStatus } from '../../db/schema.ts'
 import type { TenantScope } from '../../db/with-tenant.ts'
 import { AppError } from '../../errors.ts'
 import { addAmounts } from '../../money/money.ts'
-import { partnersByIds } from '../../partners/service.ts'
 import { Bulk } from '../components/bulk.tsx'
 import { Confirm } from '../components/confirm.tsx'
 import { Filters } from '../components/filters.tsx'
@@ -106,8 +105,11 @@ async function queue(page: MemberPage): Promise<Response> {
       limit: 50,
       order: byDate.order,
     })
-    const ids = [...new Set(list.items.map((c) => c.partnerId))]
-    const partners = await partnersByIds(scope, ids)
+    // The names of the partners shown (remembered: console-reads.ts).
+    const partners = await page.deps.reads.partnerNames(
+      scope,
+      list.items.map((c) => c.partnerId),
+    )
     return { list, partners, programs: await allPrograms(page, scope) }
   })
   const { fmt, paths } = page
