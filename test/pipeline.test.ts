@@ -205,6 +205,29 @@ describe.each(DIALECTS)('the partner program on %s', (dialect) => {
     )
   })
 
+  it("ranks a program's top partners by conversions, ties by id, five at most, with their names", async () => {
+    const prg = await program({ rules: [{ on: 'sale', amount: '1.00' }] })
+    // Seven partners converting 1 to 7 times: the five with the most come back, most first.
+    const made: { id: string; email: string; sales: number }[] = []
+    for (let sales = 1; sales <= 7; sales++) {
+      const ptn = await partner()
+      const lnk = await link(ptn.id, prg.id)
+      for (let n = 0; n < sales; n++) {
+        const userId = `top-${ptn.id}-${n}`
+        await visit(lnk.key, userId)
+        await event({ userId, type: 'sale', value: '10.00', currency: 'USD' })
+      }
+      made.push({ ...ptn, sales })
+    }
+    const { top } = await json('GET', `/overview?programId=${prg.id}`)
+    expect(top.partners).toEqual(
+      made
+        .slice(2)
+        .reverse()
+        .map((p) => ({ partnerId: p.id, name: 'A partner', email: p.email, conversions: p.sales })),
+    )
+  })
+
   it('keeps the holdback: approving early is 409 holdback_active with matureAt; the job approves once it has passed', async () => {
     const prg = await program({ holdbackDays: 30 })
     const ptn = await partner()

@@ -161,25 +161,28 @@ export async function overview(
     if ((STANDING_STATUSES as readonly string[]).includes(row.status)) earned[row.currency] = [...(earned[row.currency] ?? []), amount]
   }
 
-  const topPartners = await scope.db
+  // The five partners are ranked on the commissions alone; only their five rows of partners are read
+  // for the names (joining first would read a partner for every commission in the period).
+  const conversions = sql<number | string>`count(distinct case when ${standing('commissions.status')} then commissions.event_id end)`
+  const ranked = scope.db
     .selectFrom('commissions')
-    .innerJoin('partners', (join) => join.onRef('partners.id', '=', 'commissions.partner_id').on('partners.tenant_id', '=', scope.tenantId))
-    .select([
-      'commissions.partner_id',
-      'partners.name',
-      'partners.email',
-      sql<number | string>`count(distinct case when ${standing('commissions.status')} then commissions.event_id end)`.as('conversions'),
-    ])
+    .select(['commissions.partner_id', conversions.as('conversions')])
     .where('commissions.tenant_id', '=', scope.tenantId)
     .where('commissions.kind', '=', 'commission')
     .where('commissions.created_at', '>=', from)
     .where('commissions.created_at', '<', to)
     .$if(programId !== undefined, (q) => q.where('commissions.program_id', '=', programId!))
-    .groupBy(['commissions.partner_id', 'partners.name', 'partners.email'])
-    .having(sql`count(distinct case when ${standing('commissions.status')} then commissions.event_id end)`, '>', 0)
+    .groupBy('commissions.partner_id')
+    .having(conversions, '>', 0)
     .orderBy('conversions', 'desc')
     .orderBy('commissions.partner_id')
     .limit(5)
+  const topPartners = await scope.db
+    .selectFrom(ranked.as('top'))
+    .innerJoin('partners', (join) => join.onRef('partners.id', '=', 'top.partner_id').on('partners.tenant_id', '=', scope.tenantId))
+    .select(['top.partner_id', 'top.conversions', 'partners.name', 'partners.email'])
+    .orderBy('top.conversions', 'desc')
+    .orderBy('top.partner_id')
     .execute()
   const topLinks = await scope.db
     .selectFrom('commissions')
