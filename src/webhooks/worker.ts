@@ -45,6 +45,7 @@ interface Outcome {
   final: boolean
   gone?: boolean
 }
+type Delivered = Outcome & { delivery: Delivery }
 /**
  * Deliveries claimed, and their outcomes recorded, per transaction. On SQLite each write transaction
  * is a commit to disk: a batch of 200 pays two per 200 deliveries (measured: the commits, not the
@@ -211,25 +212,35 @@ export class DeliveryWorker {
       { readOnly: true },
     )
     const byId = new Map(endpoints.map((e) => [e.row.id, e]))
-    // Each destination is checked once a batch (its deliveries share the URL; a postback's differ).
-    const checked = new Map<string, Promise<void>>()
-    const checkDestination = (target: string) => {
-      let check = checked.get(target)
-      if (!check) {
-        check = assertPublicDestination(new URL(target), this.settings.allow_hosts)
-        check.catch(() => {})
-        checked.set(target, check)
-      }
-      return check
-    }
+    // Where each delivery goes (a postback's URL is its own), and each destination checked once for
+    // the batch, before any is sent: sending then awaits nothing but the receiver.
+    const targets = deliveries.map((delivery) => {
+      const endpoint = byId.get(delivery.endpoint_id)
+      if (!endpoint?.active || endpoint.sign instanceof Error) return null
+      return endpoint.sign ? endpoint.row.url : expandPostback(endpoint.row.url, JSON.parse(delivery.payload) as Envelope)
+    })
+    const refusals = new Map<string, string | null>()
+    await Promise.all(
+      [...new Set(targets)].map(async (target) => {
+        if (target === null) return
+        const refusal = await Promise.try(() => assertPublicDestination(new URL(target), this.settings.allow_hosts)).then(
+          () => null,
+          (err: Error) => err.message.slice(0, 300),
+        )
+        refusals.set(target, refusal)
+      }),
+    )
     const outcomes = await Promise.all(
-      deliveries.map(async (delivery) => {
+      deliveries.map((delivery, i): Delivered | Promise<Delivered> => {
         const endpoint = byId.get(delivery.endpoint_id)
         if (!endpoint?.active) return { delivery, ok: false, status: null, error: 'endpoint disabled', final: true }
         const sign = endpoint.sign
         if (sign instanceof Error)
           return { delivery, ok: false, status: null, error: 'the signing secret does not open (secrets.key)', final: false }
-        return { delivery, ...(await this.#sending.use(() => this.#send(delivery, endpoint.row, sign, checkDestination))) }
+        const target = targets[i]!
+        const refusal = refusals.get(target)
+        if (refusal) return { delivery, ok: false, status: null, error: refusal, final: false }
+        return this.#sending.use(() => this.#send(delivery, target, sign))
       }),
     )
     await this.withTenant(tenantId, async (scope) => {
@@ -268,13 +279,7 @@ export class DeliveryWorker {
   }
 
   /** One attempt over HTTP; never throws. */
-  async #send(
-    delivery: Delivery,
-    endpoint: Endpoint,
-    sign: Signer | null,
-    checkDestination: (target: string) => Promise<void>,
-  ): Promise<Outcome> {
-    const target = sign ? endpoint.url : expandPostback(endpoint.url, JSON.parse(delivery.payload) as Envelope)
+  async #send(delivery: Delivery, target: string, sign: Signer | null): Promise<Delivered> {
     // The stored body is sent, and signed, as it is: its bytes are what the receiver verifies.
     const headers = sign
       ? sign({
@@ -291,7 +296,6 @@ export class DeliveryWorker {
     let error: string | null = null
     let excerpt: string | null = null
     try {
-      await checkDestination(target)
       const response = await fetch(target, {
         method: sign ? 'POST' : 'GET',
         headers,
@@ -306,17 +310,17 @@ export class DeliveryWorker {
       error =
         (err as Error).name === 'TimeoutError' ? `no answer within ${this.settings.timeout_ms} ms` : (err as Error).message.slice(0, 300)
     }
-    return { ok: error === null, status, error, excerpt, final: status === 410, gone: status === 410 }
+    return { delivery, ok: error === null, status, error, excerpt, final: status === 410, gone: status === 410 }
   }
 
   /**
    * The deliveries that succeeded: one statement for each answer they share (a receiver answers its
    * deliveries alike, so usually one), and their endpoints' failure clocks stopped in one more.
    */
-  async #recordDelivered(scope: TenantScope, delivered: (Outcome & { delivery: Delivery })[]): Promise<void> {
+  async #recordDelivered(scope: TenantScope, delivered: Delivered[]): Promise<void> {
     if (delivered.length === 0) return
     const at = new Date().toISOString()
-    const byAnswer = new Map<string, (Outcome & { delivery: Delivery })[]>()
+    const byAnswer = new Map<string, Delivered[]>()
     for (const o of delivered) {
       const answer = `${o.status}\u0000${o.excerpt ?? ''}`
       const same = byAnswer.get(answer)
@@ -354,7 +358,7 @@ export class DeliveryWorker {
    * statement of the same text each, prepared once); then each endpoint's failure clock runs, once
    * for all its failures of the batch (a 410 among them disables it).
    */
-  async #recordFailed(scope: TenantScope, failed: (Outcome & { delivery: Delivery })[]): Promise<void> {
+  async #recordFailed(scope: TenantScope, failed: Delivered[]): Promise<void> {
     if (failed.length === 0) return
     const now = new Date()
     const schedule = this.settings.retry_schedule_ms
