@@ -6,7 +6,7 @@
  * it: `x-openpartner-event`, `-delivery`, `-timestamp`, and `-signature`, the hex HMAC-SHA256 of
  * "timestamp.body" keyed with the whole secret.
  */
-import { createHmac, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 
 export type WebhookFormat = 'standard' | 'openpartner' | 'postback'
 
@@ -14,28 +14,35 @@ export function newWebhookSecret(): string {
   return `whsec_${randomBytes(24).toString('base64')}`
 }
 
-function standardSignature(secret: string, id: string, timestamp: number, body: string): string {
-  const key = Buffer.from(secret.slice('whsec_'.length), 'base64')
-  return `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')}`
+/** One attempt's headers, from what changes between attempts and deliveries. */
+export type Signer = (input: { id: string; type: string; body: string; timestamp: number }) => Record<string, string>
+
+function hmacSha256(key: Uint8Array | string, message: string, encoding: 'base64' | 'hex'): string {
+  // Bun's own HMAC: a third cheaper than node:crypto's createHmac for these short messages (measured).
+  return new Bun.CryptoHasher('sha256', key).update(message).digest(encoding)
 }
 
-/** Headers for one attempt; `secrets` are the current secret and, during a rotation, the previous one. */
-export function signedHeaders(
-  format: WebhookFormat,
-  input: { id: string; type: string; body: string; secrets: string[]; timestamp: number },
-): Record<string, string> {
-  const { id, type, body, secrets, timestamp } = input
+/**
+ * Signs for one endpoint's secrets (the current one and, during a rotation, the previous one). The
+ * keys are decoded once here, not once per delivery: the worker makes one signer per endpoint a batch.
+ */
+export function signer(format: WebhookFormat, secrets: string[]): Signer {
   if (format === 'openpartner') {
-    return {
+    const key = secrets[0]!
+    return ({ id, type, body, timestamp }) => ({
       'x-openpartner-event': type,
       'x-openpartner-delivery': id,
       'x-openpartner-timestamp': String(timestamp),
-      'x-openpartner-signature': createHmac('sha256', secrets[0]!).update(`${timestamp}.${body}`).digest('hex'),
-    }
+      'x-openpartner-signature': hmacSha256(key, `${timestamp}.${body}`, 'hex'),
+    })
   }
-  return {
-    'webhook-id': id,
-    'webhook-timestamp': String(timestamp),
-    'webhook-signature': secrets.map((s) => standardSignature(s, id, timestamp, body)).join(' '),
+  const keys = secrets.map((s) => Buffer.from(s.slice('whsec_'.length), 'base64'))
+  return ({ id, body, timestamp }) => {
+    const message = `${id}.${timestamp}.${body}`
+    return {
+      'webhook-id': id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': keys.map((key) => `v1,${hmacSha256(key, message, 'base64')}`).join(' '),
+    }
   }
 }
