@@ -76,6 +76,11 @@ describe.each(DIALECTS)('what the console remembers, on %s', (dialect) => {
     const cleared = await form(server, '/admin/commissions/apply', { action: 'clear', ids: ids.commission!, confirmed: 'yes' }, owner)
     expect(cleared.status).toBe(303)
     expect(cleared.headers.get('location')).toBe('/admin/commissions')
+    // The message the next page shows, in its own words.
+    const flash = cleared.headers.getSetCookie().find((c) => c.startsWith('op_flash='))!
+    expect(JSON.parse(Buffer.from(flash.split(';')[0]!.slice('op_flash='.length), 'base64url').toString())).toMatchObject({
+      text: 'Cleared 1 commission.',
+    })
     expect(flaggedBadge(await page('/admin/commissions'))).toBe(0)
   })
 

@@ -51,29 +51,34 @@ const ACTIONS = {
   approve: {
     label: 'Approve',
     doing: 'approve',
+    done: 'approved',
     does: 'They will be paid in the next payout run.',
     applies: (c: Commission, now: string) => c.status === 'accrued' && c.matureAt <= now,
   },
   clear: {
     label: 'Clear',
     doing: 'clear',
+    done: 'cleared',
     does: 'They accrue as if they had never been flagged.',
     applies: (c: Commission) => c.status === 'flagged',
   },
   reject: {
     label: 'Reject',
     doing: 'reject',
+    done: 'rejected',
     does: 'They are voided: they earn nothing.',
     applies: (c: Commission) => c.status === 'flagged',
   },
   reverse: {
     label: 'Reverse',
     doing: 'reverse',
+    done: 'reversed',
     does: 'Unpaid ones are cancelled; paid ones get a clawback, taken from the partner’s next payout.',
     applies: (c: Commission) => c.kind === 'commission' && c.status !== 'reversed' && c.status !== 'voided',
   },
 } as const
 type Action = keyof typeof ACTIONS
+const capitalized = (word: string) => word[0]!.toUpperCase() + word.slice(1)
 const isAction = (value: string | undefined): value is Action => value !== undefined && value in ACTIONS
 
 function filtersOf(page: MemberPage) {
@@ -268,7 +273,7 @@ async function confirm(page: MemberPage): Promise<Response> {
     <PageHead title={`${a.label} commissions`} crumbs={[{ label: 'Commissions', href: back }]} />,
     applies.length === 0 ? (
       <article class="narrow">
-        <p>None of the selected commissions can be {a.doing}d now.</p>
+        <p>None of the selected commissions can be {a.done} now.</p>
         <a class="button secondary" href={back}>
           Back to the commissions
         </a>
@@ -320,8 +325,8 @@ async function apply(page: MemberPage): Promise<Response> {
   const a = ACTIONS[action]
   const text =
     failed.length === 0
-      ? `${a.label}d ${page.fmt.count(done, 'commission', 'commissions')}.`
-      : `${a.label}d ${done}; ${failed.length} could not be: ${failed.join('; ')}.`
+      ? `${capitalized(a.done)} ${page.fmt.count(done, 'commission', 'commissions')}.`
+      : `${capitalized(a.done)} ${done}; ${failed.length} could not be: ${failed.join('; ')}.`
   return redirectTo(page, page.paths.to('/commissions'), { kind: failed.length ? 'error' : 'ok', text })
 }
 
