@@ -8,6 +8,7 @@ import { createHmac } from 'node:crypto'
 import { Webhook as StandardWebhook } from 'standardwebhooks'
 import { Webhook as SvixWebhook } from 'svix'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DeliveryWorker } from '../src/webhooks/worker.ts'
 import { DIALECTS } from './support/databases.ts'
 import { type Receiver, startReceiver } from './support/receiver.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
@@ -327,4 +328,47 @@ describe.each(DIALECTS)('partner postbacks on %s', (dialect) => {
       receiver.stop()
     }
   })
+})
+
+describe.each(DIALECTS)('a claim that would run out before its send is answered, on %s', (dialect) => {
+  it('is given back unsent, not sent past its claim, so no other instance sends it at the same time', async () => {
+    const receiver = startReceiver()
+    // A receiver that never answers in time; retries far off; and a server whose own worker stays
+    // out of the way: this test runs the worker's rounds itself.
+    const settings = { ...SETTINGS, timeout_ms: 300, retry_schedule_ms: [3_600_000], poll_interval_ms: 3_600_000 }
+    const server = await startTestServer(dialect, { webhooks: settings })
+    try {
+      const key = server.adminKey
+      await server.call('POST', '/api/webhooks', { key, body: { url: receiver.url, events: ['partner.created'] } })
+      const made = await Promise.all(
+        Array.from({ length: 150 }, (_, i) => server.call('POST', '/api/partners', { key, body: { email: `slow${i}@partners.example` } })),
+      )
+      expect(made.every((r) => r.status === 201)).toBe(true)
+      receiver.plan = Array(150).fill('hang')
+      const { runtime } = server
+      const worker = new DeliveryWorker(runtime.database, runtime.withTenant, runtime.config.webhooks, runtime.log)
+      // One claim of 150, sent 50 at a time, each wave one timeout long. A claim lasts two timeouts
+      // and the time to record; a delivery is sent only while its answer, however late, can still
+      // be recorded within it. The first 50 go at once, the next 50 find their claim at that edge,
+      // and the last 50 would be answered after it, when another instance may have taken them:
+      // those are given back untried.
+      expect(await worker.runOnce()).toBe(150)
+      const sent = receiver.received.length
+      expect(sent).toBeGreaterThanOrEqual(50)
+      expect(sent).toBeLessThanOrEqual(100)
+      const rows = await runtime.withTenant(
+        (await runtime.database.db.selectFrom('tenants').select('id').executeTakeFirstOrThrow()).id,
+        (scope) => scope.db.selectFrom('webhook_deliveries').select(['attempts', 'status', 'locked_until']).execute(),
+      )
+      const untried = rows.filter((r) => r.attempts === 0)
+      expect(untried).toHaveLength(150 - sent)
+      expect(untried.every((r) => r.status === 'pending' && r.locked_until === null)).toBe(true)
+      // Given back, they are due: the next round claims and tries them.
+      expect(await worker.runOnce()).toBe(150 - sent)
+      expect(receiver.received.length).toBeGreaterThan(sent)
+    } finally {
+      await server.stop()
+      receiver.stop()
+    }
+  }, 60_000)
 })

@@ -44,6 +44,8 @@ interface Outcome {
   /** No retry: the receiver is gone, or the endpoint is off. */
   final: boolean
   gone?: boolean
+  /** Not sent: its claim would have run out before an answer could be recorded (see #deliverTenant). */
+  released?: boolean
 }
 type Delivered = Outcome & { delivery: Delivery }
 /**
@@ -56,6 +58,11 @@ const BATCH = 200
 const SENDING = 50
 /** Batches being sent at once: one sends while the next is claimed (and the one before is recorded). */
 const IN_FLIGHT = 2
+/**
+ * What a claim leaves, beyond the send's own timeout, for recording the outcome. A delivery is sent
+ * only while its claim still has its timeout and this ahead of it.
+ */
+const RECORDING_MS = 5_000
 /** How much of a receiver's answer the delivery log keeps; the rest is not read. */
 export const RESPONSE_EXCERPT_BYTES = 512
 
@@ -150,7 +157,7 @@ export class DeliveryWorker {
     let total = 0
     const inFlight = new Set<Promise<void>>()
     for (;;) {
-      const claimed = await this.#claim()
+      const { claimed, leaseEnds } = await this.#claim()
       total += claimed.length
       const byTenant = new Map<string, Delivery[]>()
       for (const d of claimed) {
@@ -159,7 +166,7 @@ export class DeliveryWorker {
         else byTenant.set(d.tenant_id, [d])
       }
       const batch: Promise<void> = Promise.all(
-        [...byTenant].map(([tenantId, deliveries]) => this.#deliverTenant(tenantId, deliveries)),
+        [...byTenant].map(([tenantId, deliveries]) => this.#deliverTenant(tenantId, deliveries, leaseEnds)),
       ).then(() => void inFlight.delete(batch))
       inFlight.add(batch)
       if (claimed.length < BATCH) break
@@ -169,10 +176,12 @@ export class DeliveryWorker {
     return total
   }
 
-  async #claim(): Promise<Delivery[]> {
+  /** Due deliveries, claimed until `leaseEnds` (ms): no other worker takes them before. */
+  async #claim(): Promise<{ claimed: Delivery[]; leaseEnds: number }> {
     const now = new Date()
-    // Long enough to send and record; a worker that died holding the claim loses it after this.
-    const until = new Date(now.getTime() + this.settings.timeout_ms * 2 + 5_000).toISOString()
+    // Long enough to wait a turn, send and record; a worker that died holding the claim loses it after this.
+    const leaseEnds = now.getTime() + this.settings.timeout_ms * 2 + RECORDING_MS
+    const until = new Date(leaseEnds).toISOString()
     const postgres = this.database.dialect === 'postgres'
     return this.database.db.transaction().execute(async (trx) => {
       // The one cross-tenant read of the app: the worker says so (see the policy in 0009_webhooks).
@@ -183,11 +192,11 @@ export class DeliveryWorker {
       const result = await sql<Delivery>`update webhook_deliveries set locked_until = ${until}
         where id in (${due}) and status = 'pending' and (locked_until is null or locked_until < ${now.toISOString()})
         returning id, tenant_id, endpoint_id, event_type, payload, attempts`.execute(trx)
-      return result.rows
+      return { claimed: result.rows, leaseEnds }
     })
   }
 
-  async #deliverTenant(tenantId: string, deliveries: Delivery[]): Promise<void> {
+  async #deliverTenant(tenantId: string, deliveries: Delivery[], leaseEnds: number): Promise<void> {
     const endpointIds = [...new Set(deliveries.map((d) => d.endpoint_id))]
     const endpoints = await this.withTenant(
       tenantId,
@@ -240,7 +249,14 @@ export class DeliveryWorker {
         const target = targets[i]!
         const refusal = refusals.get(target)
         if (refusal) return { delivery, ok: false, status: null, error: refusal, final: false }
-        return this.#sending.use(() => this.#send(delivery, target, sign))
+        // A delivery waits for a free slot, behind slow receivers at worst. Once its claim could run
+        // out before the answer is recorded, another instance may take it: it is not sent, but given
+        // back at once, to be claimed anew (by this worker too) with a claim of its own.
+        return this.#sending.use(() =>
+          Date.now() + this.settings.timeout_ms + RECORDING_MS > leaseEnds
+            ? Promise.resolve({ delivery, ok: false, status: null, error: null, final: false, released: true })
+            : this.#send(delivery, target, sign),
+        )
       }),
     )
     await this.withTenant(tenantId, async (scope) => {
@@ -251,7 +267,12 @@ export class DeliveryWorker {
       )
       await this.#recordFailed(
         scope,
-        outcomes.filter((o) => !o.ok),
+        outcomes.filter((o) => !o.ok && !o.released),
+      )
+      await this.#release(
+        scope,
+        outcomes.filter((o) => o.released),
+        leaseEnds,
       )
     })
   }
@@ -351,6 +372,14 @@ export class DeliveryWorker {
     return this.database.dialect === 'postgres'
       ? sql`select unnest(${ids}::text[])`
       : sql`select value from json_each(${JSON.stringify(ids)})`
+  }
+
+  /** Claims given back unsent: due as they were, for the next round. Only while the claim is still this worker's. */
+  async #release(scope: TenantScope, released: Delivered[], leaseEnds: number): Promise<void> {
+    if (released.length === 0) return
+    await sql`update webhook_deliveries set locked_until = null
+      where tenant_id = ${scope.tenantId} and locked_until = ${new Date(leaseEnds).toISOString()}
+        and id in (${this.#listed(released.map((o) => o.delivery.id))})`.execute(scope.db)
   }
 
   /**
