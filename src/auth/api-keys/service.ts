@@ -238,7 +238,7 @@ export function keyPrincipal(
 ): MaybePromise<Principal | null> {
   const keys = database.credentials.keys
   // Any write to api_keys but a last use forgets what is remembered (auth/credential-cache.ts).
-  const remembered = keys.peek(digest)
+  const remembered = keys.peek(digest, now)
   if (remembered) return admitKey(remembered, withTenant, tenantId, now)
   return keys
     .get(digest, async () => {

@@ -100,7 +100,7 @@ export function liveSession(
 ): MaybePromise<SessionInfo | null> {
   const { db, credentials } = database
   const hash = sha256Hex(token)
-  const remembered = credentials.sessions.peek(hash)
+  const remembered = credentials.sessions.peek(hash, now)
   if (remembered) return admitSession(db, remembered, settings, now)
   return credentials.sessions
     .get(hash, async () => {
