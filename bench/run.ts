@@ -26,6 +26,7 @@ import { consoleBench } from './console.ts'
 import {
   CONNECTIONS,
   LOAD_SECONDS,
+  type Load,
   load,
   median,
   PARTNERD,
@@ -65,24 +66,22 @@ function rssMiB(pid: number): number {
 }
 
 /**
- * /health under load on partnerd and on the baseline, taken in turns three times over (a burst of
- * the machine's other load then falls on each side alike): the median run of each, and the median of
- * the three ratios.
+ * Loads taken in turns three times over (a burst of the machine's other load then falls on each
+ * alike): each one's median run, and the median over the turns of each one's ratio to `reference`'s.
  */
+function loadsInTurns<K extends string>(loads: Record<K, () => Load>, reference: NoInfer<K>) {
+  const names = Object.keys(loads) as K[]
+  const turns = [0, 1, 2].map(() => Object.fromEntries(names.map((name) => [name, loads[name]()])) as Record<K, Load>)
+  const mid = (name: K) => [...turns.map((t) => t[name])].sort((a, b) => a.rps - b.rps)[1]!
+  return Object.fromEntries(
+    names.map((name) => [name, { load: mid(name), ratio: median(turns.map((t) => t[name].rps / t[reference].rps)) }]),
+  ) as Record<K, { load: Load; ratio: number }>
+}
+
+/** /health under load on partnerd and on the baseline, in turns. */
 function pairedHealthLoads(partnerdUrl: string, baselineUrl: string) {
-  const runs = [0, 1, 2].map(() => ({ partnerd: load(`${partnerdUrl}/health`), baseline: load(`${baselineUrl}/health`) }))
-  const mid = <T>(values: T[], by: (v: T) => number) => [...values].sort((a, b) => by(a) - by(b))[1]!
-  return {
-    partnerd: mid(
-      runs.map((r) => r.partnerd),
-      (l) => l.rps,
-    ),
-    baseline: mid(
-      runs.map((r) => r.baseline),
-      (l) => l.rps,
-    ),
-    ratio: median(runs.map((r) => r.partnerd.rps / r.baseline.rps)),
-  }
+  const turns = loadsInTurns({ partnerd: () => load(`${partnerdUrl}/health`), baseline: () => load(`${baselineUrl}/health`) }, 'baseline')
+  return { partnerd: turns.partnerd.load, baseline: turns.baseline.load, ratio: turns.partnerd.ratio }
 }
 
 /**
@@ -204,10 +203,17 @@ async function foundation() {
     const probe = await fetch(`${a.url}${path}`, { headers: header ? { [header.split(': ')[0]!]: header.split(': ')[1]! } : {} })
     if (probe.status !== expected) throw new Error(`${path} answered ${probe.status}, expected ${expected}`)
   }
-  const open = load(`${a.url}/api/bench/open`)
-  const withKey = load(`${a.url}/api/bench/guarded`, { header: [`authorization: Bearer ${apiKey}`] })
-  const withCookie = load(`${a.url}/api/bench/guarded`, { header: [`cookie: ${cookie}`] })
+  // In turns, as /health above: the ratios are of loads taken a few seconds apart.
+  const auth = loadsInTurns(
+    {
+      open: () => load(`${a.url}/api/bench/open`),
+      withKey: () => load(`${a.url}/api/bench/guarded`, { header: [`authorization: Bearer ${apiKey}`] }),
+      withCookie: () => load(`${a.url}/api/bench/guarded`, { header: [`cookie: ${cookie}`] }),
+    },
+    'open',
+  )
   await stop(a.proc)
+  const [open, withKey, withCookie] = [auth.open.load, auth.withKey.load, auth.withCookie.load]
 
   const rows: [string, string, string, string][] = [
     ['binary size (MiB)', size.partnerd.toFixed(1), size.baseline.toFixed(1), (size.partnerd / size.baseline).toFixed(2)],
@@ -245,9 +251,9 @@ async function foundation() {
     ],
   ]
   rows.push(
-    ['same route, open (requests/s)', open.rps.toFixed(0), open.rps.toFixed(0), '1.00'],
-    ['same route, API key (requests/s)', withKey.rps.toFixed(0), open.rps.toFixed(0), (withKey.rps / open.rps).toFixed(2)],
-    ['same route, session cookie (requests/s)', withCookie.rps.toFixed(0), open.rps.toFixed(0), (withCookie.rps / open.rps).toFixed(2)],
+    ['same route, open (requests/s, median of 3 in turns)', open.rps.toFixed(0), open.rps.toFixed(0), '1.00'],
+    ['same route, API key (requests/s)', withKey.rps.toFixed(0), open.rps.toFixed(0), auth.withKey.ratio.toFixed(2)],
+    ['same route, session cookie (requests/s)', withCookie.rps.toFixed(0), open.rps.toFixed(0), auth.withCookie.ratio.toFixed(2)],
   )
   console.log(`\npartnerd vs. a bare compiled Bun server (same flags, same run); ${RUNS} starts each.`)
   console.log('Authentication rows: baseline is the same route without a guard, in the same server.\n')

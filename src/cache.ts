@@ -107,6 +107,16 @@ export class Remembered<V> {
     private readonly maxEntries = 10_000,
   ) {}
 
+  /**
+   * The remembered value while it is fresh, else undefined: at once, so that a caller whose every
+   * request finds it (a credential check) makes no promise for it. `now` lets a caller that has the
+   * time already (its own checks compare with it) not ask the clock again.
+   */
+  peek(key: string, now = Date.now()): V | undefined {
+    const entry = this.#entries.get(key)
+    return entry && entry.until > now ? entry.value : undefined
+  }
+
   /** The remembered value, or the read's (kept unless the kind was forgotten while it ran). */
   async get(key: string, read: () => Promise<V | undefined>): Promise<V | undefined> {
     const entry = this.#entries.get(key)

@@ -1,11 +1,14 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseAdminKeys } from '../src/auth/admin-keys.ts'
+import { adminKeyMatcher, parseAdminKeys } from '../src/auth/admin-keys.ts'
 import { verifyApiKey } from '../src/auth/api-keys/service.ts'
+import { keyStrategy } from '../src/auth/key-strategy.ts'
+import { digestsEqual, sha256Hex } from '../src/auth/secrets.ts'
 import { createDatabase } from '../src/db/database.ts'
-import { createTenant } from '../src/tenants/service.ts'
+import type { WithTenant } from '../src/db/with-tenant.ts'
+import { createTenant, findTenantBySlug } from '../src/tenants/service.ts'
 import { DIALECTS } from './support/databases.ts'
 import { pgQueriesDuring } from './support/pg-queries.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
@@ -18,6 +21,29 @@ describe('admin keys from the config', () => {
       /key 2 looks like a placeholder/,
     )
     expect(parseAdminKeys('')).toEqual([])
+  })
+})
+
+describe('key digests', () => {
+  it("are node:crypto's SHA-256 in hex, so the digests stored by any earlier partnerd still match", () => {
+    for (const value of ['ps_abc', `op_live_${randomBytes(32).toString('base64url')}`, 'clé ✓ 鍵', '']) {
+      expect(sha256Hex(value)).toBe(createHash('sha256').update(value).digest('hex'))
+    }
+  })
+
+  it('match an admin key by its digest, each configured key as its own principal, and nothing else', () => {
+    const keys = [randomBytes(32).toString('base64url'), randomBytes(32).toString('base64url')]
+    const match = adminKeyMatcher(keys)
+    expect(match(sha256Hex(keys[0]!))).toMatchObject({ kind: 'admin', id: 'admin:1', tenantId: null, scopes: ['*'] })
+    expect(match(sha256Hex(keys[1]!))).toMatchObject({ id: 'admin:2' })
+    expect(match(sha256Hex(`${keys[0]}x`))).toBeNull()
+    expect(match(keys[0]!)).toBeNull() // the key itself is not its digest
+    expect(digestsEqual(sha256Hex('a'), sha256Hex('a'))).toBe(true)
+    expect(digestsEqual(sha256Hex('a'), sha256Hex('b'))).toBe(false)
+    expect(digestsEqual('ab', 'abc')).toBe(false)
+    // One principal answers every request an admin key signs: frozen, so none can change another's.
+    expect(Object.isFrozen(match(sha256Hex(keys[0]!)))).toBe(true)
+    expect(Object.isFrozen(match(sha256Hex(keys[0]!))!.scopes)).toBe(true)
   })
 })
 
@@ -140,6 +166,30 @@ describe.each(DIALECTS)('API keys on %s', (dialect) => {
     expect((await server.call('GET', '/api/audit-events', { key: created.key })).status).toBe(401)
   })
 
+  it('answers a key checked a moment ago at once, without a promise, until it is revoked', async () => {
+    const created = await (await server.call('POST', '/api/api-keys', { key: bootstrapKey, body: { name: 'at once' } })).json()
+    minted.push(created.key)
+    const { database, withTenant } = server.runtime
+    const tenant = (await findTenantBySlug(database.db, 'default'))!
+    const strategy = keyStrategy({ adminKeys: [], prefix: 'ps_', database })
+    const input = () => ({
+      request: new Request('http://partnerd.test/api/tenant', { headers: { 'x-api-key': created.key } }),
+      tenant,
+      withTenant,
+    })
+    const first = await strategy.authenticate(input())
+    expect(first).toMatchObject({ kind: 'api_key', id: created.id, tenantId: tenant.id })
+    const again = strategy.authenticate(input())
+    expect(again).not.toBeInstanceOf(Promise)
+    expect(again).toBe(first) // the one principal made when the key was read
+    expect(Object.isFrozen(again)).toBe(true)
+    expect((await server.call('POST', `/api/api-keys/${created.id}/revoke`, { key: bootstrapKey })).status).toBe(200)
+    await expect(Promise.resolve().then(() => strategy.authenticate(input()))).rejects.toMatchObject({
+      status: 401,
+      code: 'invalid_credentials',
+    })
+  })
+
   it('records last use at most once a minute, so verifying stays a read', async () => {
     const created = await (await server.call('POST', '/api/api-keys', { key: bootstrapKey, body: { name: 'usage' } })).json()
     minted.push(created.key)
@@ -155,6 +205,19 @@ describe.each(DIALECTS)('API keys on %s', (dialect) => {
     const twoMinutesOn = new Date(Date.parse(first!) + 120_000)
     await verifyApiKey(server.runtime.database, server.runtime.withTenant, tenantId, created.key, twoMinutesOn)
     expect((await lastUsed()).last_used_at).toBe(twoMinutesOn.toISOString())
+    // Requests arriving together when a last use is due write it once between them.
+    let writes = 0
+    const counting = ((id, fn, options) => {
+      writes++
+      return server.runtime.withTenant(id, fn, options)
+    }) as WithTenant
+    const fourMinutesOn = new Date(Date.parse(first!) + 240_000)
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => verifyApiKey(server.runtime.database, counting, tenantId, created.key, fourMinutesOn)),
+    )
+    expect(answers.every((principal) => principal?.id === created.id)).toBe(true)
+    expect(writes).toBe(1)
+    expect((await lastUsed()).last_used_at).toBe(fourMinutesOn.toISOString())
   })
 
   it('stores no key in plaintext anywhere in the database', async () => {

@@ -46,6 +46,14 @@ describe.each(DIALECTS)('password sign-in and sessions on %s', (dialect) => {
   })
   afterAll(() => server.stop())
 
+  it('answers a session cookie that is not percent-decodable as an unknown session (401), never an error', async () => {
+    for (const cookie of ['op_session=%E0%A4%A', 'op_session=%zz; other=1', 'other=%; op_session=%']) {
+      const res = await server.call('GET', '/api/tenant', { headers: { cookie } })
+      expect(res.status, cookie).toBe(401)
+      expect(await res.json()).toMatchObject({ error: 'invalid_credentials' })
+    }
+  })
+
   it('answers a sign-in with an HttpOnly, SameSite=Lax session cookie that authenticates as the member', async () => {
     const res = await signIn(server, ' Owner@Example.com ')
     expect(res.status).toBe(200)
@@ -207,6 +215,41 @@ describe.each(DIALECTS)('session lifetime on %s', (dialect) => {
 
     const idle = await issueSession(db, { userId: user.id, activeTenantId: null }, settings, t0)
     expect(await resolveSession(database, idle.token, settings, at(10))).toBeNull() // unused for the idle timeout
+  })
+
+  it('renews once for the requests arriving together when a renewal is due', async () => {
+    const { database } = server.runtime
+    const user = await createUser(database.db, { email: `together-${randomBytes(3).toString('hex')}@example.com` })
+    const settings = { idleMs: 10 * 60_000, absoluteMs: 30 * 60_000 }
+    const t0 = new Date('2026-01-01T00:00:00Z')
+    const { token, session } = await issueSession(database.db, { userId: user.id, activeTenantId: null }, settings, t0)
+    expect(await resolveSession(database, token, settings, new Date(t0.getTime() + 1_000))).not.toBeNull() // remembered now
+    // Every statement the checks make goes through this: the renewals are counted.
+    let renewals = 0
+    const counted = new Proxy(database.db, {
+      get(target, property) {
+        if (property === 'updateTable') renewals++
+        const value = Reflect.get(target, property)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    const twoMinutesOn = new Date(t0.getTime() + 2 * 60_000)
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => resolveSession({ db: counted, credentials: database.credentials }, token, settings, twoMinutesOn)),
+    )
+    expect(answers.every((answer) => answer?.id === session.id)).toBe(true)
+    expect(renewals).toBe(1)
+    const row = await database.db
+      .selectFrom('sessions')
+      .select(['last_seen_at', 'idle_expires_at'])
+      .where('id', '=', session.id)
+      .executeTakeFirstOrThrow()
+    expect(row).toEqual({
+      last_seen_at: twoMinutesOn.toISOString(),
+      idle_expires_at: new Date(twoMinutesOn.getTime() + settings.idleMs).toISOString(),
+    })
+    // What the next check answers is the renewed session.
+    expect((await resolveSession(database, token, settings, twoMinutesOn))?.idleExpiresAt).toBe(row.idle_expires_at)
   })
 
   it('names the cookie session_token for PartnerOS clients, with __Host- and Secure over HTTPS', async () => {

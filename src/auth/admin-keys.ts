@@ -4,8 +4,8 @@
  * placeholder, since a guessable admin key is worse than none.
  */
 import { StartupError } from '../errors.ts'
-import type { Principal } from './principal.ts'
-import { secretsEqual } from './secrets.ts'
+import { type Principal, sharedPrincipal } from './principal.ts'
+import { digestsEqual, sha256Hex } from './secrets.ts'
 
 const MIN_LENGTH = 32
 const PLACEHOLDER = /change.?me|example|placeholder|secret|password|your.?key|^(.)\1+$|^x+$/i
@@ -24,11 +24,17 @@ export function parseAdminKeys(value: string): string[] {
   return keys
 }
 
-export function adminKeyMatcher(keys: string[]): (presented: string) => Principal | null {
-  return (presented) => {
+/**
+ * Matches the digest of a presented key (sha256Hex) against the admin keys' digests, worked out once
+ * here: the key strategy digests what it was given once, for this check and for the API keys' lookup.
+ */
+export function adminKeyMatcher(keys: string[]): (presentedDigest: string) => Principal | null {
+  const digests = keys.map(sha256Hex)
+  const principals = keys.map((_, i) => sharedPrincipal({ kind: 'admin', id: `admin:${i + 1}`, tenantId: null, scopes: ['*'] }))
+  return (presentedDigest) => {
     // Compare against every key, so the time taken says nothing about which one (if any) matched.
     let matched = -1
-    for (const [i, key] of keys.entries()) if (secretsEqual(presented, key)) matched = i
-    return matched < 0 ? null : { kind: 'admin', id: `admin:${matched + 1}`, tenantId: null, scopes: ['*'] }
+    for (let i = 0; i < digests.length; i++) if (digestsEqual(presentedDigest, digests[i]!)) matched = i
+    return matched < 0 ? null : principals[matched]!
   }
 }

@@ -1,9 +1,10 @@
 /**
  * What checking a credential read from the database, remembered for a few seconds, so that the
  * common request (the same key, session or member again) is a memory lookup rather than a statement
- * or two. The kinds: an API key's row by tenant and digest, a session by its token's digest, a
- * member's role (and their partner's standing) by tenant and user, a person's organizations and the
- * email and name the console shows them by user.
+ * or two. The kinds: an API key by its digest, a session by its token's digest, a member's role
+ * (and their partner's standing) by tenant and user, a person's organizations and the email and name
+ * the console shows them by user. Keys and sessions are kept as checked (times as numbers, a key's
+ * principal made), so a remembered one costs its digest, a lookup and a comparison.
  *
  * Staleness is bounded two ways:
  * - On this instance, at once: a Kysely plugin sees every statement the serving connection runs, and
@@ -25,12 +26,12 @@ import type {
   PluginTransformResultArgs,
   QueryResult,
   RootOperationNode,
-  Selectable,
   UnknownRow,
 } from 'kysely'
 import { Remembered } from '../cache.ts'
-import type { DB } from '../db/schema.ts'
 import { afterCommit } from '../db/transaction-context.ts'
+import type { Principal } from './principal.ts'
+import type { SessionInfo } from './sessions/service.ts'
 
 /** How long a credential check's reads answer without reading again: the longest a change made elsewhere goes unseen. */
 export const CREDENTIAL_CACHE_MS = 5_000
@@ -53,8 +54,31 @@ const STALE_BY_TABLE: Record<string, { kinds: Kind[]; harmless?: string[]; inser
 }
 const RAW_WRITE = /\b(?:update|delete\s+from)\s+"?(\w+)"?/gi
 
-/** A session's row with its user's standing, as a check reads it. */
-export type SessionRow = Selectable<DB['sessions']> & { disabled_at: string | null }
+/**
+ * An API key as its checks need it, worked out once from its row when the row is read (api-keys/
+ * service.ts): a request signed by a remembered key compares numbers and answers this principal.
+ */
+export interface CheckedKey {
+  tenantId: string
+  /** What every request the key signs is (frozen: one object shared by them all). */
+  principal: Principal
+  revoked: boolean
+  /** Epoch milliseconds; Infinity for a key that never expires. */
+  expiresAt: number
+  /** Epoch milliseconds of the last use written (or -Infinity); the check that writes the next moves it. */
+  lastUsedAt: number
+}
+/** A session with its user's standing, as its checks need it, worked out once from the row read (sessions/service.ts). */
+export interface CheckedSession {
+  /** What callers are told about the session (frozen), as of its last renewal. */
+  info: SessionInfo
+  /** Its user's account is disabled: the session answers nothing. */
+  disabled: boolean
+  /** Epoch milliseconds. */
+  idleExpiresAt: number
+  expiresAt: number
+  lastSeenAt: number
+}
 /** An organization a person belongs to, as the switcher links it. */
 export interface Organization {
   slug: string
@@ -74,10 +98,10 @@ export interface MemberStanding {
 }
 
 export class CredentialCache {
-  /** By `<tenant id>:<sha-256 of the key>`. */
-  readonly keys = new Remembered<Selectable<DB['api_keys']>>(CREDENTIAL_CACHE_MS)
+  /** By the sha-256 of the key (the entry names its tenant: another tenant asking gets no key). */
+  readonly keys = new Remembered<CheckedKey>(CREDENTIAL_CACHE_MS)
   /** By the sha-256 of the session token. */
-  readonly sessions = new Remembered<SessionRow>(CREDENTIAL_CACHE_MS)
+  readonly sessions = new Remembered<CheckedSession>(CREDENTIAL_CACHE_MS)
   /** By `<tenant id>:<user id>`. */
   readonly members = new Remembered<MemberStanding>(CREDENTIAL_CACHE_MS)
   /** The organizations a person is a member of (users/organizations.ts), by user id. */

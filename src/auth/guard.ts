@@ -12,7 +12,7 @@
 import { AppError } from '../errors.ts'
 import type { Tenant } from '../tenants/service.ts'
 import { insufficientScope, invalidCredential, notThisPartner, unauthenticated } from './errors.ts'
-import type { AuthInput, AuthStrategy, Principal } from './principal.ts'
+import type { AuthInput, AuthStrategy, MaybePromise, Principal } from './principal.ts'
 import { type ALL_SCOPES, hasScopes, type Scope } from './scopes.ts'
 
 /** `*` among the scopes means: only an admin credential of the tenant. */
@@ -30,10 +30,15 @@ export type AuthRequirement =
 /** Headers that carry a credential; a cookie alone is not one (browsers send cookies unasked). */
 const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'x-auth-id', 'x-auth-token']
 
-export async function authenticate(strategies: readonly AuthStrategy[], input: AuthInput): Promise<Principal> {
-  for (const strategy of strategies) {
-    const principal = await strategy.authenticate(input)
-    if (principal) return principal
+/**
+ * The first principal a strategy answers with. A remembered credential answers at once, and so does
+ * this: the common request makes no promise here (each one a turn of the microtask queue).
+ */
+export function authenticate(strategies: readonly AuthStrategy[], input: AuthInput, from = 0): MaybePromise<Principal> {
+  for (let i = from; i < strategies.length; i++) {
+    const answer = strategies[i]!.authenticate(input)
+    if (answer instanceof Promise) return answer.then((principal) => principal ?? authenticate(strategies, input, i + 1))
+    if (answer) return answer
   }
   const presentedSomething = CREDENTIAL_HEADERS.some((h) => input.request.headers.has(h))
   throw presentedSomething ? invalidCredential() : unauthenticated()

@@ -6,10 +6,12 @@
 
 import type { Database } from '../db/database.ts'
 import { AppError } from '../errors.ts'
+import type { Tenant } from '../tenants/service.ts'
 import { adminKeyMatcher } from './admin-keys.ts'
-import { looksLikeApiKey, tenantOfKey, verifyApiKey } from './api-keys/service.ts'
+import { keyPrincipal, looksLikeApiKey, tenantOfKey } from './api-keys/service.ts'
 import { invalidCredential } from './errors.ts'
 import type { AuthStrategy } from './principal.ts'
+import { sha256Hex } from './secrets.ts'
 
 export function presentedKey(request: Request): string | undefined {
   const header = request.headers.get('x-api-key')
@@ -21,21 +23,29 @@ export function presentedKey(request: Request): string | undefined {
 
 export function keyStrategy(options: { adminKeys: string[]; prefix: string; database: Database }): AuthStrategy {
   const matchAdmin = adminKeyMatcher(options.adminKeys)
+  const { database, prefix } = options
   return {
     name: 'api-key',
-    async authenticate({ request, tenant, withTenant }) {
+    authenticate({ request, tenant, withTenant }) {
       const presented = presentedKey(request)
       if (!presented) return null
-      const admin = matchAdmin(presented)
+      // Digested once: for the admin keys' comparison and the API keys' lookup alike.
+      const digest = sha256Hex(presented)
+      const admin = matchAdmin(digest)
       if (admin) return admin
       // Malformed keys are refused before touching the database.
-      if (!looksLikeApiKey(presented, options.prefix)) return null
-      const principal = await verifyApiKey(options.database, withTenant, tenant.id, presented)
-      if (principal) return principal
-      // Another tenant's key: answered as that tenant's resources are, with a 404.
-      const owner = await tenantOfKey(options.database.db, presented)
-      if (owner && owner !== tenant.id) throw new AppError(404, 'tenant_not_found', `no tenant ${tenant.slug}`)
-      throw invalidCredential()
+      if (!looksLikeApiKey(presented, prefix)) return null
+      const answer = keyPrincipal(database, withTenant, tenant.id, digest)
+      if (answer instanceof Promise) return answer.then((principal) => principal ?? refused(database, tenant, digest))
+      return answer ?? refused(database, tenant, digest)
     },
   }
+}
+
+/** A well-formed key that is not a live key of this tenant. */
+async function refused(database: Database, tenant: Tenant, digest: string): Promise<never> {
+  // Another tenant's key: answered as that tenant's resources are, with a 404.
+  const owner = await tenantOfKey(database.db, digest)
+  if (owner && owner !== tenant.id) throw new AppError(404, 'tenant_not_found', `no tenant ${tenant.slug}`)
+  throw invalidCredential()
 }

@@ -25,6 +25,18 @@ export interface Principal {
 }
 
 /**
+ * A principal answered to many requests (a remembered key's, an admin key's), frozen with its scopes
+ * so that no request can change what the next one is granted.
+ */
+export function sharedPrincipal(principal: Principal): Principal {
+  Object.freeze(principal.scopes)
+  return Object.freeze(principal)
+}
+
+/** What may come at once (a credential remembered) or later (one read first). */
+export type MaybePromise<T> = T | Promise<T>
+
+/**
  * Who acts, for which tenant: what a route hands the plugin host's facets (`{ tenant, principal }`
  * from its context), so that they apply the caller's scopes and program binding themselves.
  */
@@ -44,8 +56,9 @@ export interface AuthInput {
  * An authentication strategy. `authenticate` returns null when the request carries no credential it
  * knows, so the next strategy may try; it throws AppError 401 when the request carries one of its
  * credentials that is wrong, expired or revoked, so a bad key never falls through to another strategy.
+ * It may answer at once (a credential it remembers) or with a promise; the guard awaits only the latter.
  */
 export interface AuthStrategy {
   name: string
-  authenticate(input: AuthInput): Promise<Principal | null>
+  authenticate(input: AuthInput): MaybePromise<Principal | null>
 }

@@ -73,7 +73,9 @@ export function createTenantApi(options: TenantApiOptions) {
         // handed on whole confused it in the minified binary (a warning on the first request).
         async transform({ request, tenant, params }) {
           // The derive above always sets the tenant; the macro's context type only knows it may.
-          const principal = await authenticate(options.strategies, { request, tenant: tenant!, withTenant: options.withTenant })
+          // A remembered credential answers at once: awaited only when it is a promise.
+          const answer = authenticate(options.strategies, { request, tenant: tenant!, withTenant: options.withTenant })
+          const principal = answer instanceof Promise ? await answer : answer
           authorize(principal, requirement, tenant!, params as Record<string, string | undefined>)
           principals.set(request, principal)
         },

@@ -13,7 +13,8 @@ import type { DB } from '../../db/schema.ts'
 import { readTenantRow, type TenantScope, type WithTenant } from '../../db/with-tenant.ts'
 import { AppError } from '../../errors.ts'
 import { newId } from '../../ids.ts'
-import type { Principal } from '../principal.ts'
+import type { CheckedKey } from '../credential-cache.ts'
+import { type MaybePromise, type Principal, sharedPrincipal } from '../principal.ts'
 import { ALL_SCOPES, isScope } from '../scopes.ts'
 import { randomSecret, sha256Hex } from '../secrets.ts'
 
@@ -202,17 +203,52 @@ export function looksLikeApiKey(presented: string, prefix: string): boolean {
   )
 }
 
-/** The tenant a key belongs to, whichever tenant is asking (the index holds digests only). */
-export async function tenantOfKey(db: Kysely<DB>, presented: string): Promise<string | undefined> {
-  const row = await db.selectFrom('api_key_index').select('tenant_id').where('key_hash', '=', sha256Hex(presented)).executeTakeFirst()
+/** The tenant a key belongs to, by its digest (sha256Hex), whichever tenant is asking (the index holds digests only). */
+export async function tenantOfKey(db: Kysely<DB>, digest: string): Promise<string | undefined> {
+  const row = await db.selectFrom('api_key_index').select('tenant_id').where('key_hash', '=', digest).executeTakeFirst()
   return row?.tenant_id
+}
+
+/** A key's row as its checks need it: its principal made and its times as numbers, once per read. */
+function checkedKey(row: DB['api_keys']): CheckedKey {
+  const principal: Principal = { kind: 'api_key', id: row.id, tenantId: row.tenant_id, scopes: readJson<string[]>(row.scopes) }
+  if (row.partner_id) principal.partnerId = row.partner_id
+  if (row.program_id) principal.programId = row.program_id
+  return {
+    tenantId: row.tenant_id,
+    principal: sharedPrincipal(principal),
+    revoked: row.revoked_at !== null,
+    expiresAt: row.expires_at ? Date.parse(row.expires_at) : Number.POSITIVE_INFINITY,
+    lastUsedAt: row.last_used_at ? Date.parse(row.last_used_at) : Number.NEGATIVE_INFINITY,
+  }
 }
 
 /**
  * The principal for a well-formed key, or null when it is unknown, revoked or expired. Every request a
- * key signs asks this, so it is one read outside a transaction (readTenantRow); the rare write, the
- * throttled `last_used_at`, takes a transaction of its own.
+ * key signs asks this, so it is one read outside a transaction (readTenantRow), or, for a key
+ * remembered (auth/credential-cache.ts), an answer at once; the rare write, the throttled
+ * `last_used_at`, takes a transaction of its own. `digest` is the key's sha256Hex.
  */
+export function keyPrincipal(
+  database: Database,
+  withTenant: WithTenant,
+  tenantId: string,
+  digest: string,
+  now = Date.now(),
+): MaybePromise<Principal | null> {
+  const keys = database.credentials.keys
+  // Any write to api_keys but a last use forgets what is remembered (auth/credential-cache.ts).
+  const remembered = keys.peek(digest, now)
+  if (remembered) return admitKey(remembered, withTenant, tenantId, now)
+  return keys
+    .get(digest, async () => {
+      const row = await readTenantRow(database, tenantId, 'api_keys', 'key_hash', digest)
+      return row && checkedKey(row)
+    })
+    .then((checked) => (checked ? admitKey(checked, withTenant, tenantId, now) : null))
+}
+
+/** The same, for a key as presented (the tests' way in). */
 export async function verifyApiKey(
   database: Database,
   withTenant: WithTenant,
@@ -220,29 +256,22 @@ export async function verifyApiKey(
   presented: string,
   now = new Date(),
 ): Promise<Principal | null> {
-  const hash = sha256Hex(presented)
-  const cacheKey = `${tenantId}:${hash}`
-  // The row as read at most a few seconds ago; any write to api_keys but a last use forgets it (auth/credential-cache.ts).
-  const row = await database.credentials.keys.get(cacheKey, () => readTenantRow(database, tenantId, 'api_keys', 'key_hash', hash))
-  if (!row || row.revoked_at || (row.expires_at && row.expires_at <= now.toISOString())) return null
-  const staleBefore = new Date(now.getTime() - LAST_USED_RESOLUTION_MS).toISOString()
-  if (!row.last_used_at || row.last_used_at < staleBefore) {
-    await withTenant(tenantId, (scope) =>
-      scope.db
-        .updateTable('api_keys')
-        .set({ last_used_at: now.toISOString() })
-        .where('id', '=', row.id)
-        .where('tenant_id', '=', scope.tenantId)
-        .execute(),
-    )
-    database.credentials.keys.set(cacheKey, { ...row, last_used_at: now.toISOString() })
-  }
-  return {
-    kind: 'api_key',
-    id: row.id,
-    tenantId: row.tenant_id,
-    scopes: readJson<string[]>(row.scopes),
-    ...(row.partner_id ? { partnerId: row.partner_id } : {}),
-    ...(row.program_id ? { programId: row.program_id } : {}),
-  }
+  return keyPrincipal(database, withTenant, tenantId, sha256Hex(presented), now.getTime())
+}
+
+function admitKey(key: CheckedKey, withTenant: WithTenant, tenantId: string, now: number): MaybePromise<Principal | null> {
+  // Another tenant's key is no key here: the strategy answers it as that tenant's resources are.
+  if (key.tenantId !== tenantId || key.revoked || key.expiresAt <= now) return null
+  if (key.lastUsedAt >= now - LAST_USED_RESOLUTION_MS) return key.principal
+  // Moved before the write, so the requests arriving while it runs do not each write it again.
+  key.lastUsedAt = now
+  const at = new Date(now).toISOString()
+  return withTenant(tenantId, (scope) =>
+    scope.db
+      .updateTable('api_keys')
+      .set({ last_used_at: at })
+      .where('id', '=', key.principal.id)
+      .where('tenant_id', '=', scope.tenantId)
+      .execute(),
+  ).then(() => key.principal)
 }

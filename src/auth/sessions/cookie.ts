@@ -36,19 +36,41 @@ export function sessionSettings(config: Config) {
 /** The value of one cookie from the request's Cookie header. */
 export function readCookie(request: Request, name: string): string | undefined {
   const header = request.headers.get('cookie')
-  if (!header) return undefined
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=')
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim())
-  }
-  return undefined
+  return header ? cookieValue(header, name) : undefined
 }
 
 /** The session token the request carries, under either of the session's names. */
 export function readSessionToken(request: Request, cookie: SessionCookie): string | undefined {
+  const header = request.headers.get('cookie')
+  if (!header) return undefined
   for (const name of cookie.names) {
-    const token = readCookie(request, name)
+    const token = cookieValue(header, name)
     if (token) return token
+  }
+  return undefined
+}
+
+/**
+ * One cookie's value in a Cookie header, walked in place (no array of parts: this runs on every
+ * request a browser makes). Percent-decoded only when it holds a `%`; a value that does not decode
+ * is answered as it is (a token no session has, refused as any unknown one), never as an error.
+ */
+function cookieValue(header: string, name: string): string | undefined {
+  let start = 0
+  while (start < header.length) {
+    const semicolon = header.indexOf(';', start)
+    const end = semicolon < 0 ? header.length : semicolon
+    const eq = header.indexOf('=', start)
+    if (eq > start && eq < end && header.slice(start, eq).trim() === name) {
+      const value = header.slice(eq + 1, end).trim()
+      if (!value.includes('%')) return value
+      try {
+        return decodeURIComponent(value)
+      } catch {
+        return value
+      }
+    }
+    start = end + 1
   }
   return undefined
 }

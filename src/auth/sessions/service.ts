@@ -8,6 +8,8 @@ import type { Kysely } from 'kysely'
 import type { Database } from '../../db/database.ts'
 import type { DB } from '../../db/schema.ts'
 import { newId } from '../../ids.ts'
+import type { CheckedSession } from '../credential-cache.ts'
+import type { MaybePromise } from '../principal.ts'
 import { randomSecret, sha256Hex } from '../secrets.ts'
 
 export interface SessionSettings {
@@ -73,38 +75,75 @@ export async function issueSession(
   return { token, session: toInfo(row) }
 }
 
+/** A session's row, with its user's standing, as its checks need it: once per read. */
+function checkedSession(row: DB['sessions'] & { disabled_at: string | null }): CheckedSession {
+  return {
+    info: Object.freeze(toInfo(row)),
+    disabled: row.disabled_at !== null,
+    idleExpiresAt: Date.parse(row.idle_expires_at),
+    expiresAt: Date.parse(row.expires_at),
+    lastSeenAt: Date.parse(row.last_seen_at),
+  }
+}
+
 /**
  * The live session for a token, renewed if due; null when unknown, ended, or its user is disabled.
- * The row is as read at most a few seconds ago: ending a session or disabling its user forgets it at
- * once on this instance (auth/credential-cache.ts).
+ * The session is as read at most a few seconds ago: ending a session or disabling its user forgets
+ * it at once on this instance (auth/credential-cache.ts). One remembered and not due for renewal is
+ * answered at once, with no promise: what nearly every request a browser makes finds.
  */
+export function liveSession(
+  database: Pick<Database, 'db' | 'credentials'>,
+  token: string,
+  settings: SessionSettings,
+  now = Date.now(),
+): MaybePromise<SessionInfo | null> {
+  const { db, credentials } = database
+  const hash = sha256Hex(token)
+  const remembered = credentials.sessions.peek(hash, now)
+  if (remembered) return admitSession(db, remembered, settings, now)
+  return credentials.sessions
+    .get(hash, async () => {
+      const row = await db
+        .selectFrom('sessions')
+        .innerJoin('users', 'users.id', 'sessions.user_id')
+        .selectAll('sessions')
+        .select('users.disabled_at')
+        .where('sessions.token_hash', '=', hash)
+        .executeTakeFirst()
+      return row && checkedSession(row)
+    })
+    .then((session) => (session ? admitSession(db, session, settings, now) : null))
+}
+
+/** The same, always as a promise. */
 export async function resolveSession(
   database: Pick<Database, 'db' | 'credentials'>,
   token: string,
   settings: SessionSettings,
   now = new Date(),
 ): Promise<SessionInfo | null> {
-  const { db, credentials } = database
-  const hash = sha256Hex(token)
-  const row = await credentials.sessions.get(hash, () =>
-    db
-      .selectFrom('sessions')
-      .innerJoin('users', 'users.id', 'sessions.user_id')
-      .selectAll('sessions')
-      .select('users.disabled_at')
-      .where('sessions.token_hash', '=', hash)
-      .executeTakeFirst(),
-  )
-  const at = now.toISOString()
-  if (!row || row.disabled_at || row.idle_expires_at <= at || row.expires_at <= at) return null
-  if (now.getTime() - Date.parse(row.last_seen_at) >= RENEW_EVERY_MS) {
-    const idle = idleEnd(now, settings, row.expires_at)
-    await db.updateTable('sessions').set({ last_seen_at: at, idle_expires_at: idle }).where('id', '=', row.id).execute()
-    const renewed = { ...row, last_seen_at: at, idle_expires_at: idle }
-    credentials.sessions.set(hash, renewed)
-    return toInfo(renewed)
-  }
-  return toInfo(row)
+  return liveSession(database, token, settings, now.getTime())
+}
+
+function admitSession(db: Kysely<DB>, session: CheckedSession, settings: SessionSettings, now: number): MaybePromise<SessionInfo | null> {
+  if (session.disabled || session.idleExpiresAt <= now || session.expiresAt <= now) return null
+  if (now - session.lastSeenAt < RENEW_EVERY_MS) return session.info
+  // Moved before the write, so the requests arriving while it runs do not each renew it again.
+  session.lastSeenAt = now
+  const at = new Date(now)
+  const lastSeenAt = at.toISOString()
+  const idleExpiresAt = idleEnd(at, settings, session.info.expiresAt)
+  return db
+    .updateTable('sessions')
+    .set({ last_seen_at: lastSeenAt, idle_expires_at: idleExpiresAt })
+    .where('id', '=', session.info.id)
+    .execute()
+    .then(() => {
+      session.idleExpiresAt = Date.parse(idleExpiresAt)
+      session.info = Object.freeze({ ...session.info, lastSeenAt, idleExpiresAt })
+      return session.info
+    })
 }
 
 export async function listSessions(db: Kysely<DB>, userId: string, now = new Date()): Promise<SessionInfo[]> {
