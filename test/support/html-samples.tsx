@@ -128,6 +128,7 @@ export const samples: Record<string, () => preact.JSX.Element> = {
       <p dangerouslySetInnerHTML={{ __html: '<b>raw</b>' }} />
       <br />
       {[['nested', [1, 2n, null, undefined, true, false, '']], 'text & <tag> "q"']}
+      {/* biome-ignore lint/complexity/noUselessFragments: a fragment inside an element is what this sample renders */}
       <>
         fragment <span>child</span>
       </>
