@@ -13,7 +13,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDatabase } from '../src/db/database.ts'
 import { openSqlite } from '../src/db/sqlite-connection.ts'
-import type { ClickRow } from '../src/links/click-columns.ts'
+import { CLICK_COLUMNS, type ClickRow, clickValues } from '../src/links/click-columns.ts'
 import { ClickWriter } from '../src/links/click-writer.ts'
 import { allowedDeepLink } from '../src/links/destination.ts'
 import { createTenant } from '../src/tenants/service.ts'
@@ -431,6 +431,11 @@ describe('the click writer and its thread', () => {
     (await server.runtime.database.db.selectFrom('clicks').select('id').where('id', 'like', `${prefix}%`).orderBy('id').execute()).map(
       (row) => row.id,
     )
+
+  it("writes a click's values in the order of its columns", () => {
+    const distinct = Object.fromEntries(CLICK_COLUMNS.map((column) => [column, `value of ${column}`])) as unknown as ClickRow
+    expect(clickValues(distinct)).toEqual(CLICK_COLUMNS.map((column) => `value of ${column}`))
+  })
 
   it('commits a small batch itself while its thread is idle, without the thread', async () => {
     const { database, log } = server.runtime

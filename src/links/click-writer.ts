@@ -25,13 +25,13 @@ import { openSqlite } from '../db/sqlite-connection.ts'
 import type { GivesWay } from '../db/write-turns.ts'
 import type { Logger } from '../log/logger.ts'
 import { threadEntry } from '../threads.ts'
-import { type ClickRow, clickValues, POSTGRES_CONNECTIONS } from './click-columns.ts'
+import { type ClickRow, type ClickValues, clickValues, POSTGRES_CONNECTIONS } from './click-columns.ts'
 import { type SqliteClickStore, sqliteClickStore } from './click-store.ts'
 import type { ClickThreadReply, ClickThreadRequest } from './click-thread.ts'
 
-/** The clicks gathering for the next commit, and the one promise they all wait on. */
+/** The clicks gathering for the next commit (as their column values), and the one promise they all wait on. */
 interface Batch {
-  rows: ClickRow[]
+  rows: ClickValues[]
   committed: Promise<void>
   settle: (err?: unknown) => void
 }
@@ -106,7 +106,7 @@ export class ClickWriter implements GivesWay {
       // soon as fewer than #concurrency batches are in flight, gathering clicks until then.
       setImmediate(() => this.#send())
     }
-    batch.rows.push(row)
+    batch.rows.push(clickValues(row))
     return batch.committed
   }
 
@@ -149,7 +149,7 @@ export class ClickWriter implements GivesWay {
   #commitHere(batch: Batch): boolean {
     if (!this.#here) return false
     try {
-      this.#here.write(batch.rows.map(clickValues))
+      this.#here.write(batch.rows)
     } catch (err) {
       if (isBusy(err)) return false
       batch.settle(err)
@@ -200,7 +200,7 @@ class ClickThread {
     return this.#tailDue
   }
 
-  commit(rows: ClickRow[]): Promise<void> {
+  commit(rows: ClickValues[]): Promise<void> {
     const worker = this.#worker ?? this.#start()
     const seq = ++this.#seq
     const tail = this.#tailDue
