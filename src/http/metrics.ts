@@ -57,7 +57,10 @@ export function createMetrics() {
   const byRoute = new Map<string, Map<string, { timed: Timed; byStatus: Map<number, Counted> }>>()
   const seriesOf = (method: string, route: string) => {
     let byMethod = byRoute.get(route)
-    if (!byMethod) byRoute.set(route, (byMethod = new Map()))
+    if (!byMethod) {
+      byMethod = new Map()
+      byRoute.set(route, byMethod)
+    }
     let series = byMethod.get(method)
     if (!series) {
       const key = `${method} ${route}`
@@ -66,7 +69,8 @@ export function createMetrics() {
         t = { labels: { method, route }, perBucket: new Array(DURATION_BUCKETS.length + 1).fill(0), sum: 0, count: 0 }
         timed.set(key, t)
       }
-      byMethod.set(method, (series = { timed: t, byStatus: new Map() }))
+      series = { timed: t, byStatus: new Map() }
+      byMethod.set(method, series)
     }
     return series
   }
