@@ -9,7 +9,11 @@
  *
  * On SQLite a batch is committed on this thread, on a connection of its own, whenever nothing is in
  * flight: the thread is kept for the batches that must wait for the write lock (this connection never
- * waits) and for those due to follow a tail (ClickThread.tailDue). Each hand-over costs this thread a
+ * waits). A batch due to follow a tail (ClickThread.takeTail) copies it here first: the checkpoint
+ * thread has copied and synced nearly all of the WAL, so the tail is a few frames and a sync, and
+ * against sending that batch to the thread (where every batch after it waited for it to come back)
+ * it answered 1.1-1.35x the clicks, for 1-8 µs less CPU a click, p99 no worse (paired runs).
+ * Each hand-over costs this thread a
  * JSON copy of the batch and two messages, and the other thread its wake-ups and the copy back, for
  * less work than a click's insert (3-5 µs); and while a batch travels the next cannot start, so
  * batches were smaller and commits more. With synchronous `full`, a commit holds this thread for the
@@ -126,8 +130,7 @@ export class ClickWriter implements GivesWay {
   #send(): void {
     while (this.#paused === 0 && this.#inFlight < this.#concurrency && this.#waiting.length > 0) {
       const batch = this.#waiting.shift()!
-      // A batch due to follow a tail (ClickThread) goes to the thread whatever its size.
-      if (this.#inFlight === 0 && !this.#thread.tailDue && this.#commitHere(batch)) continue
+      if (this.#inFlight === 0 && this.#commitHere(batch)) continue
       this.#inFlight++
       this.#thread
         .commit(batch.rows)
@@ -148,6 +151,8 @@ export class ClickWriter implements GivesWay {
   /** Commits the batch on this thread's connection; false if the database was locked and nothing was written. */
   #commitHere(batch: Batch): boolean {
     if (!this.#here) return false
+    // Nothing is in flight, so no commit comes between the tail and this batch's (ClickThread.takeTail).
+    if (this.#thread.takeTail()) tailOf(this.#here)
     try {
       this.#here.write(batch.rows)
     } catch (err) {
@@ -191,20 +196,21 @@ class ClickThread {
   }
 
   /**
-   * Whether the checkpoint thread has made a pass since the last tail: the next batch then goes to
-   * this thread, which copies the frames left over and then commits, with no commit between the two.
-   * So the commit finds the WAL wholly copied and rewinds it, and the WAL stays short (a long WAL
-   * makes every page lookup slower).
+   * Whether the checkpoint thread has made a pass since the last tail, cleared as it is asked: the
+   * next batch's writer then first copies the frames left over, and then commits, with no commit
+   * between the two. So the commit finds the WAL wholly copied and rewinds it, and the WAL stays
+   * short (a long WAL makes every page lookup slower).
    */
-  get tailDue(): boolean {
-    return this.#tailDue
+  takeTail(): boolean {
+    const due = this.#tailDue
+    this.#tailDue = false
+    return due
   }
 
   commit(rows: ClickValues[]): Promise<void> {
     const worker = this.#worker ?? this.#start()
     const seq = ++this.#seq
-    const tail = this.#tailDue
-    this.#tailDue = false
+    const tail = this.takeTail()
     return new Promise((resolve, reject) => {
       this.#pending.set(seq, { resolve, reject })
       send(worker, { seq, rows: JSON.stringify(rows), tail })
@@ -263,6 +269,13 @@ class ClickThread {
     for (const waiting of this.#pending.values()) waiting.reject(err)
     this.#pending.clear()
   }
+}
+
+/** A tail that fails (the disk errs, or another connection is checkpointing) is left to the next pass. */
+function tailOf(store: SqliteClickStore): void {
+  try {
+    store.tail()
+  } catch {}
 }
 
 function send(worker: Worker, message: ClickThreadRequest): void {
