@@ -7,8 +7,8 @@
  *
  * The WAL starts over from its beginning only at a write that finds it wholly copied, and under a
  * steady stream of clicks new frames arrive while a pass runs: after each pass that copied frames,
- * the thread says so, and the click thread (the writer) copies the few frames written meanwhile
- * itself, so that its next commit rewinds the WAL (links/click-thread.ts).
+ * the thread says so, and the click writer copies the few frames written meanwhile itself, just
+ * before a commit, so that the commit rewinds the WAL (ClickThread.takeTail, links/click-writer.ts).
  *
  * Messages in: `{open: {path, busyTimeoutMs}}`, once. Messages out: `{copied}`, the frames copied,
  * after each pass that copied any.

@@ -49,6 +49,31 @@ export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 export function createMetrics() {
   const counted = new Map<string, Counted>()
   const timed = new Map<string, Timed>()
+  /**
+   * The same records found by route, then method, then status, with no key built: every request
+   * observes, and a key made of its labels was a new string to hash each time (the flat maps above
+   * keep the order the series appeared in, which the export follows).
+   */
+  const byRoute = new Map<string, Map<string, { timed: Timed; byStatus: Map<number, Counted> }>>()
+  const seriesOf = (method: string, route: string) => {
+    let byMethod = byRoute.get(route)
+    if (!byMethod) {
+      byMethod = new Map()
+      byRoute.set(route, byMethod)
+    }
+    let series = byMethod.get(method)
+    if (!series) {
+      const key = `${method} ${route}`
+      let t = timed.get(key)
+      if (!t) {
+        t = { labels: { method, route }, perBucket: new Array(DURATION_BUCKETS.length + 1).fill(0), sum: 0, count: 0 }
+        timed.set(key, t)
+      }
+      series = { timed: t, byStatus: new Map() }
+      byMethod.set(method, series)
+    }
+    return series
+  }
   let registry: Promise<Registry> | undefined
   const makeRegistry = async () => {
     const { default: client } = await import('prom-client')
@@ -76,19 +101,19 @@ export function createMetrics() {
   return {
     contentType: CONTENT_TYPE,
     observe(method: string, route: string, status: number, seconds: number) {
-      const key = `${method} ${route}`
-      const statusKey = `${key} ${status}`
-      let c = counted.get(statusKey)
+      const series = seriesOf(method, route)
+      let c = series.byStatus.get(status)
       if (!c) {
-        c = { labels: { method, route, status: String(status) }, count: 0 }
-        counted.set(statusKey, c)
+        const statusKey = `${method} ${route} ${status}`
+        c = counted.get(statusKey)
+        if (!c) {
+          c = { labels: { method, route, status: String(status) }, count: 0 }
+          counted.set(statusKey, c)
+        }
+        series.byStatus.set(status, c)
       }
       c.count++
-      let t = timed.get(key)
-      if (!t) {
-        t = { labels: { method, route }, perBucket: new Array(DURATION_BUCKETS.length + 1).fill(0), sum: 0, count: 0 }
-        timed.set(key, t)
-      }
+      const t = series.timed
       let bucket = 0
       while (bucket < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[bucket]!) bucket++
       t.perBucket[bucket]!++

@@ -29,8 +29,26 @@ export const TENANT_COLUMN = CLICK_COLUMNS.indexOf('tenant_id')
 /** A click as the values of CLICK_COLUMNS, in order. */
 export type ClickValues = (string | null)[]
 
+/**
+ * The row's values in CLICK_COLUMNS' order, written out: the router makes one per click, and mapping
+ * over the column names (a property read by a name known only at run time) took 0.33 µs of each.
+ * test/click-router.test.ts holds the two orders together.
+ */
 export function clickValues(row: ClickRow): ClickValues {
-  return CLICK_COLUMNS.map((c) => row[c])
+  return [
+    row.id,
+    row.tenant_id,
+    row.link_id,
+    row.partner_id,
+    row.program_id,
+    row.source,
+    row.ip_hash,
+    row.user_agent,
+    row.referer,
+    row.sub_source,
+    row.flag,
+    row.created_at,
+  ]
 }
 
 /** One row per statement run, prepared once (bun:sqlite caches it). */

@@ -24,6 +24,7 @@ export interface ClickStore {
 /** A SQLite store: its writes are synchronous, and its connection is closed with it. */
 export interface SqliteClickStore extends ClickStore {
   write(rows: ClickValues[]): void
+  tail(): void
   close(): void
 }
 

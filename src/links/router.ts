@@ -29,9 +29,10 @@ import { RateLimiter } from '../http/rate-limit.ts'
 import { newId } from '../ids.ts'
 import type { Logger } from '../log/logger.ts'
 import type { TenantResolver } from '../tenants/resolver.ts'
+import type { Tenant } from '../tenants/service.ts'
 import { ClickWriter } from './click-writer.ts'
 import { allowedDeepLink, withClickRef } from './destination.ts'
-import { LinkDirectory } from './directory.ts'
+import { LinkDirectory, type RoutedLink } from './directory.ts'
 import { LINK_KEY_PATTERN } from './service.ts'
 import { hashAddress, isBot } from './visitor.ts'
 
@@ -74,20 +75,47 @@ export function createClickRouter(deps: ClickRouterDeps) {
   const domain = config.tracking.cookie_domain ? `; Domain=${config.tracking.cookie_domain}` : ''
   const cookieTail = `; Path=/${domain}; Max-Age=${config.tracking.cookie_days * 86_400}; SameSite=Lax${secure ? '; Secure' : ''}`
 
-  /** The whole router, from request to response; errors are thrown as AppErrors for the caller to map. */
-  async function follow(
+  /**
+   * The whole router, from request to response; errors are thrown as AppErrors for the caller to map.
+   * Not an async function: on nearly every click the tenant and the link answer at once from their
+   * caches, and the click's only wait is its commit, so one promise (the commit's, then the
+   * response) is all a click makes. A read the caches start is awaited in `followRead`.
+   */
+  function follow(request: Request, server: AddressSource, params: FollowedLink, headers: Record<string, string> = {}): Promise<Response> {
+    const tenant = deps.resolveTenant(params.slug)
+    if (tenant instanceof Promise) return followRead(request, server, params, headers, tenant)
+    if (!tenant) throw new AppError(404, 'tenant_not_found', `no tenant ${params.slug}`)
+    if (!LINK_KEY.test(params.linkKey)) throw linkNotFound(params.linkKey)
+    const link = directory.find(tenant.id, params.linkKey)
+    if (link instanceof Promise) return followRead(request, server, params, headers, tenant, link)
+    return click(request, server, params, headers, tenant, link)
+  }
+
+  /** follow(), once the tenant or the link has been read. */
+  async function followRead(
     request: Request,
     server: AddressSource,
     params: FollowedLink,
-    headers: Record<string, string> = {},
+    headers: Record<string, string>,
+    tenantRead: Tenant | undefined | Promise<Tenant | undefined>,
+    linkRead?: Promise<RoutedLink | undefined>,
   ): Promise<Response> {
-    // Both answer at once from their caches on nearly every click: await only a read.
-    const tenantOrRead = deps.resolveTenant(params.slug)
-    const tenant = tenantOrRead instanceof Promise ? await tenantOrRead : tenantOrRead
+    const tenant = await tenantRead
     if (!tenant) throw new AppError(404, 'tenant_not_found', `no tenant ${params.slug}`)
     if (!LINK_KEY.test(params.linkKey)) throw linkNotFound(params.linkKey)
-    const linkOrRead = directory.find(tenant.id, params.linkKey)
-    const link = linkOrRead instanceof Promise ? await linkOrRead : linkOrRead
+    const link = await (linkRead ?? directory.find(tenant.id, params.linkKey))
+    return click(request, server, params, headers, tenant, link)
+  }
+
+  /** The click on a link found: recorded, then answered once committed. */
+  function click(
+    request: Request,
+    server: AddressSource,
+    params: FollowedLink,
+    headers: Record<string, string>,
+    tenant: Tenant,
+    link: RoutedLink | undefined,
+  ): Promise<Response> {
     if (!link || link.archived || link.programStatus === 'archived') throw linkNotFound(params.linkKey)
 
     // Most clicks carry no query: parse one only when there is one.
@@ -96,7 +124,7 @@ export function createClickRouter(deps: ClickRouterDeps) {
     const userAgent = stored(request.headers.get('user-agent'), 512)
     const deepLink = to ? allowedDeepLink(to, { destinationUrl: link.programDestinationUrl, deepLinkHosts: link.deepLinkHosts }) : undefined
 
-    if (isBot(userAgent)) return redirect(headers, deepLink ?? link.destinationUrl)
+    if (isBot(userAgent)) return Promise.resolve(redirect(headers, deepLink ?? link.destinationUrl))
     const address = clientAddress(request, server, config.server.trust_proxy)
     const ipHash = hashAddress(link.clickSalt, address)
     const clicks = perMinute.hit(`${tenant.id}\n${address ? addressGroup(address) : '-'}`)
@@ -105,7 +133,7 @@ export function createClickRouter(deps: ClickRouterDeps) {
     else if (clicks > config.tracking.velocity_per_minute) flag = 'velocity'
 
     const clickId = newId('click')
-    await writer.write({
+    const committed = writer.write({
       id: clickId,
       tenant_id: tenant.id,
       link_id: link.linkId,
@@ -117,13 +145,10 @@ export function createClickRouter(deps: ClickRouterDeps) {
       referer: stored(request.headers.get('referer'), 1024),
       sub_source: stored(query?.get('sub'), 128) || null,
       flag,
-      created_at: new Date().toISOString(),
+      created_at: isoNow(),
     })
-    return redirect(
-      headers,
-      deepLink ? withClickRef(deepLink, clickId) : link.locationFor(clickId),
-      `${CLICK_COOKIE}=${clickId}${cookieTail}`,
-    )
+    const location = deepLink ? withClickRef(deepLink, clickId) : link.locationFor(clickId)
+    return committed.then(() => redirect(headers, location, `${CLICK_COOKIE}=${clickId}${cookieTail}`))
   }
 
   const path = config.mode === 'single' ? '/r/:linkKey' : '/r/:slug/:linkKey'
@@ -146,6 +171,18 @@ export function createClickRouter(deps: ClickRouterDeps) {
  */
 function stored(text: string | null | undefined, max: number): string | null {
   return text == null ? null : withoutNul(text.slice(0, max))
+}
+
+/** The clicks of one millisecond share its timestamp: under load a millisecond has dozens of them. */
+let isoMs = -1
+let isoText = ''
+function isoNow(): string {
+  const now = Date.now()
+  if (now !== isoMs) {
+    isoMs = now
+    isoText = new Date(now).toISOString()
+  }
+  return isoText
 }
 
 /** A 302 carrying `headers` (the envelope's) as well. */

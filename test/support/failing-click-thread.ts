@@ -8,6 +8,6 @@ import '../../src/links/click-thread.ts'
 declare const self: Worker
 const handle = self.onmessage!
 self.onmessage = (event: MessageEvent) => {
-  if ('rows' in event.data && event.data.rows.includes('"user_agent":"crash"')) throw new Error('the click thread broke')
+  if ('rows' in event.data && event.data.rows.includes('"crash"')) throw new Error('the click thread broke')
   return handle.call(self, event)
 }
