@@ -467,6 +467,22 @@ describe('the click writer and its thread', () => {
     expect(await storedIds('clk_full_')).toEqual(['clk_full_1'])
   })
 
+  it("hands a batch larger than a flood's threshold to its thread, so the requests it serves do not wait on that commit", async () => {
+    const { database, log } = server.runtime
+    const writer = new ClickWriter(database, log, { thread: failingThread })
+    try {
+      await Bun.sleep(250) // as above
+      // 65 clicks read in one turn make one batch, over the 64 committed here: the thread takes it
+      // and dies of the crash click, so none of them is stored.
+      const writes = Array.from({ length: 65 }, (_, i) => writer.write(click(`clk_flood_${i}`, i === 0 ? 'crash' : 'Mozilla/5.0')))
+      const settled = await Promise.allSettled(writes)
+      expect(settled.every((s) => s.status === 'rejected')).toBe(true)
+    } finally {
+      await writer.close()
+    }
+    expect(await storedIds('clk_flood_')).toEqual([])
+  })
+
   it('stops its checkpoint thread on close even after its click thread died, so nothing reaches a closed database', async () => {
     // A serving connection of its own: the server's writer switches the server's connection's
     // checkpoints off too. The checkpoint thread switches this one's off while it runs.
