@@ -4,6 +4,8 @@
  * redirects until delivered once per webhook-id, secret rotation, 410 disabling, the SSRF guard,
  * OpenPartner's header set, and nothing sent for a change that was rolled back.
  */
+
+import { Database as Sqlite } from 'bun:sqlite'
 import { createHmac } from 'node:crypto'
 import { Webhook as StandardWebhook } from 'standardwebhooks'
 import { Webhook as SvixWebhook } from 'svix'
@@ -371,4 +373,26 @@ describe.each(DIALECTS)('a claim that would run out before its send is answered,
       receiver.stop()
     }
   }, 60_000)
+})
+
+describe('a poll with nothing due, on sqlite', () => {
+  it('takes no write lock: it answers at once while another process holds the lock', async () => {
+    const server = await startTestServer('sqlite', { webhooks: { ...SETTINGS, poll_interval_ms: 3_600_000 } })
+    const { runtime } = server
+    const location = runtime.database.location
+    if (!('sqlite' in location)) throw new Error('expected SQLite')
+    // Another process's write transaction, as the CLI's: a claim would wait busy_timeout_ms for it.
+    const other = new Sqlite(location.sqlite.path)
+    try {
+      other.exec('begin immediate')
+      const worker = new DeliveryWorker(runtime.database, runtime.withTenant, runtime.config.webhooks, runtime.log)
+      const started = performance.now()
+      expect(await worker.runOnce()).toBe(0)
+      expect(performance.now() - started).toBeLessThan(location.sqlite.busyTimeoutMs)
+    } finally {
+      other.exec('rollback')
+      other.close()
+      await server.stop()
+    }
+  })
 })

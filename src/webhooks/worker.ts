@@ -16,6 +16,7 @@ import { type RawBuilder, sql } from 'kysely'
 import type { Config } from '../config/schema.ts'
 import { withoutDiskWait } from '../db/commit-durability.ts'
 import type { Database } from '../db/database.ts'
+import { beginningWith } from '../db/postgres-dialect.ts'
 import type { DB } from '../db/schema.ts'
 import type { TenantScope, WithTenant } from '../db/with-tenant.ts'
 import type { Logger } from '../log/logger.ts'
@@ -183,6 +184,7 @@ export class DeliveryWorker {
     const leaseEnds = now.getTime() + this.settings.timeout_ms * 2 + RECORDING_MS
     const until = new Date(leaseEnds).toISOString()
     const postgres = this.database.dialect === 'postgres'
+    if (!(await this.#anyDue(now.toISOString()))) return { claimed: [], leaseEnds }
     return this.database.db.transaction().execute(async (trx) => {
       // The one cross-tenant read of the app: the worker says so (see the policy in 0009_webhooks).
       if (postgres) await sql`select set_config('app.webhook_worker', 'on', true)`.execute(trx)
@@ -194,6 +196,33 @@ export class DeliveryWorker {
         returning id, tenant_id, endpoint_id, event_type, payload, attempts`.execute(trx)
       return { claimed: result.rows, leaseEnds }
     })
+  }
+
+  /**
+   * Whether anything is due, found out by a read: most polls find nothing, and a claim is a write
+   * transaction. On SQLite that took the write lock, and a turn from the click writer, every poll;
+   * on PostgreSQL a write transaction per instance per poll. The read takes no lock.
+   */
+  async #anyDue(now: string): Promise<boolean> {
+    const postgres = this.database.dialect === 'postgres'
+    // The one cross-tenant read of the app: the worker says so (see the policy in 0009_webhooks).
+    const row = await beginningWith({ 'app.webhook_worker': 'on' }, (applied) =>
+      this.database.db
+        .transaction()
+        .setAccessMode('read only')
+        .execute(async (trx) => {
+          if (postgres && !applied()) await sql`select set_config('app.webhook_worker', 'on', true)`.execute(trx)
+          return trx
+            .selectFrom('webhook_deliveries')
+            .select('id')
+            .where('status', '=', 'pending')
+            .where('next_attempt_at', '<=', now)
+            .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
+            .limit(1)
+            .executeTakeFirst()
+        }),
+    )
+    return row !== undefined
   }
 
   async #deliverTenant(tenantId: string, deliveries: Delivery[], leaseEnds: number): Promise<void> {
