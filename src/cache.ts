@@ -10,6 +10,8 @@
  * A read that fails is not kept: its callers get the error and the next request reads again. `clear()`
  * makes every later request read, and a read that was already running when it was called is not kept.
  */
+import { afterCommit } from './db/transaction-context.ts'
+
 export interface ReadThroughOptions<V> {
   /** How long a value read answers without reading again; 0 keeps nothing (reads in flight are still shared). */
   ttlMs: number
@@ -117,13 +119,17 @@ export class Remembered<V> {
     return entry && entry.until > now ? entry.value : undefined
   }
 
-  /** The remembered value, or the read's (kept unless the kind was forgotten while it ran). */
+  /**
+   * The remembered value, or the read's: kept unless the kind was forgotten while it ran, and, read
+   * inside a tenant transaction, only once that commits (what a transaction that rolls back saw, its
+   * own writes included, is never shown to another request).
+   */
   async get(key: string, read: () => Promise<V | undefined>): Promise<V | undefined> {
     const entry = this.#entries.get(key)
     if (entry && entry.until > Date.now()) return entry.value
     const generation = this.#generation
     const value = await read()
-    if (value !== undefined && generation === this.#generation) this.set(key, value)
+    if (value !== undefined) this.#keep(generation, [[key, value]])
     return value
   }
 
@@ -139,11 +145,18 @@ export class Remembered<V> {
     }
     if (missing.length === 0) return found
     const generation = this.#generation
-    for (const [key, value] of await read(missing)) {
-      found.set(key, value)
-      if (generation === this.#generation) this.set(key, value)
-    }
+    const values = await read(missing)
+    for (const [key, value] of values) found.set(key, value)
+    this.#keep(generation, values)
     return found
+  }
+
+  /** Keeps what a read begun at `generation` found, once its transaction (if any) has committed. */
+  #keep(generation: number, values: Iterable<[string, V]>): void {
+    afterCommit(() => {
+      if (generation !== this.#generation) return
+      for (const [key, value] of values) this.set(key, value)
+    })
   }
 
   /** Keeps a value the caller changed itself (a renewed session, a key's new last use). */

@@ -3,7 +3,8 @@
  * must be read once, not once per request in flight, and must keep answering while it is read again.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { ReadThroughCache } from '../src/cache.ts'
+import { ReadThroughCache, Remembered } from '../src/cache.ts'
+import { runInsideTenantTransaction } from '../src/db/transaction-context.ts'
 
 /** A read per call, each settled by hand. */
 function reads() {
@@ -122,5 +123,28 @@ describe('ReadThroughCache', () => {
     calls[2]!.resolve('B')
     await one
     expect(none.get('b')).toBeInstanceOf(Promise)
+  })
+})
+
+describe('Remembered', () => {
+  it('keeps what a tenant transaction read only once it commits: a rolled-back read is never shown', async () => {
+    const remembered = new Remembered<string>(60_000)
+    // Outside a transaction: kept at once.
+    expect(await remembered.get('a', async () => 'A')).toBe('A')
+    expect(remembered.peek('a')).toBe('A')
+    // Inside one that rolls back (its commit step never runs): not kept.
+    await runInsideTenantTransaction(async () => {
+      expect(await remembered.get('b', async () => 'B, uncommitted')).toBe('B, uncommitted')
+      expect(await remembered.getMany(['c'], async () => new Map([['c', 'C, uncommitted']]))).toEqual(new Map([['c', 'C, uncommitted']]))
+    })
+    expect(remembered.peek('b')).toBeUndefined()
+    expect(remembered.peek('c')).toBeUndefined()
+    // Inside one that commits: kept once it has.
+    const { committed } = await runInsideTenantTransaction(async () => {
+      await remembered.get('d', async () => 'D')
+      expect(remembered.peek('d')).toBeUndefined()
+    })
+    committed()
+    expect(remembered.peek('d')).toBe('D')
   })
 })

@@ -48,7 +48,7 @@ export function escapeHtml(text: string): string {
     out += entity
     last = i + 1
   }
-  return last === 0 ? out : out + text.slice(last)
+  return out + text.slice(last)
 }
 
 /** `xlinkHref` → `xlink:href`. */
@@ -131,7 +131,9 @@ function element(tag: string, props: Record<string, unknown>, selected: unknown)
         selected = value
         continue
       }
-      if (tag === 'option' && selected === value && !('selected' in props)) open += ' selected'
+      // Loosely, as preact-render-to-string compares: a <select> of the number 2 selects the option "2".
+      // biome-ignore lint/suspicious/noDoubleEquals: the loose comparison is the rule being matched
+      if (tag === 'option' && selected == value && !('selected' in props)) open += ' selected'
     }
     if ((prop === 'htmlFor' && 'for' in props) || (prop === 'className' && 'class' in props)) continue
     if (prop === 'dangerouslySetInnerHTML') {

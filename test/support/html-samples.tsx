@@ -124,6 +124,11 @@ export const samples: Record<string, () => preact.JSX.Element> = {
         <option value="1">One</option>
         <option value="2">Two</option>
       </select>
+      {/* A number matches its option's text value, as in the browser. */}
+      <select value={2}>
+        <option value="1">One</option>
+        <option value="2">Two</option>
+      </select>
       <textarea value="inside" />
       <p dangerouslySetInnerHTML={{ __html: '<b>raw</b>' }} />
       <br />
