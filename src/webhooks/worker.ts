@@ -146,7 +146,8 @@ export class DeliveryWorker {
    * batch is claimed while the one before is still being sent (at most IN_FLIGHT at once), so the
    * receivers are not idle while outcomes are written and the next batch is read. Each tenant in a
    * batch costs one read (its endpoints) and one write transaction (the outcomes: one statement for
-   * the deliveries that succeeded alike). Returns how many deliveries were attempted.
+   * the deliveries that succeeded alike). Returns how many deliveries were claimed: sent, or given
+   * back unsent (#deliverTenant).
    */
   runOnce(): Promise<number> {
     // The worker's own writes (claims, outcomes, retry times) need not wait for the disk: lost to a
