@@ -6,8 +6,8 @@
  *
  * Forgotten on this instance as soon as a change commits, by the domain events that report one:
  * every `commission.*` and `payout.*` event for the badges, every `program.*` event for the
- * programs, every `partner.*` event for the partners' names, `tenant.imported` for all of them; a reviewer who clears a commission sees the badge drop on
- * the page the redirect shows. A change made elsewhere (another instance on the same PostgreSQL,
+ * programs, every `partner.*` event for the partners' names, `tenant.imported` for all of them. A
+ * reviewer who clears a commission sees the badge drop on the page the redirect shows. A change made elsewhere (another instance on the same PostgreSQL,
  * the CLI) shows within CONSOLE_READS_MS. A badge a few seconds behind another instance is harmless:
  * it only says where work waits, and the queue itself is always read afresh.
  */
