@@ -90,14 +90,6 @@ export async function getPartner(scope: TenantScope, id: string): Promise<Partne
   return toPartner(row)
 }
 
-/** The named partners, in one query (for a page of rows that name them). */
-export async function partnersByIds(scope: TenantScope, ids: readonly string[]): Promise<Map<string, Partner>> {
-  const unique = [...new Set(ids)]
-  if (unique.length === 0) return new Map()
-  const rows = await scope.db.selectFrom('partners').selectAll().where('tenant_id', '=', scope.tenantId).where('id', 'in', unique).execute()
-  return new Map(rows.map((r) => [r.id, toPartner(r)]))
-}
-
 export async function listPartners(
   scope: TenantScope,
   filter: PageRequest & { email?: string; status?: PartnerStatus; programId?: string; search?: string },

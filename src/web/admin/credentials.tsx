@@ -8,7 +8,7 @@
 import type { CredentialField, CredentialKind, IssuedCredential } from '../../auth/credential-kinds.ts'
 import { ALL_SCOPES, SCOPES } from '../../auth/scopes.ts'
 import { AppError } from '../../errors.ts'
-import { listPartners, partnersByIds } from '../../partners/service.ts'
+import { listPartners } from '../../partners/service.ts'
 import { Confirm } from '../components/confirm.tsx'
 import { Checkboxes, Csrf, ErrorSummary, Input, Select } from '../components/field.tsx'
 import { PageHead } from '../components/page-head.tsx'
@@ -34,7 +34,7 @@ async function list(page: MemberPage): Promise<Response> {
   const { credentials, partners } = await page.withTenant(async (scope) => {
     const credentials = (await kind.list(scope)).sort((a, b) => b.createdAt.localeCompare(a.createdAt))
     const ids = credentials.map((c) => c.partnerId).filter((id): id is string => Boolean(id))
-    return { credentials, partners: await partnersByIds(scope, ids) }
+    return { credentials, partners: await page.deps.reads.partnerNames(scope, ids) }
   })
   const { fmt, paths } = page
   const admin = page.can(ALL_SCOPES)

@@ -6,7 +6,7 @@
 import { AppError } from '../../errors.ts'
 import { archiveLink, createLink, getLink, type Link, listLinks } from '../../links/service.ts'
 import { reachPartner } from '../../partners/reach.ts'
-import { getPartner, listPartners, partnersByIds } from '../../partners/service.ts'
+import { getPartner, listPartners } from '../../partners/service.ts'
 import { linkTotals } from '../../reports/service.ts'
 import { Confirm } from '../components/confirm.tsx'
 import { Csrf, ErrorSummary, Input, Select } from '../components/field.tsx'
@@ -42,7 +42,7 @@ async function list(page: MemberPage): Promise<Response> {
       order: byDate.order,
     })
     const partnerIds = [...new Set(links.items.map((l) => l.partnerId))]
-    const partners = await partnersByIds(scope, partnerIds)
+    const partners = await page.deps.reads.partnerNames(scope, partnerIds)
     return { links, partners, programs: await allPrograms(page, scope), totals: await linkTotals(scope, links.items) }
   })
   const { fmt, paths } = page

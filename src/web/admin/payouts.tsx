@@ -7,7 +7,7 @@
 import { listCommissions } from '../../commissions/service.ts'
 import { AppError } from '../../errors.ts'
 import { addAmounts, currencyDigits } from '../../money/money.ts'
-import { getPartner, type Partner, partnersByIds } from '../../partners/service.ts'
+import { getPartner } from '../../partners/service.ts'
 import {
   applyOutcomes,
   getPayout,
@@ -30,6 +30,7 @@ import { PageHead } from '../components/page-head.tsx'
 import { Status } from '../components/status.tsx'
 import { DataTable, EmptyState, Pager } from '../components/table.tsx'
 import { Time } from '../components/time.tsx'
+import type { PartnerName } from '../console-reads.ts'
 import { type MemberPage, redirectTo } from '../context.ts'
 import { defined, type FieldErrors, type Form } from '../forms.ts'
 import type { ConsoleRoute } from '../routes.tsx'
@@ -45,8 +46,8 @@ const OUTCOME_WORDS: Record<PlannedPayout['outcome'], string> = {
   nothing_due: 'Nothing due (clawbacks cover it)',
 }
 
-async function partnersOf(page: MemberPage, ids: string[]): Promise<Map<string, Partner>> {
-  return page.withTenant(async (scope) => await partnersByIds(scope, ids))
+async function partnersOf(page: MemberPage, ids: string[]): Promise<Map<string, PartnerName>> {
+  return page.withTenant(async (scope) => await page.deps.reads.partnerNames(scope, ids))
 }
 
 async function list(page: MemberPage): Promise<Response> {
@@ -57,7 +58,7 @@ async function list(page: MemberPage): Promise<Response> {
     const payouts = await listPayouts(scope, { status, cursor: q.get('cursor') ?? undefined, limit: 50, order: byDate.order })
     return {
       payouts,
-      partners: await partnersByIds(
+      partners: await page.deps.reads.partnerNames(
         scope,
         payouts.items.map((p) => p.partnerId),
       ),
