@@ -3,15 +3,20 @@ import { readFileSync } from 'node:fs'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { adminKeyMatcher, parseAdminKeys } from '../src/auth/admin-keys.ts'
-import { verifyApiKey } from '../src/auth/api-keys/service.ts'
+import { keyPrincipal } from '../src/auth/api-keys/service.ts'
 import { keyStrategy } from '../src/auth/key-strategy.ts'
 import { digestsEqual, sha256Hex } from '../src/auth/secrets.ts'
-import { createDatabase } from '../src/db/database.ts'
+import { createDatabase, type Database } from '../src/db/database.ts'
 import type { WithTenant } from '../src/db/with-tenant.ts'
 import { createTenant, findTenantBySlug } from '../src/tenants/service.ts'
 import { DIALECTS } from './support/databases.ts'
 import { pgQueriesDuring } from './support/pg-queries.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
+
+/** A key as presented, checked as the key strategy checks it: by its digest. */
+async function verifyApiKey(database: Database, withTenant: WithTenant, tenantId: string, presented: string, now = new Date()) {
+  return keyPrincipal(database, withTenant, tenantId, sha256Hex(presented), now.getTime())
+}
 
 describe('admin keys from the config', () => {
   it('refuses short and placeholder keys at start, naming the key', () => {

@@ -248,17 +248,6 @@ export function keyPrincipal(
     .then((checked) => (checked ? admitKey(checked, withTenant, tenantId, now) : null))
 }
 
-/** The same, for a key as presented (the tests' way in). */
-export async function verifyApiKey(
-  database: Database,
-  withTenant: WithTenant,
-  tenantId: string,
-  presented: string,
-  now = new Date(),
-): Promise<Principal | null> {
-  return keyPrincipal(database, withTenant, tenantId, sha256Hex(presented), now.getTime())
-}
-
 function admitKey(key: CheckedKey, withTenant: WithTenant, tenantId: string, now: number): MaybePromise<Principal | null> {
   // Another tenant's key is no key here: the strategy answers it as that tenant's resources are.
   if (key.tenantId !== tenantId || key.revoked || key.expiresAt <= now) return null
