@@ -322,7 +322,7 @@ export interface WebhookDeliveriesTable {
   locked_until: string | null
   last_status: number | null
   last_error: string | null
-  /** The first bytes of the receiver's last answer (RESPONSE_EXCERPT_BYTES), as text. */
+  /** The first bytes of the receiver's last answer (RESPONSE_EXCERPT_BYTES, webhooks/response-excerpt.ts), as text. */
   last_response: string | null
   created_at: string
   delivered_at: string | null

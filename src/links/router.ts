@@ -145,7 +145,7 @@ export function createClickRouter(deps: ClickRouterDeps) {
       referer: stored(request.headers.get('referer'), 1024),
       sub_source: stored(query?.get('sub'), 128) || null,
       flag,
-      created_at: isoNow(),
+      created_at: clickTimestamp(),
     })
     const location = deepLink ? withClickRef(deepLink, clickId) : link.locationFor(clickId)
     return committed.then(() => redirect(headers, location, `${CLICK_COOKIE}=${clickId}${cookieTail}`))
@@ -173,10 +173,13 @@ function stored(text: string | null | undefined, max: number): string | null {
   return text == null ? null : withoutNul(text.slice(0, max))
 }
 
-/** The clicks of one millisecond share its timestamp: under load a millisecond has dozens of them. */
+/**
+ * The time of a click, as db/codec.ts isoNow writes it, but made once per millisecond: the clicks of
+ * one millisecond share it, and under load a millisecond has dozens of them.
+ */
 let isoMs = -1
 let isoText = ''
-function isoNow(): string {
+function clickTimestamp(): string {
   const now = Date.now()
   if (now !== isoMs) {
     isoMs = now
